@@ -1,0 +1,144 @@
+# ggperf — one non-recursive Makefile.
+#
+# Layout (see README.md): engine/ is a static library that needs only libc,
+# libm and pthreads; harness/, workloads/ and reports/ link into the one
+# `ggperf` binary; tests/ is one Check runner with one suite per module.
+#
+# Knobs:
+#   DEBUG=1            -O0 build
+#   SAN=address,undefined   sanitizer build (objects go to build-san-*/)
+#   WERROR=1           warnings are errors (CI sets it)
+#   SLOW_KERNEL=1      deliberately slower build (redundant work in one kernel)
+#                      used to prove the deterministic regression gate works
+
+CC      ?= gcc
+CXX     ?= g++
+SAN     ?=
+DEBUG   ?= 0
+WERROR  ?= 0
+
+ifeq ($(SAN),)
+BUILD   ?= build
+else
+BUILD   ?= build-san-$(subst $(comma),-,$(SAN))
+endif
+comma := ,
+
+# Baseline ISA for the whole binary: SIMD kernels use per-function target
+# attributes and are picked at run time, so the same binary runs under
+# valgrind 3.19 (no AVX-512 decoding) and on older CPUs.
+ARCHFLAGS := -march=x86-64 -mtune=generic
+OPT       := $(if $(filter 1,$(DEBUG)),-O0,-O2)
+WARN      := -Wall -Wextra -Wshadow -Wno-unused-parameter $(if $(filter 1,$(WERROR)),-Werror,)
+SANFLAGS  := $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all,)
+DEFS      := -D_GNU_SOURCE $(if $(filter 1,$(SLOW_KERNEL)),-DGGPERF_SLOW_KERNEL=1,)
+GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+
+CFLAGS_COMMON = -std=c17 -g $(OPT) $(ARCHFLAGS) $(WARN) $(SANFLAGS) $(DEFS) -pthread -MMD -MP -I.
+CFLAGS  ?=
+CFLAGS  += $(CFLAGS_COMMON)
+CXXFLAGS = -std=c++17 -g $(OPT) $(ARCHFLAGS) -Wall -Wextra $(SANFLAGS) $(DEFS) -pthread -MMD -MP -I.
+LDFLAGS += $(SANFLAGS) -pthread
+
+PKGS      := sqlite3 jansson openblas
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
+# libpfm4 ships no .pc file.
+PFM_LIBS := -lpfm
+
+ENGINE_SRC   := $(sort $(wildcard engine/*.c))
+HARNESS_SRC  := $(sort $(filter-out harness/main.c,$(wildcard harness/*.c)))
+WORKLOAD_SRC := $(sort $(wildcard workloads/*.c))
+REPORT_SRC   := $(sort $(wildcard reports/*.c))
+TEST_SRC     := $(sort $(wildcard tests/test_*.c))
+
+ENGINE_OBJ   := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
+APP_OBJ      := $(HARNESS_SRC:%.c=$(BUILD)/%.o) $(WORKLOAD_SRC:%.c=$(BUILD)/%.o) $(REPORT_SRC:%.c=$(BUILD)/%.o)
+TEST_OBJ     := $(TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/check_main.o $(BUILD)/tests/testutil.o
+
+ENGINE_LIB := $(BUILD)/libengine.a
+GGPERF     := $(BUILD)/ggperf
+TESTBIN    := $(BUILD)/ggperf-tests
+STAMP_DEPS := $(BUILD)/.deps-ok
+
+.PHONY: all deps test asan tsan fuzz microbench clean demo help
+.DEFAULT_GOAL := all
+
+# Build the ggperf binary (installs missing Debian packages first).
+all: $(GGPERF)
+
+# Print the targets and what each is for.
+help:
+	@grep -B1 -E '^[a-z][a-z-]*:' Makefile | grep -E '^#' | sed 's/^# //'
+
+# Install the Debian packages the project needs when something is missing.
+deps: $(STAMP_DEPS)
+$(STAMP_DEPS): scripts/install-deps.sh
+	@./scripts/install-deps.sh --check-only >/dev/null 2>&1 || ./scripts/install-deps.sh
+	@mkdir -p $(@D) && touch $@
+
+$(BUILD)/%.o: %.c | $(STAMP_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(CHECK_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.o: %.cc | $(STAMP_DEPS)
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+# The build info object is rebuilt every time so the commit is never stale.
+$(BUILD)/buildinfo.c: FORCE
+	@mkdir -p $(@D)
+	@printf '%s\n' '#include "harness/buildinfo.h"' \
+	  'const char buildinfo_commit[] = "$(GIT_COMMIT)";' \
+	  'const char buildinfo_cc[] = "$(shell $(CC) --version | head -1)";' \
+	  'const char buildinfo_cflags[] = "$(strip $(OPT) $(ARCHFLAGS) $(SANFLAGS) $(DEFS))";' > $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+$(BUILD)/buildinfo.o: $(BUILD)/buildinfo.c
+	$(CC) $(CFLAGS) -c $< -o $@
+FORCE:
+
+$(ENGINE_LIB): $(ENGINE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(GGPERF): $(BUILD)/harness/main.o $(APP_OBJ) $(BUILD)/buildinfo.o $(ENGINE_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(PFM_LIBS) -lm -ldl
+
+# The Check runner links everything but main.c; suites are found by name.
+$(BUILD)/tests/suites.h: $(TEST_SRC)
+	@mkdir -p $(@D)
+	@grep -ho 'Suite \*[a-z0-9_]*_suite(void)' $(TEST_SRC) | sed 's/Suite \*\(.*\)(void)/X(\1)/' > $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+$(BUILD)/tests/check_main.o: tests/check_main.c $(BUILD)/tests/suites.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -I$(BUILD)/tests -c $< -o $@
+
+$(TESTBIN): $(TEST_OBJ) $(APP_OBJ) $(BUILD)/buildinfo.o $(ENGINE_LIB) | $(GGPERF)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(PFM_LIBS) $(CHECK_LIBS) -lm -ldl
+
+# Run every Check suite (fork mode); fails on any failure.
+test: $(TESTBIN) $(GGPERF)
+	GGPERF_BIN=$(abspath $(GGPERF)) GGPERF_BUILD=$(abspath $(BUILD)) ./$(TESTBIN)
+
+# The same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan:
+	$(MAKE) SAN=address,undefined test
+
+# Thread pool and engine tests under ThreadSanitizer.
+tsan:
+	$(MAKE) SAN=thread $(if $(SAN_TSAN_BUILD),,)test TSAN_SUITES=1
+
+# Bounded libFuzzer runs (FUZZ_SECONDS each, default 60).
+fuzz:
+	./scripts/fuzz.sh $(or $(FUZZ_SECONDS),60)
+
+# The main job on the built-in default: synthesize a model and study it.
+demo: $(GGPERF)
+	./scripts/demo.sh
+
+clean:
+	rm -rf build build-san-*
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,21 @@
+/* cpu — what the processor we run on can execute, from cpuid and xgetbv
+ * (the OS must also save the wide registers for AVX/AVX-512 to count). */
+#ifndef GGPERF_ENGINE_CPU_H
+#define GGPERF_ENGINE_CPU_H
+
+#include <stdbool.h>
+
+struct cpu_features {
+    bool sse42, avx, avx2, fma, f16c;
+    bool avx512f, avx512bw, avx512vl, avx512dq, avx512vnni, avx512bf16, avx512fp16;
+    bool avxvnni;
+    char brand[49];   /* "Intel(R) Xeon(R) ..." or "" */
+};
+
+/* Detect the features of this CPU (cheap; callers may cache the result). */
+void cpu_detect(struct cpu_features *f);
+
+/* Space-separated list of the detected features ("avx2 fma f16c ..."). */
+void cpu_features_str(const struct cpu_features *f, char *buf, unsigned len);
+
+#endif

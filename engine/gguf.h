@@ -1,0 +1,173 @@
+/* gguf — a hardened, allocation-free reader of GGUF v2/v3 files.
+ *
+ * The caller supplies the bytes (a mapping or a heap copy) and keeps them
+ * alive and unchanged for as long as the struct gguf is used: every string,
+ * array and tensor pointer handed out is a view into those bytes.
+ *
+ * gguf_open() validates the whole file before returning: every length,
+ * count, offset and dims product against the buffer size and integer
+ * overflow; tensor types known; first dimension a multiple of the block
+ * size; data offsets aligned, inside the data section, not overlapping; no
+ * duplicate tensor names; alignment a power of two. After a successful open
+ * the accessors cannot fail on file content.
+ *
+ * Memory: parsing needs an index (hash tables over keys and tensor names).
+ * The caller provides its storage, sized by gguf_index_bytes(); the size is
+ * bounded by the buffer size, because every entry occupies bytes in the
+ * file. gguf_open_alloc() is the convenience form that mallocs it.
+ */
+#ifndef GGPERF_ENGINE_GGUF_H
+#define GGPERF_ENGINE_GGUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Result codes: 0 is success, each negative code means one thing. */
+enum gguf_status {
+    GGUF_OK = 0,
+    GGUF_ENOTGGUF = -1,   /* magic is not "GGUF" */
+    GGUF_EVERSION = -2,   /* version other than 2 or 3 */
+    GGUF_ETRUNC = -3,     /* a field or tensor data runs past the buffer */
+    GGUF_ECORRUPT = -4,   /* inconsistent content (overlap, duplicate, misalignment...) */
+    GGUF_ELIMIT = -5,     /* a count or depth beyond what the reader accepts */
+    GGUF_ETYPE = -6,      /* unknown tensor type or metadata value type */
+    GGUF_ENOTFOUND = -7,  /* key or tensor absent (lookups only) */
+    GGUF_EMISMATCH = -8,  /* key present with another type (typed getters) */
+    GGUF_ENOMEM = -9,     /* index storage too small / malloc failed */
+};
+
+/* Metadata value types as stored in the file. */
+enum gguf_vtype {
+    GGUF_VT_UINT8 = 0, GGUF_VT_INT8 = 1, GGUF_VT_UINT16 = 2, GGUF_VT_INT16 = 3,
+    GGUF_VT_UINT32 = 4, GGUF_VT_INT32 = 5, GGUF_VT_FLOAT32 = 6, GGUF_VT_BOOL = 7,
+    GGUF_VT_STRING = 8, GGUF_VT_ARRAY = 9, GGUF_VT_UINT64 = 10, GGUF_VT_INT64 = 11,
+    GGUF_VT_FLOAT64 = 12,
+    GGUF_VT_COUNT = 13
+};
+
+#define GGUF_MAX_DIMS 4
+#define GGUF_MAX_ARRAY_DEPTH 8   /* arrays of arrays nest at most this deep */
+#define GGUF_DEFAULT_ALIGNMENT 32
+
+/* A string view into the file: not NUL-terminated. */
+struct gguf_str {
+    const char *ptr;
+    uint64_t len;
+};
+
+/* An array view. Elements of fixed-size types are contiguous at data
+ * (little-endian, possibly unaligned: read with memcpy). Strings and nested
+ * arrays are variable-sized: walk them with gguf_array_next(). */
+struct gguf_array {
+    enum gguf_vtype elem_type;
+    uint64_t count;
+    const uint8_t *data;     /* first element */
+    uint64_t bytes;          /* total bytes of all elements */
+    uint32_t depth;          /* 1 for an array of scalars/strings */
+};
+
+/* A metadata value. For scalars the matching member holds the value. */
+struct gguf_value {
+    enum gguf_vtype type;
+    union {
+        uint64_t u64;   /* UINT8..UINT64, BOOL (0/1) */
+        int64_t i64;    /* INT8..INT64 */
+        double f64;     /* FLOAT32, FLOAT64 */
+        struct gguf_str str;
+        struct gguf_array arr;
+    } v;
+};
+
+struct gguf_kv {
+    struct gguf_str key;
+    struct gguf_value value;
+};
+
+struct gguf_tensor {
+    struct gguf_str name;
+    int type;                 /* enum qtype id, known to quant_traits_get() */
+    uint32_t n_dims;
+    int64_t ne[GGUF_MAX_DIMS];/* ne[0] is the row length (fastest varying); unused dims are 1 */
+    int64_t n_elements;
+    uint64_t offset;          /* relative to the data section */
+    uint64_t n_bytes;
+    const uint8_t *data;      /* view into the buffer */
+};
+
+/* Index entries live in caller storage; their layout is private. */
+struct gguf_index;
+
+struct gguf {
+    const uint8_t *buf;
+    uint64_t size;
+    uint32_t version;
+    uint64_t n_kv;
+    uint64_t n_tensors;
+    uint64_t alignment;       /* general.alignment or 32 */
+    uint64_t data_offset;     /* start of the tensor data section in buf */
+    uint64_t data_bytes;      /* bytes from data_offset to the end of the last tensor */
+    struct gguf_index *index; /* borrowed from the caller, or owned (see gguf_close) */
+    bool index_owned;
+};
+
+/* Bytes of index storage gguf_open() needs for this buffer, from the counts
+ * in its header; a bounded figure even for hostile headers (counts that the
+ * buffer cannot hold are rejected by gguf_open, and the size returned here
+ * is capped by the buffer size). Returns 0 if the header cannot be read. */
+size_t gguf_index_bytes(const void *buf, size_t size);
+
+/* Validate buf[0..size) as a GGUF file and build its index in storage
+ * (index_bytes from gguf_index_bytes; storage aligned to 8). No heap
+ * allocation. Returns GGUF_OK, or a negative gguf_status with a one-line
+ * message in err (what and where: key or tensor name, byte offset, value
+ * found and value allowed). */
+int gguf_open(struct gguf *g, const void *buf, size_t size, void *storage,
+              size_t storage_bytes, char *err, size_t err_len);
+
+/* gguf_open() with the index malloc'ed (freed by gguf_close). */
+int gguf_open_alloc(struct gguf *g, const void *buf, size_t size, char *err, size_t err_len);
+
+/* Release what gguf_open_alloc allocated; the buffer stays the caller's.
+ * gguf_close(NULL) does nothing. */
+void gguf_close(struct gguf *g);
+
+/* Metadata by position (i < n_kv) or by key. find returns NULL when absent. */
+const struct gguf_kv *gguf_kv_at(const struct gguf *g, uint64_t i);
+const struct gguf_kv *gguf_find_kv(const struct gguf *g, const char *key);
+
+/* Typed getters. Return GGUF_OK, GGUF_ENOTFOUND, or GGUF_EMISMATCH (with
+ * the types in err when err != NULL). Integer getters accept any integer
+ * type whose value fits; float getters accept FLOAT32/FLOAT64. */
+int gguf_get_u64(const struct gguf *g, const char *key, uint64_t *out, char *err, size_t err_len);
+int gguf_get_i64(const struct gguf *g, const char *key, int64_t *out, char *err, size_t err_len);
+int gguf_get_u32(const struct gguf *g, const char *key, uint32_t *out, char *err, size_t err_len);
+int gguf_get_f32(const struct gguf *g, const char *key, float *out, char *err, size_t err_len);
+int gguf_get_bool(const struct gguf *g, const char *key, bool *out, char *err, size_t err_len);
+int gguf_get_str(const struct gguf *g, const char *key, struct gguf_str *out, char *err, size_t err_len);
+int gguf_get_arr(const struct gguf *g, const char *key, struct gguf_array *out, char *err, size_t err_len);
+
+/* Iterate a variable-sized array (strings, nested arrays) or any array:
+ * *pos starts at 0; fills *out with the next element and returns 1, returns
+ * 0 at the end. The array was validated at open, so this cannot fail. */
+int gguf_array_next(const struct gguf_array *a, uint64_t *pos, struct gguf_value *out);
+
+/* Element i of a fixed-size scalar array as u64/i64/f64 (i < count). */
+uint64_t gguf_array_u64(const struct gguf_array *a, uint64_t i);
+int64_t gguf_array_i64(const struct gguf_array *a, uint64_t i);
+double gguf_array_f64(const struct gguf_array *a, uint64_t i);
+
+/* Tensors by position (i < n_tensors, file order) or by name (NULL when absent). */
+const struct gguf_tensor *gguf_tensor_at(const struct gguf *g, uint64_t i);
+const struct gguf_tensor *gguf_find_tensor(const struct gguf *g, const char *name);
+
+/* Name of a value type ("uint32", "string", "array"...). */
+const char *gguf_vtype_name(int t);
+
+/* Name of a status code ("truncated", "corrupt"...). */
+const char *gguf_status_name(int status);
+
+/* Compare a view with a C string. */
+bool gguf_str_eq(struct gguf_str s, const char *cstr);
+
+#endif

@@ -1,0 +1,7 @@
+/* quant_avx2 — placeholder until the kernels land: fills no slot. */
+#include "engine/quant_impl.h"
+
+void quant_avx2_fill(struct quant_kernels *k)
+{
+    (void)k;
+}

@@ -1,0 +1,22 @@
+/* ggperf — one binary, many subcommands. This file only dispatches; the
+ * table is in commands.c and each subcommand in harness/cmd_<name>.c. */
+#include <string.h>
+
+#include "harness/cli.h"
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        cli_print_help(stderr);
+        return CLI_EUSAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        cli_print_help(stdout);
+        return CLI_OK;
+    }
+    const char *name = strcmp(argv[1], "--version") == 0 ? "version" : argv[1];
+    for (int i = 0; cli_commands[i]; i++)
+        if (strcmp(name, cli_commands[i]->name) == 0)
+            return cli_commands[i]->run(argc - 1, argv + 1);
+    return cli_error(CLI_EUSAGE, "unknown command '%s' (ggperf help lists them)", argv[1]);
+}
