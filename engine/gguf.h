@@ -49,6 +49,18 @@ enum gguf_vtype {
 #define GGUF_MAX_DIMS 4
 #define GGUF_MAX_ARRAY_DEPTH 8   /* arrays of arrays nest at most this deep */
 #define GGUF_DEFAULT_ALIGNMENT 32
+#define GGUF_MAX_ALIGNMENT (1u << 20)   /* general.alignment above this is rejected */
+#define GGUF_MAX_KV (1u << 24)          /* metadata keys a file may have */
+#define GGUF_MAX_TENSORS (1u << 24)     /* tensors a file may have */
+#define GGUF_MAX_KEY_LEN 65535u         /* the format's limit on key names */
+/* Smallest number of bytes one entry takes in a file: a key is a length (8)
+ * + a type (4) + the smallest value (1); a tensor info is a name length (8)
+ * + n_dims (4) + one dimension (8) + type (4) + offset (8). Counts in the
+ * header are checked against the buffer with these before anything is
+ * sized from them. */
+#define GGUF_MIN_KV_BYTES 13u
+#define GGUF_MIN_TENSOR_BYTES 32u
+#define GGUF_HEADER_BYTES 24u
 
 /* A string view into the file: not NUL-terminated. */
 struct gguf_str {
@@ -64,7 +76,8 @@ struct gguf_array {
     uint64_t count;
     const uint8_t *data;     /* first element */
     uint64_t bytes;          /* total bytes of all elements */
-    uint32_t depth;          /* 1 for an array of scalars/strings */
+    uint32_t depth;          /* 1 for an array of scalars/strings; an array of
+                                arrays is 1 + the deepest element (at least 2) */
 };
 
 /* A metadata value. For scalars the matching member holds the value. */
@@ -84,6 +97,9 @@ struct gguf_kv {
     struct gguf_value value;
 };
 
+/* Tensors: every dimension is >= 1 (an empty dimension is rejected as
+ * corrupt: model files have none, and it keeps every tensor's data a
+ * non-empty range inside the buffer, which the overlap check relies on). */
 struct gguf_tensor {
     struct gguf_str name;
     int type;                 /* enum qtype id, known to quant_traits_get() */
@@ -132,9 +148,15 @@ int gguf_open_alloc(struct gguf *g, const void *buf, size_t size, char *err, siz
  * gguf_close(NULL) does nothing. */
 void gguf_close(struct gguf *g);
 
-/* Metadata by position (i < n_kv) or by key. find returns NULL when absent. */
+/* Metadata by position (i < n_kv) or by key. find returns NULL when absent.
+ * gguf_find_kv_n takes a key that is not NUL-terminated. gguf_kv_offset is
+ * the byte offset in the buffer where entry i (its key length) starts.
+ * Lookups are O(1) (hash table in the index). kv_at returns NULL for
+ * i >= n_kv, kv_offset returns 0. */
 const struct gguf_kv *gguf_kv_at(const struct gguf *g, uint64_t i);
 const struct gguf_kv *gguf_find_kv(const struct gguf *g, const char *key);
+const struct gguf_kv *gguf_find_kv_n(const struct gguf *g, const char *key, size_t key_len);
+uint64_t gguf_kv_offset(const struct gguf *g, uint64_t i);
 
 /* Typed getters. Return GGUF_OK, GGUF_ENOTFOUND, or GGUF_EMISMATCH (with
  * the types in err when err != NULL). Integer getters accept any integer
@@ -152,14 +174,21 @@ int gguf_get_arr(const struct gguf *g, const char *key, struct gguf_array *out, 
  * 0 at the end. The array was validated at open, so this cannot fail. */
 int gguf_array_next(const struct gguf_array *a, uint64_t *pos, struct gguf_value *out);
 
-/* Element i of a fixed-size scalar array as u64/i64/f64 (i < count). */
+/* Element i of a fixed-size scalar array as u64/i64/f64 (i < count):
+ * integers and bools convert to the asked type (as C casts would), floats
+ * to f64. Returns 0 when i >= count or the elements are strings or arrays.
+ * *pos in gguf_array_next is a byte offset into the array's data. */
 uint64_t gguf_array_u64(const struct gguf_array *a, uint64_t i);
 int64_t gguf_array_i64(const struct gguf_array *a, uint64_t i);
 double gguf_array_f64(const struct gguf_array *a, uint64_t i);
 
-/* Tensors by position (i < n_tensors, file order) or by name (NULL when absent). */
+/* Tensors by position (i < n_tensors, file order) or by name (NULL when
+ * absent, or i out of range). gguf_tensor_by_offset(g, i) is the tensor
+ * whose data comes i-th in the file (ascending offsets: the order to read
+ * them sequentially). */
 const struct gguf_tensor *gguf_tensor_at(const struct gguf *g, uint64_t i);
 const struct gguf_tensor *gguf_find_tensor(const struct gguf *g, const char *name);
+const struct gguf_tensor *gguf_tensor_by_offset(const struct gguf *g, uint64_t i);
 
 /* Name of a value type ("uint32", "string", "array"...). */
 const char *gguf_vtype_name(int t);
