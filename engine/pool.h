@@ -95,8 +95,9 @@ bool pool_oversubscribed(const struct pool *p);
 
 /* The one work-splitting helper every op uses: the contiguous part
  * [*begin, *end) of [0, n) for thread ith of nth. Boundaries are multiples
- * of grain (except the end of the last non-empty part, which is n); parts
- * differ by at most one grain and earlier threads get the larger ones. The
+ * of grain (except the end of the last non-empty part, which is n); the
+ * parts' counts of grains differ by at most one, earlier threads getting
+ * the extra ones (the last grain of [0, n) may be partial). The
  * parts of ith = 0..nth-1 are disjoint, in order and cover [0, n). Some are
  * empty when n needs fewer than nth grains. n <= 0, nth < 1 or ith outside
  * [0, nth) gives an empty part; grain < 1 counts as 1. */
