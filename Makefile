@@ -56,7 +56,9 @@ TEST_SRC     := $(sort $(wildcard tests/test_*.c))
 
 ENGINE_OBJ   := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
 APP_OBJ      := $(HARNESS_SRC:%.c=$(BUILD)/%.o) $(WORKLOAD_SRC:%.c=$(BUILD)/%.o) $(REPORT_SRC:%.c=$(BUILD)/%.o)
-TEST_OBJ     := $(TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/check_main.o $(BUILD)/tests/testutil.o
+# Test fixture builders (tests/*_fixture.c) are shared by suites and link into the runner.
+FIXTURE_SRC  := $(sort $(wildcard tests/*_fixture.c))
+TEST_OBJ     := $(TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/check_main.o $(BUILD)/tests/testutil.o $(FIXTURE_SRC:%.c=$(BUILD)/%.o)
 
 ENGINE_LIB := $(BUILD)/libengine.a
 GGPERF     := $(BUILD)/ggperf
@@ -126,9 +128,19 @@ test: $(TESTBIN) $(GGPERF)
 asan:
 	$(MAKE) SAN=address,undefined test
 
-# Thread pool and engine tests under ThreadSanitizer.
+TSAN_SUITES ?= pool infer
+TSAN_BUILD  := build-san-thread
+# Pool suite + TSAN_SUITES (missing skipped) under ThreadSanitizer; fails on any failure or race.
 tsan:
-	$(MAKE) SAN=thread $(if $(SAN_TSAN_BUILD),,)test TSAN_SUITES=1
+	$(MAKE) SAN=thread BUILD=$(TSAN_BUILD) $(TSAN_BUILD)/ggperf-tests
+	@set -e; for s in pool $(filter-out pool,$(TSAN_SUITES)); do \
+	  if ! grep -qx "X($${s}_suite)" $(TSAN_BUILD)/tests/suites.h; then \
+	    echo "tsan: no suite '$$s', skipped"; continue; fi; \
+	  echo "tsan: suite $$s"; \
+	  TSAN_OPTIONS="halt_on_error=1 exitcode=66" CK_RUN_SUITE=$$s \
+	    GGPERF_BIN=$(abspath $(TSAN_BUILD)/ggperf) GGPERF_BUILD=$(abspath $(TSAN_BUILD)) \
+	    ./$(TSAN_BUILD)/ggperf-tests; \
+	done
 
 # Bounded libFuzzer runs (FUZZ_SECONDS each, default 60).
 fuzz:
