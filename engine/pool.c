@@ -389,11 +389,16 @@ struct pool *pool_new(const struct pool_opts *o, const struct mem_hooks *mem, ch
         p->pinned = true;
     }
 
-    /* Workers inherit this mask: all signals blocked, so process-directed
-     * signals are handled by the caller's threads. */
-    sigset_t all, old_sigs;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old_sigs);
+    /* Workers inherit this mask: asynchronous signals blocked, so
+     * process-directed signals (SIGINT, timers) go to the caller's threads.
+     * Fault signals stay open: blocked, a fault would kill the process
+     * without the handler (a sanitizer's report, a crash handler) running. */
+    sigset_t block, old_sigs;
+    sigfillset(&block);
+    static const int faults[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS };
+    for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++)
+        sigdelset(&block, faults[i]);
+    pthread_sigmask(SIG_SETMASK, &block, &old_sigs);
 
     int created = 0;
     for (int i = 1; i < n; i++) {

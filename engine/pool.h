@@ -24,8 +24,9 @@
  * A waker calls FUTEX_WAKE only when some thread is actually asleep.
  *
  * Memory comes from the mem hooks given to pool_new; nothing is allocated
- * after pool_new returns. Worker threads block all signals, so signals go
- * to the caller's threads.
+ * after pool_new returns. Worker threads block asynchronous signals (not
+ * fault signals such as SIGSEGV), so process-directed signals like SIGINT
+ * are handled by the caller's threads.
  */
 #ifndef GGPERF_ENGINE_POOL_H
 #define GGPERF_ENGINE_POOL_H
