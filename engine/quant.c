@@ -11,40 +11,50 @@
 
 /* Properties of every GGUF type id: the reader needs block sizes of all of
  * them to validate files, even those the engine cannot compute with. */
+/* Short names for the reference kernels in the table below. */
+#define TF(t) quant_ref_to_float_##t
+#define FF(t) quant_ref_from_float_##t
+#define DOT(t) quant_ref_dot_##t
+
 static const struct quant_traits traits[QT_COUNT] = {
-    [QT_F32] = { "F32", 1, 4, false, QT_F32, NULL, NULL, NULL },
-    [QT_F16] = { "F16", 1, 2, false, QT_F16, NULL, NULL, NULL },
-    [QT_Q4_0] = { "Q4_0", 32, 18, true, QT_Q8_0, NULL, NULL, NULL },
-    [QT_Q4_1] = { "Q4_1", 32, 20, true, QT_Q8_1, NULL, NULL, NULL },
-    [QT_Q5_0] = { "Q5_0", 32, 22, true, QT_Q8_0, NULL, NULL, NULL },
-    [QT_Q5_1] = { "Q5_1", 32, 24, true, QT_Q8_1, NULL, NULL, NULL },
-    [QT_Q8_0] = { "Q8_0", 32, 34, true, QT_Q8_0, NULL, NULL, NULL },
-    [QT_Q8_1] = { "Q8_1", 32, 36, true, QT_Q8_1, NULL, NULL, NULL },
-    [QT_Q2_K] = { "Q2_K", 256, 84, true, QT_Q8_K, NULL, NULL, NULL },
-    [QT_Q3_K] = { "Q3_K", 256, 110, true, QT_Q8_K, NULL, NULL, NULL },
-    [QT_Q4_K] = { "Q4_K", 256, 144, true, QT_Q8_K, NULL, NULL, NULL },
-    [QT_Q5_K] = { "Q5_K", 256, 176, true, QT_Q8_K, NULL, NULL, NULL },
-    [QT_Q6_K] = { "Q6_K", 256, 210, true, QT_Q8_K, NULL, NULL, NULL },
-    [QT_Q8_K] = { "Q8_K", 256, 292, true, QT_Q8_K, NULL, NULL, NULL },
+    /* name, blck, type_size, is_quantized, vec_dot_type, to_float, from_float, dot */
+    [QT_F32] = { "F32", 1, 4, false, QT_F32, TF(f32), FF(f32), DOT(f32) },
+    [QT_F16] = { "F16", 1, 2, false, QT_F16, TF(f16), FF(f16), DOT(f16) },
+    [QT_Q4_0] = { "Q4_0", 32, 18, true, QT_Q8_0, TF(q4_0), FF(q4_0), DOT(q4_0) },
+    [QT_Q4_1] = { "Q4_1", 32, 20, true, QT_Q8_1, TF(q4_1), FF(q4_1), DOT(q4_1) },
+    [QT_Q5_0] = { "Q5_0", 32, 22, true, QT_Q8_0, TF(q5_0), FF(q5_0), DOT(q5_0) },
+    [QT_Q5_1] = { "Q5_1", 32, 24, true, QT_Q8_1, TF(q5_1), FF(q5_1), DOT(q5_1) },
+    [QT_Q8_0] = { "Q8_0", 32, 34, true, QT_Q8_0, TF(q8_0), FF(q8_0), DOT(q8_0) },
+    [QT_Q8_1] = { "Q8_1", 32, 36, true, QT_Q8_1, TF(q8_1), FF(q8_1), NULL },
+    [QT_Q2_K] = { "Q2_K", 256, 84, true, QT_Q8_K, TF(q2_K), NULL, DOT(q2_K) },
+    [QT_Q3_K] = { "Q3_K", 256, 110, true, QT_Q8_K, TF(q3_K), NULL, DOT(q3_K) },
+    [QT_Q4_K] = { "Q4_K", 256, 144, true, QT_Q8_K, TF(q4_K), NULL, DOT(q4_K) },
+    [QT_Q5_K] = { "Q5_K", 256, 176, true, QT_Q8_K, TF(q5_K), NULL, DOT(q5_K) },
+    [QT_Q6_K] = { "Q6_K", 256, 210, true, QT_Q8_K, TF(q6_K), NULL, DOT(q6_K) },
+    [QT_Q8_K] = { "Q8_K", 256, 292, true, QT_Q8_K, TF(q8_K), FF(q8_K), NULL },
     [QT_IQ2_XXS] = { "IQ2_XXS", 256, 66, true, QT_Q8_K, NULL, NULL, NULL },
     [QT_IQ2_XS] = { "IQ2_XS", 256, 74, true, QT_Q8_K, NULL, NULL, NULL },
     [QT_IQ3_XXS] = { "IQ3_XXS", 256, 98, true, QT_Q8_K, NULL, NULL, NULL },
     [QT_IQ1_S] = { "IQ1_S", 256, 50, true, QT_Q8_K, NULL, NULL, NULL },
-    [QT_IQ4_NL] = { "IQ4_NL", 32, 18, true, QT_Q8_0, NULL, NULL, NULL },
+    [QT_IQ4_NL] = { "IQ4_NL", 32, 18, true, QT_Q8_0, TF(iq4_nl), FF(iq4_nl), DOT(iq4_nl) },
     [QT_IQ3_S] = { "IQ3_S", 256, 110, true, QT_Q8_K, NULL, NULL, NULL },
     [QT_IQ2_S] = { "IQ2_S", 256, 82, true, QT_Q8_K, NULL, NULL, NULL },
-    [QT_IQ4_XS] = { "IQ4_XS", 256, 136, true, QT_Q8_K, NULL, NULL, NULL },
+    [QT_IQ4_XS] = { "IQ4_XS", 256, 136, true, QT_Q8_K, TF(iq4_xs), NULL, DOT(iq4_xs) },
     [QT_I8] = { "I8", 1, 1, false, QT_I8, NULL, NULL, NULL },
     [QT_I16] = { "I16", 1, 2, false, QT_I16, NULL, NULL, NULL },
     [QT_I32] = { "I32", 1, 4, false, QT_I32, NULL, NULL, NULL },
     [QT_I64] = { "I64", 1, 8, false, QT_I64, NULL, NULL, NULL },
     [QT_F64] = { "F64", 1, 8, false, QT_F64, NULL, NULL, NULL },
     [QT_IQ1_M] = { "IQ1_M", 256, 56, true, QT_Q8_K, NULL, NULL, NULL },
-    [QT_BF16] = { "BF16", 1, 2, false, QT_BF16, NULL, NULL, NULL },
+    [QT_BF16] = { "BF16", 1, 2, false, QT_BF16, TF(bf16), FF(bf16), DOT(bf16) },
     [QT_TQ1_0] = { "TQ1_0", 256, 54, true, QT_Q8_K, NULL, NULL, NULL },
     [QT_TQ2_0] = { "TQ2_0", 256, 66, true, QT_Q8_K, NULL, NULL, NULL },
     [QT_MXFP4] = { "MXFP4", 32, 17, true, QT_Q8_0, NULL, NULL, NULL },
 };
+
+#undef TF
+#undef FF
+#undef DOT
 
 const struct quant_traits *quant_traits_get(int t)
 {
@@ -73,6 +83,12 @@ size_t quant_row_size(int t, int64_t n)
     return tr ? (size_t)(n / tr->blck) * tr->type_size : 0;
 }
 
+bool quant_supported(int t)
+{
+    const struct quant_traits *tr = quant_traits_get(t);
+    return tr != NULL && tr->dot != NULL;
+}
+
 const char *quant_isa_name(enum quant_isa isa)
 {
     switch (isa) {
@@ -83,63 +99,64 @@ const char *quant_isa_name(enum quant_isa isa)
     return "unknown";
 }
 
-/* fp16 <-> fp32, exact, without F16C so the baseline build has it. */
+/* fp16 <-> fp32 without F16C, so the baseline build has them.
+ * fp16: 1 sign bit, 5 exponent bits (bias 15), 10 mantissa bits.
+ * fp32: 1 sign bit, 8 exponent bits (bias 127), 23 mantissa bits. */
 float quant_f16_to_f32(qt_half h)
 {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t exp = (h >> 10) & 0x1f;
-    uint32_t mant = h & 0x3ff;
+    const uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    const uint32_t exp = (h >> 10) & 0x1f;
+    const uint32_t mant = h & 0x3ff;
     uint32_t bits;
     if (exp == 0) {
-        if (mant == 0) {
-            bits = sign;
-        } else { /* subnormal: normalise */
-            int e = -1;
-            do {
-                e++;
-                mant <<= 1;
-            } while ((mant & 0x400) == 0);
-            bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((mant & 0x3ff) << 13);
-        }
-    } else if (exp == 31) {
-        bits = sign | 0x7f800000u | (mant << 13);
-    } else {
-        bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+        /* zero or subnormal: mant * 2^-24, exact in float */
+        float f = (float)mant * 0x1p-24f;
+        return sign ? -f : f;
     }
+    if (exp == 31) /* inf, or nan with its payload kept */
+        bits = sign | 0x7f800000u | (mant << 13);
+    else
+        bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
     float f;
     memcpy(&f, &bits, 4);
     return f;
 }
 
+/* Round to nearest, ties to even (what F16C's vcvtps2ph does in the default
+ * rounding mode, and what ggml's software fallback does). NaN becomes a
+ * quiet NaN of the same sign; values from 65520 up become inf. */
 qt_half quant_f32_to_f16(float f)
 {
     uint32_t x;
     memcpy(&x, &f, 4);
-    uint32_t sign = (x >> 16) & 0x8000;
-    uint32_t absx = x & 0x7fffffffu;
+    const uint32_t sign = (x >> 16) & 0x8000;
+    const uint32_t absx = x & 0x7fffffffu;
     if (absx >= 0x7f800000u) /* inf or nan */
         return (qt_half)(sign | 0x7c00 | (absx > 0x7f800000u ? 0x200 : 0));
-    if (absx >= 0x477ff000u) /* rounds to >= 65520: overflow to inf */
+    if (absx >= 0x477ff000u) /* 65520 = max half + half an ulp: overflow */
         return (qt_half)(sign | 0x7c00);
-    if (absx < 0x38800000u) { /* result subnormal or zero */
-        if (absx < 0x33000000u)
+    if (absx < 0x38800000u) {
+        /* below 2^-14, the smallest normal half: the result is a multiple
+         * of 2^-24 (a subnormal, or 2^-14 after rounding up). |f| = m *
+         * 2^(e - 150) with the implicit bit in m, so in units of 2^-24 it
+         * is m >> (126 - e), rounded on the dropped bits. */
+        if (absx <= 0x33000000u) /* <= 2^-25: rounds to zero (2^-25 is a tie, zero is even) */
             return (qt_half)sign;
-        uint32_t e = absx >> 23;
-        uint32_t m = (absx & 0x7fffff) | 0x800000;
-        uint32_t shift = 126 - e; /* 14 + (113 - e) - ... */
-        uint32_t half_m = m >> (shift - 0);
-        /* round to nearest even on the dropped bits */
-        uint32_t rem = m & ((1u << shift) - 1);
-        uint32_t halfway = 1u << (shift - 1);
-        half_m >>= 0;
+        const uint32_t e = absx >> 23; /* 102..112 here */
+        const uint32_t m = (absx & 0x7fffffu) | 0x800000u;
+        const uint32_t shift = 126 - e; /* 14..24 */
+        const uint32_t rem = m & ((1u << shift) - 1);
+        const uint32_t halfway = 1u << (shift - 1);
         uint32_t res = m >> shift;
-        (void)half_m;
         if (rem > halfway || (rem == halfway && (res & 1)))
             res++;
         return (qt_half)(sign | res);
     }
-    uint32_t res = ((absx - 0x38000000u) >> 13);
-    uint32_t rem = absx & 0x1fff;
+    /* normal: rebias the exponent (127 - 15 = 112 = 0x38000000 >> 23) and
+     * drop 13 mantissa bits; a carry out of the mantissa correctly bumps
+     * the exponent, up to inf. */
+    uint32_t res = (absx - 0x38000000u) >> 13;
+    const uint32_t rem = absx & 0x1fff;
     if (rem > 0x1000 || (rem == 0x1000 && (res & 1)))
         res++;
     return (qt_half)(sign | res);

@@ -139,7 +139,10 @@ struct quant_traits {
     /* Reference kernels; NULL where the engine does not support the type. */
     enum qtype vec_dot_type;
     quant_to_float_fn to_float;
-    quant_from_float_fn from_float; /* set for activation formats and float types */
+    quant_from_float_fn from_float; /* set for activation formats (Q8_0, Q8_1, Q8_K), float
+                                     * types, and the simple weight quantizers that
+                                     * llama-quantize uses without an imatrix (Q4_0,
+                                     * Q4_1, Q5_0, Q5_1, IQ4_NL) */
     quant_dot_fn dot;
 };
 

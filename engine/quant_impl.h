@@ -1,5 +1,13 @@
 /* quant_impl — private to the quant module: the per-ISA kernel tables that
- * quant.c stitches together in quant_kernels_init(). */
+ * quant.c stitches together in quant_kernels_init(), and the scalar
+ * reference kernels (quant_ref.c) that the traits table points at and that
+ * the SIMD files may call for tails or fall back to.
+ *
+ * Every reference kernel follows the contracts of quant.h: quant_to_float_fn,
+ * quant_from_float_fn, quant_dot_fn. n is a multiple of the type's block size;
+ * nothing allocates; the arithmetic, including the order of the float
+ * operations, is that of ggml's reference/generic C code (llama.cpp c392e50),
+ * so results match llama.cpp's scalar path bit for bit. */
 #ifndef GGPERF_ENGINE_QUANT_IMPL_H
 #define GGPERF_ENGINE_QUANT_IMPL_H
 
@@ -9,5 +17,72 @@
 void quant_ref_fill(struct quant_kernels *k);    /* quant_ref.c: every supported type */
 void quant_avx2_fill(struct quant_kernels *k);   /* quant_avx2.c */
 void quant_avx512_fill(struct quant_kernels *k); /* quant_avx512.c */
+
+/* --- dequantize a row (quant_to_float_fn) ------------------------------ */
+void quant_ref_to_float_f32(const void *restrict x, float *restrict y, int64_t n);
+void quant_ref_to_float_f16(const void *restrict x, float *restrict y, int64_t n);
+void quant_ref_to_float_bf16(const void *restrict x, float *restrict y, int64_t n);
+void quant_ref_to_float_q4_0(const void *restrict x, float *restrict y, int64_t n);
+void quant_ref_to_float_q4_1(const void *restrict x, float *restrict y, int64_t n);
+void quant_ref_to_float_q5_0(const void *restrict x, float *restrict y, int64_t n);
+void quant_ref_to_float_q5_1(const void *restrict x, float *restrict y, int64_t n);
+void quant_ref_to_float_q8_0(const void *restrict x, float *restrict y, int64_t n);
+void quant_ref_to_float_q8_1(const void *restrict x, float *restrict y, int64_t n);
+void quant_ref_to_float_q2_K(const void *restrict x, float *restrict y, int64_t n);
+void quant_ref_to_float_q3_K(const void *restrict x, float *restrict y, int64_t n);
+void quant_ref_to_float_q4_K(const void *restrict x, float *restrict y, int64_t n);
+void quant_ref_to_float_q5_K(const void *restrict x, float *restrict y, int64_t n);
+void quant_ref_to_float_q6_K(const void *restrict x, float *restrict y, int64_t n);
+void quant_ref_to_float_q8_K(const void *restrict x, float *restrict y, int64_t n);
+void quant_ref_to_float_iq4_nl(const void *restrict x, float *restrict y, int64_t n);
+void quant_ref_to_float_iq4_xs(const void *restrict x, float *restrict y, int64_t n);
+
+/* --- quantize a row (quant_from_float_fn) -------------------------------
+ * Activation formats (Q8_0, Q8_1, Q8_K) and float types, plus the simple
+ * weight quantizers ggml uses without an importance matrix (Q4_0, Q4_1,
+ * Q5_0, Q5_1, IQ4_NL), which reproduce llama-quantize's output exactly. */
+void quant_ref_from_float_f32(const float *restrict x, void *restrict y, int64_t n);
+void quant_ref_from_float_f16(const float *restrict x, void *restrict y, int64_t n);
+void quant_ref_from_float_bf16(const float *restrict x, void *restrict y, int64_t n);
+void quant_ref_from_float_q4_0(const float *restrict x, void *restrict y, int64_t n);
+void quant_ref_from_float_q4_1(const float *restrict x, void *restrict y, int64_t n);
+void quant_ref_from_float_q5_0(const float *restrict x, void *restrict y, int64_t n);
+void quant_ref_from_float_q5_1(const float *restrict x, void *restrict y, int64_t n);
+void quant_ref_from_float_q8_0(const float *restrict x, void *restrict y, int64_t n);
+void quant_ref_from_float_q8_1(const float *restrict x, void *restrict y, int64_t n);
+void quant_ref_from_float_q8_K(const float *restrict x, void *restrict y, int64_t n);
+void quant_ref_from_float_iq4_nl(const float *restrict x, void *restrict y, int64_t n);
+
+/* --- dot products (quant_dot_fn): weight row x ny rows of vec_dot_type -- */
+void quant_ref_dot_f32(int64_t n, const void *restrict x, const void *restrict y,
+                       size_t y_stride, int ny, float *restrict s);
+void quant_ref_dot_f16(int64_t n, const void *restrict x, const void *restrict y,
+                       size_t y_stride, int ny, float *restrict s);
+void quant_ref_dot_bf16(int64_t n, const void *restrict x, const void *restrict y,
+                        size_t y_stride, int ny, float *restrict s);
+void quant_ref_dot_q4_0(int64_t n, const void *restrict x, const void *restrict y,
+                        size_t y_stride, int ny, float *restrict s);
+void quant_ref_dot_q4_1(int64_t n, const void *restrict x, const void *restrict y,
+                        size_t y_stride, int ny, float *restrict s);
+void quant_ref_dot_q5_0(int64_t n, const void *restrict x, const void *restrict y,
+                        size_t y_stride, int ny, float *restrict s);
+void quant_ref_dot_q5_1(int64_t n, const void *restrict x, const void *restrict y,
+                        size_t y_stride, int ny, float *restrict s);
+void quant_ref_dot_q8_0(int64_t n, const void *restrict x, const void *restrict y,
+                        size_t y_stride, int ny, float *restrict s);
+void quant_ref_dot_q2_K(int64_t n, const void *restrict x, const void *restrict y,
+                        size_t y_stride, int ny, float *restrict s);
+void quant_ref_dot_q3_K(int64_t n, const void *restrict x, const void *restrict y,
+                        size_t y_stride, int ny, float *restrict s);
+void quant_ref_dot_q4_K(int64_t n, const void *restrict x, const void *restrict y,
+                        size_t y_stride, int ny, float *restrict s);
+void quant_ref_dot_q5_K(int64_t n, const void *restrict x, const void *restrict y,
+                        size_t y_stride, int ny, float *restrict s);
+void quant_ref_dot_q6_K(int64_t n, const void *restrict x, const void *restrict y,
+                        size_t y_stride, int ny, float *restrict s);
+void quant_ref_dot_iq4_nl(int64_t n, const void *restrict x, const void *restrict y,
+                          size_t y_stride, int ny, float *restrict s);
+void quant_ref_dot_iq4_xs(int64_t n, const void *restrict x, const void *restrict y,
+                          size_t y_stride, int ny, float *restrict s);
 
 #endif
