@@ -1,0 +1,637 @@
+/* infer — the llama forward pass.
+ *
+ * Per layer, for the n tokens of a pass (x: [n][n_embd] residual stream):
+ *   xb = rmsnorm(x) * attn_norm
+ *   q, k, v = Wq xb, Wk xb, Wv xb          (k, v: [n][n_embd_kv])
+ *   rope(q, k); K/V cache[pos] = k, v
+ *   a = softmax(q K^T / sqrt(d)) V         (causal, grouped-query heads)
+ *   x += Wo a
+ *   xb = rmsnorm(x) * ffn_norm
+ *   x += Wdown (silu(Wgate xb) * Wup xb)
+ * then logits = Wout (rmsnorm(x) * output_norm).
+ *
+ * Matmul inputs are quantized to the weight type's activation format
+ * (Q8_0 / Q8_1 / Q8_K / F16 / BF16) once per input and shared by the
+ * matmuls that read it, as llama.cpp does; with an F16 KV cache the query
+ * and the attention probabilities are rounded to fp16 like llama.cpp's
+ * KQ and KQV products, so logits line up with its default.
+ */
+#include "engine/infer.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CACHE_LINE 64
+/* Matmul rows are handed out in groups of 16 floats: one cache line of
+ * output, so threads never share a line of the result (unless asked to). */
+#define ROW_GRAIN 16
+
+struct infer {
+    const struct model *m;
+    struct infer_opts o;
+    struct quant_kernels k;
+    struct pool *pool;
+    int n_ctx, n_batch, n_threads;
+    int n_embd_kv;
+    int pos;                       /* positions filled */
+
+    /* KV cache: [n_layer][n_ctx][kv_row] elements of f16 or f32 */
+    void *kv_k, *kv_v;
+    size_t kv_row;                 /* elements per row incl. padding */
+    size_t kv_elt;                 /* 2 or 4 */
+    uint64_t kv_bytes_each;
+
+    /* Scratch, all [n_batch][...] */
+    float *x;                      /* [n_batch][n_embd] residual */
+    float *xb;                     /* [n_batch][n_embd] normed input */
+    float *q;                      /* [n_batch][n_embd] */
+    float *kc, *vc;                /* [n_batch][n_embd_kv] */
+    float *att;                    /* [n_batch][n_embd] attention output */
+    float *gate, *up;              /* [n_batch][n_ff] */
+    float *tmp;                    /* [n_batch][n_embd] matmul output before residual add */
+    float *logits;                 /* [n_vocab] last position */
+    float *rope_cs;                /* [n_batch][n_rot/2][2] cos, sin */
+    uint8_t *qact[2];              /* quantized activations, two slots */
+    size_t qact_bytes;
+    float *scores;                 /* [n_threads][n_ctx_pad] attention scores */
+    size_t scores_stride;
+    float *dots;                   /* [n_threads][n_batch_pad] matmul dot results */
+    size_t dots_stride;
+    uint16_t *q16;                 /* [n_threads][head_dim] fp16 query */
+    float *f16_lut;                /* [65536] fp16 -> f32 */
+    uint64_t scratch_bytes;
+};
+
+/* State of one pass, shared by the workers (read-only during the pass). */
+struct pass {
+    struct infer *c;
+    const int32_t *tokens;
+    int n;                         /* tokens in this pass */
+    int pos0;
+    float *logits_out;             /* [n][n_vocab] or NULL */
+};
+
+/* Which activations each qact slot holds; every thread keeps its own copy
+ * and they all make the same decisions, so no shared writes are needed. */
+struct qstate {
+    const float *src[2];
+    int type[2];
+    int next;
+};
+
+/* Forget what the slots hold: called whenever a matmul input is rewritten. */
+static void qstate_reset(struct qstate *st)
+{
+    st->src[0] = st->src[1] = NULL;
+    st->type[0] = st->type[1] = -1;
+    st->next = 0;
+}
+
+static int fail(char *err, size_t err_len, int code, const char *fmt, ...)
+{
+    if (err && err_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, err_len, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+void infer_opts_default(struct infer_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->wait = POOL_WAIT_HYBRID;
+    o->max_isa = QISA_AVX512;
+    o->kv_type = INFER_KV_F16;
+}
+
+uint64_t infer_kv_bytes(const struct model_hparams *hp, int n_ctx, enum infer_kv_type kv, int kv_pad)
+{
+    uint64_t row = (uint64_t)hp->head_dim * hp->n_head_kv + (uint64_t)(kv_pad > 0 ? kv_pad : 0);
+    uint64_t elt = kv == INFER_KV_F32 ? 4 : 2;
+    return 2ull * hp->n_layer * (uint64_t)n_ctx * row * elt;
+}
+
+static size_t round_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
+
+/* Largest activation row any matmul reads, in any activation format. */
+static size_t max_qrow_bytes(const struct model_hparams *hp)
+{
+    int64_t n = hp->n_ff > hp->n_embd ? hp->n_ff : hp->n_embd;
+    /* F32 is the widest activation format (4 bytes per value). */
+    return (size_t)n * 4 + 64;
+}
+
+static int resolve_threads(int n)
+{
+    if (n > 0)
+        return n;
+    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    return c > 0 ? (int)c : 1;
+}
+
+uint64_t infer_scratch_bytes(const struct model_hparams *hp, const struct infer_opts *o)
+{
+    uint64_t nb = o->n_batch > 0 ? (uint64_t)o->n_batch : 64;
+    uint64_t nt = (uint64_t)resolve_threads(o->n_threads);
+    uint64_t n_ctx = o->n_ctx > 0 ? (uint64_t)o->n_ctx : 4096;
+    uint64_t kvd = (uint64_t)hp->head_dim * hp->n_head_kv;
+    uint64_t f = 0;
+    f += 4 * nb * hp->n_embd * 4;           /* x, xb, q, att */
+    f += nb * hp->n_embd * 4;               /* tmp */
+    f += 2 * nb * kvd * 4;                  /* kc, vc */
+    f += 2 * nb * hp->n_ff * 4;             /* gate, up */
+    f += (uint64_t)hp->n_vocab * 4;         /* logits */
+    f += nb * hp->n_rot * 4;                /* rope */
+    f += 2 * nb * max_qrow_bytes(hp);       /* qact */
+    f += nt * (n_ctx + 16) * 4;             /* scores */
+    f += nt * (nb + 16) * 4;                /* dots */
+    f += nt * (hp->head_dim + 32) * 2;      /* q16 */
+    f += 65536 * 4;                         /* fp16 table */
+    return f;
+}
+
+static void *alloc_zero(struct infer *c, size_t bytes)
+{
+    void *p = mem_alloc(c->o.mem, bytes, CACHE_LINE);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
+}
+
+/* The buffers that infer_free releases, with their sizes. */
+#define INFER_N_BUFS 19
+static void buffers(struct infer *c, void ***ptrs, size_t *sizes)
+{
+    const struct model_hparams *hp = &c->m->hp;
+    size_t nb = (size_t)c->n_batch;
+    size_t kvd = (size_t)c->n_embd_kv;
+    void **p[INFER_N_BUFS] = {
+        (void **)&c->kv_k, (void **)&c->kv_v, (void **)&c->x, (void **)&c->xb, (void **)&c->q,
+        (void **)&c->kc, (void **)&c->vc, (void **)&c->att, (void **)&c->gate, (void **)&c->up,
+        (void **)&c->tmp, (void **)&c->logits, (void **)&c->rope_cs, (void **)&c->qact[0],
+        (void **)&c->qact[1], (void **)&c->scores, (void **)&c->dots, (void **)&c->q16,
+        (void **)&c->f16_lut,
+    };
+    size_t s[INFER_N_BUFS] = {
+        c->kv_bytes_each, c->kv_bytes_each,
+        nb * hp->n_embd * 4, nb * hp->n_embd * 4, nb * hp->n_embd * 4,
+        nb * kvd * 4, nb * kvd * 4, nb * hp->n_embd * 4,
+        nb * hp->n_ff * 4, nb * hp->n_ff * 4, nb * hp->n_embd * 4,
+        (size_t)hp->n_vocab * 4, nb * (size_t)hp->n_rot * 4,
+        c->qact_bytes, c->qact_bytes,
+        (size_t)c->n_threads * c->scores_stride * 4, (size_t)c->n_threads * c->dots_stride * 4,
+        (size_t)c->n_threads * round_up((size_t)hp->head_dim, 32) * 2, 65536 * 4,
+    };
+    memcpy(ptrs, p, sizeof p);
+    memcpy(sizes, s, sizeof s);
+}
+
+int infer_new(struct infer **out, const struct model *m, const struct infer_opts *opts, char *err,
+              size_t err_len)
+{
+    struct infer_opts o;
+    if (opts)
+        o = *opts;
+    else
+        infer_opts_default(&o);
+    const struct model_hparams *hp = &m->hp;
+    *out = NULL;
+    if (o.n_ctx < 0 || o.n_batch < 0 || o.n_threads < 0 || o.kv_pad < 0)
+        return fail(err, err_len, INFER_EARG, "negative context, batch, thread count or KV padding");
+    if (o.n_ctx == 0)
+        o.n_ctx = hp->n_ctx_train < 4096 ? hp->n_ctx_train : 4096;
+    if (o.n_batch == 0)
+        o.n_batch = 64;
+    if (o.n_batch > o.n_ctx)
+        o.n_batch = o.n_ctx;
+    o.n_threads = resolve_threads(o.n_threads);
+    if (o.n_threads > 1024)
+        return fail(err, err_len, INFER_EARG, "thread count %d too large (at most 1024)", o.n_threads);
+
+    struct infer *c = mem_alloc(o.mem, sizeof *c, CACHE_LINE);
+    if (!c)
+        return fail(err, err_len, INFER_ENOMEM, "cannot allocate the inference context");
+    memset(c, 0, sizeof *c);
+    c->m = m;
+    c->o = o;
+    c->n_ctx = o.n_ctx;
+    c->n_batch = o.n_batch;
+    c->n_threads = o.n_threads;
+    c->n_embd_kv = hp->head_dim * hp->n_head_kv;
+    quant_kernels_init(&c->k, o.max_isa);
+
+    c->kv_elt = o.kv_type == INFER_KV_F32 ? 4 : 2;
+    c->kv_row = (size_t)c->n_embd_kv + (size_t)o.kv_pad;
+    c->kv_bytes_each = (uint64_t)hp->n_layer * (uint64_t)c->n_ctx * c->kv_row * c->kv_elt;
+    c->qact_bytes = (size_t)c->n_batch * max_qrow_bytes(hp);
+    c->scores_stride = round_up((size_t)c->n_ctx, 16);
+    c->dots_stride = round_up((size_t)c->n_batch, 16);
+
+    void **ptrs[INFER_N_BUFS];
+    size_t sizes[INFER_N_BUFS];
+    buffers(c, ptrs, sizes);
+    for (int i = 0; i < INFER_N_BUFS; i++) {
+        *ptrs[i] = alloc_zero(c, sizes[i]);
+        if (!*ptrs[i]) {
+            int rc = fail(err, err_len, INFER_ENOMEM,
+                          i < 2 ? "cannot allocate the KV cache (%zu bytes for n_ctx %d)"
+                                : "cannot allocate %zu bytes of scratch (n_ctx %d)",
+                          sizes[i], c->n_ctx);
+            infer_free(c);
+            return rc;
+        }
+        c->scratch_bytes += i >= 2 ? sizes[i] : 0;
+    }
+    for (uint32_t h = 0; h < 65536; h++)
+        c->f16_lut[h] = quant_f16_to_f32((qt_half)h);
+
+    struct pool_opts po = { .n_threads = c->n_threads, .wait = o.wait, .spin_ns = o.spin_ns,
+                            .cpus = o.cpus, .n_cpus = o.n_cpus };
+    char perr[256];
+    c->pool = pool_new(&po, o.mem, perr, sizeof perr);
+    if (!c->pool) {
+        int rc = fail(err, err_len, INFER_EPOOL, "thread pool: %s", perr);
+        infer_free(c);
+        return rc;
+    }
+    *out = c;
+    return INFER_OK;
+}
+
+void infer_free(struct infer *c)
+{
+    if (!c)
+        return;
+    pool_free(c->pool);
+    void **ptrs[INFER_N_BUFS];
+    size_t sizes[INFER_N_BUFS];
+    buffers(c, ptrs, sizes);
+    for (int i = 0; i < INFER_N_BUFS; i++)
+        mem_free(c->o.mem, *ptrs[i], sizes[i]);
+    const struct mem_hooks *mem = c->o.mem;
+    mem_free(mem, c, sizeof *c);
+}
+
+const float *infer_logits(const struct infer *c) { return c->logits; }
+int infer_pos(const struct infer *c) { return c->pos; }
+int infer_n_ctx(const struct infer *c) { return c->n_ctx; }
+void infer_reset(struct infer *c) { c->pos = 0; }
+const struct quant_kernels *infer_kernels(const struct infer *c) { return &c->k; }
+struct pool *infer_pool(const struct infer *c) { return c->pool; }
+
+uint64_t infer_decode_bytes(const struct infer *c)
+{
+    const struct model *m = c->m;
+    /* weight_bytes counts the whole embedding table; decode reads one row. */
+    return m->weight_bytes - m->token_embd.row_bytes * (uint64_t)m->token_embd.ne1 + m->token_embd.row_bytes +
+           (m->tied ? m->output.row_bytes * (uint64_t)m->output.ne1 : 0);
+}
+
+/* ---- ops. Each runs on all threads; the caller places barriers. ---- */
+
+static void rmsnorm_row(const float *x, const float *w, float *y, int n, float eps)
+{
+    double sum = 0.0;
+    for (int i = 0; i < n; i++)
+        sum += (double)x[i] * x[i];
+    const float mean = (float)(sum / n);
+    const float scale = 1.0f / sqrtf(mean + eps);
+    for (int i = 0; i < n; i++)
+        y[i] = (x[i] * scale) * w[i];
+}
+
+/* Rows of a per-token op: split tokens; with one token only thread 0 works
+ * (the row is too short to be worth splitting). */
+static void split_rows(int n, int ith, int nth, int64_t *b, int64_t *e)
+{
+    pool_split(n, ith, nth, 1, b, e);
+}
+
+/* Quantize n rows of src (row length ncols) into the activation format vdt,
+ * reusing a slot that already holds them. Returns the quantized rows and
+ * their stride. Ends with a barrier when it had to quantize. */
+static const void *activations(struct infer *c, struct qstate *st, int ith, int nth, const float *src,
+                               int n, int ncols, int vdt, size_t *stride)
+{
+    if (vdt == QT_F32) {
+        *stride = (size_t)ncols * sizeof(float);
+        return src;
+    }
+    *stride = quant_row_size(vdt, ncols);
+    for (int s = 0; s < 2; s++)
+        if (st->src[s] == src && st->type[s] == vdt)
+            return c->qact[s];
+    int slot = st->next;
+    st->next ^= 1;
+    st->src[slot] = src;
+    st->type[slot] = vdt;
+    uint8_t *dst = c->qact[slot];
+    const struct quant_traits *tr = quant_traits_get(vdt);
+    quant_from_float_fn from = c->k.from_float[vdt];
+    int64_t nblk = ncols / tr->blck;
+    /* Split blocks of all rows over threads, in whole chunks of 8 blocks. */
+    int64_t total = (int64_t)n * nblk, b, e;
+    pool_split(total, ith, nth, 8, &b, &e);
+    while (b < e) {
+        int64_t row = b / nblk, blk = b % nblk;
+        int64_t cnt = nblk - blk < e - b ? nblk - blk : e - b;
+        from(src + row * ncols + blk * tr->blck, dst + row * *stride + (size_t)blk * tr->type_size,
+             cnt * tr->blck);
+        b += cnt;
+    }
+    pool_barrier(c->pool, ith);
+    return dst;
+}
+
+/* out[t][r] = W[r] . in[t] for t < n, r < W.ne1; out row stride ld floats. */
+static void matmul(struct infer *c, struct qstate *st, int ith, int nth, const struct model_weight *w,
+                   const float *in, int n, float *out, int ld)
+{
+    const struct quant_traits *tr = quant_traits_get(w->type);
+    size_t stride;
+    const void *a = activations(c, st, ith, nth, in, n, (int)w->ne0, tr->vec_dot_type, &stride);
+    quant_dot_fn dot = c->k.dot[w->type];
+    float *s = c->dots + (size_t)ith * c->dots_stride;
+    const uint8_t *wd = w->data;
+    int64_t r0, r1, step = 1;
+    if (c->o.false_sharing) {
+        /* Interleaved rows: neighbouring outputs come from different threads. */
+        r0 = ith;
+        r1 = w->ne1;
+        step = nth;
+    } else {
+        pool_split(w->ne1, ith, nth, ROW_GRAIN, &r0, &r1);
+    }
+    if (n == 1) {
+        for (int64_t r = r0; r < r1; r += step)
+            dot(w->ne0, wd + (size_t)r * w->row_bytes, a, stride, 1, &out[r]);
+        return;
+    }
+    for (int64_t r = r0; r < r1; r += step) {
+        dot(w->ne0, wd + (size_t)r * w->row_bytes, a, stride, n, s);
+        for (int t = 0; t < n; t++)
+            out[(size_t)t * ld + r] = s[t];
+    }
+}
+
+static inline float kv_get(const struct infer *c, const void *row, int i)
+{
+    if (c->kv_elt == 4)
+        return ((const float *)row)[i];
+    return c->f16_lut[((const uint16_t *)row)[i]];
+}
+
+static inline void *kv_row_ptr(const struct infer *c, void *base, int layer, int pos)
+{
+    return (uint8_t *)base + (((size_t)layer * c->n_ctx + pos) * c->kv_row) * c->kv_elt;
+}
+
+/* RoPE (llama's normal mode: adjacent pairs) on q and k, then store k and v
+ * in the cache. Work items: tokens x (q heads + kv heads). */
+static void rope_store(struct infer *c, const struct pass *p, int layer, int ith, int nth)
+{
+    const struct model_hparams *hp = &c->m->hp;
+    int hd = hp->head_dim, nh = hp->n_head, nkv = hp->n_head_kv;
+    int64_t items = (int64_t)p->n * (nh + nkv), b, e;
+    pool_split(items, ith, nth, 1, &b, &e);
+    for (int64_t it = b; it < e; it++) {
+        int t = (int)(it / (nh + nkv)), h = (int)(it % (nh + nkv));
+        float *v = h < nh ? c->q + (size_t)t * hp->n_embd + (size_t)h * hd
+                          : c->kc + (size_t)t * c->n_embd_kv + (size_t)(h - nh) * hd;
+        const float *cs = c->rope_cs + (size_t)t * hp->n_rot;
+        for (int i = 0; i < hp->n_rot; i += 2) {
+            float cos_t = cs[i], sin_t = cs[i + 1];
+            float x0 = v[i], x1 = v[i + 1];
+            v[i] = x0 * cos_t - x1 * sin_t;
+            v[i + 1] = x0 * sin_t + x1 * cos_t;
+        }
+        if (h >= nh) {
+            int kh = h - nh, pos = p->pos0 + t;
+            const float *kv_src[2] = { v, c->vc + (size_t)t * c->n_embd_kv + (size_t)kh * hd };
+            void *dst[2] = { (uint8_t *)kv_row_ptr(c, c->kv_k, layer, pos) + (size_t)kh * hd * c->kv_elt,
+                             (uint8_t *)kv_row_ptr(c, c->kv_v, layer, pos) + (size_t)kh * hd * c->kv_elt };
+            for (int s = 0; s < 2; s++) {
+                if (c->kv_elt == 4)
+                    memcpy(dst[s], kv_src[s], (size_t)hd * 4);
+                else
+                    for (int i = 0; i < hd; i++)
+                        ((uint16_t *)dst[s])[i] = quant_f32_to_f16(kv_src[s][i]);
+            }
+        }
+    }
+}
+
+/* Causal attention. Work items: tokens x query heads. */
+static void attention(struct infer *c, const struct pass *p, int layer, int ith, int nth)
+{
+    const struct model_hparams *hp = &c->m->hp;
+    int hd = hp->head_dim, nh = hp->n_head, group = hp->n_head / hp->n_head_kv;
+    const float scale = 1.0f / sqrtf((float)hd);
+    float *sc = c->scores + (size_t)ith * c->scores_stride;
+    uint16_t *q16 = c->q16 + (size_t)ith * round_up((size_t)hd, 32);
+    const bool f16 = c->kv_elt == 2;
+    int64_t items = (int64_t)p->n * nh, b, e;
+    pool_split(items, ith, nth, 1, &b, &e);
+    for (int64_t it = b; it < e; it++) {
+        int t = (int)(it / nh), h = (int)(it % nh), kh = h / group;
+        int n_kv = p->pos0 + t + 1;
+        const float *q = c->q + (size_t)t * hp->n_embd + (size_t)h * hd;
+        float *outv = c->att + (size_t)t * hp->n_embd + (size_t)h * hd;
+        if (f16)
+            for (int i = 0; i < hd; i++)
+                q16[i] = quant_f32_to_f16(q[i]);
+        float mx = -INFINITY;
+        for (int j = 0; j < n_kv; j++) {
+            const uint8_t *krow = (const uint8_t *)kv_row_ptr(c, c->kv_k, layer, j) + (size_t)kh * hd * c->kv_elt;
+            float s = 0.0f;
+            if (f16) {
+                const uint16_t *k16 = (const uint16_t *)krow;
+                for (int i = 0; i < hd; i++)
+                    s += c->f16_lut[q16[i]] * c->f16_lut[k16[i]];
+            } else {
+                const float *k32 = (const float *)krow;
+                for (int i = 0; i < hd; i++)
+                    s += q[i] * k32[i];
+            }
+            s *= scale;
+            sc[j] = s;
+            if (s > mx)
+                mx = s;
+        }
+        double sum = 0.0;
+        for (int j = 0; j < n_kv; j++) {
+            float ex = expf(sc[j] - mx);
+            sc[j] = ex;
+            sum += ex;
+        }
+        const float inv = (float)(1.0 / sum);
+        for (int i = 0; i < hd; i++)
+            outv[i] = 0.0f;
+        for (int j = 0; j < n_kv; j++) {
+            float pj = sc[j] * inv;
+            if (f16)
+                pj = quant_f16_to_f32(quant_f32_to_f16(pj));
+            const uint8_t *vrow = (const uint8_t *)kv_row_ptr(c, c->kv_v, layer, j) + (size_t)kh * hd * c->kv_elt;
+            for (int i = 0; i < hd; i++)
+                outv[i] += pj * kv_get(c, vrow, i);
+        }
+    }
+}
+
+static inline float silu(float x) { return x / (1.0f + expf(-x)); }
+
+static void mark(struct infer *c, int ith, bool begin, enum region_kind kind, int index)
+{
+    if (ith != 0 || !c->o.regions)
+        return;
+    if (begin)
+        region_begin(c->o.regions, kind, index);
+    else
+        region_end(c->o.regions, kind, index);
+}
+
+static void forward_worker(void *arg, int ith, int nth)
+{
+    const struct pass *p = arg;
+    struct infer *c = p->c;
+    const struct model *m = c->m;
+    const struct model_hparams *hp = &m->hp;
+    const int n = p->n, ne = hp->n_embd;
+    struct qstate st;
+    qstate_reset(&st);
+    int64_t b, e;
+
+    /* Embeddings and the rotary table of this pass's positions. */
+    split_rows(n, ith, nth, &b, &e);
+    quant_to_float_fn emb = c->k.to_float[m->token_embd.type];
+    for (int64_t t = b; t < e; t++) {
+        emb((const uint8_t *)m->token_embd.data + (size_t)p->tokens[t] * m->token_embd.row_bytes,
+            c->x + (size_t)t * ne, ne);
+        float theta_scale = powf(hp->rope_base, -2.0f / (float)hp->n_rot);
+        float theta = (float)(p->pos0 + t);
+        float *cs = c->rope_cs + (size_t)t * hp->n_rot;
+        for (int i = 0; i < hp->n_rot; i += 2) {
+            cs[i] = cosf(theta);
+            cs[i + 1] = sinf(theta);
+            theta *= theta_scale;
+        }
+    }
+    pool_barrier(c->pool, ith);
+
+    for (int l = 0; l < hp->n_layer; l++) {
+        const struct model_layer *L = &m->layers[l];
+        mark(c, ith, true, REGION_LAYER, l);
+
+        for (int64_t t = b; t < e; t++)
+            rmsnorm_row(c->x + (size_t)t * ne, L->attn_norm, c->xb + (size_t)t * ne, ne, hp->rms_eps);
+        pool_barrier(c->pool, ith);
+
+        qstate_reset(&st);
+        mark(c, ith, true, REGION_MATMUL, MM_Q);
+        matmul(c, &st, ith, nth, &L->wq, c->xb, n, c->q, ne);
+        matmul(c, &st, ith, nth, &L->wk, c->xb, n, c->kc, c->n_embd_kv);
+        matmul(c, &st, ith, nth, &L->wv, c->xb, n, c->vc, c->n_embd_kv);
+        pool_barrier(c->pool, ith);
+        mark(c, ith, false, REGION_MATMUL, MM_Q);
+
+        mark(c, ith, true, REGION_ATTN, l);
+        rope_store(c, p, l, ith, nth);
+        pool_barrier(c->pool, ith);
+        attention(c, p, l, ith, nth);
+        pool_barrier(c->pool, ith);
+        mark(c, ith, false, REGION_ATTN, l);
+
+        qstate_reset(&st);
+        mark(c, ith, true, REGION_MATMUL, MM_O);
+        matmul(c, &st, ith, nth, &L->wo, c->att, n, c->tmp, ne);
+        pool_barrier(c->pool, ith);
+        mark(c, ith, false, REGION_MATMUL, MM_O);
+
+        for (int64_t t = b; t < e; t++) {
+            float *x = c->x + (size_t)t * ne;
+            const float *d = c->tmp + (size_t)t * ne;
+            for (int i = 0; i < ne; i++)
+                x[i] += d[i];
+            rmsnorm_row(x, L->ffn_norm, c->xb + (size_t)t * ne, ne, hp->rms_eps);
+        }
+        pool_barrier(c->pool, ith);
+
+        qstate_reset(&st);
+        mark(c, ith, true, REGION_MATMUL, MM_GATE);
+        matmul(c, &st, ith, nth, &L->w_gate, c->xb, n, c->gate, hp->n_ff);
+        matmul(c, &st, ith, nth, &L->w_up, c->xb, n, c->up, hp->n_ff);
+        pool_barrier(c->pool, ith);
+        mark(c, ith, false, REGION_MATMUL, MM_GATE);
+
+        /* silu(gate) * up, split over all values of all tokens. */
+        int64_t hb, he;
+        pool_split((int64_t)n * hp->n_ff, ith, nth, ROW_GRAIN, &hb, &he);
+        for (int64_t i = hb; i < he; i++)
+            c->gate[i] = silu(c->gate[i]) * c->up[i];
+        pool_barrier(c->pool, ith);
+
+        qstate_reset(&st);
+        mark(c, ith, true, REGION_MATMUL, MM_DOWN);
+        matmul(c, &st, ith, nth, &L->w_down, c->gate, n, c->tmp, ne);
+        pool_barrier(c->pool, ith);
+        mark(c, ith, false, REGION_MATMUL, MM_DOWN);
+
+        for (int64_t t = b; t < e; t++) {
+            float *x = c->x + (size_t)t * ne;
+            const float *d = c->tmp + (size_t)t * ne;
+            for (int i = 0; i < ne; i++)
+                x[i] += d[i];
+        }
+        pool_barrier(c->pool, ith);
+        mark(c, ith, false, REGION_LAYER, l);
+    }
+
+    /* Output: every row when the caller wants all logits, else the last. */
+    int first = p->logits_out ? 0 : n - 1;
+    int rows = n - first;
+    int64_t ob, oe;
+    split_rows(rows, ith, nth, &ob, &oe);
+    for (int64_t t = ob; t < oe; t++)
+        rmsnorm_row(c->x + (size_t)(first + t) * ne, m->output_norm, c->xb + (size_t)t * ne, ne, hp->rms_eps);
+    pool_barrier(c->pool, ith);
+    qstate_reset(&st);
+    mark(c, ith, true, REGION_MATMUL, MM_OUTPUT);
+    float *dst = p->logits_out ? p->logits_out : c->logits;
+    matmul(c, &st, ith, nth, &m->output, c->xb, rows, dst, hp->n_vocab);
+    pool_barrier(c->pool, ith);
+    mark(c, ith, false, REGION_MATMUL, MM_OUTPUT);
+}
+
+int infer_eval(struct infer *c, const int32_t *tokens, int n, float *logits_all, char *err, size_t err_len)
+{
+    const struct model_hparams *hp = &c->m->hp;
+    if (n <= 0)
+        return fail(err, err_len, INFER_EARG, "no tokens to evaluate");
+    for (int i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= hp->n_vocab)
+            return fail(err, err_len, INFER_EARG, "token %d (at index %d) is outside the vocabulary (0..%d)",
+                        tokens[i], i, hp->n_vocab - 1);
+    if (n > c->n_ctx - c->pos)
+        return fail(err, err_len, INFER_EFULL, "%d tokens do not fit: %d of %d context positions are used", n,
+                    c->pos, c->n_ctx);
+    enum region_kind kind = n > 1 ? REGION_PREFILL : REGION_DECODE;
+    region_begin(c->o.regions, kind, c->pos);
+    for (int done = 0; done < n;) {
+        int chunk = n - done < c->n_batch ? n - done : c->n_batch;
+        struct pass p = { c, tokens + done, chunk, c->pos,
+                          logits_all ? logits_all + (size_t)done * hp->n_vocab : NULL };
+        pool_run(c->pool, forward_worker, &p);
+        /* Keep the last position's logits available either way. */
+        if (logits_all)
+            memcpy(c->logits, logits_all + (size_t)(done + chunk - 1) * hp->n_vocab, (size_t)hp->n_vocab * 4);
+        c->pos += chunk;
+        done += chunk;
+    }
+    region_end(c->o.regions, kind, c->pos - n);
+    return INFER_OK;
+}

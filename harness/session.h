@@ -1,0 +1,62 @@
+/* session — a model file opened for the CLI and workloads: mapping, GGUF
+ * index, bound model and inference context, built from the engine flags
+ * every model-running subcommand shares:
+ *
+ *   -m, --model FILE      the GGUF model
+ *   -t, --threads N       worker threads (default: online CPUs)
+ *   --kernels K           auto|ref|avx2|avx512 (default auto = fastest)
+ *   --kv T                f16|f32 KV cache (default f16, like llama.cpp)
+ *   --wait W              spin|futex|hybrid barrier wait policy
+ *   --pin LIST            pin threads to CPUs ("0,1", "0-3"), default off
+ *   --ctx N               KV cache positions
+ *   --batch N             most tokens per forward pass
+ */
+#ifndef GGPERF_HARNESS_SESSION_H
+#define GGPERF_HARNESS_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "engine/gguf.h"
+#include "engine/infer.h"
+#include "engine/model.h"
+
+#define SESSION_MAX_CPUS 256
+
+struct session_opts {
+    const char *model_path;
+    struct infer_opts infer;
+    int cpus[SESSION_MAX_CPUS];
+    bool threads_set;
+};
+
+struct session {
+    int fd;
+    void *map;
+    size_t map_bytes;
+    struct gguf g;
+    struct model m;
+    struct infer *ctx;
+    bool gguf_open, model_loaded;
+};
+
+/* Defaults for every flag. */
+void session_opts_init(struct session_opts *o);
+
+/* Try one flag (argv[*i]) of the list above, consuming its value
+ * (argv[*i + 1]) when it has one. Returns 1 when handled, 0 when the flag
+ * is not a session flag, -CLI_EUSAGE after printing the error. */
+int session_parse_flag(struct session_opts *o, int argc, char **argv, int *i);
+
+/* Help text for the session flags. */
+const char *session_flags_help(void);
+
+/* Map the file, open and validate the GGUF, bind the model; with
+ * with_ctx, create the inference context too. Returns 0, or 1 with a
+ * message naming the file (a bad file or a failed start). */
+int session_open(struct session *s, const struct session_opts *o, bool with_ctx, char *err, size_t err_len);
+
+/* Release everything; safe on a partly opened or zeroed session. */
+void session_close(struct session *s);
+
+#endif

@@ -1,0 +1,235 @@
+/* infer suite: the forward pass against llama.cpp's logits for every golden
+ * model (tests/golden/README.md gives the tolerances), in batch and decode
+ * modes, at 1 and 2 threads, with fast and reference kernels; and the
+ * engine's refusals and its no-allocation promise. */
+#include <check.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness/session.h"
+#include "tests/testutil.h"
+
+#define N_TOK 16
+static const int32_t golden_tokens[N_TOK] = { 1, 17, 300, 42, 999, 5, 77, 512, 3, 250, 128, 64, 900, 11, 600, 33 };
+
+struct cmp {
+    double max_abs, rms;
+    int argmax_agree;
+};
+
+static int argmax(const float *v, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (v[i] > v[best])
+            best = i;
+    return best;
+}
+
+static struct cmp compare(const float *a, const float *b, int n_tok, int n_vocab)
+{
+    struct cmp c = { 0, 0, 0 };
+    double sq = 0;
+    for (int t = 0; t < n_tok; t++) {
+        for (int i = 0; i < n_vocab; i++) {
+            double d = fabs((double)a[t * n_vocab + i] - b[t * n_vocab + i]);
+            if (!(d <= c.max_abs)) /* NaN propagates as a failure */
+                c.max_abs = isnan(d) ? INFINITY : d;
+            sq += d * d;
+        }
+        c.argmax_agree += argmax(a + t * n_vocab, n_vocab) == argmax(b + t * n_vocab, n_vocab);
+    }
+    c.rms = sqrt(sq / ((double)n_tok * n_vocab));
+    return c;
+}
+
+/* Tolerances from tests/golden/README.md "Suggested acceptance". */
+static void check_tolerance(const char *variant, bool kv_f32, struct cmp c, const char *what)
+{
+    bool is_f32 = strcmp(variant, "F32") == 0 || strcmp(variant, "tied-F32") == 0;
+    if (is_f32 && kv_f32) {
+        ck_assert_msg(c.max_abs <= 1e-4, "%s %s: max %.3g > 1e-4", variant, what, c.max_abs);
+    } else if (is_f32 || strcmp(variant, "F16") == 0) {
+        ck_assert_msg(c.max_abs <= 3e-3, "%s %s: max %.3g > 3e-3", variant, what, c.max_abs);
+    } else if (strcmp(variant, "BF16") == 0) {
+        ck_assert_msg(c.max_abs <= 0.015 && c.rms <= 0.003 && c.argmax_agree >= 15,
+                      "%s %s: max %.3g rms %.3g argmax %d/16", variant, what, c.max_abs, c.rms, c.argmax_agree);
+    } else {
+        ck_assert_msg(c.max_abs <= 0.05 && c.rms <= 0.01 && c.argmax_agree >= 14,
+                      "%s %s: max %.3g rms %.3g argmax %d/16", variant, what, c.max_abs, c.rms, c.argmax_agree);
+    }
+}
+
+static const char *const variants[] = {
+    "F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K",
+    "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS", "mix-Q4_0", "mix-Q4_K_S", "mix-Q4_K_M", "mix-Q5_K_M",
+    "tied-F32", "tied-Q8_0",
+};
+#define N_VARIANTS (int)(sizeof variants / sizeof variants[0])
+
+/* Evaluate the golden tokens with the given engine settings. */
+static float *eval_golden(const char *variant, int threads, bool decode, bool kv_f32, enum quant_isa isa)
+{
+    char path[1024], name[128], err[1024];
+    snprintf(name, sizeof name, "shared-%s.gguf", variant);
+    struct session_opts so;
+    session_opts_init(&so);
+    so.model_path = tu_golden_path(path, sizeof path, name);
+    so.infer.n_threads = threads;
+    so.infer.n_ctx = 64;
+    so.infer.kv_type = kv_f32 ? INFER_KV_F32 : INFER_KV_F16;
+    so.infer.max_isa = isa;
+    struct session s;
+    ck_assert_msg(session_open(&s, &so, true, err, sizeof err) == 0, "%s", err);
+    int nv = s.m.hp.n_vocab;
+    ck_assert_int_eq(nv, 1024);
+    float *out = malloc(sizeof(float) * N_TOK * nv);
+    if (decode) {
+        for (int i = 0; i < N_TOK; i++)
+            ck_assert_msg(infer_eval(s.ctx, golden_tokens + i, 1, out + i * nv, err, sizeof err) == 0, "%s", err);
+    } else {
+        ck_assert_msg(infer_eval(s.ctx, golden_tokens, N_TOK, out, err, sizeof err) == 0, "%s", err);
+    }
+    session_close(&s);
+    return out;
+}
+
+static float *load_ref(const char *variant, bool kv_f32)
+{
+    char path[1024], name[128];
+    snprintf(name, sizeof name, kv_f32 ? "shared-%s.logits-kvf32.f32" : "shared-%s.logits.f32", variant);
+    size_t len = 0;
+    float *ref = tu_read_file(tu_golden_path(path, sizeof path, name), &len);
+    ck_assert_msg(ref != NULL, "cannot read %s", path);
+    ck_assert_uint_eq(len, sizeof(float) * N_TOK * 1024);
+    return ref;
+}
+
+/* One loop iteration per golden variant (tcase_add_loop_test). */
+START_TEST(test_golden_fast_kernels)
+{
+    const char *v = variants[_i];
+    for (int kvf = 0; kvf < 2; kvf++) {
+        float *ref = load_ref(v, kvf);
+        for (int threads = 1; threads <= 2; threads++) {
+            for (int decode = 0; decode < 2; decode++) {
+                float *got = eval_golden(v, threads, decode, kvf, QISA_AVX512);
+                struct cmp c = compare(got, ref, N_TOK, 1024);
+                char what[96];
+                snprintf(what, sizeof what, "%s t%d kv%s", decode ? "decode" : "batch", threads, kvf ? "f32" : "f16");
+                printf("golden %-11s %-18s max %.3g rms %.3g argmax %d/16\n", v, what, c.max_abs, c.rms,
+                       c.argmax_agree);
+                check_tolerance(v, kvf, c, what);
+                free(got);
+            }
+        }
+        free(ref);
+    }
+}
+END_TEST
+
+START_TEST(test_golden_reference_kernels)
+{
+    const char *v = variants[_i];
+    float *ref = load_ref(v, false);
+    float *got = eval_golden(v, 2, false, false, QISA_REF);
+    struct cmp c = compare(got, ref, N_TOK, 1024);
+    check_tolerance(v, false, c, "batch ref-kernels");
+    free(got);
+    free(ref);
+}
+END_TEST
+
+START_TEST(test_batch_equals_decode_and_threads)
+{
+    /* Own consistency: batch vs one-at-a-time within the same bounds, and
+     * 1 vs 2 threads bit-identical (the work split never changes sums). */
+    const char *v = variants[_i];
+    float *b1 = eval_golden(v, 1, false, false, QISA_AVX512);
+    float *b2 = eval_golden(v, 2, false, false, QISA_AVX512);
+    float *d1 = eval_golden(v, 1, true, false, QISA_AVX512);
+    ck_assert_msg(memcmp(b1, b2, sizeof(float) * N_TOK * 1024) == 0, "%s: 1 vs 2 threads differ", v);
+    check_tolerance(v, false, compare(b1, d1, N_TOK, 1024), "batch vs decode");
+    free(b1);
+    free(b2);
+    free(d1);
+}
+END_TEST
+
+START_TEST(test_logits_cli)
+{
+    char cmd[4096], path[1024], err[2048], out_path[1024];
+    const char *dir = tu_tmpdir();
+    snprintf(out_path, sizeof out_path, "%s/out.f32", dir);
+    tu_golden_path(path, sizeof path, "shared-Q4_0.gguf");
+    snprintf(cmd, sizeof cmd,
+             "%s logits -m %s --tokens 1,17,300,42,999,5,77,512,3,250,128,64,900,11,600,33 --mode decode -t 2 -o %s",
+             tu_ggperf_bin(), path, out_path);
+    ck_assert_int_eq(tu_run(cmd, NULL, 0, err, sizeof err), 0);
+    size_t len;
+    float *got = tu_read_file(out_path, &len);
+    ck_assert_uint_eq(len, 16 * 1024 * 4);
+    float *ref = load_ref("Q4_0", false);
+    check_tolerance("Q4_0", false, compare(got, ref, N_TOK, 1024), "cli decode");
+    free(got);
+    free(ref);
+    /* a token outside the vocabulary: exit 1, one clear line */
+    snprintf(cmd, sizeof cmd, "%s logits -m %s --tokens 1,5000 -o %s", tu_ggperf_bin(), path, out_path);
+    ck_assert_int_eq(tu_run(cmd, NULL, 0, err, sizeof err), 1);
+    ck_assert_ptr_nonnull(strstr(err, "5000"));
+    /* usage errors: exit 2 */
+    snprintf(cmd, sizeof cmd, "%s logits -m %s --tokens 1,x", tu_ggperf_bin(), path);
+    ck_assert_int_eq(tu_run(cmd, NULL, 0, err, sizeof err), 2);
+    snprintf(cmd, sizeof cmd, "%s logits -m %s --tokens 1 --mode sideways", tu_ggperf_bin(), path);
+    ck_assert_int_eq(tu_run(cmd, NULL, 0, err, sizeof err), 2);
+    ck_assert_ptr_nonnull(strstr(err, "batch|decode"));
+    /* a missing model: exit 1 naming it */
+    snprintf(cmd, sizeof cmd, "%s logits -m /nonexistent.gguf --tokens 1", tu_ggperf_bin());
+    ck_assert_int_eq(tu_run(cmd, NULL, 0, err, sizeof err), 1);
+    ck_assert_ptr_nonnull(strstr(err, "/nonexistent.gguf"));
+}
+END_TEST
+
+START_TEST(test_no_allocation_in_eval)
+{
+    char path[1024], err[1024];
+    struct mem_counter mc = { 0 };
+    struct mem_hooks hooks = mem_counting_hooks(&mc);
+    struct session_opts so;
+    session_opts_init(&so);
+    so.model_path = tu_golden_path(path, sizeof path, "shared-mix-Q4_K_M.gguf");
+    so.infer.n_threads = 2;
+    so.infer.n_ctx = 64;
+    so.infer.mem = &hooks;
+    struct session s;
+    ck_assert_msg(session_open(&s, &so, true, err, sizeof err) == 0, "%s", err);
+    size_t before = mc.n_alloc;
+    ck_assert_uint_gt(before, 0); /* the context did allocate through the hook */
+    ck_assert_int_eq(infer_eval(s.ctx, golden_tokens, N_TOK, NULL, err, sizeof err), 0);
+    for (int i = 0; i < 8; i++)
+        ck_assert_int_eq(infer_eval(s.ctx, golden_tokens + i, 1, NULL, err, sizeof err), 0);
+    ck_assert_uint_eq(mc.n_alloc, before);
+    /* A full cache is refused, not overrun. */
+    int32_t many[64] = { 0 };
+    ck_assert_int_eq(infer_eval(s.ctx, many, 64, NULL, err, sizeof err), INFER_EFULL);
+    session_close(&s);
+    ck_assert_uint_eq(mc.n_alloc, mc.n_free);
+}
+END_TEST
+
+Suite *infer_suite(void)
+{
+    Suite *s = suite_create("infer");
+    TCase *tc = tcase_create("golden");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, test_golden_fast_kernels, 0, N_VARIANTS);
+    tcase_add_loop_test(tc, test_golden_reference_kernels, 0, N_VARIANTS);
+    tcase_add_loop_test(tc, test_batch_equals_decode_and_threads, 0, N_VARIANTS);
+    tcase_add_test(tc, test_logits_cli);
+    tcase_add_test(tc, test_no_allocation_in_eval);
+    suite_add_tcase(s, tc);
+    return s;
+}
