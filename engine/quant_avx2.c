@@ -1,7 +1,593 @@
-/* quant_avx2 — placeholder until the kernels land: fills no slot. */
+/* quant_avx2 — AVX2 + FMA + F16C kernels: dot products of F16, Q4_0, Q8_0,
+ * Q4_K, Q5_K and Q6_K weight rows with activation rows, and the activation
+ * quantizers (F16, Q8_0, Q8_K).
+ *
+ * The binary is built for baseline x86-64, so every function here carries a
+ * target attribute and is reached only through quant_avx2_fill(), which
+ * quant_kernels_init() calls when the CPU has avx2, fma and f16c.
+ *
+ * Shared design (see also quant_avx512.c):
+ * - Every pointer may be misaligned (weights at any byte offset, activation
+ *   rows at any stride): blocks are read with unaligned loads and memcpy,
+ *   never through struct pointers.
+ * - Integer parts are exact: each block's integer dot equals the reference
+ *   kernel's; only the float accumulation order differs.
+ * - ny == 1 (decode) streams the weight row once with two accumulator sets;
+ *   ny > 1 (prefill) walks the row once per tile of up to 4 activation rows,
+ *   so the unpacked weight registers serve 4 rows.
+ * - Signed x signed int8 products use maddubs with the sign trick
+ *   (|w| times y with w's sign applied). That is exact as long as the
+ *   activation byte is never -128, which the Q8_0/Q8_K quantizers guarantee
+ *   (their range is [-127, 127]).
+ * - K-quant mins and the Q6_K -32 offset are applied through the Q8_K bsums.
+ */
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
 #include "engine/quant_impl.h"
+
+#define AVX2_FN __attribute__((target("avx2,fma,f16c")))
+#define AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma,f16c")))
+
+/* Activation rows per prefill tile: 4 keeps accumulators, the unpacked
+ * weights and the constants inside the 16 ymm registers. */
+#define AVX2_TILE 4
+
+/* Block byte offsets (the structs in quant.h, read without alignment). */
+enum {
+    Q4_0_BYTES = 18, Q8_0_BYTES = 34, Q8_K_BYTES = 292,
+    Q4_K_BYTES = 144, Q5_K_BYTES = 176, Q6_K_BYTES = 210,
+    Q8K_QS = 4, Q8K_BSUMS = 260,
+};
+
+AVX2_INLINE float ld_f16(const uint8_t *p)
+{
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+AVX2_INLINE float ld_f32(const uint8_t *p)
+{
+    float f;
+    memcpy(&f, p, 4);
+    return f;
+}
+
+AVX2_INLINE __m256i ld256(const uint8_t *p)
+{
+    return _mm256_loadu_si256((const __m256i *)(const void *)p);
+}
+
+AVX2_INLINE float hsum_ps(__m256 v)
+{
+    __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    a = _mm_add_ps(a, _mm_movehl_ps(a, a));
+    a = _mm_add_ss(a, _mm_movehdup_ps(a));
+    return _mm_cvtss_f32(a);
+}
+
+/* 16 bytes of packed nibbles -> 32 bytes: low nibbles first, then high ones
+ * (Q4_0's value order). */
+AVX2_INLINE __m256i unpack_nibbles16(const uint8_t *p)
+{
+    __m256i b = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)p));
+    b = _mm256_srlv_epi32(b, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4));
+    return _mm256_and_si256(b, _mm256_set1_epi8(0x0F));
+}
+
+/* Signed byte dot in 8 int32 lanes: sum of w*y, exact while y != -128. */
+AVX2_INLINE __m256i dot_i8(__m256i w_abs, __m256i w, __m256i y)
+{
+    __m256i p16 = _mm256_maddubs_epi16(w_abs, _mm256_sign_epi8(y, w));
+    return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
+}
+
+/* ---- Q4_0 and Q8_0 x Q8_0 ----------------------------------------------
+ * Both reduce to "signed weight bytes of one 32-value block times signed
+ * activation bytes": Q4_0 unpacks its nibbles and subtracts 8 first. */
+
+AVX2_INLINE __m256i q4_0_or_q8_0_weights(const uint8_t *xb, int is_q4)
+{
+    if (is_q4)
+        return _mm256_sub_epi8(unpack_nibbles16(xb + 2), _mm256_set1_epi8(8));
+    return ld256(xb + 2);
+}
+
+/* ny == 1: two blocks per step, two accumulators. */
+AVX2_INLINE float q_0_row1(int nb, const uint8_t *x, int xbytes, int is_q4, const uint8_t *y)
+{
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        const uint8_t *x0 = x + (size_t)i * xbytes, *x1 = x0 + xbytes;
+        const uint8_t *y0 = y + (size_t)i * Q8_0_BYTES, *y1 = y0 + Q8_0_BYTES;
+        __m256i w0 = q4_0_or_q8_0_weights(x0, is_q4), w1 = q4_0_or_q8_0_weights(x1, is_q4);
+        __m256i p0 = dot_i8(_mm256_sign_epi8(w0, w0), w0, ld256(y0 + 2));
+        __m256i p1 = dot_i8(_mm256_sign_epi8(w1, w1), w1, ld256(y1 + 2));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(ld_f16(x0) * ld_f16(y0)), _mm256_cvtepi32_ps(p0), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(ld_f16(x1) * ld_f16(y1)), _mm256_cvtepi32_ps(p1), acc1);
+    }
+    if (i < nb) {
+        const uint8_t *x0 = x + (size_t)i * xbytes, *y0 = y + (size_t)i * Q8_0_BYTES;
+        __m256i w0 = q4_0_or_q8_0_weights(x0, is_q4);
+        __m256i p0 = dot_i8(_mm256_sign_epi8(w0, w0), w0, ld256(y0 + 2));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(ld_f16(x0) * ld_f16(y0)), _mm256_cvtepi32_ps(p0), acc0);
+    }
+    return hsum_ps(_mm256_add_ps(acc0, acc1));
+}
+
+/* nr (1..AVX2_TILE, a constant after inlining) activation rows per pass. */
+AVX2_INLINE void q_0_tile(int nb, const uint8_t *x, int xbytes, int is_q4, const uint8_t *y,
+                          size_t ys, float *s, const int nr)
+{
+    __m256 acc[AVX2_TILE];
+#pragma GCC unroll 8
+    for (int r = 0; r < nr; r++)
+        acc[r] = _mm256_setzero_ps();
+    for (int i = 0; i < nb; i++) {
+        const uint8_t *xb = x + (size_t)i * xbytes;
+        const uint8_t *yb = y + (size_t)i * Q8_0_BYTES;
+        __m256i w = q4_0_or_q8_0_weights(xb, is_q4);
+        __m256i wa = _mm256_sign_epi8(w, w);
+        float dx = ld_f16(xb);
+#pragma GCC unroll 8
+        for (int r = 0; r < nr; r++) {
+            const uint8_t *yr = yb + (size_t)r * ys;
+            __m256i p = dot_i8(wa, w, ld256(yr + 2));
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(dx * ld_f16(yr)), _mm256_cvtepi32_ps(p), acc[r]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < nr; r++)
+        s[r] = hsum_ps(acc[r]);
+}
+
+AVX2_INLINE void q_0_dot(int64_t n, const void *vx, const void *vy, size_t ys, int ny, float *s,
+                         int xbytes, int is_q4)
+{
+    const int nb = (int)(n / 32);
+    const uint8_t *x = vx, *y = vy;
+    int r = 0;
+    for (; r + AVX2_TILE <= ny; r += AVX2_TILE)
+        q_0_tile(nb, x, xbytes, is_q4, y + r * ys, ys, s + r, AVX2_TILE);
+    switch (ny - r) {
+    case 3: q_0_tile(nb, x, xbytes, is_q4, y + r * ys, ys, s + r, 3); break;
+    case 2: q_0_tile(nb, x, xbytes, is_q4, y + r * ys, ys, s + r, 2); break;
+    case 1: s[r] = q_0_row1(nb, x, xbytes, is_q4, y + r * ys); break;
+    default: break;
+    }
+}
+
+AVX2_FN static void dot_q4_0_q8_0(int64_t n, const void *restrict x, const void *restrict y,
+                                  size_t ys, int ny, float *restrict s)
+{
+    q_0_dot(n, x, y, ys, ny, s, Q4_0_BYTES, 1);
+}
+
+AVX2_FN static void dot_q8_0_q8_0(int64_t n, const void *restrict x, const void *restrict y,
+                                  size_t ys, int ny, float *restrict s)
+{
+    q_0_dot(n, x, y, ys, ny, s, Q8_0_BYTES, 0);
+}
+
+/* ---- Q4_K / Q5_K x Q8_K -------------------------------------------------
+ * Per 256-value super-block: 8 sub-blocks of 32 with 6-bit scales and mins.
+ * isum = sum_j scale_j * dot(q_j, y_j) with q unsigned (0..15 or 0..31), so
+ * maddubs needs no sign trick; the mins come in through the bsums:
+ * result = d*dy*isum - dmin*dy*sum_j min_j * (bsums[2j] + bsums[2j+1]). */
+
+/* The 12 packed scale bytes -> 8 scales (bytes 0..7) and 8 mins (8..15). */
+AVX2_INLINE void k4_scales(const uint8_t *p, uint8_t out[16])
+{
+    uint32_t u[4];
+    memcpy(u, p, 12);
+    const uint32_t m1 = 0x3f3f3f3f, m2 = 0x0f0f0f0f, m3 = 0x03030303;
+    u[3] = ((u[2] >> 4) & m2) | (((u[1] >> 6) & m3) << 4);
+    uint32_t mins_lo = u[1] & m1;
+    u[1] = (u[2] & m2) | (((u[0] >> 6) & m3) << 4);
+    u[2] = mins_lo;
+    u[0] &= m1;
+    memcpy(out, u, 16);
+}
+
+/* int16 broadcast of scale j from a vector holding the 8 scales as int16 in
+ * both 128-bit lanes. */
+AVX2_INLINE __m256i bcast_w16(__m256i sc, int j)
+{
+    const int8_t lo = (int8_t)(2 * j), hi = (int8_t)(2 * j + 1);
+    return _mm256_shuffle_epi8(sc, _mm256_setr_epi8(lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi,
+                                                    lo, hi, lo, hi, lo, hi, lo, hi, lo, hi, lo, hi,
+                                                    lo, hi, lo, hi, lo, hi, lo, hi));
+}
+
+/* The (values 0..31) byte vector of sub-block j of a Q4_K/Q5_K super-block:
+ * qs 32-byte chunk j/2, low nibbles for even j, high for odd; Q5_K adds
+ * bit j of qh[l] as bit 4. */
+AVX2_INLINE __m256i k45_sub(const uint8_t *qs, __m256i qh, int j, int five)
+{
+    __m256i v = ld256(qs + 32 * (j / 2));
+    if (j & 1)
+        v = _mm256_srli_epi16(v, 4);
+    v = _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
+    if (five) {
+        __m256i h = j <= 4 ? _mm256_slli_epi16(qh, 4 - j) : _mm256_srli_epi16(qh, j - 4);
+        v = _mm256_or_si256(v, _mm256_and_si256(h, _mm256_set1_epi8(0x10)));
+    }
+    return v;
+}
+
+AVX2_INLINE void k45_tile(int nb, const uint8_t *x, int five, const uint8_t *y, size_t ys,
+                          float *s, const int nr)
+{
+    const int xbytes = five ? Q5_K_BYTES : Q4_K_BYTES;
+    const int qs_off = five ? 48 : 16;
+    __m256 acc[AVX2_TILE];
+#pragma GCC unroll 8
+    for (int r = 0; r < nr; r++)
+        acc[r] = _mm256_setzero_ps();
+    for (int i = 0; i < nb; i++) {
+        const uint8_t *xb = x + (size_t)i * xbytes;
+        const uint8_t *yb = y + (size_t)i * Q8_K_BYTES;
+        uint8_t sm[16];
+        k4_scales(xb + 4, sm);
+        __m128i sm16 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(const void *)sm));
+        __m128i mn16 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(const void *)(sm + 8)));
+        __m256i sc = _mm256_broadcastsi128_si256(sm16);
+        /* [m0 m0 m1 m1 ... m7 m7]: min j covers bsums 2j and 2j+1 */
+        __m256i mins = _mm256_setr_m128i(_mm_unpacklo_epi16(mn16, mn16), _mm_unpackhi_epi16(mn16, mn16));
+        const float dx = ld_f16(xb), dmx = ld_f16(xb + 2);
+        __m256i qh = five ? ld256(xb + 16) : _mm256_setzero_si256();
+        __m256i isum[AVX2_TILE];
+#pragma GCC unroll 8
+        for (int r = 0; r < nr; r++) {
+            const uint8_t *yr = yb + (size_t)r * ys;
+            __m256i ms = _mm256_madd_epi16(ld256(yr + Q8K_BSUMS), mins);
+            acc[r] = _mm256_fnmadd_ps(_mm256_set1_ps(dmx * ld_f32(yr)), _mm256_cvtepi32_ps(ms), acc[r]);
+            isum[r] = _mm256_setzero_si256();
+        }
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++) {
+            __m256i q = k45_sub(xb + qs_off, qh, j, five);
+            __m256i scj = bcast_w16(sc, j);
+#pragma GCC unroll 8
+            for (int r = 0; r < nr; r++) {
+                const uint8_t *yr = yb + (size_t)r * ys;
+                __m256i p = _mm256_maddubs_epi16(q, ld256(yr + Q8K_QS + 32 * j));
+                isum[r] = _mm256_add_epi32(isum[r], _mm256_madd_epi16(p, scj));
+            }
+        }
+#pragma GCC unroll 8
+        for (int r = 0; r < nr; r++) {
+            const uint8_t *yr = yb + (size_t)r * ys;
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(dx * ld_f32(yr)), _mm256_cvtepi32_ps(isum[r]), acc[r]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < nr; r++)
+        s[r] = hsum_ps(acc[r]);
+}
+
+AVX2_INLINE void k45_dot(int64_t n, const void *vx, const void *vy, size_t ys, int ny, float *s,
+                         int five)
+{
+    const int nb = (int)(n / QK_K);
+    const uint8_t *x = vx, *y = vy;
+    int r = 0;
+    for (; r + AVX2_TILE <= ny; r += AVX2_TILE)
+        k45_tile(nb, x, five, y + r * ys, ys, s + r, AVX2_TILE);
+    switch (ny - r) {
+    case 3: k45_tile(nb, x, five, y + r * ys, ys, s + r, 3); break;
+    case 2: k45_tile(nb, x, five, y + r * ys, ys, s + r, 2); break;
+    case 1: k45_tile(nb, x, five, y + r * ys, ys, s + r, 1); break;
+    default: break;
+    }
+}
+
+AVX2_FN static void dot_q4_K_q8_K(int64_t n, const void *restrict x, const void *restrict y,
+                                  size_t ys, int ny, float *restrict s)
+{
+    k45_dot(n, x, y, ys, ny, s, 0);
+}
+
+AVX2_FN static void dot_q5_K_q8_K(int64_t n, const void *restrict x, const void *restrict y,
+                                  size_t ys, int ny, float *restrict s)
+{
+    k45_dot(n, x, y, ys, ny, s, 1);
+}
+
+/* ---- Q6_K x Q8_K --------------------------------------------------------
+ * 16 sub-blocks of 16 with int8 scales; q = 6-bit unsigned (0..63), weight
+ * = d * scale * (q - 32). The -32 goes through the bsums:
+ * isum = sum_j scale_j * (dot(q_j, y_j) - 32 * bsums[j]). */
+
+/* Values 32k..32k+31 (k = 0..3) of one 128-value half from its 64 ql bytes
+ * and 32 qh bytes. */
+AVX2_INLINE __m256i q6_sub(const uint8_t *ql, __m256i qh, int k)
+{
+    __m256i l = ld256(ql + 32 * (k & 1));
+    if (k >= 2)
+        l = _mm256_srli_epi16(l, 4);
+    l = _mm256_and_si256(l, _mm256_set1_epi8(0x0F));
+    __m256i h;
+    switch (k) {
+    case 0: h = _mm256_slli_epi16(qh, 4); break;
+    case 1: h = _mm256_slli_epi16(qh, 2); break;
+    case 2: h = qh; break;
+    default: h = _mm256_srli_epi16(qh, 2); break;
+    }
+    return _mm256_or_si256(l, _mm256_and_si256(h, _mm256_set1_epi8(0x30)));
+}
+
+/* [scale 2m x8 | scale 2m+1 x8] as int16 from one lane-duplicated vector of
+ * 8 int16 scales; m in 0..3 within that vector. */
+AVX2_INLINE __m256i q6_scale_pair(__m256i sc8, int m)
+{
+    const int8_t a = (int8_t)(4 * m), b = (int8_t)(4 * m + 1), c = (int8_t)(4 * m + 2), d = (int8_t)(4 * m + 3);
+    return _mm256_shuffle_epi8(sc8, _mm256_setr_epi8(a, b, a, b, a, b, a, b, a, b, a, b, a, b, a, b,
+                                                     c, d, c, d, c, d, c, d, c, d, c, d, c, d, c, d));
+}
+
+AVX2_INLINE void q6_tile(int nb, const uint8_t *x, const uint8_t *y, size_t ys, float *s, const int nr)
+{
+    __m256 acc[AVX2_TILE];
+#pragma GCC unroll 8
+    for (int r = 0; r < nr; r++)
+        acc[r] = _mm256_setzero_ps();
+    for (int i = 0; i < nb; i++) {
+        const uint8_t *xb = x + (size_t)i * Q6_K_BYTES;
+        const uint8_t *yb = y + (size_t)i * Q8_K_BYTES;
+        /* scales as int16: [s0..s7 | s8..s15] */
+        __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(xb + 192)));
+        const float dx = ld_f16(xb + 208);
+        __m256i isum[AVX2_TILE];
+#pragma GCC unroll 8
+        for (int r = 0; r < nr; r++) {
+            const uint8_t *yr = yb + (size_t)r * ys;
+            __m256i bias = _mm256_madd_epi16(ld256(yr + Q8K_BSUMS), sc16);
+            isum[r] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(bias, 5));
+        }
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; h++) {
+            __m256i sch = _mm256_permute2x128_si256(sc16, sc16, h ? 0x11 : 0x00);
+            __m256i qh = ld256(xb + 128 + 32 * h);
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; k++) {
+                __m256i q = q6_sub(xb + 64 * h, qh, k);
+                __m256i scv = q6_scale_pair(sch, k);
+#pragma GCC unroll 8
+                for (int r = 0; r < nr; r++) {
+                    const uint8_t *yr = yb + (size_t)r * ys;
+                    __m256i p = _mm256_maddubs_epi16(q, ld256(yr + Q8K_QS + 128 * h + 32 * k));
+                    isum[r] = _mm256_add_epi32(isum[r], _mm256_madd_epi16(p, scv));
+                }
+            }
+        }
+#pragma GCC unroll 8
+        for (int r = 0; r < nr; r++) {
+            const uint8_t *yr = yb + (size_t)r * ys;
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(dx * ld_f32(yr)), _mm256_cvtepi32_ps(isum[r]), acc[r]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < nr; r++)
+        s[r] = hsum_ps(acc[r]);
+}
+
+AVX2_FN static void dot_q6_K_q8_K(int64_t n, const void *restrict vx, const void *restrict vy,
+                                  size_t ys, int ny, float *restrict s)
+{
+    const int nb = (int)(n / QK_K);
+    const uint8_t *x = vx, *y = vy;
+    int r = 0;
+    for (; r + AVX2_TILE <= ny; r += AVX2_TILE)
+        q6_tile(nb, x, y + r * ys, ys, s + r, AVX2_TILE);
+    switch (ny - r) {
+    case 3: q6_tile(nb, x, y + r * ys, ys, s + r, 3); break;
+    case 2: q6_tile(nb, x, y + r * ys, ys, s + r, 2); break;
+    case 1: q6_tile(nb, x, y + r * ys, ys, s + r, 1); break;
+    default: break;
+    }
+}
+
+/* ---- F16 x F16 ------------------------------------------------------------
+ * Converted to f32 with F16C and accumulated in f32 lanes (the reference
+ * sums in double; the difference is float rounding only). */
+
+AVX2_INLINE __m256 ld_ph8(const uint8_t *p)
+{
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p));
+}
+
+AVX2_INLINE float f16_row1(int64_t n, const uint8_t *x, const uint8_t *y)
+{
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm256_fmadd_ps(ld_ph8(x + 2 * i), ld_ph8(y + 2 * i), a0);
+        a1 = _mm256_fmadd_ps(ld_ph8(x + 2 * i + 16), ld_ph8(y + 2 * i + 16), a1);
+        a2 = _mm256_fmadd_ps(ld_ph8(x + 2 * i + 32), ld_ph8(y + 2 * i + 32), a2);
+        a3 = _mm256_fmadd_ps(ld_ph8(x + 2 * i + 48), ld_ph8(y + 2 * i + 48), a3);
+    }
+    for (; i + 8 <= n; i += 8)
+        a0 = _mm256_fmadd_ps(ld_ph8(x + 2 * i), ld_ph8(y + 2 * i), a0);
+    float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; i < n; i++)
+        sum += ld_f16(x + 2 * i) * ld_f16(y + 2 * i);
+    return sum;
+}
+
+AVX2_INLINE void f16_tile(int64_t n, const uint8_t *x, const uint8_t *y, size_t ys, float *s, const int nr)
+{
+    __m256 acc[AVX2_TILE];
+#pragma GCC unroll 8
+    for (int r = 0; r < nr; r++)
+        acc[r] = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 xv = ld_ph8(x + 2 * i);
+#pragma GCC unroll 8
+        for (int r = 0; r < nr; r++)
+            acc[r] = _mm256_fmadd_ps(xv, ld_ph8(y + (size_t)r * ys + 2 * i), acc[r]);
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < nr; r++) {
+        float sum = hsum_ps(acc[r]);
+        for (int64_t j = i; j < n; j++)
+            sum += ld_f16(x + 2 * j) * ld_f16(y + (size_t)r * ys + 2 * j);
+        s[r] = sum;
+    }
+}
+
+AVX2_FN static void dot_f16_f16(int64_t n, const void *restrict vx, const void *restrict vy,
+                                size_t ys, int ny, float *restrict s)
+{
+    const uint8_t *x = vx, *y = vy;
+    int r = 0;
+    for (; r + AVX2_TILE <= ny; r += AVX2_TILE)
+        f16_tile(n, x, y + r * ys, ys, s + r, AVX2_TILE);
+    switch (ny - r) {
+    case 3: f16_tile(n, x, y + r * ys, ys, s + r, 3); break;
+    case 2: f16_tile(n, x, y + r * ys, ys, s + r, 2); break;
+    case 1: s[r] = f16_row1(n, x, y + r * ys); break;
+    default: break;
+    }
+}
+
+/* ---- activation quantizers ----------------------------------------------
+ * Byte-identical to the reference: same float operations in the same order
+ * per element, and the same rounding (roundf for Q8_0, round-half-even for
+ * Q8_K, F16C round-to-nearest-even for F16). */
+
+/* roundf: nearest, ties away from zero (what the Q8_0 reference does). */
+AVX2_INLINE __m256 round_half_away(__m256 v)
+{
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    __m256 frac = _mm256_andnot_ps(sign, _mm256_sub_ps(v, t)); /* exact */
+    __m256 up = _mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ);
+    __m256 one = _mm256_or_ps(_mm256_and_ps(v, sign), _mm256_set1_ps(1.0f));
+    return _mm256_add_ps(t, _mm256_and_ps(up, one));
+}
+
+/* Four vectors of 8 int32 (each in [-128, 127] or saturating) -> 32 int8
+ * in order. */
+AVX2_INLINE __m256i pack_i32x32(__m256i a, __m256i b, __m256i c, __m256i d)
+{
+    __m256i ab = _mm256_packs_epi32(a, b), cd = _mm256_packs_epi32(c, d);
+    __m256i v = _mm256_packs_epi16(ab, cd);
+    return _mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+AVX2_INLINE float hmax_ps(__m256 v)
+{
+    __m128 a = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    a = _mm_max_ps(a, _mm_movehl_ps(a, a));
+    a = _mm_max_ss(a, _mm_movehdup_ps(a));
+    return _mm_cvtss_f32(a);
+}
+
+AVX2_FN static void from_float_q8_0(const float *restrict x, void *restrict vy, int64_t n)
+{
+    uint8_t *y = vy;
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int64_t b = 0; b < n / QK8_0; b++, x += QK8_0, y += Q8_0_BYTES) {
+        __m256 v[4];
+        __m256 m = _mm256_setzero_ps();
+        for (int k = 0; k < 4; k++) {
+            v[k] = _mm256_loadu_ps(x + 8 * k);
+            m = _mm256_max_ps(m, _mm256_andnot_ps(sign, v[k]));
+        }
+        const float amax = hmax_ps(m);
+        const float d = amax / 127.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        const uint16_t dh = _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
+        memcpy(y, &dh, 2);
+        __m256i q[4];
+        for (int k = 0; k < 4; k++)
+            q[k] = _mm256_cvttps_epi32(round_half_away(_mm256_mul_ps(v[k], _mm256_set1_ps(id))));
+        _mm256_storeu_si256((__m256i *)(void *)(y + 2), pack_i32x32(q[0], q[1], q[2], q[3]));
+    }
+}
+
+AVX2_FN static void from_float_q8_K(const float *restrict x, void *restrict vy, int64_t n)
+{
+    uint8_t *y = vy;
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int64_t b = 0; b < n / QK_K; b++, x += QK_K, y += Q8_K_BYTES) {
+        __m256 m0 = _mm256_setzero_ps(), m1 = _mm256_setzero_ps();
+        for (int k = 0; k < 32; k += 2) {
+            /* operand order: max_ps returns its second operand when
+             * either is NaN, so a NaN input is skipped as in the reference */
+            m0 = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + 8 * k)), m0);
+            m1 = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + 8 * k + 8)), m1);
+        }
+        const float amax = hmax_ps(_mm256_max_ps(m0, m1));
+        if (amax == 0.0f) {
+            memset(y, 0, Q8_K_BYTES);
+            continue;
+        }
+        /* the signed value of the first element whose |x| is the maximum */
+        const __m256 am = _mm256_set1_ps(amax);
+        float max = 0.0f;
+        for (int k = 0; k < 32; k++) {
+            int bits = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + 8 * k)), am, _CMP_EQ_OQ));
+            if (bits) {
+                max = x[8 * k + __builtin_ctz((unsigned)bits)];
+                break;
+            }
+        }
+        const float iscale = -127.0f / max;
+        const __m256 is = _mm256_set1_ps(iscale);
+        int16_t bsums[16];
+        for (int g = 0; g < 8; g++) {
+            __m256i q[4];
+            for (int k = 0; k < 4; k++)
+                q[k] = _mm256_cvtps_epi32(_mm256_mul_ps(is, _mm256_loadu_ps(x + 32 * g + 8 * k)));
+            __m256i qb = pack_i32x32(q[0], q[1], q[2], q[3]); /* saturation = MIN(127, v) */
+            _mm256_storeu_si256((__m256i *)(void *)(y + Q8K_QS + 32 * g), qb);
+            /* sums of 8 bytes via SAD on the biased bytes (+128 each) */
+            __m256i sad = _mm256_sad_epu8(_mm256_xor_si256(qb, _mm256_set1_epi8((char)0x80)), _mm256_setzero_si256());
+            sad = _mm256_add_epi64(sad, _mm256_shuffle_epi32(sad, 0x4E));
+            bsums[2 * g] = (int16_t)(_mm256_extract_epi64(sad, 0) - 16 * 128);
+            bsums[2 * g + 1] = (int16_t)(_mm256_extract_epi64(sad, 2) - 16 * 128);
+        }
+        memcpy(y + Q8K_BSUMS, bsums, sizeof bsums);
+        const float d = 1.0f / iscale;
+        memcpy(y, &d, 4);
+    }
+}
+
+AVX2_FN static void from_float_f16(const float *restrict x, void *restrict vy, int64_t n)
+{
+    uint8_t *y = vy;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(void *)(y + 2 * i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) {
+        const uint16_t h = _cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT);
+        memcpy(y + 2 * i, &h, 2);
+    }
+}
 
 void quant_avx2_fill(struct quant_kernels *k)
 {
-    (void)k;
+    static const struct { enum qtype t; quant_dot_fn dot; } dots[] = {
+        { QT_F16, dot_f16_f16 },
+        { QT_Q4_0, dot_q4_0_q8_0 },
+        { QT_Q8_0, dot_q8_0_q8_0 },
+        { QT_Q4_K, dot_q4_K_q8_K },
+        { QT_Q5_K, dot_q5_K_q8_K },
+        { QT_Q6_K, dot_q6_K_q8_K },
+    };
+    for (size_t i = 0; i < sizeof dots / sizeof dots[0]; i++) {
+        k->dot[dots[i].t] = dots[i].dot;
+        k->dot_isa[dots[i].t] = QISA_AVX2;
+    }
+    k->from_float[QT_Q8_0] = from_float_q8_0;
+    k->from_float[QT_Q8_K] = from_float_q8_K;
+    k->from_float[QT_F16] = from_float_f16;
 }
