@@ -1,0 +1,860 @@
+/* gguf suite: the golden models open with the expected contents; typed
+ * getters and arrays; and one corrupt variant per validation rule, built in
+ * C with tests/gguf_fixture, each asserting the specific code and that the
+ * message names the key or tensor. Every open works on an exact-size heap
+ * copy so ASan sees any read past the end. Plus `ggperf info` run as a
+ * user would. */
+#include <check.h>
+#include <dirent.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/gguf.h"
+#include "engine/quant.h"
+#include "tests/gguf_fixture.h"
+#include "tests/testutil.h"
+
+/* An open over an exact-size copy with caller-provided index storage. */
+struct opened {
+    struct gguf g;
+    void *copy;
+    void *store;
+    int rc;
+    char err[512];
+};
+
+static int open_copy(struct opened *o, const void *data, size_t len)
+{
+    memset(o, 0, sizeof *o);
+    o->copy = malloc(len ? len : 1);
+    ck_assert_ptr_nonnull(o->copy);
+    if (len)
+        memcpy(o->copy, data, len);
+    size_t ib = gguf_index_bytes(o->copy, len);
+    o->store = ib ? malloc(ib) : NULL;
+    o->rc = gguf_open(&o->g, o->copy, len, o->store, ib, o->err, sizeof o->err);
+    return o->rc;
+}
+
+static void close_copy(struct opened *o)
+{
+    gguf_close(&o->g);
+    free(o->copy);
+    free(o->store);
+}
+
+/* Open b; expect code and a message containing s1 and s2 (either may be NULL). */
+static void expect_fail_at(const struct gfx *b, int code, const char *s1, const char *s2, int line)
+{
+    struct opened o;
+    int rc = open_copy(&o, b->buf, b->len);
+    ck_assert_msg(rc == code, "line %d: expected %s (%d), got %s (%d): %s", line,
+                  gguf_status_name(code), code, gguf_status_name(rc), rc, o.err);
+    ck_assert_msg(o.err[0] != '\0', "line %d: empty message", line);
+    ck_assert_msg(strchr(o.err, '\n') == NULL, "line %d: message has a newline: %s", line, o.err);
+    ck_assert_msg(!s1 || strstr(o.err, s1), "line %d: message lacks '%s': %s", line, s1, o.err);
+    ck_assert_msg(!s2 || strstr(o.err, s2), "line %d: message lacks '%s': %s", line, s2, o.err);
+    ck_assert_ptr_null(o.g.index);
+    close_copy(&o);
+}
+#define expect_fail(b, code, s1, s2) expect_fail_at(b, code, s1, s2, __LINE__)
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* --- golden models ----------------------------------------------------- */
+
+START_TEST(test_golden_models_open)
+{
+    DIR *d = opendir(tu_golden_dir());
+    ck_assert_msg(d != NULL, "cannot open %s", tu_golden_dir());
+    int n_files = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!ends_with(e->d_name, ".gguf"))
+            continue;
+        char path[1024];
+        size_t len = 0;
+        void *data = tu_read_file(tu_golden_path(path, sizeof path, e->d_name), &len);
+        ck_assert_msg(data != NULL, "cannot read %s", path);
+        struct gguf g;
+        char err[512];
+        int rc = gguf_open_alloc(&g, data, len, err, sizeof err);
+        ck_assert_msg(rc == GGUF_OK, "%s: %s", e->d_name, err);
+        bool tied = strstr(e->d_name, "tied") != NULL;
+        ck_assert_uint_eq(g.version, 3);
+        ck_assert_uint_eq(g.n_tensors, tied ? 20 : 21);
+        ck_assert_uint_eq(g.alignment, 32);
+        ck_assert_uint_eq(g.size, len);
+        ck_assert_uint_eq(g.data_offset % 32, 0);
+        ck_assert_uint_le(g.data_offset + g.data_bytes, len);
+
+        struct gguf_str arch;
+        ck_assert_int_eq(gguf_get_str(&g, "general.architecture", &arch, err, sizeof err), GGUF_OK);
+        ck_assert(gguf_str_eq(arch, "llama"));
+        const struct gguf_tensor *t = gguf_find_tensor(&g, "blk.1.ffn_up.weight");
+        ck_assert_ptr_nonnull(t);
+        ck_assert_uint_eq(t->n_dims, 2);
+        ck_assert_int_eq(t->ne[0], 256);
+        ck_assert_int_eq(t->ne[1], 768);
+        ck_assert_int_eq(t->n_elements, 256 * 768);
+        ck_assert_uint_eq(t->n_bytes, quant_row_size(t->type, 256) * 768);
+        ck_assert_ptr_eq(t->data, (const uint8_t *)data + g.data_offset + t->offset);
+        ck_assert_ptr_null(gguf_find_tensor(&g, "blk.1.ffn_up.weightx"));
+        ck_assert_ptr_null(gguf_find_tensor(&g, "blk.2.ffn_up.weight"));
+        ck_assert(!tied == (gguf_find_tensor(&g, "output.weight") != NULL));
+
+        uint32_t n_embd = 0;
+        ck_assert_int_eq(gguf_get_u32(&g, "llama.embedding_length", &n_embd, NULL, 0), GGUF_OK);
+        ck_assert_uint_eq(n_embd, 256);
+        float eps = 0;
+        ck_assert_int_eq(gguf_get_f32(&g, "llama.attention.layer_norm_rms_epsilon", &eps, NULL, 0), GGUF_OK);
+        ck_assert_float_eq_tol(eps, 1e-5f, 1e-9f);
+        struct gguf_array toks;
+        ck_assert_int_eq(gguf_get_arr(&g, "tokenizer.ggml.tokens", &toks, NULL, 0), GGUF_OK);
+        ck_assert_int_eq(toks.elem_type, GGUF_VT_STRING);
+        ck_assert_uint_eq(toks.count, 1024);
+        uint64_t pos = 0, n = 0;
+        struct gguf_value v;
+        while (gguf_array_next(&toks, &pos, &v)) {
+            ck_assert_int_eq(v.type, GGUF_VT_STRING);
+            if (n == 0)
+                ck_assert(gguf_str_eq(v.v.str, "<unk>"));
+            if (n == 2)
+                ck_assert(gguf_str_eq(v.v.str, "</s>"));
+            n++;
+        }
+        ck_assert_uint_eq(n, 1024);
+        ck_assert_uint_eq(pos, toks.bytes);
+
+        /* Every tensor by name finds itself; by-offset order ascends. */
+        for (uint64_t i = 0; i < g.n_tensors; i++) {
+            const struct gguf_tensor *ti = gguf_tensor_at(&g, i);
+            char name[128];
+            snprintf(name, sizeof name, "%.*s", (int)ti->name.len, ti->name.ptr);
+            ck_assert_ptr_eq(gguf_find_tensor(&g, name), ti);
+            if (i > 0)
+                ck_assert_uint_lt(gguf_tensor_by_offset(&g, i - 1)->offset, gguf_tensor_by_offset(&g, i)->offset);
+        }
+        ck_assert_ptr_null(gguf_tensor_at(&g, g.n_tensors));
+        for (uint64_t i = 0; i < g.n_kv; i++) {
+            const struct gguf_kv *kv = gguf_kv_at(&g, i);
+            ck_assert_ptr_eq(gguf_find_kv_n(&g, kv->key.ptr, kv->key.len), kv);
+            ck_assert_uint_lt(gguf_kv_offset(&g, i), g.data_offset);
+        }
+
+        /* The same with caller storage, and storage one byte short. */
+        size_t ib = gguf_index_bytes(data, len);
+        ck_assert_uint_gt(ib, 0);
+        ck_assert_uint_lt(ib, len);
+        void *store = malloc(ib);
+        struct gguf g2;
+        ck_assert_int_eq(gguf_open(&g2, data, len, store, ib - 9, err, sizeof err), GGUF_ENOMEM);
+        ck_assert_int_eq(gguf_open(&g2, data, len, store, ib, err, sizeof err), GGUF_OK);
+        ck_assert_uint_eq(g2.n_kv, g.n_kv);
+        ck_assert_ptr_eq(gguf_find_tensor(&g2, "blk.1.ffn_up.weight")->data, t->data);
+        gguf_close(&g2);
+        free(store);
+
+        gguf_close(&g);
+        gguf_close(&g); /* idempotent */
+        gguf_close(NULL);
+        free(data);
+        n_files++;
+    }
+    closedir(d);
+    ck_assert_int_ge(n_files, 2);
+}
+END_TEST
+
+/* --- getters and arrays on the small fixture ---------------------------- */
+
+START_TEST(test_small_file_and_getters)
+{
+    struct gfx b;
+    struct gfx_small at;
+    gfx_small(&b, 3, &at);
+    struct opened o;
+    ck_assert_msg(open_copy(&o, b.buf, b.len) == GGUF_OK, "%s", o.err);
+    struct gguf *g = &o.g;
+    ck_assert_uint_eq(g->n_kv, GFX_SMALL_N_KV);
+    ck_assert_uint_eq(g->n_tensors, GFX_SMALL_N_TENSORS);
+    ck_assert_uint_eq(g->data_offset, at.data_offset);
+    ck_assert_uint_eq(g->data_offset + g->data_bytes, b.len);
+
+    char err[256];
+    uint32_t u32 = 0;
+    uint64_t u64 = 0;
+    int64_t i64 = 0;
+    float f = 0;
+    bool flag = false;
+    struct gguf_str s;
+    ck_assert_int_eq(gguf_get_u32(g, "general.alignment", &u32, err, sizeof err), GGUF_OK);
+    ck_assert_uint_eq(u32, 32);
+    ck_assert_int_eq(gguf_get_i64(g, "test.count", &i64, err, sizeof err), GGUF_OK);
+    ck_assert_int_eq(i64, 7);
+    ck_assert_int_eq(gguf_get_u64(g, "test.count", &u64, err, sizeof err), GGUF_OK);
+    ck_assert_uint_eq(u64, 7);
+    ck_assert_int_eq(gguf_get_u32(g, "test.count", &u32, err, sizeof err), GGUF_OK);
+    ck_assert_uint_eq(u32, 7);
+    ck_assert_int_eq(gguf_get_u64(g, "test.big", &u64, err, sizeof err), GGUF_OK);
+    ck_assert_uint_eq(u64, 5000000000ull);
+    ck_assert_int_eq(gguf_get_i64(g, "test.big", &i64, err, sizeof err), GGUF_OK);
+    ck_assert_int_eq(i64, 5000000000ll);
+    ck_assert_int_eq(gguf_get_f32(g, "test.scale", &f, err, sizeof err), GGUF_OK);
+    ck_assert_float_eq(f, 0.5f);
+    ck_assert_int_eq(gguf_get_bool(g, "test.flag", &flag, err, sizeof err), GGUF_OK);
+    ck_assert(flag);
+    ck_assert_int_eq(gguf_get_str(g, "general.architecture", &s, err, sizeof err), GGUF_OK);
+    ck_assert(gguf_str_eq(s, "llama"));
+
+    /* Mismatches name the key, the type found and the type wanted. */
+    u32 = 99;
+    ck_assert_int_eq(gguf_get_u32(g, "test.big", &u32, err, sizeof err), GGUF_EMISMATCH);
+    ck_assert_uint_eq(u32, 99);
+    ck_assert_ptr_nonnull(strstr(err, "test.big"));
+    ck_assert_ptr_nonnull(strstr(err, "uint64"));
+    ck_assert_ptr_nonnull(strstr(err, "uint32"));
+    ck_assert_int_eq(gguf_get_u32(g, "general.architecture", &u32, err, sizeof err), GGUF_EMISMATCH);
+    ck_assert_ptr_nonnull(strstr(err, "general.architecture"));
+    ck_assert_ptr_nonnull(strstr(err, "string"));
+    ck_assert_int_eq(gguf_get_f32(g, "test.count", &f, err, sizeof err), GGUF_EMISMATCH);
+    ck_assert_ptr_nonnull(strstr(err, "int32"));
+    ck_assert_ptr_nonnull(strstr(err, "float32"));
+    ck_assert_int_eq(gguf_get_bool(g, "test.count", &flag, err, sizeof err), GGUF_EMISMATCH);
+    ck_assert_int_eq(gguf_get_str(g, "test.flag", &s, err, sizeof err), GGUF_EMISMATCH);
+    ck_assert_ptr_nonnull(strstr(err, "bool"));
+    struct gguf_array a;
+    ck_assert_int_eq(gguf_get_arr(g, "test.scale", &a, err, sizeof err), GGUF_EMISMATCH);
+    ck_assert_int_eq(gguf_get_u64(g, "test.names", &u64, NULL, 0), GGUF_EMISMATCH);
+    ck_assert_int_eq(gguf_get_u64(g, "no.such.key", &u64, err, sizeof err), GGUF_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(err, "no.such.key"));
+    ck_assert_ptr_null(gguf_find_kv(g, "general.alignmen"));
+    ck_assert_ptr_null(gguf_find_kv(g, ""));
+    ck_assert_ptr_null(gguf_find_kv(g, NULL));
+
+    /* Arrays: strings by iteration, nested arrays by iteration + element access. */
+    ck_assert_int_eq(gguf_get_arr(g, "test.names", &a, err, sizeof err), GGUF_OK);
+    ck_assert_int_eq(a.elem_type, GGUF_VT_STRING);
+    ck_assert_uint_eq(a.count, 3);
+    ck_assert_uint_eq(a.depth, 1);
+    static const char *const want[] = { "a", "bc", "def" };
+    uint64_t pos = 0;
+    struct gguf_value v;
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(gguf_array_next(&a, &pos, &v), 1);
+        ck_assert(gguf_str_eq(v.v.str, want[i]));
+    }
+    ck_assert_int_eq(gguf_array_next(&a, &pos, &v), 0);
+    ck_assert_uint_eq(gguf_array_u64(&a, 0), 0); /* not a number array */
+
+    ck_assert_int_eq(gguf_get_arr(g, "test.nested", &a, err, sizeof err), GGUF_OK);
+    ck_assert_int_eq(a.elem_type, GGUF_VT_ARRAY);
+    ck_assert_uint_eq(a.count, 2);
+    ck_assert_uint_eq(a.depth, 2);
+    pos = 0;
+    ck_assert_int_eq(gguf_array_next(&a, &pos, &v), 1);
+    ck_assert_int_eq(v.type, GGUF_VT_ARRAY);
+    ck_assert_int_eq(v.v.arr.elem_type, GGUF_VT_INT16);
+    ck_assert_uint_eq(v.v.arr.count, 2);
+    ck_assert_int_eq(gguf_array_i64(&v.v.arr, 0), 1);
+    ck_assert_int_eq(gguf_array_i64(&v.v.arr, 1), 2);
+    ck_assert_int_eq(gguf_array_i64(&v.v.arr, 2), 0); /* out of range */
+    ck_assert_int_eq(gguf_array_next(&a, &pos, &v), 1);
+    ck_assert_uint_eq(v.v.arr.count, 1);
+    ck_assert(gguf_array_f64(&v.v.arr, 0) == 3.0);
+    struct gguf_value inner;
+    uint64_t ipos = 0;
+    ck_assert_int_eq(gguf_array_next(&v.v.arr, &ipos, &inner), 1);
+    ck_assert_int_eq(inner.type, GGUF_VT_INT16);
+    ck_assert_int_eq(inner.v.i64, 3);
+    ck_assert_int_eq(gguf_array_next(&v.v.arr, &ipos, &inner), 0);
+    ck_assert_int_eq(gguf_array_next(&a, &pos, &v), 0);
+
+    const struct gguf_tensor *t = gguf_find_tensor(g, "blk.0.q.weight");
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(t->type, QT_Q8_0);
+    ck_assert_uint_eq(t->n_bytes, 68);
+    ck_assert_uint_eq(t->offset, 64);
+    ck_assert_uint_eq(t->data[0], 16);
+    ck_assert_int_eq(gguf_find_tensor(g, "norm.weight")->ne[1], 1);
+    close_copy(&o);
+
+    /* A negative value does not fit an unsigned getter. */
+    gfx_patch_u32(&b, at.int_type_at + 4, (uint32_t)-5);
+    ck_assert_int_eq(open_copy(&o, b.buf, b.len), GGUF_OK);
+    ck_assert_int_eq(gguf_get_u64(&o.g, "test.count", &u64, err, sizeof err), GGUF_EMISMATCH);
+    ck_assert_ptr_nonnull(strstr(err, "-5"));
+    ck_assert_int_eq(gguf_get_i64(&o.g, "test.count", &i64, err, sizeof err), GGUF_OK);
+    ck_assert_int_eq(i64, -5);
+    close_copy(&o);
+    gfx_free(&b);
+}
+END_TEST
+
+START_TEST(test_v2_accepted)
+{
+    struct gfx b;
+    gfx_small(&b, 2, NULL);
+    struct opened o;
+    ck_assert_msg(open_copy(&o, b.buf, b.len) == GGUF_OK, "%s", o.err);
+    ck_assert_uint_eq(o.g.version, 2);
+    ck_assert_uint_eq(o.g.n_tensors, 3);
+    close_copy(&o);
+    gfx_free(&b);
+}
+END_TEST
+
+START_TEST(test_no_tensors_no_padding)
+{
+    struct gfx b;
+    gfx_init(&b);
+    gfx_header(&b, 3, 0, 1);
+    gfx_kv_str(&b, "general.architecture", "llama");
+    struct opened o;
+    ck_assert_msg(open_copy(&o, b.buf, b.len) == GGUF_OK, "%s", o.err);
+    ck_assert_uint_eq(o.g.data_bytes, 0);
+    ck_assert_uint_le(o.g.data_offset, b.len);
+    close_copy(&o);
+    gfx_free(&b);
+}
+END_TEST
+
+/* --- the corrupt family -------------------------------------------------- */
+
+START_TEST(test_truncation_at_every_byte)
+{
+    struct gfx b;
+    gfx_small(&b, 3, NULL);
+    for (size_t n = 0; n < b.len; n++) {
+        struct opened o;
+        int rc = open_copy(&o, b.buf, n);
+        ck_assert_msg(rc == GGUF_ETRUNC, "truncated to %zu of %zu bytes: got %s: %s", n, b.len,
+                      gguf_status_name(rc), o.err);
+        ck_assert_msg(o.err[0] != '\0', "truncated to %zu: no message", n);
+        close_copy(&o);
+    }
+    struct opened o;
+    ck_assert_int_eq(open_copy(&o, b.buf, b.len), GGUF_OK);
+    close_copy(&o);
+    gfx_free(&b);
+}
+END_TEST
+
+START_TEST(test_bad_magic_and_versions)
+{
+    struct gfx b;
+    struct gfx_small at;
+    gfx_small(&b, 3, &at);
+    b.buf[0] ^= 0x20;
+    expect_fail(&b, GGUF_ENOTGGUF, "magic", NULL);
+    b.buf[0] ^= 0x20;
+    gfx_patch_u32(&b, at.version_at, 1);
+    expect_fail(&b, GGUF_EVERSION, "version 1", NULL);
+    gfx_patch_u32(&b, at.version_at, 4);
+    expect_fail(&b, GGUF_EVERSION, "version 4", "allowed 2 or 3");
+    gfx_patch_u32(&b, at.version_at, 0xFFFFFFFFu);
+    expect_fail(&b, GGUF_EVERSION, "4294967295", NULL);
+    gfx_patch_u32(&b, at.version_at, 0);
+    expect_fail(&b, GGUF_EVERSION, "version 0", NULL);
+    gfx_patch_u32(&b, at.version_at, 0x03000000u);
+    expect_fail(&b, GGUF_EVERSION, "big-endian", NULL);
+    gfx_free(&b);
+
+    /* Not GGUF even when shorter than the magic. */
+    gfx_init(&b);
+    gfx_bytes(&b, "GX", 2);
+    expect_fail(&b, GGUF_ENOTGGUF, NULL, NULL);
+    gfx_free(&b);
+    struct gguf g;
+    char err[128];
+    ck_assert_int_eq(gguf_open(&g, NULL, 0, NULL, 0, err, sizeof err), GGUF_ETRUNC);
+    ck_assert_uint_eq(gguf_index_bytes(NULL, 0), 0);
+}
+END_TEST
+
+START_TEST(test_absurd_counts)
+{
+    struct gfx b;
+    struct gfx_small at;
+    gfx_small(&b, 3, &at);
+    gfx_patch_u64(&b, at.n_kv_at, 1ull << 40);
+    expect_fail(&b, GGUF_ETRUNC, "header: key count 1099511627776 cannot fit in", NULL);
+    /* gguf_index_bytes stays bounded by the buffer for such a header */
+    ck_assert_uint_lt(gguf_index_bytes(b.buf, b.len), 16 * b.len + 4096);
+    gfx_patch_u64(&b, at.n_kv_at, GFX_SMALL_N_KV);
+    gfx_patch_u64(&b, at.n_tensors_at, 1ull << 62);
+    expect_fail(&b, GGUF_ETRUNC, "tensor count 4611686018427387904 cannot fit", NULL);
+    ck_assert_uint_lt(gguf_index_bytes(b.buf, b.len), 16 * b.len + 4096);
+    gfx_patch_u64(&b, at.n_tensors_at, UINT64_MAX);
+    expect_fail(&b, GGUF_ETRUNC, "tensor count", NULL);
+    /* each count alone fits, both together do not */
+    gfx_patch_u64(&b, at.n_kv_at, (b.len - 24) / 13);
+    gfx_patch_u64(&b, at.n_tensors_at, (b.len - 24) / 32);
+    expect_fail(&b, GGUF_ETRUNC, "cannot fit", NULL);
+    gfx_free(&b);
+
+    /* Over the reader's hard limit in a buffer large enough to hold the
+     * entries: an untouched anonymous mapping costs no memory. */
+    size_t big = (size_t)GGUF_MIN_KV_BYTES * (GGUF_MAX_KV + 1) + 64;
+    uint8_t *m = mmap(NULL, big, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    ck_assert(m != MAP_FAILED);
+    gfx_init(&b);
+    gfx_header(&b, 3, 0, (uint64_t)GGUF_MAX_KV + 1);
+    memcpy(m, b.buf, b.len);
+    struct gguf g;
+    char err[256];
+    ck_assert_int_eq(gguf_open(&g, m, big, NULL, 0, err, sizeof err), GGUF_ELIMIT);
+    ck_assert_ptr_nonnull(strstr(err, "key count 16777217"));
+    munmap(m, big);
+    gfx_free(&b);
+}
+END_TEST
+
+START_TEST(test_absurd_string_lengths)
+{
+    struct gfx b;
+    struct gfx_small at;
+    gfx_small(&b, 3, &at);
+    gfx_patch_u64(&b, at.arch_len_at, 0xFFFFFFFFull);
+    expect_fail(&b, GGUF_ETRUNC, "key 'general.architecture'", "string length 4294967295 runs past the end of the file");
+    gfx_patch_u64(&b, at.arch_len_at, UINT64_MAX);
+    expect_fail(&b, GGUF_ETRUNC, "general.architecture", "18446744073709551615");
+    gfx_free(&b);
+
+    gfx_small(&b, 3, &at);
+    gfx_patch_u64(&b, 24, UINT64_MAX); /* the first key's own length */
+    expect_fail(&b, GGUF_ETRUNC, "at byte 24: key 1 of 8: key length 18446744073709551615", NULL);
+    gfx_free(&b);
+
+    gfx_small(&b, 3, &at);
+    gfx_patch_u64(&b, at.names_count_at, 1ull << 60);
+    expect_fail(&b, GGUF_ETRUNC, "test.names", "array count 1152921504606846976");
+    gfx_free(&b);
+
+    /* A fixed-size array whose byte size overflows 64 bits. */
+    gfx_init(&b);
+    gfx_header(&b, 3, 0, 1);
+    gfx_kv_arr_begin(&b, "test.u64s", GGUF_VT_UINT64, 1ull << 61);
+    gfx_u64(&b, 1);
+    expect_fail(&b, GGUF_ETRUNC, "test.u64s", "uint64");
+    gfx_free(&b);
+
+    /* A tensor name running past the end. */
+    gfx_small(&b, 3, &at);
+    size_t name_at = at.tensor_ndims_at[1] - strlen("blk.0.q.weight") - 8;
+    gfx_patch_u64(&b, name_at, 1ull << 33);
+    expect_fail(&b, GGUF_ETRUNC, "tensor 2 of 3", "name length 8589934592");
+    gfx_free(&b);
+}
+END_TEST
+
+START_TEST(test_bad_dims)
+{
+    struct gfx b;
+    struct gfx_small at;
+    gfx_small(&b, 3, &at);
+    gfx_patch_u32(&b, at.tensor_ndims_at[2], 0);
+    expect_fail(&b, GGUF_ECORRUPT, "tensor 'norm.weight'", "n_dims 0");
+    gfx_patch_u32(&b, at.tensor_ndims_at[2], 5);
+    expect_fail(&b, GGUF_ECORRUPT, "tensor 'norm.weight'", "n_dims 5");
+    gfx_patch_u32(&b, at.tensor_ndims_at[2], 1);
+    gfx_patch_u64(&b, at.tensor_ne0_at[2], 0);
+    expect_fail(&b, GGUF_ECORRUPT, "norm.weight", "dimension 0 is 0");
+    gfx_patch_u64(&b, at.tensor_ne0_at[2], 1ull << 63);
+    expect_fail(&b, GGUF_ECORRUPT, "norm.weight", "dimension 0");
+    gfx_free(&b);
+
+    /* ne[0] not a multiple of the Q8_0 block size */
+    gfx_small(&b, 3, &at);
+    gfx_patch_u64(&b, at.tensor_ne0_at[1], 16);
+    expect_fail(&b, GGUF_ECORRUPT, "tensor 'blk.0.q.weight'", "not a multiple of the Q8_0 block size 32");
+    gfx_free(&b);
+
+    /* dims product overflowing int64, and byte size overflowing 64 bits */
+    static const uint64_t huge[4] = { 1ull << 32, 1ull << 32, 1ull << 32, 1 };
+    static const uint64_t big_bytes[2] = { 1ull << 31, 1ull << 31 }; /* 2^62 F32 = 2^64 bytes */
+    static const uint64_t fits[2] = { 1ull << 20, 1ull << 20 };
+    const uint64_t *shapes[3] = { huge, big_bytes, fits };
+    const uint32_t ndims[3] = { 4, 2, 2 };
+    const int codes[3] = { GGUF_ECORRUPT, GGUF_ECORRUPT, GGUF_ETRUNC };
+    const char *msgs[3] = { "more than 2^63 elements", "more than 2^64 bytes", "ends past the end of the file" };
+    for (int i = 0; i < 3; i++) {
+        gfx_init(&b);
+        gfx_header(&b, 3, 1, 0);
+        gfx_tensor_info(&b, "big.weight", ndims[i], shapes[i], QT_F32, 0);
+        gfx_pad(&b, 32);
+        gfx_zeros(&b, 64);
+        expect_fail(&b, codes[i], "tensor 'big.weight'", msgs[i]);
+        gfx_free(&b);
+    }
+}
+END_TEST
+
+START_TEST(test_bad_offsets)
+{
+    struct gfx b;
+    struct gfx_small at;
+    gfx_small(&b, 3, &at);
+    char want[160];
+    gfx_patch_u64(&b, at.tensor_offset_at[2], 1ull << 40);
+    snprintf(want, sizeof want, "data [offset %llu, 8 bytes] ends past the end of the file (%zu bytes)",
+             (unsigned long long)(at.data_offset + (1ull << 40)), b.len);
+    expect_fail(&b, GGUF_ETRUNC, "tensor 'norm.weight'", want);
+    gfx_patch_u64(&b, at.tensor_offset_at[2], UINT64_MAX - 31); /* aligned, wraps when added */
+    expect_fail(&b, GGUF_ETRUNC, "tensor 'norm.weight'", "past the end of the file");
+    gfx_patch_u64(&b, at.tensor_offset_at[2], at.tensor_off[2] + 32); /* starts in, ends out */
+    expect_fail(&b, GGUF_ETRUNC, "norm.weight", "ends past the end");
+    gfx_patch_u64(&b, at.tensor_offset_at[2], at.tensor_off[2]);
+
+    /* misaligned */
+    gfx_patch_u64(&b, at.tensor_offset_at[1], at.tensor_off[1] + 4);
+    expect_fail(&b, GGUF_ECORRUPT, "tensor 'blk.0.q.weight'", "not a multiple of the alignment (32)");
+    /* overlapping: norm.weight placed inside blk.0.q.weight */
+    gfx_patch_u64(&b, at.tensor_offset_at[1], at.tensor_off[1]);
+    gfx_patch_u64(&b, at.tensor_offset_at[2], at.tensor_off[1] + 32);
+    expect_fail(&b, GGUF_ECORRUPT, "norm.weight", "overlaps tensor 'blk.0.q.weight'");
+    /* two tensors at the same offset */
+    gfx_patch_u64(&b, at.tensor_offset_at[2], 0);
+    expect_fail(&b, GGUF_ECORRUPT, "overlaps", "tok.weight");
+    gfx_free(&b);
+}
+END_TEST
+
+START_TEST(test_unknown_types)
+{
+    static const uint32_t bad_tensor_types[] = { 31, 200, 4, 5, 40, 0xFFFFFFFFu };
+    for (size_t i = 0; i < sizeof bad_tensor_types / sizeof bad_tensor_types[0]; i++) {
+        struct gfx b;
+        struct gfx_small at;
+        gfx_small(&b, 3, &at);
+        gfx_patch_u32(&b, at.tensor_type_at[0], bad_tensor_types[i]);
+        char want[64];
+        snprintf(want, sizeof want, "unknown tensor type id %u", bad_tensor_types[i]);
+        expect_fail(&b, GGUF_ETYPE, "tensor 'tok.weight'", want);
+        gfx_free(&b);
+    }
+    struct gfx b;
+    struct gfx_small at;
+    gfx_small(&b, 3, &at);
+    gfx_patch_u32(&b, at.int_type_at, 13);
+    expect_fail(&b, GGUF_ETYPE, "key 'test.count'", "unknown value type 13");
+    gfx_patch_u32(&b, at.int_type_at, 0x80000000u);
+    expect_fail(&b, GGUF_ETYPE, "test.count", "2147483648");
+    gfx_free(&b);
+    gfx_small(&b, 3, &at);
+    gfx_patch_u32(&b, at.names_count_at - 4, 99);
+    expect_fail(&b, GGUF_ETYPE, "key 'test.names'", "element type 99");
+    gfx_free(&b);
+}
+END_TEST
+
+/* One key holding `levels` arrays nested in each other around one uint8. */
+static void nested_file(struct gfx *b, int levels)
+{
+    gfx_init(b);
+    gfx_header(b, 3, 0, 1);
+    gfx_str(b, "test.deep");
+    gfx_u32(b, GGUF_VT_ARRAY);
+    for (int i = 0; i < levels; i++) {
+        gfx_u32(b, i == levels - 1 ? GGUF_VT_UINT8 : GGUF_VT_ARRAY);
+        gfx_u64(b, 1);
+    }
+    gfx_u8(b, 7);
+}
+
+START_TEST(test_nesting_bound)
+{
+    struct gfx b;
+    nested_file(&b, GGUF_MAX_ARRAY_DEPTH);
+    struct opened o;
+    ck_assert_msg(open_copy(&o, b.buf, b.len) == GGUF_OK, "%s", o.err);
+    struct gguf_array a;
+    ck_assert_int_eq(gguf_get_arr(&o.g, "test.deep", &a, NULL, 0), GGUF_OK);
+    ck_assert_uint_eq(a.depth, GGUF_MAX_ARRAY_DEPTH);
+    /* walk down to the innermost uint8 */
+    for (int level = 1; level < GGUF_MAX_ARRAY_DEPTH; level++) {
+        uint64_t pos = 0;
+        struct gguf_value v;
+        ck_assert_int_eq(gguf_array_next(&a, &pos, &v), 1);
+        ck_assert_int_eq(v.type, GGUF_VT_ARRAY);
+        ck_assert_uint_eq(v.v.arr.depth, (uint32_t)(GGUF_MAX_ARRAY_DEPTH - level));
+        a = v.v.arr;
+    }
+    ck_assert_int_eq(a.elem_type, GGUF_VT_UINT8);
+    ck_assert_uint_eq(gguf_array_u64(&a, 0), 7);
+    close_copy(&o);
+    gfx_free(&b);
+
+    nested_file(&b, GGUF_MAX_ARRAY_DEPTH + 1);
+    expect_fail(&b, GGUF_ELIMIT, "key 'test.deep'", "nested deeper than 8");
+    gfx_free(&b);
+    nested_file(&b, 1000);
+    expect_fail(&b, GGUF_ELIMIT, "test.deep", "nested deeper");
+    gfx_free(&b);
+}
+END_TEST
+
+START_TEST(test_bad_alignment)
+{
+    static const uint32_t bad[] = { 0, 3, 48 };
+    for (int i = 0; i < 3; i++) {
+        struct gfx b;
+        struct gfx_small at;
+        gfx_small(&b, 3, &at);
+        gfx_patch_u32(&b, at.align_value_at, bad[i]);
+        char want[64];
+        snprintf(want, sizeof want, "value %u is not a power of two", bad[i]);
+        expect_fail(&b, GGUF_ECORRUPT, "key 'general.alignment'", want);
+        gfx_free(&b);
+    }
+    struct gfx b;
+    struct gfx_small at;
+    gfx_small(&b, 3, &at);
+    gfx_patch_u32(&b, at.align_value_at, 1u << 21);
+    expect_fail(&b, GGUF_ELIMIT, "general.alignment", "2097152");
+    gfx_free(&b);
+
+    /* alignment of the wrong type */
+    gfx_init(&b);
+    gfx_header(&b, 3, 0, 1);
+    gfx_kv_str(&b, "general.alignment", "32");
+    expect_fail(&b, GGUF_ETYPE, "general.alignment", "string");
+    gfx_free(&b);
+    gfx_init(&b);
+    gfx_header(&b, 3, 0, 1);
+    gfx_kv_i32(&b, "general.alignment", -32);
+    expect_fail(&b, GGUF_ECORRUPT, "general.alignment", "-32");
+    gfx_free(&b);
+
+    /* a valid non-default alignment moves the data section */
+    gfx_init(&b);
+    gfx_header(&b, 3, 1, 1);
+    gfx_kv_u64(&b, "general.alignment", 4096);
+    static const uint64_t ne[1] = { 8 };
+    gfx_tensor_info(&b, "t", 1, ne, QT_F32, 0);
+    gfx_pad(&b, 4096);
+    gfx_zeros(&b, 32);
+    struct opened o;
+    ck_assert_msg(open_copy(&o, b.buf, b.len) == GGUF_OK, "%s", o.err);
+    ck_assert_uint_eq(o.g.alignment, 4096);
+    ck_assert_uint_eq(o.g.data_offset, 4096);
+    close_copy(&o);
+    gfx_free(&b);
+}
+END_TEST
+
+START_TEST(test_duplicates)
+{
+    static const uint64_t ne[1] = { 32 };
+    struct gfx b;
+    gfx_init(&b);
+    gfx_header(&b, 3, 3, 0);
+    gfx_tensor_info(&b, "blk.0.x", 1, ne, QT_F32, 0);
+    gfx_tensor_info(&b, "blk.0.y", 1, ne, QT_F32, 128);
+    gfx_tensor_info(&b, "blk.0.x", 1, ne, QT_F32, 256);
+    gfx_pad(&b, 32);
+    gfx_zeros(&b, 384);
+    expect_fail(&b, GGUF_ECORRUPT, "tensor 'blk.0.x'", "duplicate tensor name");
+    gfx_free(&b);
+
+    gfx_init(&b);
+    gfx_header(&b, 3, 0, 3);
+    gfx_kv_u32(&b, "a.b", 1);
+    gfx_kv_str(&b, "c", "x");
+    gfx_kv_str(&b, "a.b", "again");
+    expect_fail(&b, GGUF_ECORRUPT, "key 'a.b'", "duplicate key");
+    gfx_free(&b);
+
+    /* a name with a newline is printed on one line */
+    gfx_init(&b);
+    gfx_header(&b, 3, 0, 2);
+    gfx_kv_u32(&b, "bad\nkey", 1);
+    gfx_kv_u32(&b, "bad\nkey", 2);
+    expect_fail(&b, GGUF_ECORRUPT, "key 'bad?key'", "duplicate");
+    gfx_free(&b);
+}
+END_TEST
+
+START_TEST(test_bad_bools)
+{
+    struct gfx b;
+    struct gfx_small at;
+    gfx_small(&b, 3, &at);
+    gfx_patch_u8(&b, at.bool_value_at, 2);
+    expect_fail(&b, GGUF_ECORRUPT, "key 'test.flag'", "bool value 2");
+    gfx_free(&b);
+
+    gfx_init(&b);
+    gfx_header(&b, 3, 0, 1);
+    gfx_kv_arr_begin(&b, "test.bools", GGUF_VT_BOOL, 4);
+    gfx_bytes(&b, "\1\0\1\xff", 4);
+    expect_fail(&b, GGUF_ECORRUPT, "test.bools", "element 3 of 4: bool value 255");
+    gfx_free(&b);
+}
+END_TEST
+
+START_TEST(test_storage_contract)
+{
+    struct gfx b;
+    gfx_small(&b, 3, NULL);
+    size_t ib = gguf_index_bytes(b.buf, b.len);
+    ck_assert_uint_gt(ib, 0);
+    /* the storage may be misaligned: the reader aligns it */
+    uint8_t *store = malloc(ib + 1);
+    struct gguf g;
+    char err[256];
+    ck_assert_int_eq(gguf_open(&g, b.buf, b.len, store + 1, ib, err, sizeof err), GGUF_OK);
+    ck_assert_ptr_nonnull(gguf_find_tensor(&g, "tok.weight"));
+    gguf_close(&g);
+    ck_assert_int_eq(gguf_open(&g, b.buf, b.len, store, 64, err, sizeof err), GGUF_ENOMEM);
+    ck_assert_ptr_nonnull(strstr(err, "gguf_index_bytes"));
+    ck_assert_int_eq(gguf_open(&g, b.buf, b.len, NULL, 0, err, sizeof err), GGUF_ENOMEM);
+    /* header errors come before storage errors */
+    b.buf[1] = 'X';
+    ck_assert_int_eq(gguf_open(&g, b.buf, b.len, NULL, 0, err, sizeof err), GGUF_ENOTGGUF);
+    ck_assert_uint_eq(gguf_index_bytes(b.buf, b.len), 0);
+    ck_assert_int_eq(gguf_open_alloc(&g, b.buf, b.len, err, sizeof err), GGUF_ENOTGGUF);
+    free(store);
+    gfx_free(&b);
+    ck_assert_str_eq(gguf_status_name(GGUF_ETRUNC), "truncated");
+    ck_assert_str_eq(gguf_vtype_name(GGUF_VT_FLOAT64), "float64");
+    ck_assert_str_eq(gguf_vtype_name(99), "unknown");
+}
+END_TEST
+
+/* --- ggperf info ------------------------------------------------------- */
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+START_TEST(test_info_golden)
+{
+    char cmd[2048], path[1024];
+    static char out[1 << 16], err[4096];
+    snprintf(cmd, sizeof cmd, "%s info %s", tu_ggperf_bin(), tu_golden_path(path, sizeof path, "shared-Q4_K.gguf"));
+    int rc = tu_run(cmd, out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    ck_assert_ptr_nonnull(strstr(out, "blk.1.ffn_up.weight"));
+    ck_assert_ptr_nonnull(strstr(out, "Q4_K"));
+    ck_assert_ptr_nonnull(strstr(out, "[256, 768]"));
+    ck_assert_ptr_nonnull(strstr(out, "tokenizer.ggml.tokens"));
+    ck_assert_ptr_nonnull(strstr(out, "[1024 strings: \"<unk>\", \"<s>\", \"</s>\", ... ]"));
+    ck_assert_ptr_nonnull(strstr(out, "embedding_length"));
+    ck_assert_ptr_nonnull(strstr(out, "vocab_size"));
+
+    snprintf(cmd, sizeof cmd, "%s info --json %s", tu_ggperf_bin(), path);
+    rc = tu_run(cmd, out, sizeof out, err, sizeof err);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, err);
+    json_error_t jerr;
+    json_t *root = json_loads(out, 0, &jerr);
+    ck_assert_msg(root != NULL, "invalid JSON at line %d: %s", jerr.line, jerr.text);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(root, "header"), "n_tensors")), 21);
+    json_t *tensors = json_object_get(root, "tensors");
+    ck_assert_uint_eq(json_array_size(tensors), 21);
+    json_t *hp = json_object_get(root, "hparams");
+    ck_assert_int_eq(json_integer_value(json_object_get(hp, "embedding_length")), 256);
+    ck_assert_int_eq(json_integer_value(json_object_get(hp, "vocab_size")), 1024);
+    json_decref(root);
+}
+END_TEST
+
+START_TEST(test_info_errors)
+{
+    char cmd[2048], err[4096], out[4096];
+    const char *dir = tu_tmpdir();
+    char path[512];
+    struct gfx b;
+    struct gfx_small at;
+    gfx_small(&b, 3, &at);
+    gfx_patch_u8(&b, at.bool_value_at, 2);
+    snprintf(path, sizeof path, "%s/bad.gguf", dir);
+    ck_assert_int_eq(tu_write_file(path, b.buf, b.len), 0);
+    gfx_free(&b);
+
+    snprintf(cmd, sizeof cmd, "%s info %s", tu_ggperf_bin(), path);
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out, err, sizeof err), 1);
+    ck_assert_int_eq(count_lines(err), 1);
+    char want[600];
+    snprintf(want, sizeof want, "ggperf: %s: ", path);
+    ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "stderr: %s", err);
+    ck_assert_ptr_nonnull(strstr(err, "test.flag"));
+    unlink(path);
+
+    snprintf(cmd, sizeof cmd, "%s info %s/missing.gguf", tu_ggperf_bin(), dir);
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out, err, sizeof err), 1);
+    ck_assert_int_eq(count_lines(err), 1);
+    ck_assert_ptr_nonnull(strstr(err, "missing.gguf"));
+    ck_assert_ptr_nonnull(strstr(err, "No such file"));
+
+    snprintf(cmd, sizeof cmd, "%s info %s", tu_ggperf_bin(), dir); /* a directory */
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out, err, sizeof err), 1);
+    ck_assert_int_eq(count_lines(err), 1);
+    ck_assert_ptr_nonnull(strstr(err, "directory"));
+
+    snprintf(path, sizeof path, "%s/empty.gguf", dir);
+    ck_assert_int_eq(tu_write_file(path, "", 0), 0);
+    snprintf(cmd, sizeof cmd, "%s info %s", tu_ggperf_bin(), path);
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out, err, sizeof err), 1);
+    ck_assert_int_eq(count_lines(err), 1);
+    ck_assert_ptr_nonnull(strstr(err, "empty"));
+    unlink(path);
+    rmdir(dir);
+
+    snprintf(cmd, sizeof cmd, "%s info", tu_ggperf_bin());
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out, err, sizeof err), 2);
+    ck_assert_ptr_nonnull(strstr(err, "usage"));
+    snprintf(cmd, sizeof cmd, "%s info --bogus x.gguf", tu_ggperf_bin());
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out, err, sizeof err), 2);
+    snprintf(cmd, sizeof cmd, "%s info a.gguf b.gguf", tu_ggperf_bin());
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out, err, sizeof err), 2);
+}
+END_TEST
+
+Suite *gguf_suite(void)
+{
+    Suite *s = suite_create("gguf");
+    TCase *tc = tcase_create("reader");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_golden_models_open);
+    tcase_add_test(tc, test_small_file_and_getters);
+    tcase_add_test(tc, test_v2_accepted);
+    tcase_add_test(tc, test_no_tensors_no_padding);
+    tcase_add_test(tc, test_storage_contract);
+    suite_add_tcase(s, tc);
+
+    TCase *bad = tcase_create("corrupt");
+    tcase_set_timeout(bad, 60);
+    tcase_add_test(bad, test_truncation_at_every_byte);
+    tcase_add_test(bad, test_bad_magic_and_versions);
+    tcase_add_test(bad, test_absurd_counts);
+    tcase_add_test(bad, test_absurd_string_lengths);
+    tcase_add_test(bad, test_bad_dims);
+    tcase_add_test(bad, test_bad_offsets);
+    tcase_add_test(bad, test_unknown_types);
+    tcase_add_test(bad, test_nesting_bound);
+    tcase_add_test(bad, test_bad_alignment);
+    tcase_add_test(bad, test_duplicates);
+    tcase_add_test(bad, test_bad_bools);
+    suite_add_tcase(s, bad);
+
+    TCase *cli = tcase_create("info");
+    tcase_set_timeout(cli, 60);
+    tcase_add_test(cli, test_info_golden);
+    tcase_add_test(cli, test_info_errors);
+    suite_add_tcase(s, cli);
+    return s;
+}
