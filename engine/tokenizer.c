@@ -50,19 +50,22 @@ static void set_err(char *err, size_t err_len, const char *fmt, ...)
     va_end(ap);
 }
 
-/* A file string made safe for a message: printable ASCII, at most 40 bytes. */
+/* A file string made safe for a message: printable ASCII, other bytes as
+ * \xHH, "..." after 32 bytes. cap >= 140. */
 static void printable(char *dst, size_t cap, struct gguf_str s)
 {
     size_t n = 0;
-    for (uint64_t i = 0; i < s.len && n + 4 < cap; i++) {
-        if (i == 40) {
-            dst[n++] = '.';
-            dst[n++] = '.';
-            dst[n++] = '.';
+    for (uint64_t i = 0; i < s.len && n + 8 < cap; i++) {
+        if (i == 32) {
+            memcpy(dst + n, "...", 3);
+            n += 3;
             break;
         }
         unsigned char c = (unsigned char)s.ptr[i];
-        dst[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+        if (c >= 0x20 && c < 0x7f && c != '\\')
+            dst[n++] = (char)c;
+        else
+            n += (size_t)snprintf(dst + n, cap - n, "\\x%02X", c);
     }
     dst[n] = '\0';
 }
@@ -212,7 +215,7 @@ static int read_model(const struct gguf *g, struct gguf_array *tokens, char *err
         return TOK_ECORRUPT;
     }
     if (!gguf_str_eq(model, "llama")) {
-        char name[64];
+        char name[160];
         printable(name, sizeof name, model);
         set_err(err, err_len, "tokenizer model '%s' not supported (only 'llama' SentencePiece)",
                 name);
@@ -404,7 +407,7 @@ struct tok *tok_new(const struct gguf *g, const struct mem_hooks *mem, int *code
         if (e->type == TOK_TYPE_BYTE) {
             int b = parse_byte_piece(t->arena + e->off, e->len);
             if (b < 0) {
-                char name[64];
+                char name[160];
                 printable(name, sizeof name, v.v.str);
                 set_err(err, err_len,
                         "tokenizer.ggml.tokens: token %d has type byte but its text '%s' is not <0xXX>",
