@@ -815,11 +815,11 @@ static float dot1_q2_K(int64_t n, const void *vx, const void *vy)
     return sumf;
 }
 
-/* The Q3_K..Q6_K generic dots of ggml accumulate the scaled integer sums in
- * eight int32 lanes per block (lane l gets the products at positions
- * l mod 8), convert each lane to float with its own multiply-add into eight
- * float partial sums, and add those at the end. The integer part is exact
- * in any order, but the float part is not: keep the eight lanes. */
+/* ggml's generic Q3_K..Q6_K dots accumulate the scaled integer products of
+ * a block in eight int32 lanes (lane l gets weights i with i % 8 == l), add
+ * d * lane into eight float partial sums per lane, and sum the eight floats
+ * only at the end of the row. The integer part is exact in any order; the
+ * float part is not, so the eight lanes are kept. */
 enum { LANES = 8 };
 
 static float lanes_total(const float sums[LANES], float sumf)
@@ -829,9 +829,9 @@ static float lanes_total(const float sums[LANES], float sumf)
     return sumf;
 }
 
-/* aux32[l] += scale16[i/16] * a[i] * q8[i] over the 256 weights i of a
- * block, i = l mod 8, with the int16 products of ggml. a: the weights'
- * integer values in weight order; scale16: one scale per 16 weights. */
+/* aux32[i % 8] += scale16[i / 16] * (a[i] * q8[i]) over the 256 weights i
+ * of a block (the product fits int16, as in ggml). a: the weights' integer
+ * values in weight order; scale16: one scale per 16 weights. */
 static void lanes_accumulate(const int8_t *a, const int8_t *q8, const int *scale16,
                              int32_t aux32[LANES])
 {
@@ -900,10 +900,17 @@ static float dot1_q4_K_or_q5_K(int64_t n, const void *vx, const void *vy, bool f
         qt_half hd, hdmin;
         if (five) {
             const struct block_q5_K *b = (const struct block_q5_K *)vx + i;
-            scales = b->scales, qs = b->qs, qh = b->qh, hd = b->d, hdmin = b->dmin;
+            scales = b->scales;
+            qs = b->qs;
+            qh = b->qh;
+            hd = b->d;
+            hdmin = b->dmin;
         } else {
             const struct block_q4_K *b = (const struct block_q4_K *)vx + i;
-            scales = b->scales, qs = b->qs, hd = b->d, hdmin = b->dmin;
+            scales = b->scales;
+            qs = b->qs;
+            hd = b->d;
+            hdmin = b->dmin;
         }
         int8_t a[QK_K];
         k4_unpack(qs, qh, a);
