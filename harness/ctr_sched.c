@@ -1,0 +1,624 @@
+/* ctr_sched — scheduler figures of the watched threads.
+ *
+ * Wake-up-to-run latency: the sched_wakeup, sched_wakeup_new and
+ * sched_switch tracepoints, opened per CPU through perf_event_open
+ * (PERF_TYPE_TRACEPOINT, every event sampled with TID|TIME|RAW on
+ * CLOCK_MONOTONIC), all three of a CPU writing into one ring buffer. The raw
+ * record's fields are found by the offsets in the tracepoint's format file
+ * (wakee `pid`, switch `next_pid`), the event by its common_type id. A
+ * latency is the time from a watched thread's wake-up to the switch that
+ * puts it on a CPU. Kernel filters ("pid == N || ...") keep the rings to the
+ * watched threads when there are at most 32 of them.
+ *
+ * Run-queue wait: the second field of /proc/<tid>/schedstat, per thread
+ * (the process-level file only covers the main thread).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness/ctr_impl.h"
+
+enum { TP_SWITCH, TP_WAKEUP, TP_WAKEUP_NEW, TP_N };
+static const char *const tp_names[TP_N] = { "sched_switch", "sched_wakeup", "sched_wakeup_new" };
+static const char *const tp_fields[TP_N] = { "next_pid", "pid", "pid" };
+
+struct lat_rec {
+    uint64_t wake_ns, lat_ns;
+};
+
+struct ev {
+    uint64_t t;
+    int tp;
+    int tid;
+};
+
+struct ctr_sched {
+    int ncpu;
+    int *fds;          /* [ncpu][TP_N] */
+    void **rings;      /* [ncpu], mmap of (1 + pages) pages over fds[cpu][TP_SWITCH] */
+    size_t page, data_bytes;
+    int ids[TP_N], offs[TP_N];
+    int *watch;        /* sorted watched tids */
+    uint64_t *pending; /* [n_watch] wake-up time waiting for its switch-in, 0 = none */
+    int n_watch;
+    struct lat_rec *lat;
+    size_t n_lat, cap_lat;
+    struct ev *ev;
+    size_t n_ev, cap_ev;
+    uint64_t *scratch;
+    size_t cap_scratch;
+    uint64_t lost;     /* records the kernel dropped since the last stats */
+    unsigned char rec[65536];
+};
+
+/* ---- tracefs ----------------------------------------------------------- */
+
+int ctr_tracefs_dir(char *buf, size_t len, char *why, size_t why_len)
+{
+    static const char *const dirs[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+    int first_errno = 0;
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "%s/events/sched/sched_switch/id", dirs[i]);
+        if (access(path, R_OK) == 0) {
+            snprintf(buf, len, "%s", dirs[i]);
+            if (why_len)
+                why[0] = '\0';
+            return 0;
+        }
+        if (!first_errno && errno != ENOENT)
+            first_errno = errno;
+    }
+    if (first_errno) {
+        char what[96];
+        snprintf(what, sizeof what, "read %s/events/sched/sched_switch/id", dirs[0]);
+        ctr_reason(why, why_len, what, first_errno, "tracefs is readable by root only");
+        return first_errno == EACCES || first_errno == EPERM ? CTR_EPERM : CTR_EUNSUPPORTED;
+    }
+    snprintf(why, why_len, "tracefs not mounted (no %s/events; as root: mount -t tracefs nodev %s)", dirs[0],
+             dirs[0]);
+    return CTR_EUNSUPPORTED;
+}
+
+int ctr_tp_field(const char *text, const char *name, int *offset, int *size)
+{
+    size_t nlen = strlen(name);
+    for (const char *p = strstr(text, "field:"); p; p = strstr(p + 1, "field:")) {
+        const char *semi = strchr(p, ';');
+        const char *eol = strchr(p, '\n');
+        if (!semi || (eol && semi > eol))
+            continue;
+        /* the declaration's last identifier ("pid_t pid", "char comm[16]") */
+        const char *end = semi;
+        const char *br = memchr(p, '[', (size_t)(semi - p));
+        if (br)
+            end = br;
+        const char *start = end;
+        while (start > p && start[-1] != ' ' && start[-1] != ':')
+            start--;
+        if ((size_t)(end - start) != nlen || memcmp(start, name, nlen) != 0)
+            continue;
+        const char *o = strstr(semi, "offset:"), *z = strstr(semi, "size:");
+        if (!o || !z || (eol && (o > eol || z > eol)))
+            return CTR_ECORRUPT;
+        *offset = atoi(o + 7);
+        *size = atoi(z + 5);
+        return 0;
+    }
+    return CTR_ECORRUPT;
+}
+
+static int read_small(const char *path, char *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    size_t used = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + used, len - 1 - used);
+        if (n <= 0)
+            break;
+        used += (size_t)n;
+        if (used + 1 >= len)
+            break;
+    }
+    close(fd);
+    buf[used] = '\0';
+    return (int)used;
+}
+
+/* ids and field offsets of the three tracepoints. */
+static int tp_lookup(int ids[TP_N], int offs[TP_N], char *why, size_t why_len)
+{
+    char dir[64];
+    int rc = ctr_tracefs_dir(dir, sizeof dir, why, why_len);
+    if (rc)
+        return rc;
+    for (int i = 0; i < TP_N; i++) {
+        char path[160], text[8192];
+        snprintf(path, sizeof path, "%s/events/sched/%s/id", dir, tp_names[i]);
+        int n = read_small(path, text, sizeof text);
+        if (n <= 0) {
+            ctr_reason(why, why_len, path, n < 0 ? -n : EIO, "");
+            return CTR_EUNSUPPORTED;
+        }
+        ids[i] = atoi(text);
+        snprintf(path, sizeof path, "%s/events/sched/%s/format", dir, tp_names[i]);
+        n = read_small(path, text, sizeof text);
+        int size = 0;
+        if (n <= 0 || ctr_tp_field(text, tp_fields[i], &offs[i], &size) != 0 || size != 4) {
+            snprintf(why, why_len, "%s: no 4-byte field '%s'", path, tp_fields[i]);
+            return CTR_ECORRUPT;
+        }
+    }
+    return 0;
+}
+
+/* Online CPUs from /sys/devices/system/cpu/online ("0-3,6"). */
+static int online_cpus(int **out)
+{
+    char text[1024];
+    int n = read_small("/sys/devices/system/cpu/online", text, sizeof text);
+    int cap = 64, k = 0;
+    int *c = malloc((size_t)cap * sizeof *c);
+    if (!c)
+        return CTR_ENOMEM;
+    if (n <= 0) {
+        long m = sysconf(_SC_NPROCESSORS_ONLN);
+        for (long i = 0; i < m && i < cap; i++)
+            c[k++] = (int)i;
+        *out = c;
+        return k;
+    }
+    for (char *p = text; *p && *p != '\n';) {
+        char *e;
+        long a = strtol(p, &e, 10), b = a;
+        if (e == p)
+            break;
+        if (*e == '-')
+            b = strtol(e + 1, &e, 10);
+        for (long i = a; i <= b; i++) {
+            if (k == cap) {
+                int *nc = realloc(c, (size_t)(cap *= 2) * sizeof *c);
+                if (!nc) {
+                    free(c);
+                    return CTR_ENOMEM;
+                }
+                c = nc;
+            }
+            c[k++] = (int)i;
+        }
+        p = *e == ',' ? e + 1 : e;
+    }
+    *out = c;
+    return k;
+}
+
+static void tp_attr(struct perf_event_attr *a, int id)
+{
+    memset(a, 0, sizeof *a);
+    a->size = sizeof *a;
+    a->type = PERF_TYPE_TRACEPOINT;
+    a->config = (uint64_t)id;
+    a->sample_period = 1;
+    a->sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_RAW;
+    a->use_clockid = 1;
+    a->clockid = CLOCK_MONOTONIC; /* comparable with the snapshots' clock_ns() */
+    a->wakeup_events = 1 << 20;   /* nobody polls: we drain on demand */
+}
+
+bool ctr_sched_available(char *why, size_t why_len)
+{
+    int ids[TP_N], offs[TP_N];
+    if (tp_lookup(ids, offs, why, why_len) != 0)
+        return false;
+    struct perf_event_attr a;
+    tp_attr(&a, ids[TP_SWITCH]);
+    int fd = ctr_perf_open(&a, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+    if (fd < 0) {
+        ctr_reason(why, why_len, "perf_event_open(sched:sched_switch, all tasks, cpu 0)", errno, NULL);
+        return false;
+    }
+    close(fd);
+    if (why_len)
+        why[0] = '\0';
+    return true;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+static void sched_free(struct ctr_sched *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; c->rings && i < c->ncpu; i++)
+        if (c->rings[i])
+            munmap(c->rings[i], c->page + c->data_bytes);
+    for (int i = 0; c->fds && i < c->ncpu * TP_N; i++)
+        if (c->fds[i] >= 0)
+            close(c->fds[i]);
+    free(c->rings);
+    free(c->fds);
+    free(c->watch);
+    free(c->pending);
+    free(c->lat);
+    free(c->ev);
+    free(c->scratch);
+    free(c);
+}
+
+void ctr_sched_close(struct ctr_set *s)
+{
+    sched_free(s->sched);
+    s->sched = NULL;
+}
+
+static void filter_text(char *buf, size_t len, const char *field, const int *tids, int n)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        int w = snprintf(buf + used, len - used, "%s%s == %d", i ? " || " : "", field, tids[i]);
+        if (w < 0 || (size_t)w >= len - used) {
+            buf[0] = '\0';
+            return;
+        }
+        used += (size_t)w;
+    }
+}
+
+/* Open the tracepoints; on failure why is filled and everything closed. */
+static int tp_open(struct ctr_set *s, struct ctr_sched **out, char *why, size_t why_len)
+{
+    *out = NULL;
+    struct ctr_sched *c = calloc(1, sizeof *c);
+    if (!c)
+        return CTR_ENOMEM;
+    int rc = tp_lookup(c->ids, c->offs, why, why_len);
+    if (rc)
+        goto fail;
+    int *cpus = NULL;
+    c->ncpu = online_cpus(&cpus);
+    if (c->ncpu < 0) {
+        rc = CTR_ENOMEM;
+        goto fail;
+    }
+    c->page = (size_t)sysconf(_SC_PAGESIZE);
+    c->data_bytes = c->page * (size_t)s->cfg.sched_ring_pages;
+    c->fds = malloc((size_t)c->ncpu * TP_N * sizeof *c->fds);
+    c->rings = calloc((size_t)c->ncpu, sizeof *c->rings);
+    c->n_watch = s->n_tids;
+    c->watch = malloc((size_t)(s->n_tids ? s->n_tids : 1) * sizeof *c->watch);
+    c->pending = calloc((size_t)(s->n_tids ? s->n_tids : 1), sizeof *c->pending);
+    if (!c->fds || !c->rings || !c->watch || !c->pending) {
+        free(cpus);
+        rc = CTR_ENOMEM;
+        goto fail;
+    }
+    for (int i = 0; i < c->ncpu * TP_N; i++)
+        c->fds[i] = -1;
+    memcpy(c->watch, s->tids, (size_t)s->n_tids * sizeof *c->watch);
+    qsort(c->watch, (size_t)c->n_watch, sizeof *c->watch, cmp_int);
+
+    char f_switch[1024] = "", f_wake[1024] = "";
+    if (c->n_watch <= 32) {
+        filter_text(f_switch, sizeof f_switch, "next_pid", c->watch, c->n_watch);
+        filter_text(f_wake, sizeof f_wake, "pid", c->watch, c->n_watch);
+    }
+    for (int k = 0; k < c->ncpu; k++) {
+        for (int t = 0; t < TP_N; t++) {
+            struct perf_event_attr a;
+            tp_attr(&a, c->ids[t]);
+            int fd = ctr_perf_open(&a, -1, cpus[k], -1, PERF_FLAG_FD_CLOEXEC);
+            if (fd < 0) {
+                char what[96];
+                snprintf(what, sizeof what, "perf_event_open(sched:%s, all tasks, cpu %d)", tp_names[t], cpus[k]);
+                ctr_reason(why, why_len, what, errno, NULL);
+                free(cpus);
+                rc = errno == EACCES || errno == EPERM ? CTR_EPERM : CTR_EUNSUPPORTED;
+                goto fail;
+            }
+            c->fds[k * TP_N + t] = fd;
+            const char *f = t == TP_SWITCH ? f_switch : f_wake;
+            if (f[0])
+                (void)ioctl(fd, PERF_EVENT_IOC_SET_FILTER, f); /* unfiltered still works, only busier */
+            if (t == TP_SWITCH) {
+                void *m = mmap(NULL, c->page + c->data_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+                if (m == MAP_FAILED) {
+                    char what[96];
+                    snprintf(what, sizeof what, "mmap of the sched ring buffer of cpu %d (%zu KiB)", cpus[k],
+                             c->data_bytes >> 10);
+                    ctr_reason(why, why_len, what, errno, errno == EPERM ? "perf_event_mlock_kb too small" : "");
+                    free(cpus);
+                    rc = CTR_EUNSUPPORTED;
+                    goto fail;
+                }
+                c->rings[k] = m;
+            } else if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, c->fds[k * TP_N + TP_SWITCH]) != 0) {
+                char what[96];
+                snprintf(what, sizeof what, "PERF_EVENT_IOC_SET_OUTPUT(sched:%s, cpu %d)", tp_names[t], cpus[k]);
+                ctr_reason(why, why_len, what, errno, "");
+                free(cpus);
+                rc = CTR_EUNSUPPORTED;
+                goto fail;
+            }
+        }
+    }
+    free(cpus);
+    *out = c;
+    return 0;
+fail:
+    sched_free(c);
+    return rc;
+}
+
+int ctr_sched_open(struct ctr_set *s)
+{
+    struct ctr_mdef *d;
+    bool ts = s->cfg.thread_stats;
+
+    /* run-queue wait */
+    if (ts) {
+        s->schedstat_fds = malloc((size_t)(s->n_tids ? s->n_tids : 1) * sizeof *s->schedstat_fds);
+        if (!s->schedstat_fds)
+            return CTR_ENOMEM;
+        s->schedstat_off = ctr_add_words(s, (size_t)s->n_tids);
+        s->have_schedstat = true;
+    }
+    int first = s->n_defs;
+    if (!(d = ctr_add_def(s, "runq_wait_ns", "ns", METRIC_SRC_SCHED)))
+        return CTR_ENOMEM;
+    d->kind = CTR_MK_WORD;
+    d->off0 = s->schedstat_off;
+    d->stride = 1;
+    d->n = s->n_tids;
+    /* per thread, for a tid list */
+    for (int t = 0; !s->process_mode && t < s->n_tids; t++) {
+        char name[METRIC_NAME_MAX];
+        snprintf(name, sizeof name, "runq_wait_ns.tid%d", s->tids[t]);
+        if (!(d = ctr_add_def(s, name, "ns", METRIC_SRC_SCHED)))
+            return CTR_ENOMEM;
+        d->kind = CTR_MK_WORD;
+        d->off0 = s->schedstat_off + (size_t)t;
+        d->n = 1;
+    }
+    if (!ts) {
+        ctr_defs_unsupported(s, first, "disabled: needs /proc/<tid>/schedstat reads (thread_stats off)");
+    } else {
+        for (int t = 0; t < s->n_tids; t++) {
+            s->schedstat_fds[t] = ctr_proc_open(s->tids[t], "schedstat");
+            if (s->schedstat_fds[t] < 0) {
+                char what[64];
+                snprintf(what, sizeof what, "open /proc/%d/schedstat", s->tids[t]);
+                int e = errno;
+                ctr_reason(s->defs[first].m.reason, sizeof s->defs[first].m.reason, what, e,
+                           e == ENOENT ? "kernel without CONFIG_SCHED_INFO?" : "");
+                s->defs[first].m.status = METRIC_UNSUPPORTED;
+                if (!s->process_mode) {
+                    struct ctr_mdef *pd = &s->defs[first + 1 + t];
+                    pd->m.status = METRIC_UNSUPPORTED;
+                    memcpy(pd->m.reason, s->defs[first].m.reason, sizeof pd->m.reason);
+                }
+            }
+        }
+    }
+
+    /* wake-up latency */
+    static const struct {
+        const char *name, *unit;
+        int stat;
+    } lat[] = {
+        { "wakeup_latency_count", "count", CTR_LAT_COUNT }, { "wakeup_latency_p50_ns", "ns", CTR_LAT_P50 },
+        { "wakeup_latency_p95_ns", "ns", CTR_LAT_P95 },     { "wakeup_latency_p99_ns", "ns", CTR_LAT_P99 },
+        { "wakeup_latency_max_ns", "ns", CTR_LAT_MAX },     { "wakeup_lost_events", "count", CTR_LAT_LOST },
+    };
+    int first_lat = s->n_defs;
+    for (size_t i = 0; i < sizeof lat / sizeof lat[0]; i++) {
+        if (!(d = ctr_add_def(s, lat[i].name, lat[i].unit, METRIC_SRC_SCHED)))
+            return CTR_ENOMEM;
+        d->kind = CTR_MK_LAT;
+        d->member = lat[i].stat;
+        d->additive = false;
+    }
+    char why[METRIC_REASON_MAX];
+    int rc = tp_open(s, &s->sched, why, sizeof why);
+    if (rc == CTR_ENOMEM)
+        return rc;
+    if (rc)
+        ctr_defs_unsupported(s, first_lat, why);
+    return 0;
+}
+
+/* ---- draining ---------------------------------------------------------- */
+
+static int watch_index(const struct ctr_sched *c, int tid)
+{
+    const int *p = bsearch(&tid, c->watch, (size_t)c->n_watch, sizeof tid, cmp_int);
+    return p ? (int)(p - c->watch) : -1;
+}
+
+static void push_ev(struct ctr_sched *c, uint64_t t, int tp, int tid)
+{
+    if (c->n_ev == c->cap_ev) {
+        size_t cap = c->cap_ev ? 2 * c->cap_ev : 4096;
+        struct ev *e = realloc(c->ev, cap * sizeof *e);
+        if (!e) {
+            c->lost++;
+            return;
+        }
+        c->ev = e;
+        c->cap_ev = cap;
+    }
+    c->ev[c->n_ev].t = t;
+    c->ev[c->n_ev].tp = tp;
+    c->ev[c->n_ev].tid = tid;
+    c->n_ev++;
+}
+
+static void parse_sample(struct ctr_sched *c, const unsigned char *r, size_t len)
+{
+    /* header, u32 pid, u32 tid, u64 time, u32 raw size, raw */
+    size_t h = sizeof(struct perf_event_header);
+    if (len < h + 20)
+        return;
+    uint64_t t;
+    uint32_t raw_size;
+    memcpy(&t, r + h + 8, 8);
+    memcpy(&raw_size, r + h + 16, 4);
+    const unsigned char *raw = r + h + 20;
+    if (h + 20 + raw_size > len || raw_size < 2)
+        return;
+    uint16_t type;
+    memcpy(&type, raw, 2);
+    for (int tp = 0; tp < TP_N; tp++) {
+        if (type != c->ids[tp])
+            continue;
+        if ((size_t)c->offs[tp] + 4 > raw_size)
+            return;
+        int32_t tid;
+        memcpy(&tid, raw + c->offs[tp], 4);
+        if (watch_index(c, tid) >= 0)
+            push_ev(c, t, tp, tid);
+        return;
+    }
+}
+
+static void drain_ring(struct ctr_sched *c, int k)
+{
+    struct perf_event_mmap_page *meta = c->rings[k];
+    const unsigned char *data = (const unsigned char *)meta + c->page;
+    uint64_t head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
+    uint64_t tail = meta->data_tail;
+    size_t size = c->data_bytes;
+    while (tail + sizeof(struct perf_event_header) <= head) {
+        struct perf_event_header hdr;
+        size_t at = (size_t)(tail % size);
+        for (size_t i = 0; i < sizeof hdr; i++)
+            ((unsigned char *)&hdr)[i] = data[(at + i) % size];
+        if (hdr.size < sizeof hdr || tail + hdr.size > head)
+            break;
+        for (size_t i = 0; i < hdr.size; i++)
+            c->rec[i] = data[(at + i) % size];
+        if (hdr.type == PERF_RECORD_SAMPLE) {
+            parse_sample(c, c->rec, hdr.size);
+        } else if (hdr.type == PERF_RECORD_LOST && hdr.size >= sizeof hdr + 16) {
+            uint64_t lost;
+            memcpy(&lost, c->rec + sizeof hdr + 8, 8);
+            c->lost += lost;
+        }
+        tail += hdr.size;
+    }
+    __atomic_store_n(&meta->data_tail, tail, __ATOMIC_RELEASE);
+}
+
+static int cmp_ev(const void *a, const void *b)
+{
+    const struct ev *x = a, *y = b;
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    /* same instant: a wake-up before the switch that runs it */
+    return (x->tp == TP_SWITCH) - (y->tp == TP_SWITCH);
+}
+
+void ctr_sched_drain(struct ctr_set *s)
+{
+    struct ctr_sched *c = s ? s->sched : NULL;
+    if (!c)
+        return;
+    c->n_ev = 0;
+    for (int k = 0; k < c->ncpu; k++)
+        drain_ring(c, k);
+    qsort(c->ev, c->n_ev, sizeof *c->ev, cmp_ev);
+    for (size_t i = 0; i < c->n_ev; i++) {
+        const struct ev *e = &c->ev[i];
+        int w = watch_index(c, e->tid);
+        if (e->tp != TP_SWITCH) {
+            if (!c->pending[w])
+                c->pending[w] = e->t; /* a second wake-up before it ran: keep the first */
+            continue;
+        }
+        if (!c->pending[w])
+            continue; /* back from preemption: run-queue wait, not a wake-up */
+        if (c->n_lat == c->cap_lat) {
+            size_t cap = c->cap_lat ? 2 * c->cap_lat : 4096;
+            struct lat_rec *l = realloc(c->lat, cap * sizeof *l);
+            if (!l) {
+                c->lost++;
+                c->pending[w] = 0;
+                continue;
+            }
+            c->lat = l;
+            c->cap_lat = cap;
+        }
+        c->lat[c->n_lat].wake_ns = c->pending[w];
+        c->lat[c->n_lat].lat_ns = e->t >= c->pending[w] ? e->t - c->pending[w] : 0;
+        c->n_lat++;
+        c->pending[w] = 0;
+    }
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of sorted v[0..n). */
+static double pct(const uint64_t *v, size_t n, double p)
+{
+    size_t rank = (size_t)(p / 100.0 * (double)n + 0.999999);
+    if (rank < 1)
+        rank = 1;
+    if (rank > n)
+        rank = n;
+    return (double)v[rank - 1];
+}
+
+uint64_t ctr_sched_stats(struct ctr_set *s, uint64_t t0, uint64_t t1, double vals[6])
+{
+    struct ctr_sched *c = s->sched;
+    memset(vals, 0, 6 * sizeof *vals);
+    if (!c)
+        return 0;
+    ctr_sched_drain(s);
+    size_t n = 0, keep = 0;
+    if (c->cap_scratch < c->n_lat) {
+        uint64_t *sc = realloc(c->scratch, c->n_lat * sizeof *sc);
+        if (sc) {
+            c->scratch = sc;
+            c->cap_scratch = c->n_lat;
+        }
+    }
+    for (size_t i = 0; i < c->n_lat; i++) {
+        const struct lat_rec *l = &c->lat[i];
+        if (l->wake_ns >= t0 && l->wake_ns < t1 && n < c->cap_scratch)
+            c->scratch[n++] = l->lat_ns;
+        if (l->wake_ns >= t0)
+            c->lat[keep++] = *l;
+    }
+    c->n_lat = keep;
+    vals[CTR_LAT_LOST] = (double)c->lost;
+    c->lost = 0;
+    vals[CTR_LAT_COUNT] = (double)n;
+    if (n) {
+        qsort(c->scratch, n, sizeof *c->scratch, cmp_u64);
+        vals[CTR_LAT_P50] = pct(c->scratch, n, 50);
+        vals[CTR_LAT_P95] = pct(c->scratch, n, 95);
+        vals[CTR_LAT_P99] = pct(c->scratch, n, 99);
+        vals[CTR_LAT_MAX] = (double)c->scratch[n - 1];
+    }
+    return n;
+}
