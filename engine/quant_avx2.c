@@ -12,7 +12,7 @@
  *   never through struct pointers.
  * - Integer parts are exact: each block's integer dot equals the reference
  *   kernel's; only the float accumulation order differs.
- * - ny == 1 (decode) streams the weight row once with two accumulator sets;
+ * - ny == 1 (decode) streams the weight row once with two accumulators;
  *   ny > 1 (prefill) walks the row once per tile of up to 4 activation rows,
  *   so the unpacked weight registers serve 4 rows.
  * - Signed x signed int8 products use maddubs with the sign trick
@@ -95,53 +95,68 @@ AVX2_INLINE __m256i q4_0_or_q8_0_weights(const uint8_t *xb, int is_q4)
     return ld256(xb + 2);
 }
 
-/* ny == 1: two blocks per step, two accumulators. */
-AVX2_INLINE float q_0_row1(int nb, const uint8_t *x, int xbytes, int is_q4, const uint8_t *y)
+/* The fp16 scales of 4 consecutive blocks of bs bytes starting at p, as
+ * floats: combined in a general register, one vcvtph2ps. */
+AVX2_INLINE __m128 ld_scales4(const uint8_t *p, int bs)
 {
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    int i = 0;
-    for (; i + 2 <= nb; i += 2) {
-        const uint8_t *x0 = x + (size_t)i * xbytes, *x1 = x0 + xbytes;
-        const uint8_t *y0 = y + (size_t)i * Q8_0_BYTES, *y1 = y0 + Q8_0_BYTES;
-        __m256i w0 = q4_0_or_q8_0_weights(x0, is_q4), w1 = q4_0_or_q8_0_weights(x1, is_q4);
-        __m256i p0 = dot_i8(_mm256_sign_epi8(w0, w0), w0, ld256(y0 + 2));
-        __m256i p1 = dot_i8(_mm256_sign_epi8(w1, w1), w1, ld256(y1 + 2));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(ld_f16(x0) * ld_f16(y0)), _mm256_cvtepi32_ps(p0), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(ld_f16(x1) * ld_f16(y1)), _mm256_cvtepi32_ps(p1), acc1);
-    }
-    if (i < nb) {
-        const uint8_t *x0 = x + (size_t)i * xbytes, *y0 = y + (size_t)i * Q8_0_BYTES;
-        __m256i w0 = q4_0_or_q8_0_weights(x0, is_q4);
-        __m256i p0 = dot_i8(_mm256_sign_epi8(w0, w0), w0, ld256(y0 + 2));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(ld_f16(x0) * ld_f16(y0)), _mm256_cvtepi32_ps(p0), acc0);
-    }
-    return hsum_ps(_mm256_add_ps(acc0, acc1));
+    uint16_t h[4];
+    memcpy(&h[0], p, 2);
+    memcpy(&h[1], p + bs, 2);
+    memcpy(&h[2], p + 2 * bs, 2);
+    memcpy(&h[3], p + 3 * bs, 2);
+    const uint64_t v = (uint64_t)h[0] | (uint64_t)h[1] << 16 | (uint64_t)h[2] << 32 | (uint64_t)h[3] << 48;
+    return _mm_cvtph_ps(_mm_cvtsi64_si128((long long)v));
 }
 
-/* nr (1..AVX2_TILE, a constant after inlining) activation rows per pass. */
+/* nr (1..AVX2_TILE, a constant after inlining) activation rows per pass.
+ * The scale products dx * dy of 4 blocks are computed together and stored,
+ * so the inner loop broadcasts them from memory; one or two rows get two
+ * accumulators each to hide the FMA latency. */
 AVX2_INLINE void q_0_tile(int nb, const uint8_t *x, int xbytes, int is_q4, const uint8_t *y,
                           size_t ys, float *s, const int nr)
 {
-    __m256 acc[AVX2_TILE];
+    const int two = nr <= 2;
+    __m256 acc[AVX2_TILE][2];
 #pragma GCC unroll 8
     for (int r = 0; r < nr; r++)
-        acc[r] = _mm256_setzero_ps();
-    for (int i = 0; i < nb; i++) {
+        acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    float sc[AVX2_TILE][4];
+    int i = 0;
+    for (; i + 4 <= nb; i += 4) {
+        const uint8_t *xb = x + (size_t)i * xbytes;
+        const uint8_t *yb = y + (size_t)i * Q8_0_BYTES;
+        const __m128 dx = ld_scales4(xb, xbytes);
+#pragma GCC unroll 8
+        for (int r = 0; r < nr; r++)
+            _mm_storeu_ps(sc[r], _mm_mul_ps(dx, ld_scales4(yb + (size_t)r * ys, Q8_0_BYTES)));
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++) {
+            __m256i w = q4_0_or_q8_0_weights(xb + k * xbytes, is_q4);
+            __m256i wa = _mm256_sign_epi8(w, w);
+#pragma GCC unroll 8
+            for (int r = 0; r < nr; r++) {
+                __m256i p = dot_i8(wa, w, ld256(yb + (size_t)r * ys + k * Q8_0_BYTES + 2));
+                const int a = two ? (k & 1) : 0;
+                acc[r][a] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_broadcast_ss(&sc[r][k]), acc[r][a]);
+            }
+        }
+    }
+    for (; i < nb; i++) {
         const uint8_t *xb = x + (size_t)i * xbytes;
         const uint8_t *yb = y + (size_t)i * Q8_0_BYTES;
         __m256i w = q4_0_or_q8_0_weights(xb, is_q4);
         __m256i wa = _mm256_sign_epi8(w, w);
-        float dx = ld_f16(xb);
+        const float dx = ld_f16(xb);
 #pragma GCC unroll 8
         for (int r = 0; r < nr; r++) {
             const uint8_t *yr = yb + (size_t)r * ys;
             __m256i p = dot_i8(wa, w, ld256(yr + 2));
-            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(dx * ld_f16(yr)), _mm256_cvtepi32_ps(p), acc[r]);
+            acc[r][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dx * ld_f16(yr)), acc[r][0]);
         }
     }
 #pragma GCC unroll 8
     for (int r = 0; r < nr; r++)
-        s[r] = hsum_ps(acc[r]);
+        s[r] = hsum_ps(_mm256_add_ps(acc[r][0], acc[r][1]));
 }
 
 AVX2_INLINE void q_0_dot(int64_t n, const void *vx, const void *vy, size_t ys, int ny, float *s,
@@ -155,7 +170,7 @@ AVX2_INLINE void q_0_dot(int64_t n, const void *vx, const void *vy, size_t ys, i
     switch (ny - r) {
     case 3: q_0_tile(nb, x, xbytes, is_q4, y + r * ys, ys, s + r, 3); break;
     case 2: q_0_tile(nb, x, xbytes, is_q4, y + r * ys, ys, s + r, 2); break;
-    case 1: s[r] = q_0_row1(nb, x, xbytes, is_q4, y + r * ys); break;
+    case 1: q_0_tile(nb, x, xbytes, is_q4, y + r * ys, ys, s + r, 1); break;
     default: break;
     }
 }

@@ -1,7 +1,630 @@
-/* quant_avx512 — placeholder until the kernels land: fills no slot. */
+/* quant_avx512 — AVX-512 (F, BW, VL, DQ; VNNI where the CPU has it)
+ * kernels: dot products of F16, Q4_0, Q8_0, Q4_K, Q5_K and Q6_K weight rows
+ * with activation rows, and the activation quantizers (F16, Q8_0, Q8_K).
+ *
+ * Reached only through quant_avx512_fill(), which quant_kernels_init() calls
+ * when the CPU has avx512f/bw/vl/dq; it runs after quant_avx2_fill() and
+ * overrides only the slots that gain from AVX-512.
+ *
+ * Same rules as quant_avx2.c: unaligned loads everywhere, exact integer
+ * parts, float accumulation order free. Specific choices:
+ * - Q4_0 / Q8_0 (VNNI only; without VNNI the AVX2 kernels stay): 256-bit
+ *   vpdpbusd, using the 32 registers for tiles of 8 activation rows. The
+ *   signed x signed product uses an offset instead of the sign trick,
+ *   exact for every byte value: dpbusd(corr, y ^ 0x80, w) adds
+ *   sum((y + 128) * w), and corr = -128 * sum(w) is computed once per weight
+ *   block. The per-block scale products dx * dy are computed 4 blocks at a
+ *   time and stored, so the inner loop broadcasts them from memory instead
+ *   of converting each one. No 512-bit instruction runs in this loop (it
+ *   would take vector port 1 away from the 256-bit work).
+ * - K-quants: 512-bit vectors of 64 values; maddubs (unsigned weights x
+ *   signed activations) then the int16 sub-block scales with vpdpwssd
+ *   (VNNI) or vpmaddwd + add. The VNNI instruction is issued through a
+ *   one-line asm so the non-VNNI variant is compiled from the same code
+ *   without enabling VNNI for the compiler.
+ * - F16: 512-bit f16 -> f32 conversion and FMA; masked loads for the tail.
+ */
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "engine/cpu.h"
 #include "engine/quant_impl.h"
+
+#define V512_FN __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")))
+#define V512_INLINE static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")))
+#define VNNI_FN __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma,f16c")))
+#define VNNI_INLINE static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma,f16c")))
+
+/* Activation rows per prefill tile. Q4_0/Q8_0 keep one ymm accumulator per
+ * row; the K-quants keep two zmm (int and float) per row next to 4-8 zmm of
+ * unpacked weights and scales. */
+#define Q0_TILE 8
+#define K_TILE 4
+
+enum {
+    Q4_0_BYTES = 18, Q8_0_BYTES = 34, Q8_K_BYTES = 292,
+    Q4_K_BYTES = 144, Q5_K_BYTES = 176, Q6_K_BYTES = 210,
+    Q8K_QS = 4, Q8K_BSUMS = 260,
+};
+
+V512_INLINE float ld_f16(const uint8_t *p)
+{
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+V512_INLINE float ld_f32(const uint8_t *p)
+{
+    float f;
+    memcpy(&f, p, 4);
+    return f;
+}
+
+V512_INLINE __m256i ld256(const uint8_t *p)
+{
+    return _mm256_loadu_si256((const __m256i *)(const void *)p);
+}
+
+V512_INLINE __m512i ld512(const uint8_t *p)
+{
+    return _mm512_loadu_si512((const void *)p);
+}
+
+V512_INLINE float hsum256(__m256 v)
+{
+    __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    a = _mm_add_ps(a, _mm_movehl_ps(a, a));
+    a = _mm_add_ss(a, _mm_movehdup_ps(a));
+    return _mm_cvtss_f32(a);
+}
+
+/* ---- Q4_0 and Q8_0 x Q8_0 (VNNI) ---------------------------------------- */
+
+/* The fp16 scales of 4 consecutive blocks of bs bytes starting at p, as
+ * floats. Combined in a general register and converted with one xmm
+ * vcvtph2ps: gathering them with 512-bit permutes would shut vector port 1
+ * for the 256-bit loop around it. */
+V512_INLINE __m128 ld_scales4(const uint8_t *p, int bs)
+{
+    uint16_t h[4];
+    memcpy(&h[0], p, 2);
+    memcpy(&h[1], p + bs, 2);
+    memcpy(&h[2], p + 2 * bs, 2);
+    memcpy(&h[3], p + 3 * bs, 2);
+    const uint64_t v = (uint64_t)h[0] | (uint64_t)h[1] << 16 | (uint64_t)h[2] << 32 | (uint64_t)h[3] << 48;
+    return _mm_cvtph_ps(_mm_cvtsi64_si128((long long)v));
+}
+
+/* Signed weight bytes of one block and the matching correction
+ * -128 * (sum of each group of 4 weights). */
+VNNI_INLINE __m256i q0_weights(const uint8_t *xb, int is_q4, __m256i *corr)
+{
+    if (is_q4) {
+        __m256i b = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(xb + 2)));
+        b = _mm256_srlv_epi32(b, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4));
+        __m256i q = _mm256_and_si256(b, _mm256_set1_epi8(0x0F)); /* 0..15 */
+        /* 4*8*128 - 128*sum(q) = -128 * sum(q - 8) */
+        *corr = _mm256_dpbusd_epi32(_mm256_set1_epi32(4096), q, _mm256_set1_epi8(-128));
+        return _mm256_sub_epi8(q, _mm256_set1_epi8(8));
+    }
+    __m256i w = ld256(xb + 2);
+    /* 4*128*128 - 128*sum(w + 128) = -128 * sum(w) */
+    *corr = _mm256_dpbusd_epi32(_mm256_set1_epi32(65536), _mm256_xor_si256(w, _mm256_set1_epi8((char)0x80)),
+                                _mm256_set1_epi8(-128));
+    return w;
+}
+
+/* sum(y * w) per 4-byte group, exact for all bytes. */
+VNNI_INLINE __m256i q0_dot(__m256i corr, __m256i w, const uint8_t *yqs)
+{
+    return _mm256_dpbusd_epi32(corr, _mm256_xor_si256(ld256(yqs), _mm256_set1_epi8((char)0x80)), w);
+}
+
+/* nr (1..Q0_TILE, constant after inlining) activation rows per pass; with
+ * one or two rows, two accumulators per row hide the FMA latency. */
+VNNI_INLINE void q0_tile(int nb, const uint8_t *x, int xbytes, int is_q4, const uint8_t *y,
+                         size_t ys, float *s, const int nr)
+{
+    const int two = nr <= 2;
+    __m256 acc[Q0_TILE][2];
+#pragma GCC unroll 8
+    for (int r = 0; r < nr; r++)
+        acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    float sc[Q0_TILE][4]; /* dx * dy of the current 4 blocks, per row */
+    int i = 0;
+    for (; i + 4 <= nb; i += 4) {
+        const uint8_t *xb = x + (size_t)i * xbytes;
+        const uint8_t *yb = y + (size_t)i * Q8_0_BYTES;
+        const __m128 dx = ld_scales4(xb, xbytes);
+#pragma GCC unroll 8
+        for (int r = 0; r < nr; r++)
+            _mm_storeu_ps(sc[r], _mm_mul_ps(dx, ld_scales4(yb + (size_t)r * ys, Q8_0_BYTES)));
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++) {
+            __m256i corr;
+            __m256i w = q0_weights(xb + k * xbytes, is_q4, &corr);
+#pragma GCC unroll 8
+            for (int r = 0; r < nr; r++) {
+                __m256i p = q0_dot(corr, w, yb + (size_t)r * ys + k * Q8_0_BYTES + 2);
+                const int a = two ? (k & 1) : 0;
+                acc[r][a] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_broadcast_ss(&sc[r][k]), acc[r][a]);
+            }
+        }
+    }
+    for (; i < nb; i++) {
+        const uint8_t *xb = x + (size_t)i * xbytes;
+        const uint8_t *yb = y + (size_t)i * Q8_0_BYTES;
+        __m256i corr;
+        __m256i w = q0_weights(xb, is_q4, &corr);
+        const float dx = ld_f16(xb);
+#pragma GCC unroll 8
+        for (int r = 0; r < nr; r++) {
+            const uint8_t *yr = yb + (size_t)r * ys;
+            __m256i p = q0_dot(corr, w, yr + 2);
+            acc[r][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dx * ld_f16(yr)), acc[r][0]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < nr; r++)
+        s[r] = hsum256(_mm256_add_ps(acc[r][0], acc[r][1]));
+}
+
+VNNI_INLINE void q0_dot_rows(int64_t n, const void *vx, const void *vy, size_t ys, int ny, float *s,
+                             int xbytes, int is_q4)
+{
+    const int nb = (int)(n / 32);
+    const uint8_t *x = vx, *y = vy;
+    int r = 0;
+    for (; r + Q0_TILE <= ny; r += Q0_TILE)
+        q0_tile(nb, x, xbytes, is_q4, y + r * ys, ys, s + r, Q0_TILE);
+    const uint8_t *yr = y + r * ys;
+    switch (ny - r) {
+    case 7: q0_tile(nb, x, xbytes, is_q4, yr, ys, s + r, 7); break;
+    case 6: q0_tile(nb, x, xbytes, is_q4, yr, ys, s + r, 6); break;
+    case 5: q0_tile(nb, x, xbytes, is_q4, yr, ys, s + r, 5); break;
+    case 4: q0_tile(nb, x, xbytes, is_q4, yr, ys, s + r, 4); break;
+    case 3: q0_tile(nb, x, xbytes, is_q4, yr, ys, s + r, 3); break;
+    case 2: q0_tile(nb, x, xbytes, is_q4, yr, ys, s + r, 2); break;
+    case 1: q0_tile(nb, x, xbytes, is_q4, yr, ys, s + r, 1); break;
+    default: break;
+    }
+}
+
+VNNI_FN static void dot_q4_0_q8_0_vnni(int64_t n, const void *restrict x, const void *restrict y,
+                                       size_t ys, int ny, float *restrict s)
+{
+    q0_dot_rows(n, x, y, ys, ny, s, Q4_0_BYTES, 1);
+}
+
+VNNI_FN static void dot_q8_0_q8_0_vnni(int64_t n, const void *restrict x, const void *restrict y,
+                                       size_t ys, int ny, float *restrict s)
+{
+    q0_dot_rows(n, x, y, ys, ny, s, Q8_0_BYTES, 0);
+}
+
+/* ---- K-quants x Q8_K --------------------------------------------------- */
+
+/* acc + sum over word pairs of a * b (int16 x int16 -> int32): vpdpwssd
+ * when vnni (only ever true on CPUs that have it), else vpmaddwd + add. */
+V512_INLINE __m512i madd_acc(__m512i acc, __m512i a, __m512i b, int vnni)
+{
+    if (vnni) {
+        __asm__("vpdpwssd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+        return acc;
+    }
+    return _mm512_add_epi32(acc, _mm512_madd_epi16(a, b));
+}
+
+/* The 12 packed scale bytes of Q4_K/Q5_K -> 8 scales (bytes 0..7) and 8
+ * mins (8..15). */
+V512_INLINE void k4_scales(const uint8_t *p, uint8_t out[16])
+{
+    uint32_t u[4];
+    memcpy(u, p, 12);
+    const uint32_t m1 = 0x3f3f3f3f, m2 = 0x0f0f0f0f, m3 = 0x03030303;
+    u[3] = ((u[2] >> 4) & m2) | (((u[1] >> 6) & m3) << 4);
+    uint32_t mins_lo = u[1] & m1;
+    u[1] = (u[2] & m2) | (((u[0] >> 6) & m3) << 4);
+    u[2] = mins_lo;
+    u[0] &= m1;
+    memcpy(out, u, 16);
+}
+
+/* int16 vector: word lanes 0..31 take word idx0 for lanes 0..15 of s and
+ * idx1 for 16..31 (Q4_K: one scale per 32 values) — or, for Q6_K, four
+ * scales per 64 values, 8 lanes each. */
+V512_INLINE __m512i perm_w16(__m512i s, int a, int b, int c, int d)
+{
+    const __m512i idx = _mm512_setr_epi32(a | a << 16, a | a << 16, a | a << 16, a | a << 16,
+                                          b | b << 16, b | b << 16, b | b << 16, b | b << 16,
+                                          c | c << 16, c | c << 16, c | c << 16, c | c << 16,
+                                          d | d << 16, d | d << 16, d | d << 16, d | d << 16);
+    return _mm512_permutexvar_epi16(idx, s);
+}
+
+/* Q4_K / Q5_K: w[k] holds values 64k..64k+63 (sub-blocks 2k, 2k+1) as
+ * unsigned bytes; sc[k] the matching int16 scales. */
+V512_INLINE void k45_unpack(const uint8_t *xb, int five, __m512i w[4], __m512i sc[4], __m256i *mins)
+{
+    uint8_t sm[16];
+    k4_scales(xb + 4, sm);
+    __m128i s8 = _mm_loadu_si128((const __m128i *)(const void *)sm);
+    __m512i s16 = _mm512_zextsi256_si512(_mm256_cvtepu8_epi16(s8)); /* scales 0..7, mins 8..15 */
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; k++)
+        sc[k] = perm_w16(s16, 2 * k, 2 * k, 2 * k + 1, 2 * k + 1);
+    /* [m0 m0 m1 m1 ... m7 m7]: min j covers bsums 2j and 2j+1 */
+    *mins = _mm512_castsi512_si256(_mm512_permutexvar_epi16(
+        _mm512_setr_epi32(8 | 8 << 16, 9 | 9 << 16, 10 | 10 << 16, 11 | 11 << 16,
+                          12 | 12 << 16, 13 | 13 << 16, 14 | 14 << 16, 15 | 15 << 16,
+                          0, 0, 0, 0, 0, 0, 0, 0), s16));
+    const uint8_t *qs = xb + (five ? 48 : 16);
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+#pragma GCC unroll 2
+    for (int c = 0; c < 2; c++) {
+        __m512i q = ld512(qs + 64 * c);
+        __m512i lo = _mm512_and_si512(q, m4);                         /* [sub 4c | sub 4c+2] */
+        __m512i hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);   /* [sub 4c+1 | sub 4c+3] */
+        w[2 * c] = _mm512_shuffle_i64x2(lo, hi, 0x44);
+        w[2 * c + 1] = _mm512_shuffle_i64x2(lo, hi, 0xEE);
+    }
+    if (five) {
+        /* bit j of qh[l] is bit 4 of value l of sub-block j */
+        __m512i qh = _mm512_broadcast_i64x4(ld256(xb + 16));
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++) {
+            __m512i bit = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << (2 * k))),
+                                             _mm256_set1_epi8((char)(1 << (2 * k + 1))), 1);
+            __mmask64 m = _mm512_test_epi8_mask(qh, bit);
+            w[k] = _mm512_mask_add_epi8(w[k], m, w[k], _mm512_set1_epi8(16));
+        }
+    }
+}
+
+V512_INLINE void k45_tile(int nb, const uint8_t *x, int five, const uint8_t *y, size_t ys,
+                          float *s, const int nr, int vnni)
+{
+    const int xbytes = five ? Q5_K_BYTES : Q4_K_BYTES;
+    const int two = nr <= 2;
+    __m512 acc[K_TILE];
+#pragma GCC unroll 8
+    for (int r = 0; r < nr; r++)
+        acc[r] = _mm512_setzero_ps();
+    for (int i = 0; i < nb; i++) {
+        const uint8_t *xb = x + (size_t)i * xbytes;
+        const uint8_t *yb = y + (size_t)i * Q8_K_BYTES;
+        __m512i w[4], sc[4];
+        __m256i mins;
+        k45_unpack(xb, five, w, sc, &mins);
+        const float dx = ld_f16(xb), dmx = ld_f16(xb + 2);
+#pragma GCC unroll 8
+        for (int r = 0; r < nr; r++) {
+            const uint8_t *yr = yb + (size_t)r * ys;
+            __m512i is[2] = { _mm512_setzero_si512(), _mm512_setzero_si512() };
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; k++) {
+                __m512i p = _mm512_maddubs_epi16(w[k], ld512(yr + Q8K_QS + 64 * k));
+                is[two ? k & 1 : 0] = madd_acc(is[two ? k & 1 : 0], p, sc[k], vnni);
+            }
+            __m512i ms = _mm512_zextsi256_si512(_mm256_madd_epi16(ld256(yr + Q8K_BSUMS), mins));
+            const float dy = ld_f32(yr);
+            acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(dx * dy), _mm512_cvtepi32_ps(_mm512_add_epi32(is[0], is[1])), acc[r]);
+            acc[r] = _mm512_fnmadd_ps(_mm512_set1_ps(dmx * dy), _mm512_cvtepi32_ps(ms), acc[r]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < nr; r++)
+        s[r] = _mm512_reduce_add_ps(acc[r]);
+}
+
+/* Q6_K: w[m] holds values 64m..64m+63 (sub-blocks 4m..4m+3) as unsigned
+ * 6-bit bytes; sc[m] the matching int16 scales, 8 lanes per sub-block. */
+V512_INLINE void q6_unpack(const uint8_t *xb, __m512i w[4], __m512i sc[4], __m256i *sc16)
+{
+    *sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(xb + 192)));
+    __m512i s = _mm512_zextsi256_si512(*sc16);
+#pragma GCC unroll 4
+    for (int m = 0; m < 4; m++)
+        sc[m] = perm_w16(s, 4 * m, 4 * m + 1, 4 * m + 2, 4 * m + 3);
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+    /* per 256-bit half: values 0..31 take qh bits 0-1, 32..63 bits 2-3
+     * (first vector); 64..95 bits 4-5, 96..127 bits 6-7 (second) */
+    const __m512i shl = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+    const __m512i shr = _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(2), 1);
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) {
+        __m512i ql = ld512(xb + 64 * h);
+        __m512i qh = _mm512_broadcast_i64x4(ld256(xb + 128 + 32 * h));
+        /* imm 0xF8: a | (b & c) */
+        w[2 * h] = _mm512_ternarylogic_epi32(_mm512_and_si512(ql, m4), _mm512_sllv_epi16(qh, shl), m30, 0xF8);
+        w[2 * h + 1] = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+                                                 _mm512_srlv_epi16(qh, shr), m30, 0xF8);
+    }
+}
+
+V512_INLINE void q6_tile(int nb, const uint8_t *x, const uint8_t *y, size_t ys, float *s, const int nr,
+                         int vnni)
+{
+    const int two = nr <= 2;
+    __m512 acc[K_TILE];
+#pragma GCC unroll 8
+    for (int r = 0; r < nr; r++)
+        acc[r] = _mm512_setzero_ps();
+    for (int i = 0; i < nb; i++) {
+        const uint8_t *xb = x + (size_t)i * Q6_K_BYTES;
+        const uint8_t *yb = y + (size_t)i * Q8_K_BYTES;
+        __m512i w[4], sc[4];
+        __m256i sc16;
+        q6_unpack(xb, w, sc, &sc16);
+        const float dx = ld_f16(xb + 208);
+#pragma GCC unroll 8
+        for (int r = 0; r < nr; r++) {
+            const uint8_t *yr = yb + (size_t)r * ys;
+            /* -32 * sum_j scale_j * bsums[j] */
+            __m256i bias = _mm256_slli_epi32(_mm256_madd_epi16(ld256(yr + Q8K_BSUMS), sc16), 5);
+            __m512i is[2] = { _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_zextsi256_si512(bias)),
+                              _mm512_setzero_si512() };
+#pragma GCC unroll 4
+            for (int m = 0; m < 4; m++) {
+                __m512i p = _mm512_maddubs_epi16(w[m], ld512(yr + Q8K_QS + 64 * m));
+                is[two ? m & 1 : 0] = madd_acc(is[two ? m & 1 : 0], p, sc[m], vnni);
+            }
+            acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(dx * ld_f32(yr)),
+                                     _mm512_cvtepi32_ps(_mm512_add_epi32(is[0], is[1])), acc[r]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < nr; r++)
+        s[r] = _mm512_reduce_add_ps(acc[r]);
+}
+
+/* kind: 0 Q4_K, 1 Q5_K, 2 Q6_K */
+V512_INLINE void k_dot_rows(int64_t n, const void *vx, const void *vy, size_t ys, int ny, float *s,
+                            int kind, int vnni)
+{
+    const int nb = (int)(n / QK_K);
+    const uint8_t *x = vx, *y = vy;
+    for (int r = 0; r < ny;) {
+        const int left = ny - r;
+        const uint8_t *yr = y + r * ys;
+        int nr = left >= K_TILE ? K_TILE : left;
+        if (kind == 2) {
+            switch (nr) {
+            case 4: q6_tile(nb, x, yr, ys, s + r, 4, vnni); break;
+            case 3: q6_tile(nb, x, yr, ys, s + r, 3, vnni); break;
+            case 2: q6_tile(nb, x, yr, ys, s + r, 2, vnni); break;
+            default: q6_tile(nb, x, yr, ys, s + r, 1, vnni); break;
+            }
+        } else {
+            switch (nr) {
+            case 4: k45_tile(nb, x, kind, yr, ys, s + r, 4, vnni); break;
+            case 3: k45_tile(nb, x, kind, yr, ys, s + r, 3, vnni); break;
+            case 2: k45_tile(nb, x, kind, yr, ys, s + r, 2, vnni); break;
+            default: k45_tile(nb, x, kind, yr, ys, s + r, 1, vnni); break;
+            }
+        }
+        r += nr;
+    }
+}
+
+V512_FN static void dot_q4_K_q8_K(int64_t n, const void *restrict x, const void *restrict y,
+                                  size_t ys, int ny, float *restrict s)
+{
+    k_dot_rows(n, x, y, ys, ny, s, 0, 0);
+}
+
+V512_FN static void dot_q5_K_q8_K(int64_t n, const void *restrict x, const void *restrict y,
+                                  size_t ys, int ny, float *restrict s)
+{
+    k_dot_rows(n, x, y, ys, ny, s, 1, 0);
+}
+
+V512_FN static void dot_q6_K_q8_K(int64_t n, const void *restrict x, const void *restrict y,
+                                  size_t ys, int ny, float *restrict s)
+{
+    k_dot_rows(n, x, y, ys, ny, s, 2, 0);
+}
+
+V512_FN static void dot_q4_K_q8_K_vnni(int64_t n, const void *restrict x, const void *restrict y,
+                                       size_t ys, int ny, float *restrict s)
+{
+    k_dot_rows(n, x, y, ys, ny, s, 0, 1);
+}
+
+V512_FN static void dot_q5_K_q8_K_vnni(int64_t n, const void *restrict x, const void *restrict y,
+                                       size_t ys, int ny, float *restrict s)
+{
+    k_dot_rows(n, x, y, ys, ny, s, 1, 1);
+}
+
+V512_FN static void dot_q6_K_q8_K_vnni(int64_t n, const void *restrict x, const void *restrict y,
+                                       size_t ys, int ny, float *restrict s)
+{
+    k_dot_rows(n, x, y, ys, ny, s, 2, 1);
+}
+
+/* ---- F16 x F16 ------------------------------------------------------------ */
+
+V512_INLINE __m512 ld_ph16(const uint8_t *p)
+{
+    return _mm512_cvtph_ps(ld256(p));
+}
+
+/* The last m (< 16) values, zero-filled. */
+V512_INLINE __m512 ld_ph16_tail(const uint8_t *p, int m)
+{
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16((__mmask16)((1u << m) - 1), p));
+}
+
+V512_INLINE float f16_row1(int64_t n, const uint8_t *x, const uint8_t *y)
+{
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    __m512 a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        a0 = _mm512_fmadd_ps(ld_ph16(x + 2 * i), ld_ph16(y + 2 * i), a0);
+        a1 = _mm512_fmadd_ps(ld_ph16(x + 2 * i + 32), ld_ph16(y + 2 * i + 32), a1);
+        a2 = _mm512_fmadd_ps(ld_ph16(x + 2 * i + 64), ld_ph16(y + 2 * i + 64), a2);
+        a3 = _mm512_fmadd_ps(ld_ph16(x + 2 * i + 96), ld_ph16(y + 2 * i + 96), a3);
+    }
+    for (; i + 16 <= n; i += 16)
+        a0 = _mm512_fmadd_ps(ld_ph16(x + 2 * i), ld_ph16(y + 2 * i), a0);
+    if (i < n)
+        a1 = _mm512_fmadd_ps(ld_ph16_tail(x + 2 * i, (int)(n - i)), ld_ph16_tail(y + 2 * i, (int)(n - i)), a1);
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+}
+
+V512_INLINE void f16_tile(int64_t n, const uint8_t *x, const uint8_t *y, size_t ys, float *s, const int nr)
+{
+    __m512 acc[K_TILE];
+#pragma GCC unroll 8
+    for (int r = 0; r < nr; r++)
+        acc[r] = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 xv = ld_ph16(x + 2 * i);
+#pragma GCC unroll 8
+        for (int r = 0; r < nr; r++)
+            acc[r] = _mm512_fmadd_ps(xv, ld_ph16(y + (size_t)r * ys + 2 * i), acc[r]);
+    }
+    if (i < n) {
+        const int m = (int)(n - i);
+        __m512 xv = ld_ph16_tail(x + 2 * i, m);
+#pragma GCC unroll 8
+        for (int r = 0; r < nr; r++)
+            acc[r] = _mm512_fmadd_ps(xv, ld_ph16_tail(y + (size_t)r * ys + 2 * i, m), acc[r]);
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < nr; r++)
+        s[r] = _mm512_reduce_add_ps(acc[r]);
+}
+
+V512_FN static void dot_f16_f16(int64_t n, const void *restrict vx, const void *restrict vy,
+                                size_t ys, int ny, float *restrict s)
+{
+    const uint8_t *x = vx, *y = vy;
+    int r = 0;
+    for (; r + K_TILE <= ny; r += K_TILE)
+        f16_tile(n, x, y + r * ys, ys, s + r, K_TILE);
+    switch (ny - r) {
+    case 3: f16_tile(n, x, y + r * ys, ys, s + r, 3); break;
+    case 2: f16_tile(n, x, y + r * ys, ys, s + r, 2); break;
+    case 1: s[r] = f16_row1(n, x, y + r * ys); break;
+    default: break;
+    }
+}
+
+/* ---- activation quantizers (byte-identical to the reference) ------------ */
+
+/* roundf: nearest, ties away from zero. */
+V512_INLINE __m512 round_half_away(__m512 v)
+{
+    __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    __mmask16 up = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_sub_ps(v, t)), _mm512_set1_ps(0.5f), _CMP_GE_OQ);
+    __m512 one = _mm512_or_ps(_mm512_and_ps(v, _mm512_set1_ps(-0.0f)), _mm512_set1_ps(1.0f));
+    return _mm512_mask_add_ps(t, up, t, one);
+}
+
+V512_FN static void from_float_q8_0(const float *restrict x, void *restrict vy, int64_t n)
+{
+    uint8_t *y = vy;
+    for (int64_t b = 0; b < n / QK8_0; b++, x += QK8_0, y += Q8_0_BYTES) {
+        __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+        const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+        const float d = amax / 127.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        const uint16_t dh = _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
+        memcpy(y, &dh, 2);
+        const __m512 idv = _mm512_set1_ps(id);
+        __m128i q0 = _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(round_half_away(_mm512_mul_ps(v0, idv))));
+        __m128i q1 = _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(round_half_away(_mm512_mul_ps(v1, idv))));
+        _mm256_storeu_si256((__m256i *)(void *)(y + 2), _mm256_setr_m128i(q0, q1));
+    }
+}
+
+V512_FN static void from_float_q8_K(const float *restrict x, void *restrict vy, int64_t n)
+{
+    uint8_t *y = vy;
+    for (int64_t b = 0; b < n / QK_K; b++, x += QK_K, y += Q8_K_BYTES) {
+        __m512 m0 = _mm512_setzero_ps(), m1 = _mm512_setzero_ps();
+        for (int k = 0; k < 16; k += 2) {
+            /* max_ps returns its second operand when either is NaN, so a
+             * NaN input is skipped as in the reference */
+            m0 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + 16 * k)), m0);
+            m1 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + 16 * k + 16)), m1);
+        }
+        const float amax = _mm512_reduce_max_ps(_mm512_max_ps(m0, m1));
+        if (amax == 0.0f) {
+            memset(y, 0, Q8_K_BYTES);
+            continue;
+        }
+        /* the signed value of the first element whose |x| is the maximum */
+        const __m512 am = _mm512_set1_ps(amax);
+        float max = 0.0f;
+        for (int k = 0; k < 16; k++) {
+            __mmask16 e = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(x + 16 * k)), am, _CMP_EQ_OQ);
+            if (e) {
+                max = x[16 * k + __builtin_ctz((unsigned)e)];
+                break;
+            }
+        }
+        const float iscale = -127.0f / max;
+        const __m512 is = _mm512_set1_ps(iscale);
+        int16_t bsums[16];
+        for (int g = 0; g < 4; g++) {
+            __m512i q[4];
+            for (int k = 0; k < 4; k++)
+                q[k] = _mm512_cvtps_epi32(_mm512_mul_ps(is, _mm512_loadu_ps(x + 64 * g + 16 * k)));
+            /* saturating packs = MIN(127, v); then undo the per-lane
+             * interleave of the packs */
+            __m512i p = _mm512_packs_epi16(_mm512_packs_epi32(q[0], q[1]), _mm512_packs_epi32(q[2], q[3]));
+            p = _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), p);
+            _mm512_storeu_si512((void *)(y + Q8K_QS + 64 * g), p);
+            /* sums of 8 bytes via SAD on the biased bytes (+128 each) */
+            __m512i sad = _mm512_sad_epu8(_mm512_xor_si512(p, _mm512_set1_epi8((char)0x80)), _mm512_setzero_si512());
+            sad = _mm512_add_epi64(sad, _mm512_shuffle_epi32(sad, 0x4E));
+            uint64_t t[8];
+            _mm512_storeu_si512((void *)t, sad);
+            for (int j = 0; j < 4; j++)
+                bsums[4 * g + j] = (int16_t)((int64_t)t[2 * j] - 16 * 128);
+        }
+        memcpy(y + Q8K_BSUMS, bsums, sizeof bsums);
+        const float d = 1.0f / iscale;
+        memcpy(y, &d, 4);
+    }
+}
+
+V512_FN static void from_float_f16(const float *restrict x, void *restrict vy, int64_t n)
+{
+    uint8_t *y = vy;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm256_storeu_si256((__m256i *)(void *)(y + 2 * i),
+                            _mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    if (i < n) {
+        const __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        _mm256_mask_storeu_epi16(y + 2 * i, m, _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, x + i), _MM_FROUND_TO_NEAREST_INT));
+    }
+}
 
 void quant_avx512_fill(struct quant_kernels *k)
 {
-    (void)k;
+    struct cpu_features f;
+    cpu_detect(&f);
+    const bool vnni = f.avx512vnni;
+    if (vnni) {
+        k->dot[QT_Q4_0] = dot_q4_0_q8_0_vnni;
+        k->dot[QT_Q8_0] = dot_q8_0_q8_0_vnni;
+        k->dot_isa[QT_Q4_0] = k->dot_isa[QT_Q8_0] = QISA_AVX512;
+    }
+    k->dot[QT_Q4_K] = vnni ? dot_q4_K_q8_K_vnni : dot_q4_K_q8_K;
+    k->dot[QT_Q5_K] = vnni ? dot_q5_K_q8_K_vnni : dot_q5_K_q8_K;
+    k->dot[QT_Q6_K] = vnni ? dot_q6_K_q8_K_vnni : dot_q6_K_q8_K;
+    k->dot[QT_F16] = dot_f16_f16;
+    k->dot_isa[QT_Q4_K] = k->dot_isa[QT_Q5_K] = k->dot_isa[QT_Q6_K] = k->dot_isa[QT_F16] = QISA_AVX512;
+    k->from_float[QT_Q8_0] = from_float_q8_0;
+    k->from_float[QT_Q8_K] = from_float_q8_K;
+    k->from_float[QT_F16] = from_float_f16;
 }
