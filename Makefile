@@ -60,12 +60,22 @@ APP_OBJ      := $(HARNESS_SRC:%.c=$(BUILD)/%.o) $(WORKLOAD_SRC:%.c=$(BUILD)/%.o)
 FIXTURE_SRC  := $(sort $(wildcard tests/*_fixture.c))
 TEST_OBJ     := $(TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/check_main.o $(BUILD)/tests/testutil.o $(FIXTURE_SRC:%.c=$(BUILD)/%.o)
 
+# Kernel microbenchmarks: C cases in bench/ over the C++ shim harness/gbench.cc
+# (not globbed into ggperf: only this binary links Google Benchmark).
+BENCH_SRC   := $(sort $(wildcard bench/*.c))
+BENCH_OBJ   := $(BENCH_SRC:%.c=$(BUILD)/%.o) $(BUILD)/harness/gbench.o
+GBENCH_LIBS := $(or $(shell pkg-config --libs benchmark 2>/dev/null),-lbenchmark) -lpthread
+COMPARE_PY  := /usr/share/benchmark/compare.py
+MB_MIN_TIME ?= 0.05
+MB_ARGS     ?=
+
 ENGINE_LIB := $(BUILD)/libengine.a
 GGPERF     := $(BUILD)/ggperf
 TESTBIN    := $(BUILD)/ggperf-tests
+MICROBENCH := $(BUILD)/ggperf-microbench
 STAMP_DEPS := $(BUILD)/.deps-ok
 
-.PHONY: all deps test asan tsan fuzz microbench clean demo help
+.PHONY: all deps test asan tsan fuzz microbench microbench-compare clean demo help
 .DEFAULT_GOAL := all
 
 # Build the ggperf binary (installs missing Debian packages first).
@@ -108,6 +118,19 @@ $(ENGINE_LIB): $(ENGINE_OBJ)
 $(GGPERF): $(BUILD)/harness/main.o $(APP_OBJ) $(BUILD)/buildinfo.o $(ENGINE_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(PFM_LIBS) -lm -ldl
 
+$(MICROBENCH): $(BENCH_OBJ) $(BUILD)/buildinfo.o $(ENGINE_LIB)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(GBENCH_LIBS) -lm
+
+# Run the kernel microbenchmarks (MB_ARGS adds flags, e.g. MB_ARGS=--benchmark_filter=dot/Q4_0); JSON in $(BUILD)/microbench.json.
+microbench: $(MICROBENCH)
+	./$(MICROBENCH) --benchmark_min_time=$(MB_MIN_TIME) --benchmark_out_format=json \
+	  --benchmark_out=$(BUILD)/microbench.json $(MB_ARGS)
+
+# Compare two microbench JSON files with Google Benchmark's compare.py: A=old.json B=new.json.
+microbench-compare:
+	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make microbench-compare A=old.json B=new.json"; exit 2; }
+	python3 $(COMPARE_PY) benchmarks $(A) $(B)
+
 # The Check runner links everything but main.c; suites are found by name.
 $(BUILD)/tests/suites.h: $(TEST_SRC)
 	@mkdir -p $(@D)
@@ -121,7 +144,7 @@ $(TESTBIN): $(TEST_OBJ) $(APP_OBJ) $(BUILD)/buildinfo.o $(ENGINE_LIB) | $(GGPERF
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(PFM_LIBS) $(CHECK_LIBS) -lm -ldl
 
 # Run every Check suite (fork mode); fails on any failure.
-test: $(TESTBIN) $(GGPERF)
+test: $(TESTBIN) $(GGPERF) $(MICROBENCH)
 	GGPERF_BIN=$(abspath $(GGPERF)) GGPERF_BUILD=$(abspath $(BUILD)) ./$(TESTBIN)
 
 # The same tests under AddressSanitizer + UndefinedBehaviorSanitizer.

@@ -12,6 +12,7 @@ PKGS=(
   libjansson-dev                    # results files and imports (JSON)
   libopenblas-dev                   # matmul reference (sgemm)
   libbenchmark-dev libbenchmark-tools  # kernel microbenchmarks, compare.py
+  python3-scipy                     # compare.py imports scipy (U test); -tools does not pull it in
   liburing-dev                      # O_DIRECT load strategy through io_uring
   gnuplot-nox                       # plots
   valgrind                          # simulated cache counts

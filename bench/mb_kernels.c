@@ -1,0 +1,522 @@
+/* mb_kernels — the benchmark bodies of ggperf-microbench and their data.
+ *
+ * Everything a case needs is built before its timed loop: the weight matrix
+ * (cached in the context across cases), activation rows quantized to the
+ * type's vec_dot_type, output buffers, the thread pool. The timed loop only
+ * calls kernels; its memory has been touched, so page faults in it mean
+ * something (they are reported, with context switches, as user counters).
+ */
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/mb.h"
+#include "engine/pool.h"
+
+#define ROW_GRAIN 16      /* rows per pool split unit, as the engine's matmul */
+#define TEMPLATE_ROWS 16  /* distinct rows generated; the rest of a matrix repeats them */
+#define FROM_FLOAT_ROWS 64
+
+struct mb_ctx {
+    pthread_mutex_t lock;
+    /* The cached weight: [m][row_bytes] starting at data = base + offset. */
+    int type;
+    int64_t k, m;
+    int offset;
+    void *base;
+    size_t size;
+    uint8_t *data;
+    size_t row_bytes;
+};
+
+struct mb_ctx *mb_ctx_new(void)
+{
+    struct mb_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    pthread_mutex_init(&c->lock, NULL);
+    c->type = -1;
+    return c;
+}
+
+void mb_ctx_free(struct mb_ctx *c)
+{
+    if (!c)
+        return;
+    free(c->base);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+/* ---- data ------------------------------------------------------------ */
+
+static uint64_t rng_next(uint64_t *s)
+{
+    /* splitmix64: plenty for filling buffers. */
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [-1, 1). */
+static float rng_float(uint64_t *s)
+{
+    return (float)((double)(rng_next(s) >> 11) * (2.0 / 9007199254740992.0) - 1.0);
+}
+
+static void fill_floats(float *x, int64_t n, uint64_t *s)
+{
+    for (int64_t i = 0; i < n; i++)
+        x[i] = rng_float(s);
+}
+
+/* Offsets of the fp16 scale fields of the types that have no quantizer in
+ * the engine (the K-quants and IQ4_XS need an importance-aware search
+ * upstream): their blocks are random bytes with these fields set to small
+ * finite scales, so no kernel meets a NaN, an infinity or a subnormal. */
+static int scale_fields(int type, size_t off[2])
+{
+    switch (type) {
+    case QT_Q2_K: off[0] = offsetof(struct block_q2_K, d); off[1] = offsetof(struct block_q2_K, dmin); return 2;
+    case QT_Q3_K: off[0] = offsetof(struct block_q3_K, d); return 1;
+    case QT_Q4_K: off[0] = offsetof(struct block_q4_K, d); off[1] = offsetof(struct block_q4_K, dmin); return 2;
+    case QT_Q5_K: off[0] = offsetof(struct block_q5_K, d); off[1] = offsetof(struct block_q5_K, dmin); return 2;
+    case QT_Q6_K: off[0] = offsetof(struct block_q6_K, d); return 1;
+    case QT_IQ4_XS: off[0] = offsetof(struct block_iq4_xs, d); return 1;
+    default: return 0;
+    }
+}
+
+/* Fill one row of k values of type t at dst (quant_row_size bytes): random
+ * values in [-1, 1) through the reference quantizer when the type has one,
+ * else random blocks with sane scales. tmp holds k floats. */
+static void fill_row(int t, int64_t k, uint8_t *dst, float *tmp, uint64_t *s)
+{
+    const struct quant_traits *tr = quant_traits_get(t);
+    if (tr->from_float) {
+        fill_floats(tmp, k, s);
+        tr->from_float(tmp, dst, k);
+        return;
+    }
+    size_t bytes = quant_row_size(t, k);
+    for (size_t i = 0; i < bytes; i += 8) {
+        uint64_t r = rng_next(s);
+        memcpy(dst + i, &r, bytes - i < 8 ? bytes - i : 8);
+    }
+    size_t off[2];
+    int nf = scale_fields(t, off);
+    for (int64_t b = 0; b < k / tr->blck; b++)
+        for (int j = 0; j < nf; j++) {
+            qt_half h = quant_f32_to_f16(0.001f + 0.004f * (rng_float(s) + 1.0f));
+            memcpy(dst + (size_t)b * tr->type_size + off[j], &h, sizeof h);
+        }
+}
+
+/* The weight [m][k] of type t placed offset bytes past a 64-byte boundary,
+ * from the cache or built now. Returns the first row (and *row_bytes), or
+ * NULL with err filled. The pointer stays valid until a case asks for a
+ * different weight, which only a later case does. */
+static const uint8_t *weights_get(struct mb_ctx *c, int t, int64_t k, int64_t m, int offset,
+                                  size_t *row_bytes, char *err, size_t err_len)
+{
+    const uint8_t *out = NULL;
+    pthread_mutex_lock(&c->lock);
+    if (c->base && c->type == t && c->k == k && c->m == m && c->offset == offset) {
+        out = c->data;
+        *row_bytes = c->row_bytes;
+        goto done;
+    }
+    free(c->base);
+    c->base = NULL;
+    c->type = -1;
+    size_t rb = quant_row_size(t, k);
+    size_t size = (size_t)m * rb + (size_t)offset;
+    float *tmp = malloc((size_t)k * sizeof *tmp);
+    void *base = NULL;
+    int rc = posix_memalign(&base, 64, size ? size : 1);
+    if (!tmp || rc != 0) {
+        snprintf(err, err_len, "weight %s %lldx%lld: out of memory (%zu bytes)", quant_type_name(t),
+                 (long long)k, (long long)m, size);
+        free(tmp);
+        goto done;
+    }
+    uint8_t *data = (uint8_t *)base + offset;
+    uint64_t seed = 0x6767706572660000ull ^ ((uint64_t)t << 32) ^ (uint64_t)k;
+    int64_t nt = m < TEMPLATE_ROWS ? m : TEMPLATE_ROWS;
+    for (int64_t r = 0; r < nt; r++)
+        fill_row(t, k, data + (size_t)r * rb, tmp, &seed);
+    /* Copying every row touches every page here, not in the timed loop. */
+    for (int64_t r = nt; r < m; r++)
+        memcpy(data + (size_t)r * rb, data + (size_t)(r % nt) * rb, rb);
+    free(tmp);
+    c->base = base;
+    c->size = size;
+    c->data = data;
+    c->row_bytes = rb;
+    c->type = t;
+    c->k = k;
+    c->m = m;
+    c->offset = offset;
+    out = data;
+    *row_bytes = rb;
+done:
+    pthread_mutex_unlock(&c->lock);
+    return out;
+}
+
+/* ny activation rows of k values in format vdt, [ny][*stride] (64-byte
+ * aligned; free with free). NULL on out of memory. */
+static void *activations_new(const struct quant_kernels *kern, int vdt, int64_t k, int ny, size_t *stride,
+                             uint64_t seed)
+{
+    size_t st = quant_row_size(vdt, k);
+    void *y = NULL;
+    float *x = malloc((size_t)k * sizeof *x);
+    if (!x || posix_memalign(&y, 64, st * (size_t)ny) != 0) {
+        free(x);
+        return NULL;
+    }
+    quant_from_float_fn from = kern->from_float[vdt] ? kern->from_float[vdt] : quant_traits_get(vdt)->from_float;
+    for (int j = 0; j < ny; j++) {
+        fill_floats(x, k, &seed);
+        from(x, (uint8_t *)y + (size_t)j * st, k);
+    }
+    free(x);
+    *stride = st;
+    return y;
+}
+
+static void *zalloc64(size_t size)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, 64, size ? size : 1) != 0)
+        return NULL;
+    memset(p, 0, size ? size : 1);
+    return p;
+}
+
+/* ---- reporting --------------------------------------------------------- */
+
+/* Work of the run: bytes streamed, items (rows), flops; all totals. */
+static void report(struct gbench_state *st, double bytes, double items, double flops, const char *label)
+{
+    gbench_set_bytes_processed(st, (int64_t)bytes);
+    gbench_set_items_processed(st, (int64_t)items);
+    if (flops > 0)
+        gbench_counter(st, "flops_per_second", flops, GBENCH_COUNTER_RATE);
+    if (label)
+        gbench_set_label(st, label);
+}
+
+static void skip_oom(struct gbench_state *st, const char *what)
+{
+    char msg[160];
+    snprintf(msg, sizeof msg, "%s: out of memory", what);
+    gbench_skip_with_error(st, msg);
+}
+
+/* ---- families ---------------------------------------------------------- */
+
+static void run_to_float(struct gbench_state *st, const struct mb_case *c)
+{
+    char err[160];
+    size_t rb;
+    const uint8_t *w = weights_get(c->ctx, c->type, c->k, c->m, c->offset, &rb, err, sizeof err);
+    float *out = zalloc64((size_t)c->k * sizeof(float));
+    if (!w || !out) {
+        free(out);
+        if (!w)
+            gbench_skip_with_error(st, err);
+        else
+            skip_oom(st, "to_float output row");
+        return;
+    }
+    quant_to_float_fn fn = c->kern->to_float[c->type];
+    while (gbench_keep_running(st)) {
+        for (int64_t r = 0; r < c->m; r++)
+            fn(w + (size_t)r * rb, out, c->k);
+        gbench_clobber_memory();
+    }
+    double it = (double)gbench_iterations(st);
+    report(st, it * (double)c->m * (double)rb, it * (double)c->m, 0, NULL);
+    gbench_counter(st, "out_bytes_per_second", it * (double)c->m * (double)c->k * sizeof(float),
+                   GBENCH_COUNTER_RATE | GBENCH_COUNTER_1024);
+    free(out);
+}
+
+static void run_from_float(struct gbench_state *st, const struct mb_case *c)
+{
+    size_t rs = quant_row_size(c->type, c->k);
+    float *x = zalloc64((size_t)FROM_FLOAT_ROWS * (size_t)c->k * sizeof *x);
+    uint8_t *y = zalloc64((size_t)FROM_FLOAT_ROWS * rs);
+    if (!x || !y) {
+        free(x);
+        free(y);
+        skip_oom(st, "from_float buffers");
+        return;
+    }
+    uint64_t seed = 42;
+    fill_floats(x, (int64_t)FROM_FLOAT_ROWS * c->k, &seed);
+    quant_from_float_fn fn = c->kern->from_float[c->type];
+    while (gbench_keep_running(st)) {
+        for (int r = 0; r < FROM_FLOAT_ROWS; r++)
+            fn(x + (size_t)r * (size_t)c->k, y + (size_t)r * rs, c->k);
+        gbench_clobber_memory();
+    }
+    double it = (double)gbench_iterations(st);
+    report(st, it * FROM_FLOAT_ROWS * (double)c->k * sizeof(float), it * FROM_FLOAT_ROWS, 0, NULL);
+    free(x);
+    free(y);
+}
+
+/* dot (all rows) and dot_mt (this thread's share of the rows). */
+static void run_dot(struct gbench_state *st, const struct mb_case *c)
+{
+    char err[160];
+    size_t rb, ys;
+    int vdt = quant_traits_get(c->type)->vec_dot_type;
+    const uint8_t *w = weights_get(c->ctx, c->type, c->k, c->m, c->offset, &rb, err, sizeof err);
+    if (!w) {
+        gbench_skip_with_error(st, err);
+        return;
+    }
+    int64_t r0 = 0, r1 = c->m;
+    if (c->family == MB_DOT_MT)
+        pool_split(c->m, gbench_thread_index(st), gbench_thread_count(st), ROW_GRAIN, &r0, &r1);
+    void *y = activations_new(c->kern, vdt, c->k, 1, &ys, 7 + (uint64_t)gbench_thread_index(st));
+    float *s = zalloc64((size_t)c->m * sizeof *s);
+    if (!y || !s) {
+        free(y);
+        free(s);
+        skip_oom(st, "dot activations");
+        return;
+    }
+    quant_dot_fn dot = c->kern->dot[c->type];
+    while (gbench_keep_running(st)) {
+        for (int64_t r = r0; r < r1; r++)
+            dot(c->k, w + (size_t)r * rb, y, ys, 1, &s[r]);
+        gbench_clobber_memory();
+    }
+    double it = (double)gbench_iterations(st), rows = (double)(r1 - r0);
+    report(st, it * rows * (double)rb, it * rows, it * rows * 2.0 * (double)c->k,
+           quant_isa_name(c->kern->dot_isa[c->type]));
+    free(y);
+    free(s);
+}
+
+static void run_dot_row(struct gbench_state *st, const struct mb_case *c)
+{
+    size_t rb = quant_row_size(c->type, c->k), ys;
+    int vdt = quant_traits_get(c->type)->vec_dot_type;
+    uint8_t *w = zalloc64(rb);
+    float *tmp = malloc((size_t)c->k * sizeof *tmp);
+    void *y = activations_new(c->kern, vdt, c->k, 1, &ys, 11);
+    if (!w || !tmp || !y) {
+        free(w);
+        free(tmp);
+        free(y);
+        skip_oom(st, "dot_row buffers");
+        return;
+    }
+    uint64_t seed = 5;
+    fill_row(c->type, c->k, w, tmp, &seed);
+    quant_dot_fn dot = c->kern->dot[c->type];
+    float s = 0;
+    if (c->batch <= 1) {
+        while (gbench_keep_running(st)) {
+            dot(c->k, w, y, ys, 1, &s);
+            gbench_do_not_optimize(&s);
+        }
+    } else {
+        while (gbench_keep_running_batch(st, c->batch))
+            for (int i = 0; i < c->batch; i++) {
+                dot(c->k, w, y, ys, 1, &s);
+                gbench_do_not_optimize(&s);
+            }
+    }
+    double it = (double)gbench_iterations(st);
+    report(st, it * (double)rb, it, it * 2.0 * (double)c->k, quant_isa_name(c->kern->dot_isa[c->type]));
+    free(w);
+    free(tmp);
+    free(y);
+}
+
+/* One matmul as the engine runs it (engine/infer.c): activations quantized
+ * in chunks of 8 blocks split over the threads, a barrier, then the weight
+ * rows split in grains of ROW_GRAIN, each row dotted with all ny rows. */
+struct mm_job {
+    struct pool *pool;
+    const struct quant_kernels *kern;
+    int type, vdt, ny;
+    int64_t k, m;
+    const uint8_t *w;
+    size_t rb;
+    const float *x;   /* [ny][k] */
+    uint8_t *qa;      /* [ny][qs] */
+    size_t qs;
+    float *dots;      /* [nth][ny] */
+    float *out;       /* [ny][m] */
+};
+
+static void mm_thread(void *arg, int ith, int nth)
+{
+    const struct mm_job *j = arg;
+    const uint8_t *a = j->qa;
+    size_t as = j->qs;
+    if (j->vdt == QT_F32) {
+        a = (const uint8_t *)j->x;
+        as = (size_t)j->k * sizeof(float);
+    } else {
+        const struct quant_traits *tr = quant_traits_get(j->vdt);
+        quant_from_float_fn from = j->kern->from_float[j->vdt];
+        int64_t nblk = j->k / tr->blck, b, e;
+        pool_split((int64_t)j->ny * nblk, ith, nth, 8, &b, &e);
+        while (b < e) {
+            int64_t row = b / nblk, blk = b % nblk;
+            int64_t cnt = nblk - blk < e - b ? nblk - blk : e - b;
+            from(j->x + row * j->k + blk * tr->blck, j->qa + row * j->qs + (size_t)blk * tr->type_size,
+                 cnt * tr->blck);
+            b += cnt;
+        }
+        pool_barrier(j->pool, ith);
+    }
+    quant_dot_fn dot = j->kern->dot[j->type];
+    int64_t r0, r1;
+    pool_split(j->m, ith, nth, ROW_GRAIN, &r0, &r1);
+    if (j->ny == 1) {
+        for (int64_t r = r0; r < r1; r++)
+            dot(j->k, j->w + (size_t)r * j->rb, a, as, 1, &j->out[r]);
+        return;
+    }
+    float *s = j->dots + (size_t)ith * (size_t)j->ny;
+    for (int64_t r = r0; r < r1; r++) {
+        dot(j->k, j->w + (size_t)r * j->rb, a, as, j->ny, s);
+        for (int t = 0; t < j->ny; t++)
+            j->out[(size_t)t * (size_t)j->m + (size_t)r] = s[t];
+    }
+}
+
+static void run_matmul(struct gbench_state *st, const struct mb_case *c)
+{
+    char err[160];
+    struct mm_job j = { .kern = c->kern, .type = c->type };
+    j.k = gbench_arg(st, 0);
+    j.m = gbench_arg(st, 1);
+    j.ny = (int)gbench_arg(st, 2);
+    int nth = (int)gbench_arg(st, 3);
+    j.vdt = quant_traits_get(c->type)->vec_dot_type;
+    j.w = weights_get(c->ctx, c->type, j.k, j.m, 0, &j.rb, err, sizeof err);
+    if (!j.w) {
+        gbench_skip_with_error(st, err);
+        return;
+    }
+    struct pool_opts po = { .n_threads = nth, .wait = POOL_WAIT_HYBRID };
+    j.pool = pool_new(&po, NULL, err, sizeof err);
+    if (!j.pool) {
+        gbench_skip_with_error(st, err);
+        return;
+    }
+    j.qs = quant_row_size(j.vdt, j.k);
+    float *x = zalloc64((size_t)j.ny * (size_t)j.k * sizeof *x);
+    j.qa = zalloc64((size_t)j.ny * j.qs);
+    j.dots = zalloc64((size_t)nth * (size_t)j.ny * sizeof *j.dots);
+    j.out = zalloc64((size_t)j.ny * (size_t)j.m * sizeof *j.out);
+    if (!x || !j.qa || !j.dots || !j.out) {
+        skip_oom(st, "matmul buffers");
+        goto out;
+    }
+    uint64_t seed = 3;
+    fill_floats(x, (int64_t)j.ny * j.k, &seed);
+    j.x = x;
+    while (gbench_keep_running(st))
+        pool_run(j.pool, mm_thread, &j);
+    double it = (double)gbench_iterations(st), dots = (double)j.m * j.ny;
+    char label[64];
+    snprintf(label, sizeof label, "%s pool:%s", quant_isa_name(c->kern->dot_isa[c->type]),
+             pool_wait_name(pool_wait_policy(j.pool)));
+    report(st, it * (double)j.m * (double)j.rb, it * dots, it * dots * 2.0 * (double)j.k, label);
+out:
+    free(x);
+    free(j.qa);
+    free(j.dots);
+    free(j.out);
+    pool_free(j.pool);
+}
+
+void mb_run_case(struct gbench_state *st, void *arg)
+{
+    const struct mb_case *c = arg;
+    switch (c->family) {
+    case MB_TO_FLOAT: run_to_float(st, c); return;
+    case MB_FROM_FLOAT: run_from_float(st, c); return;
+    case MB_DOT:
+    case MB_DOT_MT: run_dot(st, c); return;
+    case MB_DOT_ROW: run_dot_row(st, c); return;
+    case MB_MATMUL: run_matmul(st, c); return;
+    }
+    gbench_skip_with_error(st, "unknown benchmark family");
+}
+
+/* ---- the shim's own cost ---------------------------------------------- */
+
+void mb_overhead_keep_running(struct gbench_state *st, void *arg)
+{
+    while (gbench_keep_running(st))
+        gbench_clobber_memory();
+    gbench_set_items_processed(st, gbench_iterations(st));
+}
+
+void mb_overhead_batch(struct gbench_state *st, void *arg)
+{
+    while (gbench_keep_running_batch(st, 64))
+        for (int i = 0; i < 64; i++)
+            gbench_clobber_memory();
+    gbench_set_items_processed(st, gbench_iterations(st));
+}
+
+void mb_overhead_one_crossing(struct gbench_state *st, void *arg)
+{
+    int64_t n = gbench_max_iterations(st);
+    while (gbench_keep_running_batch(st, n))
+        for (int64_t i = 0; i < n; i++)
+            gbench_clobber_memory();
+    gbench_set_items_processed(st, gbench_iterations(st));
+}
+
+/* ---- self-test bodies -------------------------------------------------- */
+
+void mb_selftest_skip(struct gbench_state *st, void *arg)
+{
+    gbench_skip_with_error(st, MB_SELFTEST_ERROR);
+    gbench_skip_with_error(st, "a second message is ignored");
+    while (gbench_keep_running(st))
+        gbench_clobber_memory();
+}
+
+void mb_selftest_counters(struct gbench_state *st, void *arg)
+{
+    int64_t batches = 0;
+    while (gbench_keep_running_batch(st, 8)) {
+        batches++;
+        if (batches == 1) {
+            gbench_pause_timing(st);
+            gbench_resume_timing(st);
+        }
+        for (int i = 0; i < 8; i++)
+            gbench_clobber_memory();
+    }
+    int64_t it = gbench_iterations(st);
+    gbench_set_bytes_processed(st, it * 64);
+    gbench_set_items_processed(st, it);
+    gbench_counter(st, "batches", (double)batches, GBENCH_COUNTER_DEFAULT);
+    gbench_counter(st, "iterations_seen", (double)it, GBENCH_COUNTER_DEFAULT);
+    gbench_counter(st, "per_iteration", 3.0, GBENCH_COUNTER_ITER_INVARIANT);
+    gbench_counter(st, "thread_avg", 5.0, GBENCH_COUNTER_AVG_THREADS);
+    gbench_counter(st, "arg0", (double)gbench_arg(st, 0), GBENCH_COUNTER_AVG_THREADS);
+    char label[48];
+    snprintf(label, sizeof label, "threads=%d", gbench_thread_count(st));
+    gbench_set_label(st, label);
+}
