@@ -537,7 +537,7 @@ static int parse_kvs(struct rd *r, struct gguf *g, struct gguf_index *ix)
             if (!is_int_type(kv->value.type) || !value_u64(&kv->value, &a)) {
                 if (is_int_type(kv->value.type))
                     return fail(r, GGUF_ECORRUPT, "value %" PRId64 " is not a power of two", kv->value.v.i64);
-                return fail(r, GGUF_ETYPE, "type %s (wanted an unsigned integer)", vtype_names[kv->value.type]);
+                return fail(r, GGUF_ECORRUPT, "type %s (wanted an unsigned integer)", vtype_names[kv->value.type]);
             }
             if (a == 0 || (a & (a - 1)) != 0)
                 return fail(r, GGUF_ECORRUPT, "value %" PRIu64 " is not a power of two", a);

@@ -8,8 +8,25 @@
  * count, offset and dims product against the buffer size and integer
  * overflow; tensor types known; first dimension a multiple of the block
  * size; data offsets aligned, inside the data section, not overlapping; no
- * duplicate tensor names; alignment a power of two. After a successful open
+ * duplicate tensor names or keys; alignment a power of two; bools 0 or 1;
+ * arrays nested at most GGUF_MAX_ARRAY_DEPTH deep. After a successful open
  * the accessors cannot fail on file content.
+ *
+ * Choices where the format leaves room:
+ * - GGUF v1 (32-bit counts) is refused with GGUF_EVERSION, as are
+ *   big-endian files (said so in the message).
+ * - Header counts the buffer cannot hold (each key takes at least
+ *   GGUF_MIN_KV_BYTES, each tensor info GGUF_MIN_TENSOR_BYTES) are
+ *   GGUF_ETRUNC; counts above GGUF_MAX_KV / GGUF_MAX_TENSORS are GGUF_ELIMIT.
+ * - A tensor dimension of 0 is GGUF_ECORRUPT: model files have no empty
+ *   tensors, and it keeps every tensor's data a non-empty range inside the
+ *   buffer.
+ * - general.alignment may be any integer type; its value must be a power of
+ *   two (GGUF_ECORRUPT) and at most GGUF_MAX_ALIGNMENT (GGUF_ELIMIT).
+ * - A file without tensors may lack the padding after its tensor infos;
+ *   data_offset is then the file size.
+ * - Messages are one line: bytes of names that are control characters are
+ *   shown as '?', long names are cut.
  *
  * Memory: parsing needs an index (hash tables over keys and tensor names).
  * The caller provides its storage, sized by gguf_index_bytes(); the size is
