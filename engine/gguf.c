@@ -36,6 +36,7 @@ struct gguf_index {
     uint32_t *kv_slot;       /* [kv_cap] entry index + 1, 0 = empty */
     uint32_t *t_slot;        /* [t_cap] entry index + 1, 0 = empty */
     uint32_t kv_cap, t_cap;  /* powers of two, >= 2 * count */
+    uint64_t seed;           /* hash seed, fixed at open */
 };
 
 /* --- index layout --------------------------------------------------- */
@@ -392,14 +393,28 @@ static bool is_signed_type(enum gguf_vtype t)
 
 /* --- hashing ---------------------------------------------------------- */
 
-static uint64_t hash_bytes(const char *p, uint64_t n)
+static uint64_t mix64(uint64_t h)
 {
-    uint64_t h = 0xcbf29ce484222325ull;  /* FNV-1a */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 33);
+}
+
+/* FNV-1a from a per-open seed, then a full-avalanche finish so the slot
+ * (low bits) depends on every bit. The seed comes from the addresses of the
+ * buffer and the index (randomized by ASLR), so a file cannot be built in
+ * advance to pile its names into one probe chain and make the open
+ * quadratic. */
+static uint64_t hash_bytes(uint64_t seed, const char *p, uint64_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull ^ seed;
     for (uint64_t i = 0; i < n; i++) {
         h ^= (unsigned char)p[i];
         h *= 0x100000001b3ull;
     }
-    return h ^ (h >> 29);
+    return mix64(h ^ n);
 }
 
 static bool str_eq_n(struct gguf_str s, const char *p, uint64_t n)
@@ -506,7 +521,7 @@ static int parse_kvs(struct rd *r, struct gguf *g, struct gguf_index *ix)
 
         /* Duplicate keys are refused here, before their values matter. */
         uint32_t mask = ix->kv_cap - 1;
-        uint64_t h = hash_bytes(kv->key.ptr, kv->key.len);
+        uint64_t h = hash_bytes(ix->seed, kv->key.ptr, kv->key.len);
         for (uint32_t s = (uint32_t)h & mask;; s = (s + 1) & mask) {
             uint32_t e = ix->kv_slot[s];
             if (e == 0) {
@@ -566,7 +581,7 @@ static int parse_tensor_infos(struct rd *r, struct gguf *g, struct gguf_index *i
         r->ctx_name = t->name;
 
         uint32_t mask = ix->t_cap - 1;
-        uint64_t h = hash_bytes(t->name.ptr, t->name.len);
+        uint64_t h = hash_bytes(ix->seed, t->name.ptr, t->name.len);
         for (uint32_t s = (uint32_t)h & mask;; s = (s + 1) & mask) {
             uint32_t e = ix->t_slot[s];
             if (e == 0) {
@@ -760,6 +775,7 @@ int gguf_open(struct gguf *g, const void *buf, size_t size, void *storage,
     ix->order = (uint32_t *)(s + l.order);
     ix->kv_slot = (uint32_t *)(s + l.kv_slot);
     ix->t_slot = (uint32_t *)(s + l.t_slot);
+    ix->seed = mix64((uint64_t)aligned ^ ((uint64_t)(uintptr_t)r.buf << 1) ^ size);
     ix->kv_cap = l.kv_cap;
     ix->t_cap = l.t_cap;
     memset(ix->kv_slot, 0, (size_t)l.kv_cap * sizeof(uint32_t));
@@ -828,7 +844,7 @@ const struct gguf_kv *gguf_find_kv_n(const struct gguf *g, const char *key, size
         return NULL;
     const struct gguf_index *ix = g->index;
     uint32_t mask = ix->kv_cap - 1;
-    for (uint32_t s = (uint32_t)hash_bytes(key, key_len) & mask;; s = (s + 1) & mask) {
+    for (uint32_t s = (uint32_t)hash_bytes(ix->seed, key, key_len) & mask;; s = (s + 1) & mask) {
         uint32_t e = ix->kv_slot[s];
         if (e == 0)
             return NULL;
@@ -859,7 +875,7 @@ const struct gguf_tensor *gguf_find_tensor(const struct gguf *g, const char *nam
     const struct gguf_index *ix = g->index;
     size_t n = strlen(name);
     uint32_t mask = ix->t_cap - 1;
-    for (uint32_t s = (uint32_t)hash_bytes(name, n) & mask;; s = (s + 1) & mask) {
+    for (uint32_t s = (uint32_t)hash_bytes(ix->seed, name, n) & mask;; s = (s + 1) & mask) {
         uint32_t e = ix->t_slot[s];
         if (e == 0)
             return NULL;

@@ -328,6 +328,55 @@ START_TEST(test_no_tensors_no_padding)
 }
 END_TEST
 
+/* Many keys and tensors: every one is found through the hash tables, the
+ * by-offset order is the reverse of file order here, and a duplicate added
+ * at the very end is still caught. */
+static void many_file(struct gfx *b, int n, bool dup_last)
+{
+    gfx_init(b);
+    gfx_header(b, 3, (uint64_t)n, (uint64_t)n);
+    char name[64];
+    for (int i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "key.%d", dup_last && i == n - 1 ? 7 : i);
+        gfx_kv_u32(b, name, (uint32_t)i);
+    }
+    static const uint64_t ne[1] = { 8 };
+    for (int i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "blk.%d.weight", i);
+        gfx_tensor_info(b, name, 1, ne, QT_F32, (uint64_t)(n - 1 - i) * 32);
+    }
+    gfx_pad(b, 32);
+    gfx_zeros(b, (size_t)n * 32);
+}
+
+START_TEST(test_many_entries)
+{
+    enum { N = 3000 };
+    struct gfx b;
+    many_file(&b, N, false);
+    struct opened o;
+    ck_assert_msg(open_copy(&o, b.buf, b.len) == GGUF_OK, "%s", o.err);
+    char name[64];
+    for (int i = 0; i < N; i++) {
+        uint32_t v = 0;
+        snprintf(name, sizeof name, "key.%d", i);
+        ck_assert_int_eq(gguf_get_u32(&o.g, name, &v, NULL, 0), GGUF_OK);
+        ck_assert_uint_eq(v, (uint32_t)i);
+        snprintf(name, sizeof name, "blk.%d.weight", i);
+        ck_assert_ptr_eq(gguf_find_tensor(&o.g, name), gguf_tensor_at(&o.g, (uint64_t)i));
+        ck_assert_ptr_eq(gguf_tensor_by_offset(&o.g, (uint64_t)i), gguf_tensor_at(&o.g, (uint64_t)(N - 1 - i)));
+    }
+    ck_assert_ptr_null(gguf_find_kv(&o.g, "key.3000"));
+    ck_assert_ptr_null(gguf_find_tensor(&o.g, "blk.3000.weight"));
+    close_copy(&o);
+    gfx_free(&b);
+
+    many_file(&b, N, true);
+    expect_fail(&b, GGUF_ECORRUPT, "key 'key.7'", "duplicate key (first defined as key 8 at byte");
+    gfx_free(&b);
+}
+END_TEST
+
 /* --- the corrupt family -------------------------------------------------- */
 
 START_TEST(test_truncation_at_every_byte)
@@ -844,6 +893,7 @@ Suite *gguf_suite(void)
     tcase_add_test(tc, test_v2_accepted);
     tcase_add_test(tc, test_no_tensors_no_padding);
     tcase_add_test(tc, test_storage_contract);
+    tcase_add_test(tc, test_many_entries);
     suite_add_tcase(s, tc);
 
     TCase *bad = tcase_create("corrupt");
