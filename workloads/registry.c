@@ -1,0 +1,28 @@
+/* registry — the one explicit table of workloads. Adding a workload is one
+ * file in workloads/ plus one line here (and its extern below). */
+#include <string.h>
+
+#include "workloads/workload.h"
+
+extern const struct workload workload_sleep;
+
+const struct workload *const workload_registry[] = {
+    &workload_sleep,
+    NULL,
+};
+
+const struct workload *workload_find(const char *name)
+{
+    for (int i = 0; name && workload_registry[i]; i++)
+        if (strcmp(workload_registry[i]->name, name) == 0)
+            return workload_registry[i];
+    return NULL;
+}
+
+int workload_axis_index(const struct workload *wl, const char *name)
+{
+    for (int i = 0; i < wl->n_axes; i++)
+        if (strcmp(wl->axes[i].name, name) == 0)
+            return i;
+    return -1;
+}
