@@ -64,6 +64,11 @@ int ctr_paranoid(void)
     return v;
 }
 
+int ctr_perf_event_paranoid(void)
+{
+    return ctr_paranoid();
+}
+
 void ctr_perf_hint(char *buf, size_t len, int e, bool hardware)
 {
     buf[0] = '\0';
@@ -112,7 +117,7 @@ int ctr_add_group(struct ctr_set *s, int fd, bool is_group)
     memset(g, 0, sizeof *g);
     g->fd = fd;
     g->is_group = is_group;
-    g->words = 3;
+    g->words = is_group ? 4 : 3; /* [nr, ena, run, leader] or [value, ena, run] */
     return s->n_groups++;
 }
 

@@ -208,6 +208,9 @@ void ctr_hw_pfm_pmu(char *buf, size_t len);
  * metrics' reasons). */
 int ctr_hw_try(const char *name, char *reason, size_t reason_len);
 
+/* /proc/sys/kernel/perf_event_paranoid, or INT32_MIN when unreadable. */
+int ctr_perf_event_paranoid(void);
+
 /* Whether this thread can open software events (perf_event_open of task
  * clock); the reason when not. */
 bool ctr_sw_available(char *why, size_t why_len);

@@ -81,7 +81,8 @@ int ctr_hw_encode(const char *name, struct ctr_hw_encoding *out, char *err, size
 
 static pthread_once_t pmu_once = PTHREAD_ONCE_INIT;
 static bool pmu_present;
-static char pmu_why[128];
+static char pmu_why[128];   /* for ctr_hw_pmu_present */
+static char pmu_short[96];  /* for the reasons of each event */
 
 static bool exists(const char *path)
 {
@@ -129,6 +130,8 @@ static void pmu_detect(void)
     const char *en = strerrorname_np(e);
     snprintf(pmu_why, sizeof pmu_why, "no PMU %s (no /sys/bus/event_source/devices/cpu; cycles: %s)",
              vm ? "in this VM" : "exposed by the kernel", en ? en : "error");
+    snprintf(pmu_short, sizeof pmu_short, "no PMU %s (no /sys/bus/event_source/devices/cpu)",
+             vm ? "in this VM" : "exposed by the kernel");
 }
 
 bool ctr_hw_pmu_present(char *why, size_t why_len)
@@ -145,14 +148,15 @@ void ctr_hw_pfm_pmu(char *buf, size_t len)
     pthread_once(&pfm_once, pfm_init);
     if (pfm_init_rc != PFM_SUCCESS)
         return;
-    /* The default PMU is the one that resolves a bare core event name. */
+    /* The first present core PMU (libpfm4 lists the most specific model;
+     * the generic perf_events tables are of another type). */
     pfm_pmu_info_t info;
     for (int p = PFM_PMU_NONE; p < PFM_PMU_MAX; p++) {
         memset(&info, 0, sizeof info);
         info.size = sizeof info;
         if (pfm_get_pmu_info((pfm_pmu_t)p, &info) != PFM_SUCCESS || !info.is_present)
             continue;
-        if (info.type != PFM_PMU_TYPE_CORE || !info.is_dfl)
+        if (info.type != PFM_PMU_TYPE_CORE)
             continue;
         snprintf(buf, len, "%s (%s)", info.name, info.desc);
         return;
@@ -173,7 +177,10 @@ static void open_reason(char *buf, size_t len, const char *name, int e, int tid,
         snprintf(what, sizeof what, "perf_event_open(%s) on tid %d", name, tid);
     else
         snprintf(what, sizeof what, "perf_event_open(%s)", name);
-    ctr_perf_hint(hint, sizeof hint, e, true);
+    if ((e == ENOENT || e == ENODEV || e == EOPNOTSUPP) && !ctr_hw_pmu_present(NULL, 0))
+        snprintf(hint, sizeof hint, "%s", pmu_short);
+    else
+        ctr_perf_hint(hint, sizeof hint, e, true);
     ctr_reason(buf, len, what, e, hint);
 }
 
