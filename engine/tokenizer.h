@@ -99,7 +99,10 @@ int tok_encode(const struct tok *t, const char *text, size_t len, bool add_bos, 
  * "\xE2\x96\x85" ("▅", U+2585, SentencePiece's and llama.cpp's choice). Writes the first
  * min(n, len) bytes to buf (no NUL terminator; the text may contain NUL
  * bytes) and returns n, the full length. Returns TOK_ERANGE for an id
- * outside [0, n_vocab), TOK_EINVAL for buf == NULL with len > 0. */
+ * outside [0, n_vocab), TOK_EINVAL for buf == NULL with len > 0.
+ * Streaming note: when three byte tokens spell "▁" (a vocabulary without a
+ * "▁" piece), token by token they give its raw bytes; tok_decode_all turns
+ * them into a space. */
 int tok_decode(const struct tok *t, int32_t id, char *buf, size_t len);
 
 /* The concatenated text of ids[0..n), as tok_decode gives it. With
