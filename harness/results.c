@@ -380,6 +380,8 @@ int results_reader_open(struct results_reader **out, const char *path, char *err
         json_object_del(r->header, "stats");
         json_object_del(r->header, "complete");
         json_object_set_new(r->header, "kind", json_string("header"));
+        if ((rc = check_header(r->header, path, err, err_len)) != 0)
+            goto fail;
         if (!json_is_array(json_object_get(r->doc, "samples"))) {
             rc = fail(err, err_len, RESULTS_ECORRUPT, "%s: JSON document without a samples array", path);
             goto fail;
@@ -1089,7 +1091,7 @@ int results_write_csv(FILE *f, const json_t *header, const json_t *stats, const 
 
 static int dump_to(FILE *f, const json_t *v)
 {
-    return json_dumpf(v, f, JSON_COMPACT | JSON_REAL_PRECISION(17)) == 0 ? 0 : -1;
+    return json_dumpf(v, f, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17)) == 0 ? 0 : -1;
 }
 
 static int write_json_doc(FILE *f, struct results_reader *r, const json_t *stats, char *err, size_t err_len)
