@@ -15,6 +15,7 @@
 
 #include "harness/clock.h"
 #include "harness/env.h"
+#include "harness/probe.h"
 #include "harness/results.h"
 #include "harness/stats.h"
 #include "harness/synth.h"
@@ -534,6 +535,23 @@ static int plan_from_header(struct ctx *c, const json_t *h, char *err, size_t er
     return rc == 0 ? 0 : (rc == RUNNER_ENOMEM ? rc : RUNNER_EMISMATCH);
 }
 
+/* The probe summary for the header: capabilities only (PMU, events,
+ * tracepoints, THP, caches). Its benchmarks (bandwidth, context switch)
+ * take seconds to a minute: `ggperf probe` runs them; sweeps do not. */
+static json_t *collect_probe(bool skip)
+{
+    if (skip)
+        return json_pack("{s:s, s:s}", "status", "not collected", "reason", "skipped by the caller");
+    struct probe_info *info = calloc(1, sizeof *info);
+    json_t *j = NULL;
+    if (info && probe_collect(info, PROBE_NO_BANDWIDTH | PROBE_NO_CTXSW) == 0 && probe_to_json(info, &j) == 0)
+        json_object_set_new(j, "benchmarks", json_string("skipped in sweeps (ggperf probe runs them)"));
+    else
+        j = json_pack("{s:s, s:s}", "status", "not collected", "reason", "probe failed (out of memory)");
+    free(info);
+    return j;
+}
+
 static double sample_run_ns(const json_t *s)
 {
     size_t i;
@@ -680,9 +698,7 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
             }
         }
         json_t *env = o->skip_env ? NULL : env_collect();
-        /* until harness/probe lands, the probe summary says so */
-        json_t *probe = json_pack("{s:s, s:s}", "status", "not collected", "reason",
-                                  "harness/probe.h is not in this build yet");
+        json_t *probe = collect_probe(o->skip_env);
         struct results_axis axes[WORKLOAD_MAX_AXES];
         for (int i = 0; i < c.plan.n_axes; i++)
             axes[i] = (struct results_axis){ wl->axes[i].name, c.plan.n_values[i],
