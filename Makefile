@@ -63,7 +63,8 @@ TEST_OBJ     := $(TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/check_main.o $(BUILD
 # Kernel microbenchmarks: C cases in bench/ over the C++ shim harness/gbench.cc
 # (not globbed into ggperf: only this binary links Google Benchmark).
 BENCH_SRC   := $(sort $(wildcard bench/*.c))
-BENCH_OBJ   := $(BENCH_SRC:%.c=$(BUILD)/%.o) $(BUILD)/harness/gbench.o
+BENCH_OBJ   := $(BENCH_SRC:%.c=$(BUILD)/%.o) $(BUILD)/harness/gbench.o \
+               $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard harness/ctr*.c)))
 GBENCH_LIBS := $(or $(shell pkg-config --libs benchmark 2>/dev/null),-lbenchmark) -lpthread
 COMPARE_PY  := /usr/share/benchmark/compare.py
 MB_MIN_TIME ?= 0.05
@@ -119,7 +120,7 @@ $(GGPERF): $(BUILD)/harness/main.o $(APP_OBJ) $(BUILD)/buildinfo.o $(ENGINE_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(PFM_LIBS) -lm -ldl
 
 $(MICROBENCH): $(BENCH_OBJ) $(BUILD)/buildinfo.o $(ENGINE_LIB)
-	$(CXX) $(LDFLAGS) -o $@ $^ $(GBENCH_LIBS) -lm
+	$(CXX) $(LDFLAGS) -o $@ $^ $(GBENCH_LIBS) $(PFM_LIBS) -lm
 
 # Run the kernel microbenchmarks (MB_ARGS adds flags, e.g. MB_ARGS=--benchmark_filter=dot/Q4_0); JSON in $(BUILD)/microbench.json.
 microbench: $(MICROBENCH)

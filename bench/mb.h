@@ -27,6 +27,7 @@
 #ifndef GGPERF_BENCH_MB_H
 #define GGPERF_BENCH_MB_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "engine/quant.h"
@@ -69,6 +70,10 @@ struct mb_case {
 
 /* The benchmark body for every family (arg is a struct mb_case). */
 void mb_run_case(struct gbench_state *st, void *arg);
+
+/* Whether the software counters (harness/ctr.h) work here: 0 and a
+ * description of what each run reports, or -1 and why not, in buf. */
+int mb_sw_counters_probe(char *buf, size_t len);
 
 /* Bodies of the overhead family (arg unused): an empty iteration through
  * gbench_keep_running, through gbench_keep_running_batch(st, 64), and a

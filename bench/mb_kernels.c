@@ -11,9 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench/mb.h"
 #include "engine/pool.h"
+#include "harness/ctr.h"
 
 #define ROW_GRAIN 16      /* rows per pool split unit, as the engine's matmul */
 #define TEMPLATE_ROWS 16  /* distinct rows generated; the rest of a matrix repeats them */
@@ -218,6 +220,117 @@ static void skip_oom(struct gbench_state *st, const char *what)
     gbench_skip_with_error(st, msg);
 }
 
+/* ---- software counters (harness/ctr.h) around the timed loop ------------ */
+
+/* Kernel software events during the timed loop, attached as user counters
+ * (totals over the run's iterations; summed over Google Benchmark threads,
+ * each of which counts itself). A counter that cannot be had is left out of
+ * the report, never shown as 0; mb_sw_counters_probe says why for the
+ * context. */
+static const struct { const char *ctr_name, *gbench_name; } sw_counters[] = {
+    { "minor_faults", "minor_faults" },
+    { "major_faults", "major_faults" },
+    { "context_switches", "ctx_switches" },
+    { "cpu_migrations", "cpu_migrations" },
+};
+
+struct sw_ctr {
+    struct ctr_set *set;
+    struct ctr_snap *a, *b;
+};
+
+static void sw_ctr_cfg(struct ctr_config *cfg)
+{
+    ctr_config_default(cfg);
+    cfg->backends = CTR_SW;
+    cfg->thread_stats = false; /* no /proc reads: keeps ctr_read to one read() per group */
+}
+
+static void sw_close(struct sw_ctr *c)
+{
+    ctr_snap_free(c->a);
+    ctr_snap_free(c->b);
+    ctr_close(c->set);
+    memset(c, 0, sizeof *c);
+}
+
+/* Open on this thread (whole_process: every thread alive now, inherited by
+ * threads created later) and take the first snapshot. On any failure c
+ * stays closed and sw_end attaches nothing. */
+static void sw_begin(struct sw_ctr *c, bool whole_process)
+{
+    struct ctr_config cfg;
+    char err[160];
+    int tid = (int)gettid();
+    memset(c, 0, sizeof *c);
+    sw_ctr_cfg(&cfg);
+    if (ctr_open(&c->set, &cfg, whole_process ? NULL : &tid, whole_process ? 0 : 1, err, sizeof err) != 0) {
+        c->set = NULL;
+        return;
+    }
+    c->a = ctr_snap_new(c->set);
+    c->b = ctr_snap_new(c->set);
+    if (!c->a || !c->b || ctr_read(c->set, c->a) != 0)
+        sw_close(c);
+}
+
+static void sw_end(struct sw_ctr *c, struct gbench_state *st)
+{
+    if (!c->set)
+        return;
+    int n = ctr_n_metrics(c->set);
+    struct metric *m = n > 0 ? calloc((size_t)n, sizeof *m) : NULL;
+    if (m && ctr_read(c->set, c->b) == 0) {
+        n = ctr_delta(c->set, c->a, c->b, m, n);
+        for (size_t i = 0; n > 0 && i < sizeof sw_counters / sizeof sw_counters[0]; i++) {
+            const struct metric *x = ctr_metric_find(m, n, sw_counters[i].ctr_name);
+            if (x && x->status == METRIC_OK)
+                gbench_counter(st, sw_counters[i].gbench_name, x->value, GBENCH_COUNTER_DEFAULT);
+        }
+    }
+    free(m);
+    sw_close(c);
+}
+
+int mb_sw_counters_probe(char *buf, size_t len)
+{
+    struct ctr_config cfg;
+    struct ctr_set *set = NULL;
+    char err[160];
+    int tid = (int)gettid();
+    sw_ctr_cfg(&cfg);
+    if (ctr_open(&set, &cfg, &tid, 1, err, sizeof err) != 0) {
+        snprintf(buf, len, "unavailable: ctr_open: %s", err);
+        return -1;
+    }
+    int n = ctr_n_metrics(set), ok = 0;
+    struct metric *m = n > 0 ? calloc((size_t)n, sizeof *m) : NULL;
+    struct ctr_snap *a = ctr_snap_new(set);
+    if (!m || !a || ctr_read(set, a) != 0) {
+        snprintf(buf, len, "unavailable: %s", m && a ? ctr_last_error(set) : "out of memory");
+        free(m);
+        ctr_snap_free(a);
+        ctr_close(set);
+        return -1;
+    }
+    ctr_snap_free(a);
+    size_t used = (size_t)snprintf(buf, len, "ggperf ctr sw events, totals over each run's timed loop:");
+    ctr_describe(set, m, n);
+    for (size_t i = 0; m && i < sizeof sw_counters / sizeof sw_counters[0] && used < len; i++) {
+        const struct metric *x = ctr_metric_find(m, n, sw_counters[i].ctr_name);
+        if (x && x->status == METRIC_OK) {
+            ok++;
+            used += (size_t)snprintf(buf + used, len - used, " %s", sw_counters[i].gbench_name);
+        } else {
+            used += (size_t)snprintf(buf + used, len - used, " %s (%s)", sw_counters[i].gbench_name,
+                                     x ? x->reason : "not offered by ctr");
+        }
+    }
+    free(m);
+    ctr_close(set);
+    return ok > 0 ? 0 : -1;
+}
+
 /* ---- families ---------------------------------------------------------- */
 
 static void run_to_float(struct gbench_state *st, const struct mb_case *c)
@@ -235,11 +348,14 @@ static void run_to_float(struct gbench_state *st, const struct mb_case *c)
         return;
     }
     quant_to_float_fn fn = c->kern->to_float[c->type];
+    struct sw_ctr sw;
+    sw_begin(&sw, false);
     while (gbench_keep_running(st)) {
         for (int64_t r = 0; r < c->m; r++)
             fn(w + (size_t)r * rb, out, c->k);
         gbench_clobber_memory();
     }
+    sw_end(&sw, st);
     double it = (double)gbench_iterations(st);
     report(st, it * (double)c->m * (double)rb, it * (double)c->m, 0, NULL);
     gbench_counter(st, "out_bytes_per_second", it * (double)c->m * (double)c->k * sizeof(float),
@@ -261,11 +377,14 @@ static void run_from_float(struct gbench_state *st, const struct mb_case *c)
     uint64_t seed = 42;
     fill_floats(x, (int64_t)FROM_FLOAT_ROWS * c->k, &seed);
     quant_from_float_fn fn = c->kern->from_float[c->type];
+    struct sw_ctr sw;
+    sw_begin(&sw, false);
     while (gbench_keep_running(st)) {
         for (int r = 0; r < FROM_FLOAT_ROWS; r++)
             fn(x + (size_t)r * (size_t)c->k, y + (size_t)r * rs, c->k);
         gbench_clobber_memory();
     }
+    sw_end(&sw, st);
     double it = (double)gbench_iterations(st);
     report(st, it * FROM_FLOAT_ROWS * (double)c->k * sizeof(float), it * FROM_FLOAT_ROWS, 0, NULL);
     free(x);
@@ -295,11 +414,14 @@ static void run_dot(struct gbench_state *st, const struct mb_case *c)
         return;
     }
     quant_dot_fn dot = c->kern->dot[c->type];
+    struct sw_ctr sw;
+    sw_begin(&sw, false);
     while (gbench_keep_running(st)) {
         for (int64_t r = r0; r < r1; r++)
             dot(c->k, w + (size_t)r * rb, y, ys, 1, &s[r]);
         gbench_clobber_memory();
     }
+    sw_end(&sw, st);
     double it = (double)gbench_iterations(st), rows = (double)(r1 - r0);
     report(st, it * rows * (double)rb, it * rows, it * rows * 2.0 * (double)c->k,
            quant_isa_name(c->kern->dot_isa[c->type]));
@@ -325,6 +447,8 @@ static void run_dot_row(struct gbench_state *st, const struct mb_case *c)
     fill_row(c->type, c->k, w, tmp, &seed);
     quant_dot_fn dot = c->kern->dot[c->type];
     float s = 0;
+    struct sw_ctr sw;
+    sw_begin(&sw, false);
     if (c->batch <= 1) {
         while (gbench_keep_running(st)) {
             dot(c->k, w, y, ys, 1, &s);
@@ -337,6 +461,7 @@ static void run_dot_row(struct gbench_state *st, const struct mb_case *c)
                 gbench_do_not_optimize(&s);
             }
     }
+    sw_end(&sw, st);
     double it = (double)gbench_iterations(st);
     report(st, it * (double)rb, it, it * 2.0 * (double)c->k, quant_isa_name(c->kern->dot_isa[c->type]));
     free(w);
@@ -431,8 +556,12 @@ static void run_matmul(struct gbench_state *st, const struct mb_case *c)
     uint64_t seed = 3;
     fill_floats(x, (int64_t)j.ny * j.k, &seed);
     j.x = x;
+    /* Whole process, opened after pool_new: the pool's workers are counted. */
+    struct sw_ctr sw;
+    sw_begin(&sw, true);
     while (gbench_keep_running(st))
         pool_run(j.pool, mm_thread, &j);
+    sw_end(&sw, st);
     double it = (double)gbench_iterations(st), dots = (double)j.m * j.ny;
     char label[64];
     snprintf(label, sizeof label, "%s pool:%s", quant_isa_name(c->kern->dot_isa[c->type]),
@@ -516,6 +645,14 @@ void mb_selftest_counters(struct gbench_state *st, void *arg)
     gbench_counter(st, "per_iteration", 3.0, GBENCH_COUNTER_ITER_INVARIANT);
     gbench_counter(st, "thread_avg", 5.0, GBENCH_COUNTER_AVG_THREADS);
     gbench_counter(st, "arg0", (double)gbench_arg(st, 0), GBENCH_COUNTER_AVG_THREADS);
+    /* 1, not 0: a counter that is 0 in every repetition has a cv of 0/0,
+     * which the library writes as a bare NaN that strict JSON parsers
+     * (jansson) refuse. */
+    gbench_counter(st, "no_error", gbench_error_occurred(st) ? 0.0 : 1.0, GBENCH_COUNTER_AVG_THREADS);
+    /* Unknown flag bits are refused, not passed to the library. */
+    gbench_counter(st, "bad_flags_rejected",
+                   gbench_counter(st, "bad_flags", 1.0, 0x100u) == GBENCH_EINVAL ? 1.0 : 0.0,
+                   GBENCH_COUNTER_AVG_THREADS);
     char label[48];
     snprintf(label, sizeof label, "threads=%d", gbench_thread_count(st));
     gbench_set_label(st, label);

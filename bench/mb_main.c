@@ -159,6 +159,8 @@ static void add_context(const struct quant_kernels *k, int n_isa, int max_thread
                        "bytes_per_second: weight bytes streamed in the weight's own format (from_float: "
                        "input floats); items_per_second: rows (dots, dequantized or quantized rows); "
                        "flops_per_second: 2*k per dot");
+    mb_sw_counters_probe(buf, sizeof buf);
+    gbench_add_context("mb_sw_counters", buf);
     gbench_add_context("mb_pool", "engine pool, wait policy hybrid, no pinning; matmul timed in wall time");
 }
 
@@ -170,20 +172,76 @@ static void usage(FILE *f)
                "  Google Benchmark's flags: --help\n");
 }
 
+/* The shim's self-test (--mb_selftest): cases whose reports tests/test_gbench.c
+ * checks, and the argument validation of the registration functions, whose
+ * outcome goes to the context as mb_selftest_api ("ok" or the failed check). */
+static void register_selftest(struct reg *r)
+{
+    const char *failed = NULL;
+#define MB_EXPECT(cond) ((cond) || failed ? (void)0 : (void)(failed = #cond))
+    MB_EXPECT(gbench_register(NULL, mb_selftest_skip, NULL) == NULL);
+    MB_EXPECT(gbench_register("", mb_selftest_skip, NULL) == NULL);
+    MB_EXPECT(gbench_register("selftest/none", NULL, NULL) == NULL);
+
+    reg(r, "selftest/skip", mb_selftest_skip, NULL);
+
+    struct gbench *b = reg(r, "selftest/counters", mb_selftest_counters, NULL);
+    int64_t a = 7;
+    MB_EXPECT(gbench_args(b, &a, 1) == 0);
+    MB_EXPECT(gbench_threads(b, 1) == 0);
+    MB_EXPECT(gbench_threads(b, 2) == 0);
+    MB_EXPECT(gbench_args(b, NULL, 1) == GBENCH_EINVAL);
+    MB_EXPECT(gbench_args(b, &a, 0) == GBENCH_EINVAL);
+    MB_EXPECT(gbench_args(NULL, &a, 1) == GBENCH_EINVAL);
+    MB_EXPECT(gbench_threads(b, 0) == GBENCH_EINVAL);
+    MB_EXPECT(gbench_thread_range(b, 2, 1) == GBENCH_EINVAL);
+    MB_EXPECT(gbench_min_time(b, 0) == GBENCH_EINVAL);
+    MB_EXPECT(gbench_repetitions(b, 0) == GBENCH_EINVAL);
+    MB_EXPECT(gbench_fixed_iterations(b, 0) == GBENCH_EINVAL);
+    MB_EXPECT(gbench_unit(b, (enum gbench_unit)99) == GBENCH_EINVAL);
+    MB_EXPECT(gbench_use_real_time(NULL) == GBENCH_EINVAL);
+
+    /* Range 1..64 with multiplier 4: runs n:1, n:4, n:16, n:64. */
+    b = reg(r, "selftest/range", mb_selftest_counters, NULL);
+    static const char *const n_name[] = { "n" };
+    MB_EXPECT(gbench_range_multiplier(b, 1) == GBENCH_EINVAL);
+    MB_EXPECT(gbench_range(b, 5, 1) == GBENCH_EINVAL);
+    MB_EXPECT(gbench_range(b, -1, 4) == GBENCH_EINVAL);
+    MB_EXPECT(gbench_dense_range(b, 1, 4, 0) == GBENCH_EINVAL);
+    MB_EXPECT(gbench_range_multiplier(b, 4) == 0);
+    MB_EXPECT(gbench_range(b, 1, 64) == 0);
+    MB_EXPECT(gbench_arg_names(b, n_name, 1) == 0);
+    MB_EXPECT(gbench_arg_names(b, NULL, 1) == GBENCH_EINVAL);
+    MB_EXPECT(gbench_unit(b, GBENCH_US) == 0);
+
+    /* Dense range 2..6 step 2: runs 2, 4, 6. */
+    b = reg(r, "selftest/dense", mb_selftest_counters, NULL);
+    MB_EXPECT(gbench_dense_range(b, 2, 6, 2) == 0);
+    MB_EXPECT(gbench_measure_process_cpu_time(b) == 0);
+
+    /* Exactly 40 iterations (5 batches of 8), twice, with aggregates. */
+    b = reg(r, "selftest/fixed", mb_selftest_counters, NULL);
+    MB_EXPECT(gbench_args(b, &a, 1) == 0);
+    MB_EXPECT(gbench_fixed_iterations(b, 40) == 0);
+    MB_EXPECT(gbench_repetitions(b, 2) == 0);
+
+    MB_EXPECT(gbench_add_context("", "x") == GBENCH_EINVAL);
+    MB_EXPECT(gbench_add_context("k", NULL) == GBENCH_EINVAL);
+    MB_EXPECT(gbench_add_context("gbench_build", "again") == GBENCH_EEXIST);
+#undef MB_EXPECT
+    char buf[200];
+    snprintf(buf, sizeof buf, "%s%s", failed ? "failed: " : "ok", failed ? failed : "");
+    gbench_add_context("mb_selftest_api", buf);
+}
+
 static void register_all(struct reg *r, const struct quant_kernels *k, int n_isa, int max_threads,
                          bool selftest)
 {
     char name[128];
     const enum quant_isa best = (enum quant_isa)(n_isa - 1);
 
-    if (selftest) {
-        reg(r, "selftest/skip", mb_selftest_skip, NULL);
-        struct gbench *b = reg(r, "selftest/counters", mb_selftest_counters, NULL);
-        int64_t a = 7;
-        gbench_args(b, &a, 1);
-        gbench_threads(b, 1);
-        gbench_threads(b, 2);
-    }
+    if (selftest)
+        register_selftest(r);
 
     reg(r, "overhead/keep_running", mb_overhead_keep_running, NULL);
     reg(r, "overhead/batch:64", mb_overhead_batch, NULL);
