@@ -135,7 +135,12 @@ int gguf_writer_header(struct gguf_writer *w, uint64_t n_tensors, uint64_t n_kv)
 /* Begin key/value pair number kv_done: checks order and the previous array. */
 static int begin_kv(struct gguf_writer *w, const char *key, int type)
 {
-    if (expect_stage(w, ST_KV, key ? key : "(null key)") != GGUF_WRITER_OK)
+    if (w->status != GGUF_WRITER_OK)
+        return w->status;
+    if (w->stage > ST_KV && w->stage != ST_DONE && w->kv_done == w->n_kv && w->tensors_done == 0)
+        return fail(w, GGUF_WRITER_EINVAL, "key '%s': more pairs than the %llu declared in the header",
+                    key ? key : "(null)", (unsigned long long)w->n_kv);
+    if (expect_stage(w, ST_KV, "key/value pair") != GGUF_WRITER_OK)
         return w->status;
     if (!key || !*key)
         return fail(w, GGUF_WRITER_EINVAL, "key/value pair %llu: empty key", (unsigned long long)w->kv_done);
