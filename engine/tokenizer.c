@@ -26,6 +26,7 @@ struct tok {
     size_t arena_bytes;
     int32_t *slots;            /* open-addressing hash of mergeable pieces: id or -1 */
     size_t n_slots;            /* power of two >= 2 * n_vocab */
+    uint64_t hash_seed;        /* fixed at tok_new */
     uint32_t max_merge_len;    /* longest mergeable piece: longer lookups miss at once */
     int32_t byte_id[256];      /* byte token for each byte, or -1 */
     int32_t bos, eos, unk;
@@ -78,13 +79,31 @@ static bool mergeable(uint8_t type)
            type == TOK_TYPE_USER_DEFINED || type == TOK_TYPE_UNUSED;
 }
 
-/* FNV-1a, 64 bit. */
-static uint64_t hash_bytes(const char *p, size_t n)
+static uint64_t mix64(uint64_t h)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 0x100000001b3ull;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 33);
+}
+
+/* A seeded hash, 8 bytes at a time, each word through a full-avalanche mix.
+ * The seed comes from heap addresses (ASLR), so a vocabulary cannot be
+ * crafted in advance to pile its pieces into one probe chain and make
+ * tok_new quadratic. The seed changes only the table layout, never a result. */
+static uint64_t hash_bytes(uint64_t seed, const char *p, size_t n)
+{
+    uint64_t h = mix64(seed ^ ((uint64_t)n * 0x9e3779b97f4a7c15ull));
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = mix64(h ^ w);
+    }
+    if (n) {
+        uint64_t w = 0;
+        memcpy(&w, p, n);
+        h = mix64(h ^ w);
     }
     return h;
 }
@@ -95,7 +114,7 @@ static int32_t lookup(const struct tok *t, const char *p, size_t n)
     if (n == 0 || n > t->max_merge_len)
         return -1;
     size_t mask = t->n_slots - 1;
-    for (size_t i = (size_t)hash_bytes(p, n) & mask;; i = (i + 1) & mask) {
+    for (size_t i = (size_t)hash_bytes(t->hash_seed, p, n) & mask;; i = (i + 1) & mask) {
         int32_t id = t->slots[i];
         if (id < 0)
             return -1;
@@ -112,7 +131,7 @@ static void insert(struct tok *t, int32_t id)
     const struct tok_piece *e = &t->pieces[id];
     const char *p = t->arena + e->off;
     size_t mask = t->n_slots - 1;
-    for (size_t i = (size_t)hash_bytes(p, e->len) & mask;; i = (i + 1) & mask) {
+    for (size_t i = (size_t)hash_bytes(t->hash_seed, p, e->len) & mask;; i = (i + 1) & mask) {
         int32_t cur = t->slots[i];
         if (cur < 0) {
             t->slots[i] = id;
@@ -398,6 +417,8 @@ struct tok *tok_new(const struct gguf *g, const struct mem_hooks *mem, int *code
     if (!t->slots)
         goto nomem;
     t->n_slots = n_slots;
+    t->hash_seed = mix64((uint64_t)(uintptr_t)t ^ ((uint64_t)(uintptr_t)t->slots << 1) ^
+                         (uint64_t)n_vocab);
     memset(t->slots, 0xff, n_slots * sizeof *t->slots); /* every slot -1 */
     for (int i = 0; i < n_vocab; i++) {
         gguf_array_next(&tokens, &pos, &v);
