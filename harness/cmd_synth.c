@@ -66,6 +66,7 @@ static void on_signal(int sig)
 
 struct progress {
     bool show;
+    bool ended;  /* the final line was printed */
     double t0, last;
 };
 
@@ -79,15 +80,17 @@ static double now_s(void)
 static int on_progress(uint64_t done, uint64_t total, void *user)
 {
     struct progress *p = user;
-    if (p->show) {
+    if (p->show && !p->ended) {
         double t = now_s();
         if (t - p->last >= 0.1 || done == total) {
             double el = t - p->t0;
             fprintf(stderr, "\rsynth: %8.1f / %.1f MB (%3.0f%%) %7.1f MB/s", (double)done / 1e6,
                     (double)total / 1e6, total ? 100.0 * (double)done / (double)total : 100.0,
                     el > 0 ? (double)done / 1e6 / el : 0.0);
-            if (done == total)
+            if (done == total) {
                 fputc('\n', stderr);
+                p->ended = true;
+            }
             fflush(stderr);
             p->last = t;
         }
@@ -264,7 +267,7 @@ static int run(int argc, char **argv)
 
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    if (prog.show && rc != SYNTH_OK)
+    if (prog.show && !prog.ended && rc != SYNTH_OK)
         fputc('\n', stderr);
 
     switch (rc) {
