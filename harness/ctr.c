@@ -237,7 +237,7 @@ static int open_set(struct ctr_set **out, const struct ctr_config *cfg, const in
         goto oom;
     s->cfg = *cfg;
     if (!s->cfg.sched_ring_pages)
-        s->cfg.sched_ring_pages = 128;
+        s->cfg.sched_ring_pages = 256;
     s->process_mode = n_tids == 0;
     s->inherit = s->process_mode || mode.inherit;
     s->enable_on_exec = mode.enable_on_exec;
@@ -431,6 +431,8 @@ int ctr_read(struct ctr_set *s, struct ctr_snap *snap)
         rc = CTR_EIO;
     }
     memcpy(s->last, v, s->words * sizeof *v);
+    if (s->sched)
+        ctr_sched_poll(s);
     return rc;
 }
 

@@ -75,7 +75,8 @@ struct ctr_config {
                                      wait (schedstat) and, for a tid list, the
                                      voluntary/involuntary split. Off = cheaper reads,
                                      and those metrics are unsupported ("disabled") */
-    int sched_ring_pages;         /* ring buffer per CPU, pages, power of two (0 = 128) */
+    int sched_ring_pages;         /* ring buffer per CPU, pages, power of two (0 = 256:
+                                     1 MiB, ~10000 wake-ups with their switches) */
 };
 
 /* Fill cfg with: all backends, default hw events, no uncore, thread_stats on. */

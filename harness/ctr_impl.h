@@ -125,6 +125,10 @@ int ctr_sw_open(struct ctr_set *s);
 int ctr_sw_read_proc(struct ctr_set *s, uint64_t *v);
 int ctr_sched_open(struct ctr_set *s);
 void ctr_sched_close(struct ctr_set *s);
+/* Drain the tracepoint rings if one is more than half full (cheap check:
+ * one load per CPU); ctr_read calls it. */
+void ctr_sched_poll(struct ctr_set *s);
+
 /* Latency statistics of wake-ups in [t0, t1) into vals[CTR_LAT_*]; returns
  * the number of samples. Forgets samples older than t0. */
 uint64_t ctr_sched_stats(struct ctr_set *s, uint64_t t0, uint64_t t1, double vals[6]);

@@ -5,10 +5,14 @@
  * (PERF_TYPE_TRACEPOINT, every event sampled with TID|TIME|RAW on
  * CLOCK_MONOTONIC), all three of a CPU writing into one ring buffer. The raw
  * record's fields are found by the offsets in the tracepoint's format file
- * (wakee `pid`, switch `next_pid`), the event by its common_type id. A
- * latency is the time from a watched thread's wake-up to the switch that
- * puts it on a CPU. Kernel filters ("pid == N || ...") keep the rings to the
- * watched threads when there are at most 32 of them.
+ * (wakee `pid`, switch `prev_pid` and `next_pid`), the event by its
+ * common_type id. A latency is the time from a watched thread's wake-up to
+ * the switch that puts it on a CPU. A wake-up that reaches a thread still on
+ * its CPU (it set itself to sleep but had not switched out yet) is absorbed
+ * without a switch: such wake-ups are dropped at the thread's next switch-out
+ * instead of being paired with a later, unrelated switch-in. Kernel filters
+ * ("pid == N || ...") keep the rings to the watched threads when there are
+ * at most 32 of them.
  *
  * Run-queue wait: the second field of /proc/<tid>/schedstat, per thread
  * (the process-level file only covers the main thread).
@@ -38,7 +42,8 @@ struct lat_rec {
 struct ev {
     uint64_t t;
     int tp;
-    int tid;
+    int tid;  /* wakee, or the switch's next_pid */
+    int prev; /* the switch's prev_pid (-1 for wake-ups) */
 };
 
 struct ctr_sched {
@@ -46,9 +51,10 @@ struct ctr_sched {
     int *fds;          /* [ncpu][TP_N] */
     void **rings;      /* [ncpu], mmap of (1 + pages) pages over fds[cpu][TP_SWITCH] */
     size_t page, data_bytes;
-    int ids[TP_N], offs[TP_N];
+    int ids[TP_N], offs[TP_N], prev_off;
     int *watch;        /* sorted watched tids */
     uint64_t *pending; /* [n_watch] wake-up time waiting for its switch-in, 0 = none */
+    bool *running;     /* [n_watch] switched in and not yet out */
     int n_watch;
     struct lat_rec *lat;
     size_t n_lat, cap_lat;
@@ -56,7 +62,10 @@ struct ctr_sched {
     size_t n_ev, cap_ev;
     uint64_t *scratch;
     size_t cap_scratch;
-    uint64_t lost;     /* records the kernel dropped since the last stats */
+    uint64_t lost;     /* records the kernel dropped since the last stats (PERF_RECORD_LOST) */
+    uint64_t dropped;  /* records we had no memory for */
+    bool format_lost;  /* the fds report lost samples on read (PERF_FORMAT_LOST) */
+    uint64_t lost_read; /* their sum at the last stats */
     unsigned char rec[65536];
 };
 
@@ -137,7 +146,7 @@ static int read_small(const char *path, char *buf, size_t len)
 }
 
 /* ids and field offsets of the three tracepoints. */
-static int tp_lookup(int ids[TP_N], int offs[TP_N], char *why, size_t why_len)
+static int tp_lookup(int ids[TP_N], int offs[TP_N], int *prev_off, char *why, size_t why_len)
 {
     char dir[64];
     int rc = ctr_tracefs_dir(dir, sizeof dir, why, why_len);
@@ -157,6 +166,10 @@ static int tp_lookup(int ids[TP_N], int offs[TP_N], char *why, size_t why_len)
         int size = 0;
         if (n <= 0 || ctr_tp_field(text, tp_fields[i], &offs[i], &size) != 0 || size != 4) {
             snprintf(why, why_len, "%s: no 4-byte field '%s'", path, tp_fields[i]);
+            return CTR_ECORRUPT;
+        }
+        if (i == TP_SWITCH && (ctr_tp_field(text, "prev_pid", prev_off, &size) != 0 || size != 4)) {
+            snprintf(why, why_len, "%s: no 4-byte field 'prev_pid'", path);
             return CTR_ECORRUPT;
         }
     }
@@ -214,12 +227,13 @@ static void tp_attr(struct perf_event_attr *a, int id)
     a->use_clockid = 1;
     a->clockid = CLOCK_MONOTONIC; /* comparable with the snapshots' clock_ns() */
     a->wakeup_events = 1 << 20;   /* nobody polls: we drain on demand */
+    a->read_format = PERF_FORMAT_LOST; /* Linux >= 6.0: samples dropped on a full ring */
 }
 
 bool ctr_sched_available(char *why, size_t why_len)
 {
-    int ids[TP_N], offs[TP_N];
-    if (tp_lookup(ids, offs, why, why_len) != 0)
+    int ids[TP_N], offs[TP_N], prev_off;
+    if (tp_lookup(ids, offs, &prev_off, why, why_len) != 0)
         return false;
     struct perf_event_attr a;
     tp_attr(&a, ids[TP_SWITCH]);
@@ -240,6 +254,16 @@ static int cmp_int(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Sum of the samples the kernel could not write (PERF_FORMAT_LOST). */
+static uint64_t lost_samples(const struct ctr_sched *c)
+{
+    uint64_t sum = 0, v[2];
+    for (int i = 0; c->format_lost && i < c->ncpu * TP_N; i++)
+        if (read(c->fds[i], v, sizeof v) == (ssize_t)sizeof v)
+            sum += v[1];
+    return sum;
+}
+
 static void sched_free(struct ctr_sched *c)
 {
     if (!c)
@@ -254,6 +278,7 @@ static void sched_free(struct ctr_sched *c)
     free(c->fds);
     free(c->watch);
     free(c->pending);
+    free(c->running);
     free(c->lat);
     free(c->ev);
     free(c->scratch);
@@ -287,7 +312,7 @@ static int tp_open(struct ctr_set *s, struct ctr_sched **out, char *why, size_t 
     struct ctr_sched *c = calloc(1, sizeof *c);
     if (!c)
         return CTR_ENOMEM;
-    int rc = tp_lookup(c->ids, c->offs, why, why_len);
+    int rc = tp_lookup(c->ids, c->offs, &c->prev_off, why, why_len);
     if (rc)
         goto fail;
     int *cpus = NULL;
@@ -303,7 +328,8 @@ static int tp_open(struct ctr_set *s, struct ctr_sched **out, char *why, size_t 
     c->n_watch = s->n_tids;
     c->watch = malloc((size_t)(s->n_tids ? s->n_tids : 1) * sizeof *c->watch);
     c->pending = calloc((size_t)(s->n_tids ? s->n_tids : 1), sizeof *c->pending);
-    if (!c->fds || !c->rings || !c->watch || !c->pending) {
+    c->running = calloc((size_t)(s->n_tids ? s->n_tids : 1), sizeof *c->running);
+    if (!c->fds || !c->rings || !c->watch || !c->pending || !c->running) {
         free(cpus);
         rc = CTR_ENOMEM;
         goto fail;
@@ -313,16 +339,31 @@ static int tp_open(struct ctr_set *s, struct ctr_sched **out, char *why, size_t 
     memcpy(c->watch, s->tids, (size_t)s->n_tids * sizeof *c->watch);
     qsort(c->watch, (size_t)c->n_watch, sizeof *c->watch, cmp_int);
 
-    char f_switch[1024] = "", f_wake[1024] = "";
+    char f_switch[2048] = "", f_wake[1024] = "";
     if (c->n_watch <= 32) {
         filter_text(f_switch, sizeof f_switch, "next_pid", c->watch, c->n_watch);
+        size_t used = strlen(f_switch);
+        if (used) {
+            snprintf(f_switch + used, sizeof f_switch - used, " || ");
+            filter_text(f_switch + used + 4, sizeof f_switch - used - 4, "prev_pid", c->watch, c->n_watch);
+        }
         filter_text(f_wake, sizeof f_wake, "pid", c->watch, c->n_watch);
     }
     for (int k = 0; k < c->ncpu; k++) {
         for (int t = 0; t < TP_N; t++) {
             struct perf_event_attr a;
             tp_attr(&a, c->ids[t]);
+            bool first = k == 0 && t == 0;
+            if (!first && !c->format_lost)
+                a.read_format = 0;
             int fd = ctr_perf_open(&a, -1, cpus[k], -1, PERF_FLAG_FD_CLOEXEC);
+            if (fd < 0 && errno == EINVAL && first) {
+                /* a kernel before 6.0: no PERF_FORMAT_LOST, only LOST records */
+                a.read_format = 0;
+                fd = ctr_perf_open(&a, -1, cpus[k], -1, PERF_FLAG_FD_CLOEXEC);
+            }
+            if (first)
+                c->format_lost = fd >= 0 && a.read_format != 0;
             if (fd < 0) {
                 char what[96];
                 snprintf(what, sizeof what, "perf_event_open(sched:%s, all tasks, cpu %d)", tp_names[t], cpus[k]);
@@ -358,6 +399,7 @@ static int tp_open(struct ctr_set *s, struct ctr_sched **out, char *why, size_t 
         }
     }
     free(cpus);
+    c->lost_read = lost_samples(c);
     *out = c;
     return 0;
 fail:
@@ -450,13 +492,13 @@ static int watch_index(const struct ctr_sched *c, int tid)
     return p ? (int)(p - c->watch) : -1;
 }
 
-static void push_ev(struct ctr_sched *c, uint64_t t, int tp, int tid)
+static void push_ev(struct ctr_sched *c, uint64_t t, int tp, int tid, int prev)
 {
     if (c->n_ev == c->cap_ev) {
         size_t cap = c->cap_ev ? 2 * c->cap_ev : 4096;
         struct ev *e = realloc(c->ev, cap * sizeof *e);
         if (!e) {
-            c->lost++;
+            c->dropped++;
             return;
         }
         c->ev = e;
@@ -465,6 +507,7 @@ static void push_ev(struct ctr_sched *c, uint64_t t, int tp, int tid)
     c->ev[c->n_ev].t = t;
     c->ev[c->n_ev].tp = tp;
     c->ev[c->n_ev].tid = tid;
+    c->ev[c->n_ev].prev = prev;
     c->n_ev++;
 }
 
@@ -488,10 +531,19 @@ static void parse_sample(struct ctr_sched *c, const unsigned char *r, size_t len
             continue;
         if ((size_t)c->offs[tp] + 4 > raw_size)
             return;
-        int32_t tid;
+        int32_t tid, prev = -1;
         memcpy(&tid, raw + c->offs[tp], 4);
-        if (watch_index(c, tid) >= 0)
-            push_ev(c, t, tp, tid);
+        if (tp == TP_SWITCH) {
+            if ((size_t)c->prev_off + 4 > raw_size)
+                return;
+            memcpy(&prev, raw + c->prev_off, 4);
+            if (watch_index(c, prev) < 0)
+                prev = -1;
+        }
+        if (watch_index(c, tid) < 0)
+            tid = -1;
+        if (tid >= 0 || prev >= 0)
+            push_ev(c, t, tp, tid, prev);
         return;
     }
 }
@@ -544,19 +596,30 @@ void ctr_sched_drain(struct ctr_set *s)
     qsort(c->ev, c->n_ev, sizeof *c->ev, cmp_ev);
     for (size_t i = 0; i < c->n_ev; i++) {
         const struct ev *e = &c->ev[i];
-        int w = watch_index(c, e->tid);
         if (e->tp != TP_SWITCH) {
-            if (!c->pending[w])
-                c->pending[w] = e->t; /* a second wake-up before it ran: keep the first */
+            int w = watch_index(c, e->tid);
+            /* a second wake-up before it ran: keep the first; one while it
+             * is still on its CPU: absorbed, no switch-in will follow */
+            if (!c->running[w] && !c->pending[w])
+                c->pending[w] = e->t;
             continue;
         }
+        if (e->prev >= 0) {
+            int p = watch_index(c, e->prev);
+            c->running[p] = false;
+            c->pending[p] = 0; /* woken while it ran: absorbed */
+        }
+        if (e->tid < 0)
+            continue;
+        int w = watch_index(c, e->tid);
+        c->running[w] = true;
         if (!c->pending[w])
             continue; /* back from preemption: run-queue wait, not a wake-up */
         if (c->n_lat == c->cap_lat) {
             size_t cap = c->cap_lat ? 2 * c->cap_lat : 4096;
             struct lat_rec *l = realloc(c->lat, cap * sizeof *l);
             if (!l) {
-                c->lost++;
+                c->dropped++;
                 c->pending[w] = 0;
                 continue;
             }
@@ -567,6 +630,21 @@ void ctr_sched_drain(struct ctr_set *s)
         c->lat[c->n_lat].lat_ns = e->t >= c->pending[w] ? e->t - c->pending[w] : 0;
         c->n_lat++;
         c->pending[w] = 0;
+    }
+}
+
+void ctr_sched_poll(struct ctr_set *s)
+{
+    struct ctr_sched *c = s->sched;
+    if (!c)
+        return;
+    for (int k = 0; k < c->ncpu; k++) {
+        const struct perf_event_mmap_page *meta = c->rings[k];
+        uint64_t head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
+        if (head - meta->data_tail > c->data_bytes / 2) {
+            ctr_sched_drain(s);
+            return;
+        }
     }
 }
 
@@ -610,8 +688,11 @@ uint64_t ctr_sched_stats(struct ctr_set *s, uint64_t t0, uint64_t t1, double val
             c->lat[keep++] = *l;
     }
     c->n_lat = keep;
-    vals[CTR_LAT_LOST] = (double)c->lost;
-    c->lost = 0;
+    uint64_t lr = lost_samples(c);
+    uint64_t lost = (c->format_lost ? lr - c->lost_read : c->lost) + c->dropped;
+    c->lost_read = lr;
+    vals[CTR_LAT_LOST] = (double)lost;
+    c->lost = c->dropped = 0;
     vals[CTR_LAT_COUNT] = (double)n;
     if (n) {
         qsort(c->scratch, n, sizeof *c->scratch, cmp_u64);
