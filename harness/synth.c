@@ -1021,6 +1021,13 @@ static int publish(const char *tmp, const char *path, bool force, char *err, siz
                 unlink(tmp);
                 return SYNTH_OK;
             }
+            /* Nor hard links (some FUSE and network file systems): check,
+             * then rename, accepting the small race. */
+            struct stat st;
+            if (errno != EEXIST && lstat(path, &st) != 0 && errno == ENOENT && rename(tmp, path) == 0)
+                return SYNTH_OK;
+            if (lstat(path, &st) == 0)
+                errno = EEXIST;
         }
         if (errno == EEXIST) {
             snprintf(err, err_len, "%s already exists (appeared while writing)", path);
