@@ -1024,10 +1024,12 @@ static int publish(const char *tmp, const char *path, bool force, char *err, siz
             /* Nor hard links (some FUSE and network file systems): check,
              * then rename, accepting the small race. */
             struct stat st;
-            if (errno != EEXIST && lstat(path, &st) != 0 && errno == ENOENT && rename(tmp, path) == 0)
-                return SYNTH_OK;
-            if (lstat(path, &st) == 0)
-                errno = EEXIST;
+            if (errno != EEXIST) {
+                if (lstat(path, &st) == 0)
+                    errno = EEXIST;
+                else if (rename(tmp, path) == 0)
+                    return SYNTH_OK;
+            }
         }
         if (errno == EEXIST) {
             snprintf(err, err_len, "%s already exists (appeared while writing)", path);
