@@ -951,16 +951,45 @@ int results_write_md(FILE *f, const json_t *header, const json_t *stats, const s
           f);
     char label[256];
     if (any_noisy) {
+        /* one line per distinct warning (n too small repeats in every cell) */
         fputs("\n⚠ spread too wide to trust:\n", f);
+        json_t *groups = json_object(); /* warning -> [count, first cell] */
         json_array_foreach(stats, i, c) {
             config_label(json_object_get(c, "axes"), label, sizeof label);
             json_array_foreach(cols, j, col) {
                 const json_t *m = config_metric(c, json_string_value(json_object_get(col, "name")));
-                if (m && json_is_true(json_object_get(m, "noisy")))
-                    fprintf(f, "- %s, %s: %s\n", label, json_string_value(json_object_get(m, "name")),
-                            json_string_value(json_object_get(m, "warning")));
+                if (!m || !json_is_true(json_object_get(m, "noisy")))
+                    continue;
+                const char *w = json_string_value(json_object_get(m, "warning"));
+                w = w ? w : "noisy";
+                json_t *g = json_object_get(groups, w);
+                if (g) {
+                    json_array_set_new(g, 0, json_integer(json_integer_value(json_array_get(g, 0)) + 1));
+                    continue;
+                }
+                char cell[384];
+                snprintf(cell, sizeof cell, "%s, %s", label, json_string_value(json_object_get(m, "name")));
+                json_object_set_new(groups, w, json_pack("[i, s]", 1, cell));
             }
         }
+        const char *w;
+        json_t *g;
+        int lines = 0, more = 0;
+        json_object_foreach(groups, w, g) {
+            if (lines++ >= 12) {
+                more++;
+                continue;
+            }
+            json_int_t cnt = json_integer_value(json_array_get(g, 0));
+            if (cnt == 1)
+                fprintf(f, "- %s: %s\n", json_string_value(json_array_get(g, 1)), w);
+            else
+                fprintf(f, "- %s: %" JSON_INTEGER_FORMAT " cells (first: %s)\n", w, cnt,
+                        json_string_value(json_array_get(g, 1)));
+        }
+        if (more)
+            fprintf(f, "- ... and %d more warnings (see the JSON or CSV output)\n", more);
+        json_decref(groups);
     }
     if (any_na) {
         fputs("\nn/a (not measured):\n", f);

@@ -4,9 +4,10 @@
 
 #include "workloads/workload.h"
 
-extern const struct workload workload_sleep;
+extern const struct workload workload_load, workload_sleep;
 
 const struct workload *const workload_registry[] = {
+    &workload_load,
     &workload_sleep,
     NULL,
 };

@@ -1,0 +1,534 @@
+/* load — how a GGUF model gets from the file into memory, phase by phase.
+ *
+ * Strategies (--load):
+ *   read        read() into a 64-byte-aligned heap buffer (llama.cpp --no-mmap)
+ *   mmap        lazy private mapping: pages come in when first touched
+ *   populate    mmap + MAP_POPULATE: the kernel faults everything in up front
+ *   willneed    mmap + MADV_WILLNEED: asynchronous readahead of the whole file
+ *   sequential  mmap + MADV_SEQUENTIAL: aggressive readahead, early reclaim
+ *   hugepage    read() into anonymous memory advised MADV_HUGEPAGE (2 MiB aligned)
+ *   direct      O_DIRECT pread()s in 8 MiB chunks into a 4 KiB-aligned buffer,
+ *               bypassing the page cache (pread: io_uring would not change a
+ *               single sequential stream much)
+ * Cache states (--cache):
+ *   cold   the file's pages are dropped first (fdatasync + POSIX_FADV_DONTNEED)
+ *          and the drop is verified with mincore() over a mapping of the file;
+ *          a repetition with more than 1% still resident is recorded as failed
+ *          (cold_ok 0, the fraction in the message), never mixed in
+ *   warm   the file is read once first so every page is in the page cache
+ *
+ * Every repetition runs in a fresh child process (WORKLOAD_ISOLATE): RSS
+ * and fault counts start from the same place, and a SIGBUS from a file
+ * truncated under the mapping is one failed repetition.
+ *
+ * Phases, each timed (ns): open_ns (open + fstat), map_read_ns (mmap or
+ * the reads), parse_ns (gguf_open_alloc over the bytes), touch_ns (one byte
+ * of every 4 KiB page of every tensor's data: the first-touch faults),
+ * ready_ns (their sum), engine_setup_ns (model_load + infer_new, n_ctx 16)
+ * and first_token_ns (one decode step of the BOS token from an empty cache).
+ * Memory, as increases over the phases open..touch: rss, rss_anon,
+ * rss_file (/proc/self/status), pss_anon, pss_file, anon_huge
+ * (/proc/self/smaps_rollup); minor/major faults (getrusage); disk_read_bytes
+ * (/proc/self/io read_bytes: what the process made the disk deliver).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/gguf.h"
+#include "engine/infer.h"
+#include "engine/model.h"
+#include "harness/clock.h"
+#include "workloads/workload.h"
+
+enum load_mode { LM_READ, LM_MMAP, LM_POPULATE, LM_WILLNEED, LM_SEQUENTIAL, LM_HUGEPAGE, LM_DIRECT };
+enum load_cache { LC_COLD, LC_WARM };
+
+static const char *const load_modes[] = { "read", "mmap", "populate", "willneed", "sequential", "hugepage",
+                                          "direct", NULL };
+static const char *const load_caches[] = { "cold", "warm", NULL };
+
+static const struct workload_axis load_axes[] = {
+    { "load", "how the file gets into memory", WORKLOAD_AXIS_CHOICE, load_modes, 0, 0,
+      "read,mmap,populate,willneed,sequential,hugepage,direct" },
+    { "cache", "page cache state before each repetition", WORKLOAD_AXIS_CHOICE, load_caches, 0, 0, "cold,warm" },
+};
+
+#define COLD_MAX_RESIDENT 0.01
+#define PAGE 4096u
+#define DIRECT_CHUNK (8u << 20)
+#define HUGE_ALIGN (2u << 20)
+
+struct load_state {
+    char path[4096];
+    enum load_mode mode;
+    enum load_cache cache;
+    uint64_t size;
+};
+
+static int load_setup(const struct workload_config *cfg, void **state, char *err, size_t err_len)
+{
+    struct stat st;
+    if (!cfg->model_path || stat(cfg->model_path, &st) != 0) {
+        snprintf(err, err_len, "%s: %s", cfg->model_path ? cfg->model_path : "(no model)", strerror(errno));
+        return -1;
+    }
+    if (st.st_size <= 0) {
+        snprintf(err, err_len, "%s: empty file", cfg->model_path);
+        return -1;
+    }
+    struct load_state *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, err_len, "load: out of memory");
+        return -1;
+    }
+    snprintf(s->path, sizeof s->path, "%s", cfg->model_path);
+    s->mode = (enum load_mode)cfg->num[0];
+    s->cache = (enum load_cache)cfg->num[1];
+    s->size = (uint64_t)st.st_size;
+    *state = s;
+    return 0;
+}
+
+static void load_teardown(void *state)
+{
+    free(state);
+}
+
+/* ---- the page cache ------------------------------------------------------ */
+
+/* Fraction of the file's pages in the page cache (mincore over a fresh
+ * mapping, which itself brings nothing in); negative when it cannot tell. */
+static double resident_fraction(int fd, uint64_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+        return -1;
+    size_t pages = (size + PAGE - 1) / PAGE;
+    unsigned char *vec = malloc(pages);
+    double frac = -1;
+    if (vec && mincore(p, size, vec) == 0) {
+        size_t in = 0;
+        for (size_t i = 0; i < pages; i++)
+            in += vec[i] & 1;
+        frac = (double)in / (double)pages;
+    }
+    free(vec);
+    munmap(p, size);
+    return frac;
+}
+
+static int read_through(int fd, char *err, size_t err_len)
+{
+    static char buf[1 << 20];
+    off_t off = 0;
+    for (;;) {
+        ssize_t r = pread(fd, buf, sizeof buf, off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            snprintf(err, err_len, "warming the page cache: %s", strerror(errno));
+            return -1;
+        }
+        if (r == 0)
+            return 0;
+        off += r;
+    }
+}
+
+/* Put the file in the requested cache state; reports the resident fraction. */
+static int prepare_cache(const struct load_state *s, struct workload_sink *out, char *err, size_t err_len)
+{
+    int fd = open(s->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, err_len, "%s: %s", s->path, strerror(errno));
+        return -1;
+    }
+    int rc = 0;
+    double frac;
+    if (s->cache == LC_WARM) {
+        rc = read_through(fd, err, err_len);
+        frac = resident_fraction(fd, s->size);
+    } else {
+        /* dirty pages cannot be dropped: write them back first; a page
+         * someone else still maps stays too, hence the check and one retry */
+        for (int attempt = 0; attempt < 2; attempt++) {
+            fdatasync(fd);
+            posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+            frac = resident_fraction(fd, s->size);
+            if (frac >= 0 && frac <= COLD_MAX_RESIDENT)
+                break;
+        }
+    }
+    close(fd);
+    if (frac < 0)
+        workload_emit_unsupported(out, "resident_before_fraction", "fraction", METRIC_SRC_SW,
+                                  "mincore over a mapping of the file failed");
+    else
+        workload_emit(out, "resident_before_fraction", "fraction", METRIC_SRC_SW, frac);
+    if (rc == 0 && s->cache == LC_COLD) {
+        bool ok = frac >= 0 && frac <= COLD_MAX_RESIDENT;
+        workload_emit(out, "cold_ok", "bool", METRIC_SRC_SW, ok ? 1 : 0);
+        if (!ok) {
+            if (frac < 0)
+                snprintf(err, err_len, "cold cache not verified: mincore failed on %s", s->path);
+            else
+                snprintf(err, err_len,
+                         "cold cache not reached: %.1f%% of %s still resident after POSIX_FADV_DONTNEED (limit %.0f%%)",
+                         frac * 100, s->path, COLD_MAX_RESIDENT * 100);
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
+/* ---- process figures ---------------------------------------------------- */
+
+struct mem_snap {
+    bool status_ok, rollup_ok, io_ok;
+    double rss_anon, rss_file, rss, pss_anon, pss_file, anon_huge; /* bytes */
+    double read_bytes;
+    long minflt, majflt;
+};
+
+/* "Key:   123 kB" lines of a /proc file into bytes. */
+static bool proc_kb(const char *path, const char *const *keys, double *vals, int n)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    char line[256];
+    int found = 0;
+    while (fgets(line, sizeof line, f)) {
+        for (int i = 0; i < n; i++) {
+            size_t k = strlen(keys[i]);
+            if (strncmp(line, keys[i], k) == 0 && line[k] == ':') {
+                vals[i] = strtod(line + k + 1, NULL) * 1024;
+                found++;
+            }
+        }
+    }
+    fclose(f);
+    return found == n;
+}
+
+static void snap(struct mem_snap *m)
+{
+    memset(m, 0, sizeof *m);
+    static const char *const st_keys[] = { "RssAnon", "RssFile", "VmRSS" };
+    double st[3] = { 0 };
+    m->status_ok = proc_kb("/proc/self/status", st_keys, st, 3);
+    m->rss_anon = st[0];
+    m->rss_file = st[1];
+    m->rss = st[2];
+    static const char *const ro_keys[] = { "Pss_Anon", "Pss_File", "AnonHugePages" };
+    double ro[3] = { 0 };
+    m->rollup_ok = proc_kb("/proc/self/smaps_rollup", ro_keys, ro, 3);
+    m->pss_anon = ro[0];
+    m->pss_file = ro[1];
+    m->anon_huge = ro[2];
+    FILE *f = fopen("/proc/self/io", "r");
+    if (f) {
+        char line[128];
+        while (fgets(line, sizeof line, f))
+            if (strncmp(line, "read_bytes:", 11) == 0) {
+                m->read_bytes = strtod(line + 11, NULL);
+                m->io_ok = true;
+            }
+        fclose(f);
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    m->minflt = ru.ru_minflt;
+    m->majflt = ru.ru_majflt;
+}
+
+static void emit_mem(struct workload_sink *out, const struct mem_snap *a, const struct mem_snap *b)
+{
+    if (a->status_ok && b->status_ok) {
+        workload_emit(out, "rss_delta_bytes", "bytes", METRIC_SRC_SW, b->rss - a->rss);
+        workload_emit(out, "rss_anon_delta_bytes", "bytes", METRIC_SRC_SW, b->rss_anon - a->rss_anon);
+        workload_emit(out, "rss_file_delta_bytes", "bytes", METRIC_SRC_SW, b->rss_file - a->rss_file);
+    } else {
+        const char *why = "/proc/self/status has no RssAnon/RssFile here";
+        workload_emit_unsupported(out, "rss_delta_bytes", "bytes", METRIC_SRC_SW, why);
+        workload_emit_unsupported(out, "rss_anon_delta_bytes", "bytes", METRIC_SRC_SW, why);
+        workload_emit_unsupported(out, "rss_file_delta_bytes", "bytes", METRIC_SRC_SW, why);
+    }
+    if (a->rollup_ok && b->rollup_ok) {
+        workload_emit(out, "pss_anon_delta_bytes", "bytes", METRIC_SRC_SW, b->pss_anon - a->pss_anon);
+        workload_emit(out, "pss_file_delta_bytes", "bytes", METRIC_SRC_SW, b->pss_file - a->pss_file);
+        workload_emit(out, "anon_huge_delta_bytes", "bytes", METRIC_SRC_SW, b->anon_huge - a->anon_huge);
+    } else {
+        const char *why = "/proc/self/smaps_rollup lacks Pss_Anon/Pss_File (kernel < 5.9?)";
+        workload_emit_unsupported(out, "pss_anon_delta_bytes", "bytes", METRIC_SRC_SW, why);
+        workload_emit_unsupported(out, "pss_file_delta_bytes", "bytes", METRIC_SRC_SW, why);
+        workload_emit_unsupported(out, "anon_huge_delta_bytes", "bytes", METRIC_SRC_SW, why);
+    }
+    workload_emit(out, "minor_faults", "count", METRIC_SRC_SW, (double)(b->minflt - a->minflt));
+    workload_emit(out, "major_faults", "count", METRIC_SRC_SW, (double)(b->majflt - a->majflt));
+    if (a->io_ok && b->io_ok)
+        workload_emit(out, "disk_read_bytes", "bytes", METRIC_SRC_SW, b->read_bytes - a->read_bytes);
+    else
+        workload_emit_unsupported(out, "disk_read_bytes", "bytes", METRIC_SRC_SW,
+                                  "/proc/self/io unreadable (no task I/O accounting)");
+}
+
+/* ---- the phases ---------------------------------------------------------- */
+
+struct loaded {
+    const uint8_t *bytes;
+    void *map;          /* mmap modes: the mapping */
+    size_t map_len;
+    void *heap;         /* read/direct: malloc'ed; hugepage: anonymous mapping */
+    size_t heap_len;
+    bool heap_is_map;
+};
+
+static int read_all(int fd, uint8_t *dst, uint64_t size, char *err, size_t err_len)
+{
+    uint64_t off = 0;
+    while (off < size) {
+        size_t want = size - off > (1u << 30) ? (1u << 30) : (size_t)(size - off);
+        ssize_t r = read(fd, dst + off, want);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            snprintf(err, err_len, "read at byte %llu: %s", (unsigned long long)off,
+                     r < 0 ? strerror(errno) : "unexpected end of file");
+            return -1;
+        }
+        off += (uint64_t)r;
+    }
+    return 0;
+}
+
+static int map_or_read(const struct load_state *s, int fd, struct loaded *l, char *err, size_t err_len)
+{
+    int flags = MAP_PRIVATE;
+    switch (s->mode) {
+    case LM_READ: {
+        l->heap_len = (s->size + 63) & ~(size_t)63;
+        l->heap = aligned_alloc(64, l->heap_len);
+        if (!l->heap) {
+            snprintf(err, err_len, "cannot allocate %zu bytes", l->heap_len);
+            return -1;
+        }
+        l->bytes = l->heap;
+        return read_all(fd, l->heap, s->size, err, err_len);
+    }
+    case LM_HUGEPAGE: {
+        /* anonymous memory 2 MiB-aligned so THP can back it with huge pages */
+        l->heap_len = ((s->size + HUGE_ALIGN - 1) & ~(size_t)(HUGE_ALIGN - 1)) + HUGE_ALIGN;
+        void *p = mmap(NULL, l->heap_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            snprintf(err, err_len, "cannot map %zu anonymous bytes: %s", l->heap_len, strerror(errno));
+            return -1;
+        }
+        l->heap = p;
+        l->heap_is_map = true;
+        uint8_t *a = (uint8_t *)(((uintptr_t)p + HUGE_ALIGN - 1) & ~(uintptr_t)(HUGE_ALIGN - 1));
+        if (madvise(a, (s->size + HUGE_ALIGN - 1) & ~(size_t)(HUGE_ALIGN - 1), MADV_HUGEPAGE) != 0) {
+            snprintf(err, err_len, "madvise(MADV_HUGEPAGE): %s", strerror(errno));
+            return -1;
+        }
+        l->bytes = a;
+        return read_all(fd, a, s->size, err, err_len);
+    }
+    case LM_DIRECT: {
+        l->heap_len = (s->size + PAGE - 1) & ~(size_t)(PAGE - 1);
+        if (posix_memalign(&l->heap, PAGE, l->heap_len) != 0) {
+            snprintf(err, err_len, "cannot allocate %zu aligned bytes", l->heap_len);
+            l->heap = NULL;
+            return -1;
+        }
+        uint8_t *dst = l->heap;
+        uint64_t off = 0;
+        while (off < s->size) {
+            size_t want = l->heap_len - off > DIRECT_CHUNK ? DIRECT_CHUNK : (size_t)(l->heap_len - off);
+            ssize_t r = pread(fd, dst + off, want, (off_t)off);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0) {
+                snprintf(err, err_len, "O_DIRECT pread at byte %llu: %s", (unsigned long long)off,
+                         r < 0 ? strerror(errno) : "unexpected end of file");
+                return -1;
+            }
+            off += (uint64_t)r;
+        }
+        l->bytes = dst;
+        return 0;
+    }
+    case LM_POPULATE:
+        flags |= MAP_POPULATE;
+        break;
+    default:
+        break;
+    }
+    void *p = mmap(NULL, s->size, PROT_READ, flags, fd, 0);
+    if (p == MAP_FAILED) {
+        snprintf(err, err_len, "mmap of %llu bytes: %s", (unsigned long long)s->size, strerror(errno));
+        return -1;
+    }
+    l->map = p;
+    l->map_len = s->size;
+    l->bytes = p;
+    int advice = s->mode == LM_WILLNEED ? MADV_WILLNEED : s->mode == LM_SEQUENTIAL ? MADV_SEQUENTIAL : -1;
+    if (advice >= 0 && madvise(p, s->size, advice) != 0) {
+        snprintf(err, err_len, "madvise: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void unload(struct loaded *l)
+{
+    if (l->map)
+        munmap(l->map, l->map_len);
+    if (l->heap && l->heap_is_map)
+        munmap(l->heap, l->heap_len);
+    else
+        free(l->heap);
+}
+
+/* One byte of every page each tensor spans; the sum keeps the reads. */
+static uint64_t touch_tensors(const struct gguf *g)
+{
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        const struct gguf_tensor *t = gguf_tensor_at(g, i);
+        if (!t->n_bytes)
+            continue;
+        const volatile uint8_t *p = t->data, *end = t->data + t->n_bytes;
+        sum += p[0];
+        for (uintptr_t b = ((uintptr_t)p + PAGE) & ~(uintptr_t)(PAGE - 1); b < (uintptr_t)end; b += PAGE)
+            sum += *(const volatile uint8_t *)b;
+    }
+    return sum;
+}
+
+/* One decode step of the BOS token from an empty cache. */
+static void first_token(const struct gguf *g, struct workload_sink *out)
+{
+    struct model m;
+    struct infer *ctx = NULL;
+    char err[256];
+    uint64_t t0 = clock_ns();
+    if (model_load(&m, g, NULL, err, sizeof err) != MODEL_OK) {
+        char why[METRIC_REASON_MAX];
+        snprintf(why, sizeof why, "not a model the engine runs: %.120s", err);
+        workload_emit_unsupported(out, "engine_setup_ns", "ns", METRIC_SRC_TIME, why);
+        workload_emit_unsupported(out, "first_token_ns", "ns", METRIC_SRC_TIME, why);
+        return;
+    }
+    struct infer_opts o;
+    infer_opts_default(&o);
+    o.n_ctx = 16;
+    int rc = infer_new(&ctx, &m, &o, err, sizeof err);
+    uint64_t t1 = clock_ns();
+    if (rc != INFER_OK) {
+        char why[METRIC_REASON_MAX];
+        snprintf(why, sizeof why, "infer_new: %.140s", err);
+        workload_emit_unsupported(out, "engine_setup_ns", "ns", METRIC_SRC_TIME, why);
+        workload_emit_unsupported(out, "first_token_ns", "ns", METRIC_SRC_TIME, why);
+        model_free(&m);
+        return;
+    }
+    workload_emit(out, "engine_setup_ns", "ns", METRIC_SRC_TIME, (double)(t1 - t0));
+    uint64_t bos = 1;
+    gguf_get_u64(g, "tokenizer.ggml.bos_token_id", &bos, NULL, 0);
+    int32_t tok = bos < (uint64_t)m.hp.n_vocab ? (int32_t)bos : 0;
+    uint64_t t2 = clock_ns();
+    rc = infer_eval(ctx, &tok, 1, NULL, err, sizeof err);
+    uint64_t t3 = clock_ns();
+    if (rc == INFER_OK) {
+        workload_emit(out, "first_token_ns", "ns", METRIC_SRC_TIME, (double)(t3 - t2));
+    } else {
+        char why[METRIC_REASON_MAX];
+        snprintf(why, sizeof why, "infer_eval: %.140s", err);
+        workload_emit_unsupported(out, "first_token_ns", "ns", METRIC_SRC_TIME, why);
+    }
+    infer_free(ctx);
+    model_free(&m);
+}
+
+static int load_run(void *state, struct workload_sink *out, char *err, size_t err_len)
+{
+    const struct load_state *s = state;
+    if (prepare_cache(s, out, err, err_len) != 0)
+        return -1;
+    workload_emit(out, "file_bytes", "bytes", METRIC_SRC_SW, (double)s->size);
+
+    struct loaded l;
+    memset(&l, 0, sizeof l);
+    struct gguf g;
+    bool g_open = false;
+    int rc = -1;
+    struct mem_snap before, after;
+    snap(&before);
+
+    uint64_t t0 = clock_ns();
+    int fd = open(s->path, O_RDONLY | O_CLOEXEC | (s->mode == LM_DIRECT ? O_DIRECT : 0));
+    struct stat st;
+    if (fd < 0) {
+        if (s->mode == LM_DIRECT && errno == EINVAL)
+            snprintf(err, err_len, "O_DIRECT is not supported by the file system of %s", s->path);
+        else
+            snprintf(err, err_len, "%s: %s", s->path, strerror(errno));
+        goto done;
+    }
+    if (fstat(fd, &st) != 0 || (uint64_t)st.st_size != s->size) {
+        snprintf(err, err_len, "%s changed size during the sweep", s->path);
+        goto done;
+    }
+    uint64_t t1 = clock_ns();
+    if (map_or_read(s, fd, &l, err, err_len) != 0)
+        goto done;
+    uint64_t t2 = clock_ns();
+    char gerr[256];
+    if (gguf_open_alloc(&g, l.bytes, s->size, gerr, sizeof gerr) != GGUF_OK) {
+        snprintf(err, err_len, "%s: %s", s->path, gerr);
+        goto done;
+    }
+    g_open = true;
+    uint64_t t3 = clock_ns();
+    volatile uint64_t sum = touch_tensors(&g);
+    (void)sum;
+    uint64_t t4 = clock_ns();
+    snap(&after);
+
+    workload_emit(out, "open_ns", "ns", METRIC_SRC_TIME, (double)(t1 - t0));
+    workload_emit(out, "map_read_ns", "ns", METRIC_SRC_TIME, (double)(t2 - t1));
+    workload_emit(out, "parse_ns", "ns", METRIC_SRC_TIME, (double)(t3 - t2));
+    workload_emit(out, "touch_ns", "ns", METRIC_SRC_TIME, (double)(t4 - t3));
+    workload_emit(out, "ready_ns", "ns", METRIC_SRC_TIME, (double)(t4 - t0));
+    workload_emit(out, "load_gbps", "GB/s", METRIC_SRC_DERIVED, (double)s->size / (double)(t4 - t0));
+    emit_mem(out, &before, &after);
+    first_token(&g, out);
+    rc = 0;
+done:
+    if (g_open)
+        gguf_close(&g);
+    unload(&l);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+const struct workload workload_load = {
+    .name = "load",
+    .description = "model loading: read vs mmap variants vs O_DIRECT, cold and warm page cache, phase by phase",
+    .axes = load_axes,
+    .n_axes = 2,
+    .flags = WORKLOAD_NEEDS_MODEL | WORKLOAD_ISOLATE,
+    .setup = load_setup,
+    .run = load_run,
+    .work = NULL,  /* load_gbps is derived from ready_ns: run_ns includes the cache preparation */
+    .teardown = load_teardown,
+};
