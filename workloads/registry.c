@@ -4,10 +4,11 @@
 
 #include "workloads/workload.h"
 
-extern const struct workload workload_load, workload_sleep;
+extern const struct workload workload_load, workload_metadata, workload_sleep;
 
 const struct workload *const workload_registry[] = {
     &workload_load,
+    &workload_metadata,
     &workload_sleep,
     NULL,
 };
