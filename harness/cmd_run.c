@@ -61,6 +61,8 @@ static void usage(FILE *f, const struct workload *only)
             "  -o FMT          view: md (default), csv, json, jsonl, sqlite\n"
             "  --out FILE      write the view to FILE (atomically) instead of stdout\n"
             "  --stream FILE   the JSONL stream (default results/WORKLOAD-TIME-PID.jsonl)\n"
+            "  --metrics LIST  columns of the md/csv view (default: every metric)\n"
+            "  --title TEXT    heading of the md view\n"
             "  --resume STREAM continue a killed or stopped sweep; its plan comes from STREAM\n\n",
             RUNNER_DEFAULT_SHAPE, RUNNER_DEFAULT_TYPE);
     fprintf(f, "workloads:\n");
@@ -132,6 +134,7 @@ static int run(int argc, char **argv)
     }
 
     const char *model = NULL, *out = NULL, *stream = NULL, *resume = NULL, *axis_lists[WORKLOAD_MAX_AXES] = { 0 };
+    const char *metrics = NULL, *title = NULL;
     int reps = 5, warmup = 1, fmt = RESULTS_FMT_MD;
     double min_time = 0;
     uint64_t seed = 1;
@@ -168,6 +171,10 @@ static int run(int argc, char **argv)
             stream = v;
         } else if (strcmp(a, "--resume") == 0) {
             resume = v;
+        } else if (strcmp(a, "--metrics") == 0) {
+            metrics = v;
+        } else if (strcmp(a, "--title") == 0) {
+            title = v;
         } else if (a[1] == '-' && wl && workload_axis_index(wl, a + 2) >= 0) {
             axis_lists[workload_axis_index(wl, a + 2)] = v;
             sweep_flags = true;
@@ -268,7 +275,17 @@ static int run(int argc, char **argv)
     if (results_write_view(stream, RESULTS_FMT_JSON, doc, NULL, err, sizeof err) != 0)
         return cli_error(CLI_EFAIL, "run: %s", err);
     fprintf(stderr, "ggperf: results in %s (document) and %s (stream)\n", doc, stream);
-    if (results_write_view(stream, fmt, out, NULL, err, sizeof err) != 0)
+    /* --metrics: split the comma list into the view's column names */
+    char *names = metrics ? strdup(metrics) : NULL;
+    const char *cols[WORKLOAD_MAX_METRICS + 1] = { 0 };
+    int n_cols = 0;
+    for (char *save = NULL, *t = names ? strtok_r(names, ",", &save) : NULL; t && n_cols < WORKLOAD_MAX_METRICS;
+         t = strtok_r(NULL, ",", &save))
+        cols[n_cols++] = t;
+    struct results_view_opts vo = { names ? cols : NULL, title };
+    rc = results_write_view(stream, fmt, out, &vo, err, sizeof err);
+    free(names);
+    if (rc != 0)
         return cli_error(CLI_EFAIL, "run: %s", err);
     /* failed repetitions are data (recorded with their errors), not a failed sweep */
     if (sum.reps_failed)

@@ -1,13 +1,154 @@
-/* ggperf study — run a predefined study and print its comparison table. Not implemented in this build yet: says so at run time. */
+/* ggperf study — predefined sweeps with their comparison tables.
+ *
+ * A study is one entry in the table below: a workload, its axes and
+ * repetitions, the model it is measured on, and the columns of its table.
+ * It runs through `ggperf run` (same stream, resume, outputs), so adding a
+ * study (contention, matmul, kvcache, threads, alloc...) is one entry. */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "harness/cli.h"
+#include "harness/env.h"
+#include "harness/runner.h"
+
+extern const struct cli_cmd cmd_run;
+
+struct study {
+    const char *name;
+    const char *summary;          /* one line for `ggperf study list` */
+    const char *details;          /* what it shows and how, for --help */
+    const char *model_shape;      /* synthesized when no -m is given; NULL: needs no model */
+    const char *model_type;
+    const char *const *args;      /* `ggperf run` arguments: workload first, then axes and plan */
+    const char *metrics;          /* the comparison table's columns */
+    const char *title;
+};
+
+static const char *const load_args[] = {
+    "load", "--load", "read,mmap,populate,willneed,sequential,hugepage,direct", "--cache", "cold,warm",
+    "-r", "6", "--warmup", "0", NULL, /* 6: the fewest repetitions with a 95% CI of the median */
+};
+
+static const char *const metadata_args[] = {
+    "metadata", "--vocab", "32000,128000", "--index", "caller,alloc", "-r", "21", "--warmup", "2", NULL,
+};
+
+static const struct study studies[] = {
+    { "load", "model loading: read+copy vs mmap variants vs O_DIRECT, cold and warm page cache",
+      "Loads a ~0.9 GB model (synthesized TinyLlama-1.1B shape, Q6_K) with each strategy, from a cold page\n"
+      "cache (dropped and verified with mincore) and a warm one, each repetition in a fresh process.\n"
+      "A row per strategy x cache state: time per phase (map/read, parse, first touch of every weight page,\n"
+      "first token), RSS increase anonymous/file-backed, page faults, bytes read from disk, and whether the\n"
+      "cold state was verified.",
+      "1.1b", "Q6_K", load_args,
+      "resident_before_fraction,cold_ok,map_read_ns,parse_ns,touch_ns,ready_ns,first_token_ns,rss_anon_delta_bytes,"
+      "rss_file_delta_bytes,minor_faults,major_faults,disk_read_bytes,load_gbps",
+      "load study: time per phase, memory and faults per strategy and cache state" },
+    { "metadata", "GGUF metadata parse time and heap use, 32k vs 128k vocabulary, caller vs malloc'ed index",
+      "Parses GGUF files whose metadata holds a 32k or 128k-token vocabulary, with the index in caller storage\n"
+      "(gguf_open: no allocation) or malloc'ed (gguf_open_alloc); heap bytes from mallinfo2.",
+      NULL, NULL, metadata_args, "open_ns,heap_bytes,mmap_chunks,index_bytes,file_bytes,n_kv",
+      "metadata study: parse time and heap use" },
+};
+
+#define N_STUDIES (sizeof studies / sizeof studies[0])
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: ggperf study list\n"
+               "       ggperf study NAME [-m MODEL] [-r N] [--seed S] [-o md|csv|json|jsonl|sqlite] [--out FILE]\n"
+               "                         [--stream FILE] [--resume STREAM]\n\n"
+               "Run a predefined sweep and print its comparison table. Studies run through\n"
+               "`ggperf run` (streamed results, --resume, the same outputs). -m replaces the\n"
+               "study's model (synthesized once into the cache directory otherwise).\n\nstudies:\n");
+    for (size_t i = 0; i < N_STUDIES; i++)
+        fprintf(f, "  %-10s %s\n", studies[i].name, studies[i].summary);
+}
 
 static int run(int argc, char **argv)
 {
-    if (cli_wants_help(argc, argv)) {
-        printf("usage: ggperf study\n\nrun a predefined study and print its comparison table\n(not implemented in this build yet)\n");
-        return 0;
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_EUSAGE : CLI_OK;
     }
-    return cli_error(CLI_EFAIL, "study: not implemented in this build yet");
+    if (strcmp(argv[1], "list") == 0) {
+        for (size_t i = 0; i < N_STUDIES; i++) {
+            const struct study *s = &studies[i];
+            printf("%s — %s\n", s->name, s->summary);
+            printf("  model: %s%s%s\n  sweep: ggperf run", s->model_shape ? s->model_shape : "none",
+                   s->model_shape ? " " : "", s->model_type ? s->model_type : "");
+            for (int k = 0; s->args[k]; k++)
+                printf(" %s", s->args[k]);
+            printf("\n  table: %s\n\n", s->metrics);
+        }
+        return CLI_OK;
+    }
+    const struct study *s = NULL;
+    for (size_t i = 0; i < N_STUDIES; i++)
+        if (strcmp(argv[1], studies[i].name) == 0)
+            s = &studies[i];
+    if (!s)
+        return cli_error(CLI_EUSAGE, "study: unknown study '%s' (ggperf study list)", argv[1]);
+    if (cli_wants_help(argc, argv)) {
+        printf("usage: ggperf study %s [-m MODEL] [-r N] [--seed S] [-o FMT] [--out FILE] [--stream FILE]\n"
+               "                        [--resume STREAM]\n\n%s\n",
+               s->name, s->details);
+        return CLI_OK;
+    }
+
+    /* the user's options, checked here so that unknown ones name the study */
+    static const char *const passed[] = { "-m", "-r", "--seed", "-o", "--out", "--stream", "--resume", NULL };
+    const char *model = NULL, *resume = NULL;
+    for (int i = 2; i < argc; i += 2) {
+        bool known = false;
+        for (int k = 0; passed[k]; k++)
+            known = known || strcmp(argv[i], passed[k]) == 0;
+        if (!known)
+            return cli_error(CLI_EUSAGE, "study: unknown option '%s' (allowed: -m -r --seed -o --out --stream --resume)",
+                             argv[i]);
+        if (i + 1 >= argc)
+            return cli_error(CLI_EUSAGE, "study: %s needs a value", argv[i]);
+        if (strcmp(argv[i], "-m") == 0)
+            model = argv[i + 1];
+        if (strcmp(argv[i], "--resume") == 0)
+            resume = argv[i + 1];
+    }
+
+    char model_buf[PATH_MAX], cache[PATH_MAX], err[512];
+    if (!resume && !model && s->model_shape) {
+        if (env_cache_dir(cache, sizeof cache, err, sizeof err) != 0)
+            return cli_error(CLI_EFAIL, "study: %s", err);
+        if (!runner_synth_path(cache, s->model_shape, s->model_type, model_buf, sizeof model_buf))
+            fprintf(stderr, "ggperf: synthesizing the %s model (%s %s) into %s (once)\n", s->name, s->model_shape,
+                    s->model_type, model_buf);
+        if (runner_synth_model(cache, s->model_shape, s->model_type, model_buf, sizeof model_buf, err, sizeof err))
+            return cli_error(CLI_EFAIL, "study: %s", err);
+        model = model_buf;
+    }
+
+    /* ggperf run WORKLOAD [study axes and plan] [-m MODEL] [user options] --metrics ... --title ... */
+    const char *args[64];
+    int n = 0;
+    args[n++] = "run";
+    for (int k = 0; s->args[k] && n < 40; k++)
+        if (!resume || k == 0) /* a resumed sweep takes its plan from the stream */
+            args[n++] = s->args[k];
+    if (model && !resume) {
+        args[n++] = "-m";
+        args[n++] = model;
+    }
+    for (int i = 2; i + 1 < argc && n < 58; i += 2)
+        if (strcmp(argv[i], "-m") != 0 && !(resume && (strcmp(argv[i], "-r") == 0 || strcmp(argv[i], "--seed") == 0))) {
+            args[n++] = argv[i];
+            args[n++] = argv[i + 1];
+        }
+    args[n++] = "--metrics";
+    args[n++] = s->metrics;
+    args[n++] = "--title";
+    args[n++] = s->title;
+    args[n] = NULL;
+    return cmd_run.run(n, (char **)args);
 }
 
 const struct cli_cmd cmd_study = { "study", "run a predefined study and print its comparison table", run };

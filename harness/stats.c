@@ -123,7 +123,9 @@ int stats_summarize(double *x, size_t n, const struct stats_limits *lim, struct 
 
     double am = fabs(out->median);
     double half = (out->ci_hi - out->ci_lo) / 2;
-    if (!ci_ok) {
+    if (out->min == out->max) {
+        /* every sample identical: no spread to distrust, whatever n */
+    } else if (!ci_ok) {
         out->noisy = true;
         snprintf(out->warning, sizeof out->warning,
                  "n=%zu is too few for a %.0f%% CI of the median (that CI is min..max, coverage %.1f%%)",

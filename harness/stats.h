@@ -46,7 +46,7 @@ struct stats_summary {
  * the sample standard deviation (n - 1; 0 when n == 1). lim may be NULL
  * for stats_default_limits. When n is too small for the requested level
  * (n < 6 at 95%), the CI is [min, max] with its real, lower coverage and
- * the summary is flagged noisy. Returns STATS_OK, STATS_EEMPTY (n == 0) or
+ * the summary is flagged noisy unless every sample is the same. Returns STATS_OK, STATS_EEMPTY (n == 0) or
  * STATS_EVALUE (a non-finite sample; x is left unsorted then). */
 int stats_summarize(double *x, size_t n, const struct stats_limits *lim, struct stats_summary *out);
 
