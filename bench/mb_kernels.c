@@ -75,6 +75,15 @@ static void fill_floats(float *x, int64_t n, uint64_t *s)
         x[i] = rng_float(s);
 }
 
+static void *zalloc64(size_t size)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, 64, size ? size : 1) != 0)
+        return NULL;
+    memset(p, 0, size ? size : 1);
+    return p;
+}
+
 /* Offsets of the fp16 scale fields of the types that have no quantizer in
  * the engine (the K-quants and IQ4_XS need an importance-aware search
  * upstream): their blocks are random bytes with these fields set to small
@@ -136,24 +145,31 @@ static const uint8_t *weights_get(struct mb_ctx *c, int t, int64_t k, int64_t m,
     c->type = -1;
     size_t rb = quant_row_size(t, k);
     size_t size = (size_t)m * rb + (size_t)offset;
+    int64_t nt = m < TEMPLATE_ROWS ? m : TEMPLATE_ROWS;
     float *tmp = malloc((size_t)k * sizeof *tmp);
+    /* Template rows are made aligned (the quantizers store through struct
+     * pointers) and copied to the possibly misaligned matrix. */
+    uint8_t *tmpl = zalloc64((size_t)nt * rb);
     void *base = NULL;
     int rc = posix_memalign(&base, 64, size ? size : 1);
-    if (!tmp || rc != 0) {
+    if (!tmp || !tmpl || rc != 0) {
         snprintf(err, err_len, "weight %s %lldx%lld: out of memory (%zu bytes)", quant_type_name(t),
                  (long long)k, (long long)m, size);
         free(tmp);
+        free(tmpl);
+        if (rc == 0)
+            free(base);
         goto done;
     }
     uint8_t *data = (uint8_t *)base + offset;
     uint64_t seed = 0x6767706572660000ull ^ ((uint64_t)t << 32) ^ (uint64_t)k;
-    int64_t nt = m < TEMPLATE_ROWS ? m : TEMPLATE_ROWS;
     for (int64_t r = 0; r < nt; r++)
-        fill_row(t, k, data + (size_t)r * rb, tmp, &seed);
+        fill_row(t, k, tmpl + (size_t)r * rb, tmp, &seed);
     /* Copying every row touches every page here, not in the timed loop. */
-    for (int64_t r = nt; r < m; r++)
-        memcpy(data + (size_t)r * rb, data + (size_t)(r % nt) * rb, rb);
+    for (int64_t r = 0; r < m; r++)
+        memcpy(data + (size_t)r * rb, tmpl + (size_t)(r % nt) * rb, rb);
     free(tmp);
+    free(tmpl);
     c->base = base;
     c->size = size;
     c->data = data;
@@ -189,15 +205,6 @@ static void *activations_new(const struct quant_kernels *kern, int vdt, int64_t 
     free(x);
     *stride = st;
     return y;
-}
-
-static void *zalloc64(size_t size)
-{
-    void *p = NULL;
-    if (posix_memalign(&p, 64, size ? size : 1) != 0)
-        return NULL;
-    memset(p, 0, size ? size : 1);
-    return p;
 }
 
 /* ---- reporting --------------------------------------------------------- */

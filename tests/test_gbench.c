@@ -227,8 +227,10 @@ START_TEST(test_case_list)
         snprintf(name, sizeof name, "to_float/%s/ref", tn);
         ck_assert_msg(listed(out, name), "missing %s", name);
         for (int o = 0; o < 5; o++) {
+            /* Reference kernels only where the block alignment holds. */
+            int align = t == QT_F32 ? 4 : 2;
             snprintf(name, sizeof name, "dot/%s/ref/off:%d", tn, offsets[o]);
-            ck_assert_msg(listed(out, name), "missing %s", name);
+            ck_assert_msg(listed(out, name) == (offsets[o] % align == 0), "%s listed wrongly", name);
             if (k.dot_isa[t] != QISA_REF) {
                 snprintf(name, sizeof name, "dot/%s/%s/off:%d", tn, quant_isa_name(k.dot_isa[t]), offsets[o]);
                 ck_assert_msg(listed(out, name), "missing %s", name);
