@@ -1,0 +1,244 @@
+/* wl_load suite: the load workload on a small golden model (every phase
+ * measured, cold verified or flagged, mmap's RSS file-backed and
+ * read+copy's anonymous), the metadata workload, and ggperf study. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness/results.h"
+#include "harness/runner.h"
+#include "tests/testutil.h"
+#include "workloads/workload.h"
+
+static const json_t *metric(const json_t *sample, const char *name)
+{
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(sample, "metrics"), i, m) {
+        if (strcmp(json_string_value(json_object_get(m, "name")), name) == 0)
+            return m;
+    }
+    return NULL;
+}
+
+static double value_ok(const json_t *sample, const char *name)
+{
+    const json_t *m = metric(sample, name);
+    ck_assert_msg(m != NULL, "metric %s missing", name);
+    ck_assert_msg(strcmp(json_string_value(json_object_get(m, "status")), "ok") == 0, "%s: %s (%s)", name,
+                  json_string_value(json_object_get(m, "status")), json_string_value(json_object_get(m, "reason")));
+    return json_number_value(json_object_get(m, "value"));
+}
+
+/* A private copy of a golden model: the cold repetitions drop its pages. */
+static void copy_golden(const char *name, char *path, size_t len, const char *dir)
+{
+    char src[512];
+    size_t n;
+    void *bytes = tu_read_file(tu_golden_path(src, sizeof src, name), &n);
+    ck_assert_ptr_nonnull(bytes);
+    snprintf(path, len, "%s/%s", dir, name);
+    ck_assert_int_eq(tu_write_file(path, bytes, n), 0);
+    free(bytes);
+}
+
+START_TEST(test_load_phases_cache_and_rss)
+{
+    const char *dir = tu_tmpdir();
+    char model[512], stream[512], err[512];
+    copy_golden("shared-Q8_0.gguf", model, sizeof model, dir);
+    snprintf(stream, sizeof stream, "%s/load.jsonl", dir);
+    const struct workload *wl = workload_find("load");
+    ck_assert_ptr_nonnull(wl);
+    struct runner_opts o;
+    memset(&o, 0, sizeof o);
+    o.wl = wl;
+    o.model_path = model;
+    o.cache_dir = dir;
+    o.repetitions = 1;
+    o.seed = 3;
+    o.stream_path = stream;
+    o.skip_env = true;
+    struct runner_summary sum;
+    ck_assert_msg(runner_run(&o, &sum, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(sum.n_configs, 14); /* every strategy × cold, warm by default */
+    ck_assert_int_eq(sum.reps_run, 14);
+
+    struct results_reader *r;
+    ck_assert_int_eq(results_reader_open(&r, stream, err, sizeof err), 0);
+    json_t *s;
+    int n = 0, ok = 0;
+    while (results_reader_next(r, &s, err, sizeof err) == 1) {
+        n++;
+        json_t *axes = json_object_get(s, "axes");
+        const char *mode = json_string_value(json_object_get(axes, "load"));
+        bool cold = strcmp(json_string_value(json_object_get(axes, "cache")), "cold") == 0;
+        if (!json_is_true(json_object_get(s, "ok"))) {
+            /* only an unreachable cold state or a file system without O_DIRECT may fail, and says so */
+            const char *e = json_string_value(json_object_get(s, "error"));
+            ck_assert_msg((cold && strstr(e, "cold cache not")) || (strcmp(mode, "direct") == 0 && strstr(e, "O_DIRECT")),
+                          "%s: %s", mode, e);
+            if (cold && strstr(e, "cold cache not"))
+                ck_assert_double_eq(value_ok(s, "cold_ok"), 0);
+            json_decref(s);
+            continue;
+        }
+        ok++;
+        double file = value_ok(s, "file_bytes");
+        ck_assert_double_eq(file, 2258656);
+        static const char *const phases[] = { "open_ns", "map_read_ns", "parse_ns", "touch_ns", "ready_ns",
+                                              "engine_setup_ns", "first_token_ns", NULL };
+        for (int k = 0; phases[k]; k++)
+            ck_assert_msg(value_ok(s, phases[k]) > 0, "%s %s: %s not positive", mode, cold ? "cold" : "warm",
+                          phases[k]);
+        ck_assert(value_ok(s, "minor_faults") >= 0);
+        ck_assert(value_ok(s, "major_faults") >= 0);
+        double resident = value_ok(s, "resident_before_fraction");
+        if (cold) {
+            ck_assert_msg(resident <= 0.01, "%s cold: %.3f resident", mode, resident);
+            ck_assert_double_eq(value_ok(s, "cold_ok"), 1);
+        } else {
+            ck_assert_msg(resident >= 0.9, "%s warm: only %.3f resident", mode, resident);
+            ck_assert_ptr_null(metric(s, "cold_ok"));
+        }
+        double anon = value_ok(s, "rss_anon_delta_bytes"), filed = value_ok(s, "rss_file_delta_bytes");
+        bool mapped = strcmp(mode, "mmap") == 0 || strcmp(mode, "populate") == 0 || strcmp(mode, "willneed") == 0 ||
+                      strcmp(mode, "sequential") == 0;
+        if (mapped) {
+            ck_assert_msg(filed >= 0.8 * file, "%s: file-backed RSS grew %.0f of %.0f", mode, filed, file);
+            ck_assert_msg(anon < 0.25 * file, "%s: anonymous RSS grew %.0f", mode, anon);
+        } else {
+            ck_assert_msg(anon >= 0.9 * file, "%s: anonymous RSS grew %.0f of %.0f", mode, anon, file);
+            ck_assert_msg(filed < 0.25 * file, "%s: file-backed RSS grew %.0f", mode, filed);
+        }
+        json_decref(s);
+    }
+    results_reader_close(r);
+    ck_assert_int_eq(n, 14);
+    ck_assert_int_ge(ok, 10); /* read, mmap variants and hugepage work everywhere warm at least */
+}
+END_TEST
+
+START_TEST(test_load_missing_and_bad_file)
+{
+    const char *dir = tu_tmpdir();
+    char stream[512], bad[512], err[512];
+    snprintf(stream, sizeof stream, "%s/bad.jsonl", dir);
+    snprintf(bad, sizeof bad, "%s/bad.gguf", dir);
+    ck_assert_int_eq(tu_write_file(bad, "GGUF not really a model, just text long enough to map", 52), 0);
+    const struct workload *wl = workload_find("load");
+    const char *lists[] = { "mmap,read", "warm" };
+    struct runner_opts o;
+    memset(&o, 0, sizeof o);
+    o.wl = wl;
+    o.axis_lists = lists;
+    o.model_path = bad;
+    o.repetitions = 2;
+    o.stream_path = stream;
+    o.skip_env = true;
+    struct runner_summary sum;
+    /* the model in the header must be a GGUF file */
+    ck_assert_int_eq(runner_run(&o, &sum, err, sizeof err), RUNNER_EMODEL);
+    o.model_path = NULL;
+    ck_assert_int_eq(runner_run(&o, &sum, err, sizeof err), RUNNER_EMODEL);
+    ck_assert_ptr_nonnull(strstr(err, "-m MODEL"));
+}
+END_TEST
+
+START_TEST(test_metadata_workload)
+{
+    const char *dir = tu_tmpdir();
+    char stream[512], err[512];
+    snprintf(stream, sizeof stream, "%s/meta.jsonl", dir);
+    const struct workload *wl = workload_find("metadata");
+    ck_assert_ptr_nonnull(wl);
+    const char *lists[] = { "300,2000", NULL };
+    struct runner_opts o;
+    memset(&o, 0, sizeof o);
+    o.wl = wl;
+    o.axis_lists = lists;
+    o.cache_dir = dir;
+    o.repetitions = 2;
+    o.stream_path = stream;
+    o.skip_env = true;
+    struct runner_summary sum;
+    ck_assert_msg(runner_run(&o, &sum, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(sum.n_configs, 4);
+    ck_assert_int_eq(sum.reps_ok, 8);
+    struct results_reader *r;
+    ck_assert_int_eq(results_reader_open(&r, stream, err, sizeof err), 0);
+    json_t *s;
+    while (results_reader_next(r, &s, err, sizeof err) == 1) {
+        json_t *axes = json_object_get(s, "axes");
+        double vocab = atof(json_string_value(json_object_get(axes, "vocab")));
+        bool alloc = strcmp(json_string_value(json_object_get(axes, "index")), "alloc") == 0;
+        ck_assert_double_eq(value_ok(s, "n_vocab"), vocab);
+        ck_assert(value_ok(s, "open_ns") > 0);
+        ck_assert(value_ok(s, "index_bytes") > 0);
+        const json_t *h = metric(s, "heap_bytes");
+        ck_assert_ptr_nonnull(h);
+        if (strcmp(json_string_value(json_object_get(h, "status")), "ok") == 0) {
+            double bytes = json_number_value(json_object_get(h, "value"));
+            if (alloc) /* the index, at least */
+                ck_assert_msg(bytes >= value_ok(s, "index_bytes"), "alloc: heap grew %.0f", bytes);
+            else /* gguf_open with caller storage allocates nothing */
+                ck_assert_double_eq(bytes, 0);
+        } else {
+            ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(h, "reason")), "mallinfo2"));
+        }
+        json_decref(s);
+    }
+    results_reader_close(r);
+}
+END_TEST
+
+START_TEST(test_study_cli)
+{
+    const char *dir = tu_tmpdir();
+    char cmd[2048], out[16384], err[4096];
+    snprintf(cmd, sizeof cmd, "%s study list", tu_ggperf_bin());
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out, NULL, 0), 0);
+    ck_assert_ptr_nonnull(strstr(out, "load"));
+    ck_assert_ptr_nonnull(strstr(out, "metadata"));
+    snprintf(cmd, sizeof cmd, "%s study nosuch", tu_ggperf_bin());
+    ck_assert_int_eq(tu_run(cmd, NULL, 0, err, sizeof err), 2);
+    snprintf(cmd, sizeof cmd, "%s study metadata --bogus 1", tu_ggperf_bin());
+    ck_assert_int_eq(tu_run(cmd, NULL, 0, err, sizeof err), 2);
+
+    /* the metadata study needs no model */
+    snprintf(cmd, sizeof cmd, "cd %s && GGPERF_CACHE=%s %s study metadata -r 2", dir, dir, tu_ggperf_bin());
+    ck_assert_msg(tu_run(cmd, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    ck_assert_ptr_nonnull(strstr(out, "## metadata study"));
+    ck_assert_ptr_nonnull(strstr(out, "| 128000 | alloc | 2/2 |"));
+    ck_assert_ptr_nonnull(strstr(out, "| open_ns ("));
+    ck_assert_ptr_null(strstr(out, "runner_overhead_ns")); /* only the study's columns */
+
+    /* the load study with -m on a golden copy, one repetition, CSV view */
+    char model[512], csv[512];
+    copy_golden("shared-Q4_0.gguf", model, sizeof model, dir);
+    snprintf(csv, sizeof csv, "%s/load.csv", dir);
+    snprintf(cmd, sizeof cmd, "cd %s && GGPERF_CACHE=%s %s study load -m %s -r 1 -o csv --out %s", dir, dir,
+             tu_ggperf_bin(), model, csv);
+    ck_assert_msg(tu_run(cmd, NULL, 0, err, sizeof err) == 0, "%s", err);
+    size_t n;
+    char *text = tu_read_file(csv, &n);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_ptr_nonnull(strstr(text, ",mmap,cold,touch_ns,ns,time,"));
+    ck_assert_ptr_nonnull(strstr(text, ",read,warm,rss_anon_delta_bytes,bytes,sw,"));
+    free(text);
+}
+END_TEST
+
+Suite *wl_load_suite(void)
+{
+    Suite *s = suite_create("wl_load");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_load_phases_cache_and_rss);
+    tcase_add_test(tc, test_load_missing_and_bad_file);
+    tcase_add_test(tc, test_metadata_workload);
+    tcase_add_test(tc, test_study_cli);
+    suite_add_tcase(s, tc);
+    return s;
+}
