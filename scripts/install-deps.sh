@@ -15,6 +15,7 @@ PKGS=(
   python3-scipy                     # compare.py imports scipy (U test); -tools does not pull it in
   liburing-dev                      # O_DIRECT load strategy through io_uring
   gnuplot-nox                       # plots
+  chromium                          # headless check that the HTML report shows its plots
   valgrind                          # simulated cache counts
   clang libclang-rt-14-dev          # libFuzzer targets
   linux-perf                        # cross-check of software counters
