@@ -21,6 +21,7 @@
  *   (their range is [-127, 127]).
  * - K-quant mins and the Q6_K -32 offset are applied through the Q8_K bsums.
  */
+#include <float.h>
 #include <immintrin.h>
 #include <stdint.h>
 #include <string.h>
@@ -193,18 +194,23 @@ AVX2_FN static void dot_q8_0_q8_0(int64_t n, const void *restrict x, const void 
  * maddubs needs no sign trick; the mins come in through the bsums:
  * result = d*dy*isum - dmin*dy*sum_j min_j * (bsums[2j] + bsums[2j+1]). */
 
-/* The 12 packed scale bytes -> 8 scales (bytes 0..7) and 8 mins (8..15). */
-AVX2_INLINE void k4_scales(const uint8_t *p, uint8_t out[16])
+/* The 12 packed 6-bit scale/min bytes of Q4_K/Q5_K at p -> bytes
+ * [scale 0..7, min 0..7]. In u32 words u0..u2: scales 0-3 = u0 & 0x3f..,
+ * scales 4-7 = (u2 & 0x0f..) | top bits of u0 at 4-5, mins 0-3 = u1 & 0x3f..,
+ * mins 4-7 = (u2 >> 4 & 0x0f..) | top bits of u1 at 4-5. Done in xmm lanes:
+ * scalar code here gets SLP-vectorized by the compiler into store/reload
+ * sequences that stall. Reads 16 bytes (the 4 after the scales are in the
+ * block). */
+AVX2_INLINE __m128i k4_scales(const uint8_t *p)
 {
-    uint32_t u[4];
-    memcpy(u, p, 12);
-    const uint32_t m1 = 0x3f3f3f3f, m2 = 0x0f0f0f0f, m3 = 0x03030303;
-    u[3] = ((u[2] >> 4) & m2) | (((u[1] >> 6) & m3) << 4);
-    uint32_t mins_lo = u[1] & m1;
-    u[1] = (u[2] & m2) | (((u[0] >> 6) & m3) << 4);
-    u[2] = mins_lo;
-    u[0] &= m1;
-    memcpy(out, u, 16);
+    const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i a = _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 1, 2, 0)); /* u0 u2 u1 u2 */
+    const __m128i b = _mm_shuffle_epi32(v, _MM_SHUFFLE(1, 1, 0, 0)); /* u0 u0 u1 u1 */
+    a = _mm_srlv_epi32(a, _mm_setr_epi32(0, 0, 0, 4));
+    const __m128i lo = _mm_and_si128(a, _mm_set1_epi32(0x3f3f3f3f));
+    const __m128i hi = _mm_or_si128(_mm_and_si128(a, _mm_set1_epi32(0x0f0f0f0f)),
+                                    _mm_and_si128(_mm_srli_epi32(b, 2), _mm_set1_epi32(0x30303030)));
+    return _mm_blend_epi32(lo, hi, 0xA);
 }
 
 /* int16 broadcast of scale j from a vector holding the 8 scales as int16 in
@@ -245,10 +251,9 @@ AVX2_INLINE void k45_tile(int nb, const uint8_t *x, int five, const uint8_t *y, 
     for (int i = 0; i < nb; i++) {
         const uint8_t *xb = x + (size_t)i * xbytes;
         const uint8_t *yb = y + (size_t)i * Q8_K_BYTES;
-        uint8_t sm[16];
-        k4_scales(xb + 4, sm);
-        __m128i sm16 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(const void *)sm));
-        __m128i mn16 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(const void *)(sm + 8)));
+        const __m128i sm8 = k4_scales(xb + 4);
+        __m128i sm16 = _mm_cvtepu8_epi16(sm8);
+        __m128i mn16 = _mm_cvtepu8_epi16(_mm_srli_si128(sm8, 8));
         __m256i sc = _mm256_broadcastsi128_si256(sm16);
         /* [m0 m0 m1 m1 ... m7 m7]: min j covers bsums 2j and 2j+1 */
         __m256i mins = _mm256_setr_m128i(_mm_unpacklo_epi16(mn16, mn16), _mm_unpackhi_epi16(mn16, mn16));
@@ -513,7 +518,9 @@ AVX2_FN static void from_float_q8_0(const float *restrict x, void *restrict vy, 
         __m256 m = _mm256_setzero_ps();
         for (int k = 0; k < 4; k++) {
             v[k] = _mm256_loadu_ps(x + 8 * k);
-            m = _mm256_max_ps(m, _mm256_andnot_ps(sign, v[k]));
+            /* max_ps returns its second operand when either is NaN: NaN
+             * inputs are skipped, as fmaxf does in the reference */
+            m = _mm256_max_ps(_mm256_andnot_ps(sign, v[k]), m);
         }
         const float amax = hmax_ps(m);
         const float d = amax / 127.0f;
@@ -521,8 +528,14 @@ AVX2_FN static void from_float_q8_0(const float *restrict x, void *restrict vy, 
         const uint16_t dh = _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
         memcpy(y, &dh, 2);
         __m256i q[4];
-        for (int k = 0; k < 4; k++)
-            q[k] = _mm256_cvttps_epi32(round_half_away(_mm256_mul_ps(v[k], _mm256_set1_ps(id))));
+        for (int k = 0; k < 4; k++) {
+            __m256 r = round_half_away(_mm256_mul_ps(v[k], _mm256_set1_ps(id)));
+            /* as the reference's sat_i8: NaN -> 0, +-inf (id overflowed
+             * for a tiny amax) -> 127 / -128 */
+            r = _mm256_and_ps(r, _mm256_cmp_ps(r, r, _CMP_ORD_Q));
+            r = _mm256_min_ps(_mm256_max_ps(r, _mm256_set1_ps(-128.0f)), _mm256_set1_ps(127.0f));
+            q[k] = _mm256_cvttps_epi32(r);
+        }
         _mm256_storeu_si256((__m256i *)(void *)(y + 2), pack_i32x32(q[0], q[1], q[2], q[3]));
     }
 }
@@ -540,7 +553,7 @@ AVX2_FN static void from_float_q8_K(const float *restrict x, void *restrict vy, 
             m1 = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + 8 * k + 8)), m1);
         }
         const float amax = hmax_ps(_mm256_max_ps(m0, m1));
-        if (amax == 0.0f) {
+        if (amax == 0.0f || !(amax <= FLT_MAX)) { /* as the reference: zero block */
             memset(y, 0, Q8_K_BYTES);
             continue;
         }
@@ -559,8 +572,13 @@ AVX2_FN static void from_float_q8_K(const float *restrict x, void *restrict vy, 
         int16_t bsums[16];
         for (int g = 0; g < 8; g++) {
             __m256i q[4];
-            for (int k = 0; k < 4; k++)
-                q[k] = _mm256_cvtps_epi32(_mm256_mul_ps(is, _mm256_loadu_ps(x + 32 * g + 8 * k)));
+            for (int k = 0; k < 4; k++) {
+                __m256 v = _mm256_mul_ps(is, _mm256_loadu_ps(x + 32 * g + 8 * k));
+                /* NaN or inf (a NaN input, or iscale overflowed for a tiny
+                 * max) -> 0, what the reference's round_even gives */
+                __m256 fin = _mm256_cmp_ps(_mm256_andnot_ps(sign, v), _mm256_set1_ps(FLT_MAX), _CMP_LE_OQ);
+                q[k] = _mm256_cvtps_epi32(_mm256_and_ps(v, fin));
+            }
             __m256i qb = pack_i32x32(q[0], q[1], q[2], q[3]); /* saturation = MIN(127, v) */
             _mm256_storeu_si256((__m256i *)(void *)(y + Q8K_QS + 32 * g), qb);
             /* sums of 8 bytes via SAD on the biased bytes (+128 each) */
@@ -579,11 +597,22 @@ AVX2_FN static void from_float_f16(const float *restrict x, void *restrict vy, i
 {
     uint8_t *y = vy;
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm_storeu_si128((__m128i *)(void *)(y + 2 * i),
-                         _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        __m128i h = _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT);
+        const __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
+        if (_mm256_movemask_ps(nan)) {
+            /* every NaN becomes sign | 0x7e00 as in quant_f32_to_f16
+             * (the hardware would keep payload bits) */
+            const __m256i m32 = _mm256_castps_si256(nan);
+            const __m128i m16 = _mm_packs_epi32(_mm256_castsi256_si128(m32), _mm256_extracti128_si256(m32, 1));
+            const __m128i canon = _mm_or_si128(_mm_and_si128(h, _mm_set1_epi16((short)0x8000)), _mm_set1_epi16(0x7e00));
+            h = _mm_blendv_epi8(h, canon, m16);
+        }
+        _mm_storeu_si128((__m128i *)(void *)(y + 2 * i), h);
+    }
     for (; i < n; i++) {
-        const uint16_t h = _cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT);
+        const uint16_t h = quant_f32_to_f16(x[i]);
         memcpy(y + 2 * i, &h, 2);
     }
 }

@@ -24,6 +24,7 @@
  *   without enabling VNNI for the compiler.
  * - F16: 512-bit f16 -> f32 conversion and FMA; masked loads for the tail.
  */
+#include <float.h>
 #include <immintrin.h>
 #include <stdint.h>
 #include <string.h>
@@ -217,19 +218,23 @@ V512_INLINE __m512i madd_acc(__m512i acc, __m512i a, __m512i b, int vnni)
     return _mm512_add_epi32(acc, _mm512_madd_epi16(a, b));
 }
 
-/* The 12 packed scale bytes of Q4_K/Q5_K -> 8 scales (bytes 0..7) and 8
- * mins (8..15). */
-V512_INLINE void k4_scales(const uint8_t *p, uint8_t out[16])
+/* The 12 packed 6-bit scale/min bytes of Q4_K/Q5_K at p -> bytes
+ * [scale 0..7, min 0..7]. In u32 words u0..u2: scales 0-3 = u0 & 0x3f..,
+ * scales 4-7 = (u2 & 0x0f..) | top bits of u0 at 4-5, mins 0-3 = u1 & 0x3f..,
+ * mins 4-7 = (u2 >> 4 & 0x0f..) | top bits of u1 at 4-5. Done in xmm lanes:
+ * scalar code here gets SLP-vectorized by the compiler into store/reload
+ * sequences that stall. Reads 16 bytes (the 4 after the scales are in the
+ * block). */
+V512_INLINE __m128i k4_scales(const uint8_t *p)
 {
-    uint32_t u[4];
-    memcpy(u, p, 12);
-    const uint32_t m1 = 0x3f3f3f3f, m2 = 0x0f0f0f0f, m3 = 0x03030303;
-    u[3] = ((u[2] >> 4) & m2) | (((u[1] >> 6) & m3) << 4);
-    uint32_t mins_lo = u[1] & m1;
-    u[1] = (u[2] & m2) | (((u[0] >> 6) & m3) << 4);
-    u[2] = mins_lo;
-    u[0] &= m1;
-    memcpy(out, u, 16);
+    const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i a = _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 1, 2, 0)); /* u0 u2 u1 u2 */
+    const __m128i b = _mm_shuffle_epi32(v, _MM_SHUFFLE(1, 1, 0, 0)); /* u0 u0 u1 u1 */
+    a = _mm_srlv_epi32(a, _mm_setr_epi32(0, 0, 0, 4));
+    const __m128i lo = _mm_and_si128(a, _mm_set1_epi32(0x3f3f3f3f));
+    const __m128i hi = _mm_or_si128(_mm_and_si128(a, _mm_set1_epi32(0x0f0f0f0f)),
+                                    _mm_and_si128(_mm_srli_epi32(b, 2), _mm_set1_epi32(0x30303030)));
+    return _mm_blend_epi32(lo, hi, 0xA);
 }
 
 /* int16 vector: word lanes 0..31 take word idx0 for lanes 0..15 of s and
@@ -248,9 +253,7 @@ V512_INLINE __m512i perm_w16(__m512i s, int a, int b, int c, int d)
  * unsigned bytes; sc[k] the matching int16 scales. */
 V512_INLINE void k45_unpack(const uint8_t *xb, int five, __m512i w[4], __m512i sc[4], __m256i *mins)
 {
-    uint8_t sm[16];
-    k4_scales(xb + 4, sm);
-    __m128i s8 = _mm_loadu_si128((const __m128i *)(const void *)sm);
+    __m128i s8 = k4_scales(xb + 4);
     __m512i s16 = _mm512_zextsi256_si512(_mm256_cvtepu8_epi16(s8)); /* scales 0..7, mins 8..15 */
 #pragma GCC unroll 4
     for (int k = 0; k < 4; k++)
@@ -298,7 +301,16 @@ V512_INLINE void k45_tile(int nb, const uint8_t *x, int five, const uint8_t *y, 
         __m512i w[4], sc[4];
         __m256i mins;
         k45_unpack(xb, five, w, sc, &mins);
-        const float dx = ld_f16(xb), dmx = ld_f16(xb + 2);
+        /* [dx, dmin] with one conversion; the products with dy go through
+         * memory so the FMAs broadcast them for free */
+        const __m128 dxm = _mm_cvtph_ps(_mm_loadu_si32(xb));
+        float dd[K_TILE][4];
+#pragma GCC unroll 8
+        for (int r = 0; r < nr; r++)
+            _mm_storeu_ps(dd[r], _mm_mul_ps(dxm, _mm_set1_ps(ld_f32(yb + (size_t)r * ys))));
+        /* keep the compiler from forwarding the stores into registers
+         * (which costs a port-5 broadcast per use) */
+        __asm__("" : "+m"(dd));
 #pragma GCC unroll 8
         for (int r = 0; r < nr; r++) {
             const uint8_t *yr = yb + (size_t)r * ys;
@@ -309,9 +321,8 @@ V512_INLINE void k45_tile(int nb, const uint8_t *x, int five, const uint8_t *y, 
                 is[two ? k & 1 : 0] = madd_acc(is[two ? k & 1 : 0], p, sc[k], vnni);
             }
             __m512i ms = _mm512_zextsi256_si512(_mm256_madd_epi16(ld256(yr + Q8K_BSUMS), mins));
-            const float dy = ld_f32(yr);
-            acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(dx * dy), _mm512_cvtepi32_ps(_mm512_add_epi32(is[0], is[1])), acc[r]);
-            acc[r] = _mm512_fnmadd_ps(_mm512_set1_ps(dmx * dy), _mm512_cvtepi32_ps(ms), acc[r]);
+            acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(dd[r][0]), _mm512_cvtepi32_ps(_mm512_add_epi32(is[0], is[1])), acc[r]);
+            acc[r] = _mm512_fnmadd_ps(_mm512_set1_ps(dd[r][1]), _mm512_cvtepi32_ps(ms), acc[r]);
         }
     }
 #pragma GCC unroll 8
@@ -527,19 +538,30 @@ V512_INLINE __m512 round_half_away(__m512 v)
     return _mm512_mask_add_ps(t, up, t, one);
 }
 
+/* As the reference's sat_i8: NaN -> 0, +-inf (id overflowed for a tiny
+ * amax) -> 127 / -128; finite values are already within that. */
+V512_INLINE __m512 sat_i8_ps(__m512 r)
+{
+    r = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(r, r, _CMP_ORD_Q), r);
+    return _mm512_min_ps(_mm512_max_ps(r, _mm512_set1_ps(-128.0f)), _mm512_set1_ps(127.0f));
+}
+
 V512_FN static void from_float_q8_0(const float *restrict x, void *restrict vy, int64_t n)
 {
     uint8_t *y = vy;
     for (int64_t b = 0; b < n / QK8_0; b++, x += QK8_0, y += Q8_0_BYTES) {
         __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
-        const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+        /* NaN inputs are skipped, as fmaxf does in the reference: max_ps
+         * returns its second operand when either is NaN */
+        const __m512 m = _mm512_max_ps(_mm512_abs_ps(v1), _mm512_max_ps(_mm512_abs_ps(v0), _mm512_setzero_ps()));
+        const float amax = _mm512_reduce_max_ps(m);
         const float d = amax / 127.0f;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         const uint16_t dh = _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
         memcpy(y, &dh, 2);
         const __m512 idv = _mm512_set1_ps(id);
-        __m128i q0 = _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(round_half_away(_mm512_mul_ps(v0, idv))));
-        __m128i q1 = _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(round_half_away(_mm512_mul_ps(v1, idv))));
+        __m128i q0 = _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(sat_i8_ps(round_half_away(_mm512_mul_ps(v0, idv)))));
+        __m128i q1 = _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(sat_i8_ps(round_half_away(_mm512_mul_ps(v1, idv)))));
         _mm256_storeu_si256((__m256i *)(void *)(y + 2), _mm256_setr_m128i(q0, q1));
     }
 }
@@ -556,7 +578,7 @@ V512_FN static void from_float_q8_K(const float *restrict x, void *restrict vy, 
             m1 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + 16 * k + 16)), m1);
         }
         const float amax = _mm512_reduce_max_ps(_mm512_max_ps(m0, m1));
-        if (amax == 0.0f) {
+        if (amax == 0.0f || !(amax <= FLT_MAX)) { /* as the reference: zero block */
             memset(y, 0, Q8_K_BYTES);
             continue;
         }
@@ -575,8 +597,13 @@ V512_FN static void from_float_q8_K(const float *restrict x, void *restrict vy, 
         int16_t bsums[16];
         for (int g = 0; g < 4; g++) {
             __m512i q[4];
-            for (int k = 0; k < 4; k++)
-                q[k] = _mm512_cvtps_epi32(_mm512_mul_ps(is, _mm512_loadu_ps(x + 64 * g + 16 * k)));
+            for (int k = 0; k < 4; k++) {
+                __m512 v = _mm512_mul_ps(is, _mm512_loadu_ps(x + 64 * g + 16 * k));
+                /* NaN or inf (a NaN input, or iscale overflowed for a tiny
+                 * max) -> 0, what the reference's round_even gives */
+                __mmask16 fin = _mm512_cmp_ps_mask(_mm512_abs_ps(v), _mm512_set1_ps(FLT_MAX), _CMP_LE_OQ);
+                q[k] = _mm512_cvtps_epi32(_mm512_maskz_mov_ps(fin, v));
+            }
             /* saturating packs = MIN(127, v); then undo the per-lane
              * interleave of the packs */
             __m512i p = _mm512_packs_epi16(_mm512_packs_epi32(q[0], q[1]), _mm512_packs_epi32(q[2], q[3]));
@@ -600,12 +627,17 @@ V512_FN static void from_float_f16(const float *restrict x, void *restrict vy, i
 {
     uint8_t *y = vy;
     int64_t i = 0;
-    for (; i + 16 <= n; i += 16)
-        _mm256_storeu_si256((__m256i *)(void *)(y + 2 * i),
-                            _mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
-    if (i < n) {
-        const __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
-        _mm256_mask_storeu_epi16(y + 2 * i, m, _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+        __m256i h = _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT);
+        /* every NaN becomes sign | 0x7e00 as in quant_f32_to_f16 (the
+         * hardware would keep payload bits) */
+        const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        if (nan)
+            h = _mm256_mask_mov_epi16(h, nan, _mm256_or_si256(_mm256_and_si256(h, _mm256_set1_epi16((short)0x8000)),
+                                                               _mm256_set1_epi16(0x7e00)));
+        _mm256_mask_storeu_epi16(y + 2 * i, m, h);
     }
 }
 

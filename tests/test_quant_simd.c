@@ -1,0 +1,621 @@
+/* quant_simd suite: the AVX2 and AVX-512 kernels (quant_avx2.c,
+ * quant_avx512.c) against the scalar reference (quant_ref.c).
+ *
+ * Every test loops over the two SIMD levels; a level the CPU lacks is
+ * skipped with the reason printed. What is checked:
+ * - the kernel table: which slots each level fills and what it reports;
+ * - dot products on random valid blocks for many row lengths, activation row
+ *   counts (tile remainders), misaligned weights and activation rows and odd
+ *   strides, within a bound relative to the sum of absolute terms; buffers
+ *   end exactly where the data ends so ASan sees any over-read, and the
+ *   output slot past ny is never written;
+ * - bit-identical dots when every float operation is exact (unit scales,
+ *   small sums), which pins down the integer parts;
+ * - extreme quant values (saturation and overflow traps);
+ * - activation quantizers: identical bytes to the reference for random,
+ *   tie, zero, tiny, huge and non-finite inputs. */
+#include <check.h>
+#include <float.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/cpu.h"
+#include "engine/quant.h"
+
+static const int k_types[] = { QT_F16, QT_Q4_0, QT_Q8_0, QT_Q4_K, QT_Q5_K, QT_Q6_K };
+#define N_TYPES (int)(sizeof k_types / sizeof k_types[0])
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *s = x;
+}
+
+/* uniform in [-1, 1) */
+static float rng_unif(uint64_t *s)
+{
+    return (float)((double)(rng_next(s) >> 11) * (2.0 / 9007199254740992.0) - 1.0);
+}
+
+static void put_half(uint8_t *p, float f)
+{
+    const qt_half h = quant_f32_to_f16(f);
+    memcpy(p, &h, 2);
+}
+
+/* True when the CPU runs kernels of level isa; else prints why not. */
+static bool isa_usable(int isa)
+{
+    struct cpu_features f;
+    cpu_detect(&f);
+    if (isa == QISA_AVX2 && !(f.avx2 && f.fma && f.f16c)) {
+        printf("quant_simd: avx2 kernels not tested: CPU lacks avx2+fma+f16c\n");
+        return false;
+    }
+    if (isa == QISA_AVX512 && !(f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq)) {
+        printf("quant_simd: avx512 kernels not tested: CPU lacks avx512f/bw/vl/dq\n");
+        return false;
+    }
+    return true;
+}
+
+/* Fast kernels of level isa and the reference ones; false (skip) when the
+ * CPU cannot run that level. */
+static bool kernels_for(int isa, struct quant_kernels *fast, struct quant_kernels *ref)
+{
+    if (!isa_usable(isa))
+        return false;
+    quant_kernels_init(fast, (enum quant_isa)isa);
+    quant_kernels_init(ref, QISA_REF);
+    ck_assert_int_eq(fast->isa, isa);
+    return true;
+}
+
+static int vec_type(int t)
+{
+    return quant_traits_get(t)->vec_dot_type;
+}
+
+/* Random valid weight blocks: random bytes, then finite moderate scales in
+ * the fp16 scale fields (random bytes there could be NaN or inf). */
+static void fill_weights(int t, uint8_t *x, int64_t n, uint64_t *s)
+{
+    const struct quant_traits *tr = quant_traits_get(t);
+    const size_t bytes = quant_row_size(t, n);
+    for (size_t i = 0; i < bytes; i++)
+        x[i] = (uint8_t)rng_next(s);
+    for (int64_t b = 0; b < n / tr->blck; b++) {
+        uint8_t *p = x + b * tr->type_size;
+        switch (t) {
+        case QT_F16: put_half(p, 2.0f * rng_unif(s)); break;
+        case QT_Q4_0:
+        case QT_Q8_0: put_half(p, 0.02f * rng_unif(s)); break;
+        case QT_Q4_K:
+        case QT_Q5_K:
+            put_half(p, 0.01f * rng_unif(s));
+            put_half(p + 2, 0.01f * rng_unif(s));
+            break;
+        case QT_Q6_K: put_half(p + 208, 0.01f * rng_unif(s)); break;
+        default: ck_abort_msg("no weight filler for type %d", t);
+        }
+    }
+}
+
+/* ny activation rows of n values quantized by the reference, row j at
+ * y + j * ys; magnitudes vary from row to row. */
+static void fill_acts(const struct quant_kernels *ref, int vt, uint8_t *y, size_t ys, int ny,
+                      int64_t n, float *tmp, uint64_t *s)
+{
+    for (int j = 0; j < ny; j++) {
+        const float scale = (float)(1 + j % 5) * (j % 2 ? 0.1f : 3.0f);
+        for (int64_t i = 0; i < n; i++) {
+            const float u = rng_unif(s);
+            tmp[i] = scale * u * u * u; /* heavier tails than uniform */
+        }
+        ref->from_float[vt](tmp, y + (size_t)j * ys, n);
+    }
+}
+
+/* Sum of |terms| the fast kernel may round: sum |w_i * a_i| over the
+ * dequantized values, counting the K-quant scale part and min part
+ * separately (the kernels form d*isum and dmin*msum apart, and those may
+ * cancel). */
+static double dot_magnitude(const struct quant_kernels *ref, int t, const uint8_t *x, const uint8_t *y,
+                            int64_t n, float *wf, float *af)
+{
+    const int vt = vec_type(t);
+    ref->to_float[vt](y, af, n);
+    const size_t bytes = quant_row_size(t, n);
+    double mag = 0.0;
+    if (t == QT_Q4_K || t == QT_Q5_K) {
+        const size_t bs = quant_traits_get(t)->type_size;
+        uint8_t *xc = malloc(bytes);
+        ck_assert_ptr_nonnull(xc);
+        for (int part = 0; part < 2; part++) {
+            memcpy(xc, x, bytes);
+            for (size_t b = 0; b < bytes / bs; b++)
+                memset(xc + b * bs + (part ? 0 : 2), 0, 2); /* drop dmin, then d */
+            ref->to_float[t](xc, wf, n);
+            for (int64_t i = 0; i < n; i++)
+                mag += fabs((double)wf[i] * af[i]);
+        }
+        free(xc);
+        return mag;
+    }
+    ref->to_float[t](x, wf, n);
+    for (int64_t i = 0; i < n; i++)
+        mag += fabs((double)wf[i] * af[i]);
+    return mag;
+}
+
+static double tolerance(int t)
+{
+    return t == QT_F16 ? 3e-5 : 1e-5;
+}
+
+/* One weight row at byte offset xoff, ny activation rows at byte offset
+ * yoff with stride row + pad; buffers end exactly at the data. Checks fast
+ * against ref within the bound; returns the worst |diff| / magnitude. The
+ * reference reads through typed pointers, so it gets aligned copies (UBSan
+ * would stop it on the misaligned ones); only the fast kernel sees those. */
+static double check_dot_case(const struct quant_kernels *fast, const struct quant_kernels *ref, int t,
+                             int64_t n, int ny, int xoff, int yoff, int pad, uint64_t *s)
+{
+    const int vt = vec_type(t);
+    const size_t xrow = quant_row_size(t, n), yrow = quant_row_size(vt, n);
+    const size_t ys = yrow + (size_t)pad;
+    const size_t ybytes = ys * (size_t)(ny - 1) + yrow;
+    uint8_t *xb = malloc((size_t)xoff + xrow), *yb = malloc((size_t)yoff + ybytes);
+    float *wf = malloc((size_t)n * sizeof *wf), *af = malloc((size_t)n * sizeof *af);
+    float *sf = malloc((size_t)(ny + 1) * sizeof *sf), *sr = malloc((size_t)ny * sizeof *sr);
+    ck_assert(xb && yb && wf && af && sf && sr);
+    uint8_t *x = xb + xoff, *y = yb + yoff;
+    uint8_t *xa = malloc(xrow), *ya = malloc(yrow * (size_t)ny);
+    ck_assert(xa && ya);
+    fill_weights(t, xa, n, s);
+    memcpy(x, xa, xrow);
+    fill_acts(ref, vt, ya, yrow, ny, n, wf, s);
+    memset(yb, 0xa5, (size_t)yoff + ybytes); /* padding between rows: junk */
+    for (int j = 0; j < ny; j++)
+        memcpy(y + (size_t)j * ys, ya + (size_t)j * yrow, yrow);
+
+    sf[ny] = -12345.0f;
+    ref->dot[t](n, xa, ya, yrow, ny, sr);
+    fast->dot[t](n, x, y, ys, ny, sf);
+    ck_assert_msg(sf[ny] == -12345.0f, "%s dot wrote past s[ny-1] (n=%lld ny=%d)", quant_type_name(t),
+                  (long long)n, ny);
+    double worst = 0.0;
+    for (int j = 0; j < ny; j++) {
+        const double mag = dot_magnitude(ref, t, xa, ya + (size_t)j * yrow, n, wf, af);
+        const double diff = fabs((double)sf[j] - (double)sr[j]);
+        ck_assert_msg(isfinite(sf[j]), "%s n=%lld ny=%d row %d: fast %g", quant_type_name(t), (long long)n,
+                      ny, j, sf[j]);
+        ck_assert_msg(diff <= tolerance(t) * mag + 1e-30,
+                      "%s %s n=%lld ny=%d row %d (xoff %d yoff %d pad %d): fast %.9g ref %.9g diff %.3g > %.1g * %.4g",
+                      quant_isa_name(fast->dot_isa[t]), quant_type_name(t), (long long)n, ny, j, xoff, yoff, pad,
+                      sf[j], sr[j], diff, tolerance(t), mag);
+        if (mag > 0 && diff / mag > worst)
+            worst = diff / mag;
+    }
+    free(xa);
+    free(ya);
+    free(xb);
+    free(yb);
+    free(wf);
+    free(af);
+    free(sf);
+    free(sr);
+    return worst;
+}
+
+/* ---- the kernel table ---------------------------------------------------- */
+
+START_TEST(test_table)
+{
+    const int isa = _i;
+    struct quant_kernels fast, ref;
+    if (!kernels_for(isa, &fast, &ref))
+        return;
+    struct cpu_features f;
+    cpu_detect(&f);
+    for (int i = 0; i < N_TYPES; i++) {
+        const int t = k_types[i];
+        ck_assert_ptr_nonnull(ref.dot[t]);
+        ck_assert_ptr_nonnull(fast.dot[t]);
+        ck_assert_msg(fast.dot[t] != ref.dot[t], "%s dot still the reference at %s", quant_type_name(t),
+                      quant_isa_name(isa));
+        int want = isa;
+        /* Q4_0/Q8_0 have an AVX-512 kernel only with VNNI; else AVX2's */
+        if (isa == QISA_AVX512 && (t == QT_Q4_0 || t == QT_Q8_0) && !f.avx512vnni)
+            want = QISA_AVX2;
+        ck_assert_msg(fast.dot_isa[t] == (enum quant_isa)want, "%s dot_isa %s, want %s", quant_type_name(t),
+                      quant_isa_name(fast.dot_isa[t]), quant_isa_name((enum quant_isa)want));
+    }
+    static const int acts[] = { QT_Q8_0, QT_Q8_K, QT_F16 };
+    for (int i = 0; i < 3; i++) {
+        ck_assert_ptr_nonnull(fast.from_float[acts[i]]);
+        ck_assert(fast.from_float[acts[i]] != ref.from_float[acts[i]]);
+    }
+    /* untouched slots keep the reference kernels */
+    ck_assert(fast.dot[QT_Q2_K] == ref.dot[QT_Q2_K]);
+    ck_assert_int_eq(fast.dot_isa[QT_Q2_K], QISA_REF);
+    ck_assert(fast.to_float[QT_Q4_K] == ref.to_float[QT_Q4_K]);
+}
+END_TEST
+
+/* ---- dot products on random blocks --------------------------------------- */
+
+START_TEST(test_dot_random)
+{
+    const int isa = _i;
+    struct quant_kernels fast, ref;
+    if (!kernels_for(isa, &fast, &ref))
+        return;
+    static const int64_t n32[] = { 32, 96, 256, 512, 4096, 5632 };
+    static const int64_t n256[] = { 256, 512, 4096, 5632 };
+    static const int64_t nf16[] = { 1, 7, 8, 15, 16, 17, 31, 33, 100, 256, 4096, 5632 };
+    static const int nys[] = { 1, 2, 3, 4, 5, 7, 8, 9, 13 };
+    uint64_t s = 0x9e3779b97f4a7c15ull ^ (uint64_t)isa;
+    int cases = 0;
+    for (int ti = 0; ti < N_TYPES; ti++) {
+        const int t = k_types[ti];
+        const int64_t *ns = t == QT_F16 ? nf16 : quant_traits_get(t)->blck == 32 ? n32 : n256;
+        const int nn = t == QT_F16 ? 12 : quant_traits_get(t)->blck == 32 ? 6 : 4;
+        double worst = 0.0;
+        for (int a = 0; a < nn; a++)
+            for (int b = 0; b < (int)(sizeof nys / sizeof nys[0]); b++) {
+                const int k = a * 9 + b;
+                double w = check_dot_case(&fast, &ref, t, ns[a], nys[b], k % 4, (k / 4) % 4, (k * 7) % 5, &s);
+                if (w > worst)
+                    worst = w;
+                cases++;
+            }
+        if (getenv("QUANT_SIMD_VERBOSE"))
+            printf("quant_simd: %s %s worst |diff|/magnitude %.3g\n", quant_isa_name(fast.dot_isa[t]),
+                   quant_type_name(t), worst);
+    }
+    ck_assert_int_eq(cases, (12 + 2 * 6 + 3 * 4) * 9);
+}
+END_TEST
+
+/* ---- bit-identical when every float op is exact -------------------------- */
+
+/* Blocks whose float scales are all 1 (dmin too), quants random in their
+ * full range; activations random in [-127, 127] with d = 1 and consistent
+ * bsums. With n = 256/512 every partial sum stays far below 2^24, so both
+ * kernels compute exact integers in float and must agree bit for bit. F16
+ * uses small integers for the same reason. */
+static void unit_scale_weights(int t, uint8_t *x, int64_t n, uint64_t *s)
+{
+    const struct quant_traits *tr = quant_traits_get(t);
+    const size_t bytes = quant_row_size(t, n);
+    for (size_t i = 0; i < bytes; i++)
+        x[i] = (uint8_t)rng_next(s);
+    for (int64_t b = 0; b < n / tr->blck; b++) {
+        uint8_t *p = x + b * tr->type_size;
+        switch (t) {
+        case QT_F16: put_half(p, (float)((int)(rng_next(s) % 17) - 8)); break;
+        case QT_Q4_0:
+        case QT_Q8_0: put_half(p, 1.0f); break;
+        case QT_Q4_K:
+        case QT_Q5_K:
+            put_half(p, 1.0f);
+            put_half(p + 2, 1.0f);
+            break;
+        case QT_Q6_K: put_half(p + 208, 1.0f); break;
+        default: ck_abort();
+        }
+    }
+}
+
+static void unit_scale_acts(int vt, uint8_t *y, int64_t n, uint64_t *s, int extreme)
+{
+    if (vt == QT_F16) {
+        for (int64_t i = 0; i < n; i++)
+            put_half(y + 2 * i, (float)((int)(rng_next(s) % 17) - 8));
+        return;
+    }
+    const int blck = vt == QT_Q8_K ? QK_K : QK8_0;
+    const size_t bs = quant_traits_get(vt)->type_size;
+    for (int64_t b = 0; b < n / blck; b++) {
+        uint8_t *p = y + b * bs;
+        int8_t q[QK_K];
+        for (int i = 0; i < blck; i++) {
+            const int r = (int)(rng_next(s) % 255) - 127; /* never -128, as from_float */
+            q[i] = (int8_t)(extreme ? (r < 0 ? -127 : 127) : r);
+        }
+        if (vt == QT_Q8_0) {
+            put_half(p, 1.0f);
+            memcpy(p + 2, q, QK8_0);
+        } else {
+            const float one = 1.0f;
+            memcpy(p, &one, 4);
+            memcpy(p + 4, q, QK_K);
+            for (int j = 0; j < 16; j++) {
+                int sum = 0;
+                for (int i = 0; i < 16; i++)
+                    sum += q[16 * j + i];
+                const int16_t b16 = (int16_t)sum;
+                memcpy(p + 260 + 2 * j, &b16, 2);
+            }
+        }
+    }
+}
+
+START_TEST(test_dot_exact)
+{
+    const int isa = _i;
+    struct quant_kernels fast, ref;
+    if (!kernels_for(isa, &fast, &ref))
+        return;
+    static const int nys[] = { 1, 3, 4, 5, 8, 9 };
+    uint64_t s = 0x2545f4914f6cdd1dull ^ (uint64_t)isa;
+    for (int ti = 0; ti < N_TYPES; ti++) {
+        const int t = k_types[ti], vt = vec_type(t);
+        for (int64_t n = 256; n <= 512; n += 256)
+            for (int b = 0; b < (int)(sizeof nys / sizeof nys[0]); b++) {
+                const int ny = nys[b];
+                const size_t xrow = quant_row_size(t, n), yrow = quant_row_size(vt, n);
+                uint8_t *x = malloc(xrow), *y = malloc(yrow * (size_t)ny);
+                float sf[9], sr[9];
+                ck_assert(x && y);
+                unit_scale_weights(t, x, n, &s);
+                for (int j = 0; j < ny; j++)
+                    unit_scale_acts(vt, y + (size_t)j * yrow, n, &s, 0);
+                ref.dot[t](n, x, y, yrow, ny, sr);
+                fast.dot[t](n, x, y, yrow, ny, sf);
+                for (int j = 0; j < ny; j++) {
+                    ck_assert_msg(sr[j] == rintf(sr[j]) && fabsf(sr[j]) < 16777216.0f,
+                                  "%s reference not an exact integer: %.9g", quant_type_name(t), sr[j]);
+                    ck_assert_msg(sf[j] == sr[j], "%s %s n=%lld ny=%d row %d: fast %.9g != ref %.9g",
+                                  quant_isa_name(fast.dot_isa[t]), quant_type_name(t), (long long)n, ny, j,
+                                  sf[j], sr[j]);
+                }
+                free(x);
+                free(y);
+            }
+    }
+}
+END_TEST
+
+/* ---- extreme quant values ------------------------------------------------ */
+
+/* Weights at the ends of their range (all 0 or all max nibbles, -128/127
+ * bytes, 63 scales, Q6_K -128/127 scales) against activations of +-127:
+ * where a kernel's int16 intermediates could saturate or int32 sums
+ * overflow. Compared within the usual bound. */
+static void extreme_weights(int t, uint8_t *x, int64_t n, uint64_t *s)
+{
+    const struct quant_traits *tr = quant_traits_get(t);
+    for (int64_t b = 0; b < n / tr->blck; b++) {
+        uint8_t *p = x + b * tr->type_size;
+        const bool hi = rng_next(s) & 1;
+        switch (t) {
+        case QT_Q4_0:
+            put_half(p, 1.0f);
+            memset(p + 2, hi ? 0xff : 0x00, 16);
+            break;
+        case QT_Q8_0:
+            put_half(p, 1.0f);
+            for (int i = 0; i < 32; i++)
+                p[2 + i] = (rng_next(s) & 1) ? 0x80 : 0x7f;
+            break;
+        case QT_Q4_K:
+        case QT_Q5_K:
+            put_half(p, 1.0f);
+            put_half(p + 2, 1.0f);
+            memset(p + 4, 0xff, 12); /* all scales and mins 63 */
+            memset(p + 16, hi ? 0xff : 0x00, tr->type_size - 16);
+            break;
+        case QT_Q6_K:
+            memset(p, hi ? 0xff : 0x00, 192);
+            for (int i = 0; i < 16; i++)
+                p[192 + i] = (rng_next(s) & 1) ? 0x80 : 0x7f;
+            put_half(p + 208, 1.0f);
+            break;
+        default: ck_abort();
+        }
+    }
+}
+
+START_TEST(test_dot_extremes)
+{
+    const int isa = _i;
+    struct quant_kernels fast, ref;
+    if (!kernels_for(isa, &fast, &ref))
+        return;
+    uint64_t s = 0x5851f42d4c957f2dull ^ (uint64_t)isa;
+    for (int ti = 1; ti < N_TYPES; ti++) { /* not F16: no integer parts */
+        const int t = k_types[ti], vt = vec_type(t);
+        const int64_t n = 4096;
+        const int ny = 5;
+        const size_t xrow = quant_row_size(t, n), yrow = quant_row_size(vt, n);
+        uint8_t *x = malloc(xrow), *y = malloc(yrow * ny);
+        float *wf = malloc(n * sizeof *wf), *af = malloc(n * sizeof *af);
+        float sf[5], sr[5];
+        ck_assert(x && y && wf && af);
+        extreme_weights(t, x, n, &s);
+        for (int j = 0; j < ny; j++)
+            unit_scale_acts(vt, y + (size_t)j * yrow, n, &s, 1);
+        ref.dot[t](n, x, y, yrow, ny, sr);
+        fast.dot[t](n, x, y, yrow, ny, sf);
+        for (int j = 0; j < ny; j++) {
+            const double mag = dot_magnitude(&ref, t, x, y + (size_t)j * yrow, n, wf, af);
+            ck_assert_msg(fabs((double)sf[j] - sr[j]) <= tolerance(t) * mag,
+                          "%s %s extreme row %d: fast %.9g ref %.9g (magnitude %.4g)",
+                          quant_isa_name(fast.dot_isa[t]), quant_type_name(t), j, sf[j], sr[j], mag);
+        }
+        free(x);
+        free(y);
+        free(wf);
+        free(af);
+    }
+}
+END_TEST
+
+/* ---- activation quantizers ------------------------------------------------ */
+
+static float bits_float(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* Input pattern p for block-structured activations of n values (blocks of
+ * blck): several blocks per pattern so every special case sits in its own
+ * block next to ordinary ones. */
+static void act_pattern(float *x, int64_t n, int blck, int p, uint64_t *s)
+{
+    for (int64_t i = 0; i < n; i++)
+        x[i] = rng_unif(s) * 4.0f;
+    for (int64_t b = 0; b < n / blck; b++) {
+        float *v = x + b * blck;
+        switch ((p + b) % 9) {
+        case 0: /* plain */
+            break;
+        case 1: /* exact ties: max 127 so the scale is 1 (Q8_0) or -1 (Q8_K) */
+            for (int i = 0; i < blck; i++)
+                v[i] = (float)((int)(rng_next(s) % 253) - 126) + 0.5f;
+            v[rng_next(s) % blck] = (rng_next(s) & 1) ? 127.0f : -127.0f;
+            break;
+        case 2: /* all zero, with a negative zero */
+            memset(v, 0, (size_t)blck * sizeof *v);
+            v[3] = -0.0f;
+            break;
+        case 3: /* a single non-zero value */
+            memset(v, 0, (size_t)blck * sizeof *v);
+            v[rng_next(s) % blck] = -0.75f;
+            break;
+        case 4: { /* +a and -a both of largest magnitude: the first wins;
+                   * in one vector lane group and in different ones */
+            const float a = (rng_next(s) & 1) ? 5.0f : -5.0f;
+            const int second = (b & 1) ? 6 : blck - 2;
+            v[5] = a;
+            v[second] = -a;
+            break;
+        }
+        case 5: /* tiny: scale computations near and below FLT_MIN */
+            for (int i = 0; i < blck; i++)
+                v[i] *= (b & 1) ? 1e-37f : 1e-39f;
+            break;
+        case 6: /* huge */
+            for (int i = 0; i < blck; i++)
+                v[i] *= 1e37f;
+            break;
+        case 7: /* non-finite */
+            v[1] = bits_float(0x7fc00000u); /* default NaN */
+            if (b & 1)
+                v[blck - 1] = (rng_next(s) & 1) ? INFINITY : -INFINITY;
+            break;
+        default: /* wide dynamic range inside one block */
+            for (int i = 0; i < blck; i++)
+                v[i] *= powf(10.0f, (float)((int)(rng_next(s) % 13) - 6));
+            break;
+        }
+    }
+}
+
+static void check_same_bytes(const char *what, const struct quant_kernels *fast, const struct quant_kernels *ref,
+                             int t, const float *x, int64_t n, int off)
+{
+    const size_t bytes = quant_row_size(t, n);
+    uint8_t *a = calloc(bytes + 4, 1), *b = calloc(bytes + 4, 1);
+    ck_assert(a && b);
+    ref->from_float[t](x, a, n);
+    fast->from_float[t](x, b + off, n);
+    for (size_t i = 0; i < bytes; i++)
+        ck_assert_msg(a[i] == b[off + i], "%s %s from_float (%s, n=%lld): byte %zu (block %zu) fast 0x%02x ref 0x%02x",
+                      quant_isa_name(fast->isa), quant_type_name(t), what, (long long)n, i,
+                      i / quant_traits_get(t)->type_size, b[off + i], a[i]);
+    for (int i = 0; i < off; i++)
+        ck_assert_int_eq(b[i], 0);
+    ck_assert_int_eq(b[off + bytes], 0); /* nothing past the row */
+    free(a);
+    free(b);
+}
+
+START_TEST(test_from_float_q8)
+{
+    const int isa = _i;
+    struct quant_kernels fast, ref;
+    if (!kernels_for(isa, &fast, &ref))
+        return;
+    uint64_t s = 0xd1b54a32d192ed03ull ^ (uint64_t)isa;
+    static const int ts[] = { QT_Q8_0, QT_Q8_K };
+    for (int k = 0; k < 2; k++) {
+        const int t = ts[k];
+        const int blck = t == QT_Q8_K ? QK_K : QK8_0;
+        const int64_t n = 18 * (int64_t)blck;
+        float *x = malloc((size_t)n * sizeof *x);
+        ck_assert_ptr_nonnull(x);
+        for (int p = 0; p < 9; p++) {
+            act_pattern(x, n, blck, p, &s);
+            check_same_bytes("patterns", &fast, &ref, t, x, n, p % 4);
+        }
+        /* one block only, and a long row of ordinary values */
+        act_pattern(x, blck, blck, 0, &s);
+        check_same_bytes("one block", &fast, &ref, t, x, blck, 1);
+        free(x);
+        x = malloc(5632 * sizeof *x);
+        ck_assert_ptr_nonnull(x);
+        for (int i = 0; i < 5632; i++)
+            x[i] = rng_unif(&s) * 2.5f;
+        check_same_bytes("long row", &fast, &ref, t, x, 5632, 3);
+        free(x);
+    }
+}
+END_TEST
+
+START_TEST(test_from_float_f16)
+{
+    const int isa = _i;
+    struct quant_kernels fast, ref;
+    if (!kernels_for(isa, &fast, &ref))
+        return;
+    uint64_t s = 0x94d049bb133111ebull ^ (uint64_t)isa;
+    enum { N = 4099 };
+    float *x = malloc(N * sizeof *x);
+    ck_assert_ptr_nonnull(x);
+    /* random bit patterns (all exponents: f16 subnormals, overflow to inf,
+     * f32 subnormals, inf, NaN with payloads) and ordinary values */
+    for (int i = 0; i < N; i++) {
+        const uint32_t u = (uint32_t)rng_next(&s);
+        x[i] = i % 3 ? bits_float(u) : rng_unif(&s) * 100.0f;
+    }
+    /* round-to-even ties at the f16 precision, and the overflow edge */
+    x[0] = 1.0f + 1.0f / 2048.0f;
+    x[1] = 1.0f + 3.0f / 2048.0f;
+    x[2] = 65519.0f;
+    x[3] = 65520.0f;
+    x[4] = 5.9604645e-8f; /* 2^-24, the smallest f16 subnormal */
+    x[5] = 2.9802322e-8f; /* 2^-25: ties to zero */
+    static const int lens[] = { N, 1, 7, 8, 9, 15, 16, 17, 33, 100 };
+    for (int k = 0; k < (int)(sizeof lens / sizeof lens[0]); k++)
+        check_same_bytes("bit patterns", &fast, &ref, QT_F16, x + k, lens[k], k % 4);
+    free(x);
+}
+END_TEST
+
+Suite *quant_simd_suite(void)
+{
+    Suite *s = suite_create("quant_simd");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, test_table, QISA_AVX2, QISA_AVX512 + 1);
+    tcase_add_loop_test(tc, test_dot_random, QISA_AVX2, QISA_AVX512 + 1);
+    tcase_add_loop_test(tc, test_dot_exact, QISA_AVX2, QISA_AVX512 + 1);
+    tcase_add_loop_test(tc, test_dot_extremes, QISA_AVX2, QISA_AVX512 + 1);
+    tcase_add_loop_test(tc, test_from_float_q8, QISA_AVX2, QISA_AVX512 + 1);
+    tcase_add_loop_test(tc, test_from_float_f16, QISA_AVX2, QISA_AVX512 + 1);
+    suite_add_tcase(s, tc);
+    return s;
+}
