@@ -66,7 +66,9 @@ BENCH_SRC   := $(sort $(wildcard bench/*.c))
 BENCH_OBJ   := $(BENCH_SRC:%.c=$(BUILD)/%.o) $(BUILD)/harness/gbench.o \
                $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard harness/ctr*.c)))
 GBENCH_LIBS := $(or $(shell pkg-config --libs benchmark 2>/dev/null),-lbenchmark) -lpthread
-COMPARE_PY  := /usr/share/benchmark/compare.py
+# Debian's compare.py wants Debian's python3 (scipy from python3-scipy), not
+# whatever python3 comes first in PATH.
+COMPARE_PY  := /usr/bin/python3 /usr/share/benchmark/compare.py
 MB_MIN_TIME ?= 0.05
 MB_ARGS     ?=
 
@@ -130,7 +132,7 @@ microbench: $(MICROBENCH)
 # Compare two microbench JSON files with Google Benchmark's compare.py: A=old.json B=new.json.
 microbench-compare:
 	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make microbench-compare A=old.json B=new.json"; exit 2; }
-	python3 $(COMPARE_PY) benchmarks $(A) $(B)
+	$(COMPARE_PY) benchmarks $(A) $(B)
 
 # The Check runner links everything but main.c; suites are found by name.
 $(BUILD)/tests/suites.h: $(TEST_SRC)
