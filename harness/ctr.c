@@ -69,7 +69,7 @@ int ctr_perf_event_paranoid(void)
     return ctr_paranoid();
 }
 
-void ctr_perf_hint(char *buf, size_t len, int e, bool hardware)
+void ctr_perf_hint(char *buf, size_t len, int e, bool hardware, int need_paranoid)
 {
     buf[0] = '\0';
     if (e == EACCES || e == EPERM) {
@@ -77,8 +77,7 @@ void ctr_perf_hint(char *buf, size_t len, int e, bool hardware)
         if (p == INT32_MIN)
             snprintf(buf, len, "no permission (perf_event_paranoid unreadable; need CAP_PERFMON)");
         else
-            snprintf(buf, len, "no permission: perf_event_paranoid=%d (needs <= %d for this, or CAP_PERFMON)",
-                     p, hardware ? 2 : -1);
+            snprintf(buf, len, "perf_event_paranoid=%d (needs <= %d, or CAP_PERFMON)", p, need_paranoid);
     } else if (hardware && (e == ENOENT || e == ENODEV || e == EOPNOTSUPP)) {
         char why[128];
         if (!ctr_hw_pmu_present(why, sizeof why))
@@ -97,7 +96,7 @@ void ctr_reason(char *buf, size_t len, const char *what, int e, const char *hint
     const char *name = strerrorname_np(e);
     char h[160];
     if (!hint) {
-        ctr_perf_hint(h, sizeof h, e, false);
+        ctr_perf_hint(h, sizeof h, e, false, 1);
         hint = h;
     }
     snprintf(buf, len, "%s: %s%s%s", what, name ? name : "error", hint[0] ? ", " : "", hint);

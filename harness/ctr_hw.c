@@ -170,7 +170,7 @@ static int open_attr(struct perf_event_attr *a, int tid, int cpu, int group_fd)
     return fd >= 0 ? fd : -errno;
 }
 
-static void open_reason(char *buf, size_t len, const char *name, int e, int tid, bool show_tid)
+static void open_reason(char *buf, size_t len, const char *name, int e, int tid, bool show_tid, int need)
 {
     char what[96], hint[160];
     if (show_tid)
@@ -180,7 +180,7 @@ static void open_reason(char *buf, size_t len, const char *name, int e, int tid,
     if ((e == ENOENT || e == ENODEV || e == EOPNOTSUPP) && !ctr_hw_pmu_present(NULL, 0))
         snprintf(hint, sizeof hint, "%s", pmu_short);
     else
-        ctr_perf_hint(hint, sizeof hint, e, true);
+        ctr_perf_hint(hint, sizeof hint, e, true, need);
     ctr_reason(buf, len, what, e, hint);
 }
 
@@ -192,7 +192,7 @@ int ctr_hw_try(const char *name, char *reason, size_t reason_len)
         return rc;
     int fd = open_attr(&a, 0, -1, -1);
     if (fd < 0) {
-        open_reason(reason, reason_len, name, -fd, 0, false);
+        open_reason(reason, reason_len, name, -fd, 0, false, 2);
         return -fd == EACCES || -fd == EPERM ? CTR_EPERM : CTR_EUNSUPPORTED;
     }
     close(fd);
@@ -274,7 +274,7 @@ static int open_uncore(struct ctr_set *s)
             ctr_defs_unsupported(s, di, "libpfm4 finds no memory-controller (uncore IMC) PMU on this machine");
         } else if (!opened) {
             char r[METRIC_REASON_MAX];
-            open_reason(r, sizeof r, first_name, last_err, 0, false);
+            open_reason(r, sizeof r, first_name, last_err, 0, false, 0);
             ctr_defs_unsupported(s, di, r);
         }
     }
@@ -324,7 +324,7 @@ int ctr_hw_open(struct ctr_set *s)
             a.enable_on_exec = gi < 0 && s->enable_on_exec;
             int fd = open_attr(&a, s->tids[t], -1, gi < 0 ? -1 : s->groups[gi].fd);
             if (fd < 0) {
-                open_reason(d->m.reason, sizeof d->m.reason, s->hw_names[i], -fd, s->tids[t], t > 0);
+                open_reason(d->m.reason, sizeof d->m.reason, s->hw_names[i], -fd, s->tids[t], t > 0, 2);
                 d->m.status = METRIC_UNSUPPORTED;
                 continue;
             }

@@ -90,12 +90,15 @@ struct ctr_set {
 int ctr_perf_open(void *attr, pid_t pid, int cpu, int group_fd, unsigned long flags);
 
 /* "what: ENAME" plus ", hint" into buf, e.g. "perf_event_open(cycles):
- * ENOENT, no PMU in this VM". hint is derived from e when NULL. */
+ * ENOENT, no PMU in this VM". hint NULL: ctr_perf_hint(e, false, 1). */
 void ctr_reason(char *buf, size_t len, const char *what, int e, const char *hint);
 
 /* The standard hint for errno e of a perf_event_open: ENOENT/ENODEV/EOPNOTSUPP
- * on hardware events -> no PMU; EACCES/EPERM -> perf_event_paranoid. */
-void ctr_perf_hint(char *buf, size_t len, int e, bool hardware);
+ * on hardware events -> no PMU; EACCES/EPERM -> the current
+ * perf_event_paranoid and the value the event needs (2: a thread's own
+ * user-level events; 1: software events, which count in the kernel; 0:
+ * CPU-wide; -1: CPU-wide tracepoint data). */
+void ctr_perf_hint(char *buf, size_t len, int e, bool hardware, int need_paranoid);
 
 /* Current /proc/sys/kernel/perf_event_paranoid, or INT32_MIN if unreadable. */
 int ctr_paranoid(void);

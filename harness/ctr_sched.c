@@ -239,7 +239,10 @@ bool ctr_sched_available(char *why, size_t why_len)
     tp_attr(&a, ids[TP_SWITCH]);
     int fd = ctr_perf_open(&a, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
     if (fd < 0) {
-        ctr_reason(why, why_len, "perf_event_open(sched:sched_switch, all tasks, cpu 0)", errno, NULL);
+        int e = errno;
+        char hint[96];
+        ctr_perf_hint(hint, sizeof hint, e, false, -1);
+        ctr_reason(why, why_len, "perf_event_open(sched:sched_switch, all tasks, cpu 0)", e, hint);
         return false;
     }
     close(fd);
@@ -366,8 +369,12 @@ static int tp_open(struct ctr_set *s, struct ctr_sched **out, char *why, size_t 
                 c->format_lost = fd >= 0 && a.read_format != 0;
             if (fd < 0) {
                 char what[96];
+                int e = errno;
+                char hint[96];
                 snprintf(what, sizeof what, "perf_event_open(sched:%s, all tasks, cpu %d)", tp_names[t], cpus[k]);
-                ctr_reason(why, why_len, what, errno, NULL);
+                ctr_perf_hint(hint, sizeof hint, e, false, -1);
+                ctr_reason(why, why_len, what, e, hint);
+                errno = e;
                 free(cpus);
                 rc = errno == EACCES || errno == EPERM ? CTR_EPERM : CTR_EUNSUPPORTED;
                 goto fail;
@@ -593,7 +600,8 @@ void ctr_sched_drain(struct ctr_set *s)
     c->n_ev = 0;
     for (int k = 0; k < c->ncpu; k++)
         drain_ring(c, k);
-    qsort(c->ev, c->n_ev, sizeof *c->ev, cmp_ev);
+    if (c->n_ev > 1)
+        qsort(c->ev, c->n_ev, sizeof *c->ev, cmp_ev);
     for (size_t i = 0; i < c->n_ev; i++) {
         const struct ev *e = &c->ev[i];
         if (e->tp != TP_SWITCH) {
