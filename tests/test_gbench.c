@@ -244,7 +244,7 @@ START_TEST(test_case_list)
         snprintf(name, sizeof name, "matmul/%s/%s/k:5632/m:2048/ny:64/nth:1/real_time", tn, isa);
         ck_assert_msg(listed(out, name) == (k.dot_isa[t] != QISA_REF), "%s listed wrongly", name);
     }
-    ck_assert_int_eq(types, 15);
+    ck_assert_int_ge(types, 15);
     static const char *const act[] = { "Q8_0", "Q8_K", "F16" };
     for (int i = 0; i < 3; i++) {
         snprintf(name, sizeof name, "from_float/%s/ref", act[i]);
