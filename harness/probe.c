@@ -371,6 +371,9 @@ int probe_bandwidth(const struct probe_bw_opts *opts, struct probe_bw_row *rows,
             pthread_mutex_destroy(&sh.mu);
             return CTR_ENOMEM;
         }
+        /* huge pages where THP allows: peak bandwidth, not TLB misses, and a
+         * much faster first touch of gigabytes */
+        (void)madvise(m, bytes, MADV_HUGEPAGE);
         arr[i] = m;
     }
     sh.a = arr[0];
@@ -785,6 +788,7 @@ int probe_to_json(const struct probe_info *p, json_t **out)
     json_object_set_new(b, "arrays", json_integer(3));
     json_object_set_new(b, "best_of", json_integer(p->bw_reps));
     json_object_set_new(b, "quick", json_boolean((p->flags & PROBE_QUICK) != 0));
+    json_object_set_new(b, "madv_hugepage", json_true());
     for (int i = 0; i < p->n_bw; i++) {
         json_t *e = json_object();
         json_object_set_new(e, "threads", json_integer(p->bw[i].threads));

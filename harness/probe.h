@@ -123,6 +123,7 @@ uint64_t probe_bw_default_bytes(void);
 
 /* Run copy (c = a) and triad (a = b + s*c) over three arrays with each
  * thread count; rows[i] for opts->threads[i] (at most PROBE_MAX_BW_ROWS).
+ * The arrays are madvise(MADV_HUGEPAGE)'d (honoured unless THP is "never").
  * GB/s = bytes moved (16 or 24 per element, STREAM's convention: no
  * write-allocate) / best time. Returns the number of rows, or CTR_ENOMEM /
  * CTR_EINVAL / CTR_EIO with err filled. */
