@@ -36,8 +36,10 @@ static void usage(FILE *f)
             "\n"
             "helper modes for tests:\n"
             "  --touch-pages N    write one byte to each of N fresh 4 KiB pages, then exit\n"
-            "  --sim-walk BYTES   fill a BYTES buffer, then read one byte per 64-byte line;\n"
-            "                     under valgrind (ctr_sim_run) only the walk is collected\n");
+            "  --sim-walk BYTES   fill a BYTES buffer, then read one byte per 64-byte line\n"
+            "                     (a decode region of four layer regions); under valgrind\n"
+            "                     (ctr_sim_run) only the walk is collected, or only the\n"
+            "                     region named by GGPERF_SIM_REGION (\"layer:2\")\n");
 }
 
 /* "12.34" or "unsupported (why)" — never a 0 for a figure we do not have. */
@@ -178,7 +180,13 @@ static int run(int argc, char **argv)
                 return cli_error(CLI_EUSAGE, "--sim-walk: missing value (allowed 64..%llu)", 1ull << 34);
             if (cli_parse_u64("--sim-walk", argv[i + 1], 64, 1ull << 34, &n) != 0)
                 return CLI_EUSAGE;
-            if (probe_sim_walk((size_t)n, &sum, err, sizeof err) != 0)
+            struct ctr_sim_regions st;
+            struct region_hooks h;
+            int rc = ctr_sim_regions_from_env(&st, err, sizeof err);
+            if (rc < 0)
+                return cli_error(CLI_EUSAGE, "probe: GGPERF_SIM_REGION: %s", err);
+            h = ctr_sim_region_hooks(&st);
+            if (probe_sim_walk((size_t)n, rc == 1 ? &h : NULL, &sum, err, sizeof err) != 0)
                 return cli_error(CLI_EFAIL, "probe: %s", err);
             printf("sim-walk: %" PRIu64 " bytes, %" PRIu64 " lines read, sum %" PRIu64 "%s\n", n, n / 64, sum,
                    ctr_sim_running() ? " (under valgrind)" : "");

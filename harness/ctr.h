@@ -316,4 +316,10 @@ struct ctr_sim_regions {
 int ctr_sim_regions_parse(struct ctr_sim_regions *st, const char *text, char *err, size_t err_len);
 struct region_hooks ctr_sim_region_hooks(struct ctr_sim_regions *st);
 
+/* For the program run by ctr_sim_run: when running under valgrind with
+ * GGPERF_SIM_REGION set, parse it into st and return 1 (use
+ * ctr_sim_region_hooks(st)); 0 when not under valgrind or unset (collect
+ * nothing through hooks); CTR_EINVAL with err for a bad value. */
+int ctr_sim_regions_from_env(struct ctr_sim_regions *st, char *err, size_t err_len);
+
 #endif

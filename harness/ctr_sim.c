@@ -108,6 +108,17 @@ int ctr_sim_regions_parse(struct ctr_sim_regions *st, const char *text, char *er
     return CTR_EINVAL;
 }
 
+int ctr_sim_regions_from_env(struct ctr_sim_regions *st, char *err, size_t err_len)
+{
+    const char *v = getenv("GGPERF_SIM_REGION");
+    memset(st, 0, sizeof *st);
+    st->index = -1;
+    if (!ctr_sim_running() || !v || !*v)
+        return 0;
+    int rc = ctr_sim_regions_parse(st, v, err, err_len);
+    return rc ? rc : 1;
+}
+
 /* ---- cache geometry ---------------------------------------------------- */
 
 static bool pow2(uint64_t x)

@@ -833,7 +833,7 @@ int probe_touch_pages(long n, char *err, size_t err_len)
     return 0;
 }
 
-int probe_sim_walk(size_t bytes, uint64_t *sum, char *err, size_t err_len)
+int probe_sim_walk(size_t bytes, const struct region_hooks *hooks, uint64_t *sum, char *err, size_t err_len)
 {
     if (bytes < 64) {
         set_err(err, err_len, "sim-walk: %zu bytes (need >= 64)", bytes);
@@ -848,10 +848,18 @@ int probe_sim_walk(size_t bytes, uint64_t *sum, char *err, size_t err_len)
     const volatile unsigned char *p = buf;
     uint64_t s = 0;
     size_t lines = bytes / 64;
-    ctr_sim_collect_begin();
-    for (size_t i = 0; i < lines; i++)
-        s += p[i * 64];
-    ctr_sim_collect_end();
+    if (!hooks)
+        ctr_sim_collect_begin();
+    region_begin(hooks, REGION_DECODE, 0);
+    for (int q = 0; q < 4; q++) {
+        region_begin(hooks, REGION_LAYER, q);
+        for (size_t i = lines * (size_t)q / 4; i < lines * (size_t)(q + 1) / 4; i++)
+            s += p[i * 64];
+        region_end(hooks, REGION_LAYER, q);
+    }
+    region_end(hooks, REGION_DECODE, 0);
+    if (!hooks)
+        ctr_sim_collect_end();
     munmap(buf, bytes);
     *sum = s;
     return 0;

@@ -158,9 +158,12 @@ int probe_first_cpu(void);
  * faults. 0 or CTR_ENOMEM with err. */
 int probe_touch_pages(long n, char *err, size_t err_len);
 
-/* Fill a buffer of `bytes`, then read one byte per 64-byte line; under
- * valgrind only the walk is collected (ctr_sim_collect_begin/end), so its
- * D1 misses are bytes/64. *sum gets the bytes' sum. 0 or CTR_ENOMEM. */
-int probe_sim_walk(size_t bytes, uint64_t *sum, char *err, size_t err_len);
+/* Fill a buffer of `bytes`, then read one byte per 64-byte line. The walk
+ * is one decode region made of four layer regions (indices 0..3, a quarter
+ * of the lines each) marked through hooks; with hooks NULL, the whole walk
+ * is collected directly (ctr_sim_collect_begin/end). Under valgrind the
+ * collected part's D1 misses are its bytes/64. *sum gets the bytes' sum.
+ * 0 or CTR_ENOMEM / CTR_EINVAL with err. */
+int probe_sim_walk(size_t bytes, const struct region_hooks *hooks, uint64_t *sum, char *err, size_t err_len);
 
 #endif

@@ -661,6 +661,12 @@ START_TEST(test_sim_walk_deterministic)
     ck_assert_uint_eq(r[0].dlmr, r[1].dlmr);
     ck_assert_uint_eq(r[0].ir, r[1].ir);
     ck_assert_uint_eq(r[0].ll.size_bytes, 1u << 20);
+    /* only the third of the four layer regions, through the region hooks */
+    o.region = "layer:2";
+    struct ctr_sim_result q;
+    ck_assert_msg(ctr_sim_run(argv, &o, &q, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(fabs((double)q.d1mr - lines / 4) <= 0.05 * lines / 4, "layer:2 D1 read misses %llu, lines/4 %.0f",
+                  (unsigned long long)q.d1mr, lines / 4);
     ck_assert_str_eq(r[0].isa_path, "avx2");
     ck_assert_ptr_nonnull(strstr(r[0].valgrind_version, "valgrind"));
     ck_assert(r[0].d1.size_bytes > 0); /* from sysfs */
