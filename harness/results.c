@@ -740,10 +740,10 @@ int results_stats(struct results_reader *r, const struct stats_limits *lim, json
                 json_array_append_new(metrics, macc_stats(&acc[c].m[i], lim));
             json_t *cfg = json_array_get(json_object_get(r->header, "configs"), (size_t)c);
             json_array_append_new(
-                all, json_pack("{s:i, s:O, s:I, s:I, s:I, s:O, s:o}", "config", c, "axes",
+                all, json_pack("{s:i, s:O, s:I, s:I, s:I, s:o, s:o}", "config", c, "axes",
                                json_object_get(cfg, "axes") ? json_object_get(cfg, "axes") : json_null(), "n_reps",
                                (json_int_t)acc[c].n_reps, "n_ok", (json_int_t)acc[c].n_ok, "n_failed",
-                               (json_int_t)acc[c].n_failed, "errors", acc[c].errors ? acc[c].errors : json_array(),
+                               (json_int_t)acc[c].n_failed, "errors", acc[c].errors ? json_incref(acc[c].errors) : json_array(),
                                "metrics", metrics));
             cacc_free(&acc[c]);
         }
