@@ -39,6 +39,9 @@ struct lat_rec {
     uint64_t wake_ns, lat_ns;
 };
 
+/* At most this many latencies wait for ctr_delta (16 MiB). */
+#define LAT_MAX ((size_t)1 << 20)
+
 struct ev {
     uint64_t t;
     int tp;
@@ -424,6 +427,8 @@ int ctr_sched_open(struct ctr_set *s)
         s->schedstat_fds = malloc((size_t)(s->n_tids ? s->n_tids : 1) * sizeof *s->schedstat_fds);
         if (!s->schedstat_fds)
             return CTR_ENOMEM;
+        for (int t = 0; t < s->n_tids; t++)
+            s->schedstat_fds[t] = -1;
         s->schedstat_off = ctr_add_words(s, (size_t)s->n_tids);
         s->have_schedstat = true;
     }
@@ -623,6 +628,13 @@ void ctr_sched_drain(struct ctr_set *s)
         c->running[w] = true;
         if (!c->pending[w])
             continue; /* back from preemption: run-queue wait, not a wake-up */
+        if (c->n_lat == LAT_MAX) {
+            /* nobody asked for statistics in a long while: forget the older half */
+            size_t half = LAT_MAX / 2;
+            memmove(c->lat, c->lat + half, (LAT_MAX - half) * sizeof *c->lat);
+            c->n_lat -= half;
+            c->dropped += half;
+        }
         if (c->n_lat == c->cap_lat) {
             size_t cap = c->cap_lat ? 2 * c->cap_lat : 4096;
             struct lat_rec *l = realloc(c->lat, cap * sizeof *l);

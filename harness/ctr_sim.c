@@ -566,6 +566,33 @@ int ctr_sim_run(char *const argv[], const struct ctr_sim_opts *opts, struct ctr_
     for (size_t i = 0; i < na; i++)
         vargv[nf + i] = argv[i];
 
+    /* The child's environment, built here: no setenv between fork and exec. */
+    extern char **environ;
+    size_t ne = 0;
+    while (environ[ne])
+        ne++;
+    char **envp = calloc(ne + 4, sizeof *envp);
+    char e_region[192];
+    if (!envp) {
+        free(vargv);
+        rm_dir(res->dir);
+        set_err(err, err_len, "ctr_sim_run: out of memory");
+        return CTR_ENOMEM;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < ne; i++)
+        if (strncmp(environ[i], "GGPERF_SIM=", 11) != 0 && strncmp(environ[i], "GGPERF_SIM_REGION=", 18) != 0 &&
+            strncmp(environ[i], "OPENBLAS_NUM_THREADS=", 21) != 0)
+            envp[k++] = environ[i];
+    envp[k++] = "GGPERF_SIM=1";
+    /* OpenBLAS would start its thread pool at load: needless work under valgrind. */
+    envp[k++] = "OPENBLAS_NUM_THREADS=1";
+    if (opts->region) {
+        snprintf(e_region, sizeof e_region, "GGPERF_SIM_REGION=%s", opts->region);
+        envp[k++] = e_region;
+    }
+    envp[k] = NULL;
+
     int rc = 0;
     pid_t pid = fork();
     if (pid < 0) {
@@ -579,14 +606,7 @@ int ctr_sim_run(char *const argv[], const struct ctr_sim_opts *opts, struct ctr_
             dup2(fd, 1);
             dup2(fd, 2);
         }
-        setenv("GGPERF_SIM", "1", 1);
-        if (opts->region)
-            setenv("GGPERF_SIM_REGION", opts->region, 1);
-        else
-            unsetenv("GGPERF_SIM_REGION");
-        /* OpenBLAS would start its thread pool at load: needless work under valgrind. */
-        setenv("OPENBLAS_NUM_THREADS", "1", 1);
-        execv(prog, vargv);
+        execve(prog, vargv, envp);
         _exit(127);
     }
     while (waitpid(pid, &res->wstatus, 0) < 0 && errno == EINTR)
@@ -601,6 +621,7 @@ int ctr_sim_run(char *const argv[], const struct ctr_sim_opts *opts, struct ctr_
                      WIFEXITED(res->wstatus) ? WEXITSTATUS(res->wstatus) : -1, t);
     }
 out:
+    free(envp);
     free(vargv);
     if (!opts->keep_files) {
         rm_dir(res->dir);

@@ -180,6 +180,8 @@ int ctr_sw_open(struct ctr_set *s)
         s->status_fds = malloc((size_t)s->n_tids * sizeof *s->status_fds);
         if (!s->status_fds)
             return CTR_ENOMEM;
+        for (int t = 0; t < s->n_tids; t++)
+            s->status_fds[t] = -1;
         s->status_off = ctr_add_words(s, 2 * (size_t)s->n_tids);
         for (int t = 0; t < s->n_tids; t++) {
             s->status_fds[t] = ctr_proc_open(s->tids[t], "status");
