@@ -82,12 +82,12 @@ static void progress(void *user, const struct runner_progress *p)
     (void)user;
     char eta[32] = "?";
     if (p->eta_s >= 0)
-        snprintf(eta, sizeof eta, "%.0fs", p->eta_s);
+        snprintf(eta, sizeof eta, "%.1fs", p->eta_s);
     if (p->warmup)
-        fprintf(stderr, "\r\033[Kwarm-up %d: config %d/%d  %s  %.0fs", p->round + 1, p->position, p->n_configs,
+        fprintf(stderr, "\r\033[Kwarm-up %d: config %d/%d  %s  %.1fs", p->round + 1, p->position, p->n_configs,
                 p->label, p->elapsed_s);
     else
-        fprintf(stderr, "\r\033[Kround %d/%d: config %d/%d  rep %ld/%ld  %s  %.0fs elapsed, ETA %s", p->round + 1,
+        fprintf(stderr, "\r\033[Kround %d/%d: config %d/%d  rep %ld/%ld  %s  %.1fs elapsed, ETA %s", p->round + 1,
                 p->min_rounds, p->position, p->n_configs, p->done + 1, p->total, p->label, p->elapsed_s, eta);
     fflush(stderr);
 }

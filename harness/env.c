@@ -19,6 +19,7 @@
 #include "engine/gguf.h"
 #include "engine/quant.h"
 #include "harness/buildinfo.h"
+#include "harness/synth.h"
 
 #define UNREADABLE "unreadable"
 
@@ -493,9 +494,9 @@ json_t *env_model(const char *path, const char *cache_dir, char *err, size_t err
                                           ? json_integer((json_int_t)toks.count)
                                           : json_null());
     uint64_t ft;
-    json_object_set_new(o, "file_type", gguf_get_u64(&g, "general.file_type", &ft, NULL, 0) == GGUF_OK
-                                            ? json_integer((json_int_t)ft)
-                                            : json_null());
+    bool has_ft = gguf_get_u64(&g, "general.file_type", &ft, NULL, 0) == GGUF_OK;
+    json_object_set_new(o, "file_type", has_ft ? json_integer((json_int_t)ft) : json_null());
+    json_object_set_new(o, "file_type_name", has_ft ? json_string(synth_ftype_name((int)ft)) : json_null());
     json_t *types = json_object();
     uint64_t n_params = 0;
     for (uint64_t i = 0; i < g.n_tensors; i++) {

@@ -513,6 +513,7 @@ START_TEST(test_env_hash_and_capture)
     ck_assert_int_eq(json_integer_value(json_object_get(m, "n_vocab")), 1024);
     ck_assert_int_eq(json_integer_value(json_object_get(m, "size_bytes")), 2258656);
     ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(m, "tensor_types"), "Q8_0")), 16);
+    ck_assert_str_eq(json_string_value(json_object_get(m, "file_type_name")), "Q8_0");
     json_decref(m);
     ck_assert_ptr_null(env_model(f, dir, err, sizeof err)); /* not a GGUF */
 }
