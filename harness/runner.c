@@ -761,8 +761,11 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
         if (wl->setup && wl->setup(&cfg, &st, serr, sizeof serr) != 0) {
             size_t need = strlen(serr) + 32;
             c.setup_err[i] = malloc(need);
-            if (c.setup_err[i])
-                snprintf(c.setup_err[i], need, "setup failed: %s", serr[0] ? serr : "(no message)");
+            if (!c.setup_err[i]) {
+                rc = fail(err, err_len, RUNNER_ENOMEM, "out of memory");
+                goto out;
+            }
+            snprintf(c.setup_err[i], need, "setup failed: %s", serr[0] ? serr : "(no message)");
             continue;
         }
         c.states[i] = st;
