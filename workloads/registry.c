@@ -5,11 +5,23 @@
 #include "workloads/workload.h"
 
 extern const struct workload workload_load, workload_metadata, workload_sleep;
+extern const struct workload workload_decode, workload_prefill, workload_threads,
+    workload_alloc, workload_kvcache, workload_contention,
+    workload_matmul, workload_bandwidth, workload_ctxswitch;
 
 const struct workload *const workload_registry[] = {
     &workload_load,
     &workload_metadata,
     &workload_sleep,
+    &workload_decode,
+    &workload_prefill,
+    &workload_threads,
+    &workload_alloc,
+    &workload_kvcache,
+    &workload_contention,
+    &workload_matmul,
+    &workload_bandwidth,
+    &workload_ctxswitch,
     NULL,
 };
 

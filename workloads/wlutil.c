@@ -1,0 +1,483 @@
+#include "workloads/wlutil.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness/probe.h"
+
+const char *const wlutil_kernel_choices[] = { "auto", "ref", "avx2", "avx512", NULL };
+
+int wlutil_kernels(int k, enum quant_isa *isa, char *err, size_t err_len)
+{
+    struct quant_kernels have;
+    quant_kernels_init(&have, QISA_AVX512);
+    static const enum quant_isa want[] = { QISA_AVX512, QISA_REF, QISA_AVX2, QISA_AVX512 };
+    if (k < 0 || k > 3) {
+        snprintf(err, err_len, "kernels: bad choice %d", k);
+        return -1;
+    }
+    if (k > 0 && want[k] > have.isa) {
+        snprintf(err, err_len, "kernels %s: this CPU offers at most %s%s", wlutil_kernel_choices[k],
+                 quant_isa_name(have.isa), want[k] == QISA_AVX512 ? " (valgrind hides AVX-512)" : "");
+        return -1;
+    }
+    *isa = k == 0 ? have.isa : want[k];
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+double wlutil_percentile(const double *sorted, int n, double p)
+{
+    int rank = (int)ceil(p * n);
+    if (rank < 1)
+        rank = 1;
+    if (rank > n)
+        rank = n;
+    return sorted[rank - 1];
+}
+
+void wlutil_emit_latency(struct workload_sink *out, const char *prefix, double *ns, int n)
+{
+    static const struct {
+        const char *suffix;
+        double p;
+    } q[] = { { "p50_ns", 0.50 }, { "p95_ns", 0.95 }, { "p99_ns", 0.99 }, { "max_ns", 1.0 } };
+    if (n > 0)
+        qsort(ns, (size_t)n, sizeof *ns, cmp_double);
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        char name[METRIC_NAME_MAX];
+        snprintf(name, sizeof name, "%s_%s", prefix, q[i].suffix);
+        struct metric *m = workload_emit(out, name, "ns", METRIC_SRC_TIME, n > 0 ? wlutil_percentile(ns, n, q[i].p) : 0);
+        if (m && n == 0) {
+            m->status = METRIC_NOT_COUNTED;
+            snprintf(m->reason, sizeof m->reason, "no samples");
+        }
+    }
+}
+
+int32_t wlutil_token(int64_t i, int n_vocab)
+{
+    if (n_vocab <= 3)
+        return 0;
+    uint64_t h = (uint64_t)i * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
+    h ^= h >> 29;
+    return (int32_t)(3 + h % (uint64_t)(n_vocab - 3));
+}
+
+int wlutil_prefill(struct infer *c, int n_vocab, int64_t first, int n, char *err, size_t err_len)
+{
+    if (n <= 0)
+        return 0;
+    int32_t *toks = malloc((size_t)n * sizeof *toks);
+    if (!toks) {
+        snprintf(err, err_len, "prefill: out of memory for %d tokens", n);
+        return -1;
+    }
+    for (int i = 0; i < n; i++)
+        toks[i] = wlutil_token(first + i, n_vocab);
+    char e[256];
+    int rc = infer_eval(c, toks, n, NULL, e, sizeof e);
+    free(toks);
+    if (rc != INFER_OK) {
+        snprintf(err, err_len, "prefill of %d tokens: %s", n, e);
+        return -1;
+    }
+    return 0;
+}
+
+int wlutil_pool_tids(const struct pool *p, int *tids, int max)
+{
+    int n = pool_threads(p);
+    if (n > max)
+        n = max;
+    for (int i = 0; i < n; i++)
+        tids[i] = pool_thread_tid(p, i);
+    return n;
+}
+
+int wlutil_affinity_cpus(int *cpus, int max)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return 0;
+    int n = 0;
+    for (int c = 0; c < CPU_SETSIZE && n < max; c++)
+        if (CPU_ISSET(c, &set))
+            cpus[n++] = c;
+    return n;
+}
+
+/* ---- counters ------------------------------------------------------------ */
+
+void wlutil_ctr_open(struct wlutil_ctr *c, unsigned backends, const int *tids, int n_tids, bool thread_stats)
+{
+    memset(c, 0, sizeof *c);
+    c->n = -1;
+    struct ctr_config cfg;
+    ctr_config_default(&cfg);
+    cfg.backends = backends;
+    cfg.thread_stats = thread_stats;
+    char e[256];
+    if (ctr_open(&c->set, &cfg, tids, n_tids, e, sizeof e) != 0) {
+        snprintf(c->why, sizeof c->why, "counters could not be opened: %.120s", e);
+        c->set = NULL;
+        return;
+    }
+    c->a = ctr_snap_new(c->set);
+    c->b = ctr_snap_new(c->set);
+    if (!c->a || !c->b) {
+        snprintf(c->why, sizeof c->why, "counters: out of memory for snapshots");
+        wlutil_ctr_close(c);
+        c->n = -1;
+    }
+}
+
+void wlutil_ctr_begin(struct wlutil_ctr *c)
+{
+    if (c->set)
+        ctr_read(c->set, c->a);
+}
+
+void wlutil_ctr_end(struct wlutil_ctr *c)
+{
+    if (!c->set)
+        return;
+    if (ctr_read(c->set, c->b) != 0) {
+        snprintf(c->why, sizeof c->why, "counter read failed: %.130s", ctr_last_error(c->set));
+        c->n = -1;
+        return;
+    }
+    int n = ctr_delta(c->set, c->a, c->b, c->m, (int)(sizeof c->m / sizeof c->m[0]));
+    c->n = n > (int)(sizeof c->m / sizeof c->m[0]) ? (int)(sizeof c->m / sizeof c->m[0]) : n;
+}
+
+void wlutil_ctr_close(struct wlutil_ctr *c)
+{
+    ctr_snap_free(c->a);
+    ctr_snap_free(c->b);
+    ctr_close(c->set);
+    c->a = c->b = NULL;
+    c->set = NULL;
+}
+
+const struct metric *wlutil_ctr_find(const struct wlutil_ctr *c, const char *name)
+{
+    return c->n > 0 ? ctr_metric_find(c->m, c->n, name) : NULL;
+}
+
+void wlutil_ctr_emit(struct wlutil_ctr *c, struct workload_sink *out, const char *const *names)
+{
+    for (int i = 0; names[i]; i++) {
+        const struct metric *m = wlutil_ctr_find(c, names[i]);
+        if (m) {
+            if (out->n < WORKLOAD_MAX_METRICS)
+                out->m[out->n++] = *m;
+            continue;
+        }
+        const char *why = c->why[0] ? c->why : "the counter set has no such metric";
+        workload_emit_unsupported(out, names[i], "count", METRIC_SRC_SW, why);
+    }
+}
+
+/* ---- the bandwidth peak ---------------------------------------------------- */
+
+#define PEAK_CACHE 16
+
+static pthread_mutex_t peak_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Process-wide on purpose: every configuration of a sweep shares one
+ * measurement per thread count, which is the point of the cache. */
+static struct {
+    int threads;
+    uint64_t bytes;
+    struct metric m;
+} peak_cache[PEAK_CACHE];
+static int peak_n;
+
+void wlutil_peak_triad(int threads, uint64_t array_bytes, struct metric *m)
+{
+    pthread_mutex_lock(&peak_lock);
+    for (int i = 0; i < peak_n; i++)
+        if (peak_cache[i].threads == threads && peak_cache[i].bytes == array_bytes) {
+            *m = peak_cache[i].m;
+            pthread_mutex_unlock(&peak_lock);
+            return;
+        }
+    struct probe_bw_opts o = { .array_bytes = array_bytes, .reps = 3, .threads = &threads, .n_threads = 1 };
+    struct probe_bw_row row;
+    char e[256];
+    int rc = probe_bandwidth(&o, &row, e, sizeof e);
+    memset(m, 0, sizeof *m);
+    if (rc == 1) {
+        *m = row.triad_gbps;
+    } else {
+        snprintf(m->name, sizeof m->name, "peak_triad_gbps");
+        m->unit = "GB/s";
+        m->source = METRIC_SRC_DERIVED;
+        m->status = METRIC_UNSUPPORTED;
+        snprintf(m->reason, sizeof m->reason, "STREAM triad failed: %.130s", e);
+    }
+    snprintf(m->name, sizeof m->name, "peak_triad_gbps");
+    if (peak_n < PEAK_CACHE) {
+        peak_cache[peak_n].threads = threads;
+        peak_cache[peak_n].bytes = array_bytes;
+        peak_cache[peak_n].m = *m;
+        peak_n++;
+    }
+    pthread_mutex_unlock(&peak_lock);
+}
+
+/* ---- L1d misses ------------------------------------------------------------ */
+
+static int self_exe(char *buf, size_t len)
+{
+    const char *b = getenv("GGPERF_BIN");
+    if (b && *b) {
+        snprintf(buf, len, "%s", b);
+        return 0;
+    }
+    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    return 0;
+}
+
+static void rm_tree_files(const char *dir)
+{
+    static const char *const names[] = { "s.jsonl", "s.json", "view.csv", NULL };
+    char p[PATH_MAX];
+    for (int i = 0; names[i]; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+}
+
+int wlutil_sim_rerun(const struct workload *wl, const struct workload_config *cfg, const char *sim_axis,
+                     struct ctr_sim_result *res, char *err, size_t err_len)
+{
+    char exe[PATH_MAX], dir[64], stream[PATH_MAX], view[PATH_MAX], seed[32];
+    if (self_exe(exe, sizeof exe) != 0) {
+        snprintf(err, err_len, "sim: cannot find the ggperf binary (/proc/self/exe unreadable, GGPERF_BIN unset)");
+        return -1;
+    }
+    snprintf(dir, sizeof dir, "/tmp/ggperf-wlsim-XXXXXX");
+    if (!mkdtemp(dir)) {
+        snprintf(err, err_len, "sim: mkdtemp: %s", strerror(errno));
+        return -1;
+    }
+    snprintf(stream, sizeof stream, "%s/s.jsonl", dir);
+    snprintf(view, sizeof view, "%s/view.csv", dir);
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg->seed);
+
+    char flags[WORKLOAD_MAX_AXES][METRIC_NAME_MAX + 3];
+    char *argv[2 * WORKLOAD_MAX_AXES + 24];
+    int n = 0;
+    argv[n++] = exe;
+    argv[n++] = "run";
+    argv[n++] = (char *)wl->name;
+    if ((wl->flags & WORKLOAD_NEEDS_MODEL) && cfg->model_path) {
+        argv[n++] = "-m";
+        argv[n++] = (char *)cfg->model_path;
+    }
+    for (int i = 0; i < wl->n_axes && i < cfg->n_axes; i++) {
+        snprintf(flags[i], sizeof flags[i], "--%s", wl->axes[i].name);
+        argv[n++] = flags[i];
+        const char *v = cfg->text[i];
+        if (strcmp(wl->axes[i].name, sim_axis) == 0)
+            v = "off";
+        else if (wl->axes[i].choices == wlutil_kernel_choices && strcmp(v, "avx512") == 0)
+            v = "auto";
+        argv[n++] = (char *)v;
+    }
+    static const char *const tail[] = { "-r", "1", "--warmup", "0", "-o", "csv" };
+    for (size_t i = 0; i < sizeof tail / sizeof tail[0]; i++)
+        argv[n++] = (char *)tail[i];
+    argv[n++] = "--seed";
+    argv[n++] = seed;
+    argv[n++] = "--stream";
+    argv[n++] = stream;
+    argv[n++] = "--out";
+    argv[n++] = view;
+    argv[n] = NULL;
+
+    struct ctr_sim_opts so;
+    memset(&so, 0, sizeof so);
+    so.isa_path = "avx2";
+    char e[512];
+    int rc = ctr_sim_run(argv, &so, res, e, sizeof e);
+    if (rc != 0) {
+        snprintf(err, err_len, "sim: %s", e);
+    } else if (!WIFEXITED(res->wstatus) || WEXITSTATUS(res->wstatus) != 0) {
+        snprintf(err, err_len, "sim: `%s run %s ...` under valgrind failed (wait status 0x%x)", exe, wl->name,
+                 (unsigned)res->wstatus);
+        rc = -1;
+    } else if (res->ir == 0) {
+        snprintf(err, err_len, "sim: the child collected nothing (no region bracketed)");
+        rc = -1;
+    }
+    rm_tree_files(dir);
+    return rc ? -1 : 0;
+}
+
+static void toggle_fn(void *arg, int ith, int nth)
+{
+    (void)arg, (void)ith, (void)nth;
+    ctr_sim_collect_begin(); /* a toggle: begin and end are the same request */
+}
+
+void wlutil_sim_toggle_pool(struct pool *p)
+{
+    if (ctr_sim_running())
+        pool_run(p, toggle_fn, NULL);
+}
+
+void wlutil_emit_l1d(struct workload_sink *out, const char *name, const struct wlutil_ctr *hw,
+                     const struct ctr_sim_result *sim, const char *sim_err, double units)
+{
+    const struct metric *h = hw ? wlutil_ctr_find(hw, "l1d_load_misses") : NULL;
+    if (h && h->status == METRIC_OK) {
+        struct metric *m = workload_emit(out, name, "count", METRIC_SRC_HW, h->value / units);
+        if (m)
+            m->running_fraction = h->running_fraction;
+        return;
+    }
+    char hw_why[METRIC_REASON_MAX];
+    snprintf(hw_why, sizeof hw_why, "%s", h ? h->reason : hw && hw->why[0] ? hw->why : "hw counters not opened");
+    if (sim) {
+        workload_emit(out, name, "count", METRIC_SRC_SIM, (double)sim->d1mr / units);
+        workload_emit(out, "sim_d1_write_misses", "count", METRIC_SRC_SIM, (double)sim->d1mw / units);
+        workload_emit(out, "sim_ll_misses", "count", METRIC_SRC_SIM, (double)(sim->dlmr + sim->dlmw) / units);
+        workload_emit(out, "sim_data_reads", "count", METRIC_SRC_SIM, (double)sim->dr / units);
+        workload_emit(out, "sim_instructions", "count", METRIC_SRC_SIM, (double)sim->ir / units);
+        workload_emit(out, "sim_d1_bytes", "bytes", METRIC_SRC_SIM, (double)sim->d1.size_bytes);
+        return;
+    }
+    char why[METRIC_REASON_MAX];
+    if (sim_err && sim_err[0])
+        snprintf(why, sizeof why, "%.150s", sim_err);
+    else
+        snprintf(why, sizeof why, "hw: %.110s; --sim on simulates it", hw_why);
+    workload_emit_unsupported(out, name, "count", METRIC_SRC_HW, why);
+}
+
+/* ---- weights ------------------------------------------------------------- */
+
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+void wlutil_random_floats(float *x, size_t n, uint64_t seed)
+{
+    uint64_t s = seed;
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)((double)(splitmix(&s) >> 11) * 0x1.0p-53 * 2.0 - 1.0);
+}
+
+int wlutil_random_weights(int t, int64_t rows, int64_t cols, uint64_t seed, void *dst, char *err, size_t err_len)
+{
+    const struct quant_traits *tr = quant_traits_get(t);
+    if (!tr || !tr->name || !quant_supported(t) || cols % tr->blck) {
+        snprintf(err, err_len, "weights of type %s with %lld columns cannot be made", quant_type_name(t),
+                 (long long)cols);
+        return -1;
+    }
+    size_t row_bytes = quant_row_size(t, cols);
+    if (tr->from_float) {
+        float *tmp = malloc((size_t)cols * sizeof *tmp);
+        if (!tmp) {
+            snprintf(err, err_len, "weights: out of memory");
+            return -1;
+        }
+        for (int64_t r = 0; r < rows; r++) {
+            wlutil_random_floats(tmp, (size_t)cols, seed + (uint64_t)r * 0x100000001ull);
+            for (int64_t i = 0; i < cols; i++)
+                tmp[i] *= 0.05f;
+            tr->from_float(tmp, (uint8_t *)dst + (size_t)r * row_bytes, cols);
+        }
+        free(tmp);
+        return 0;
+    }
+    /* Types without a quantizer: random bytes, then small finite scales. */
+    uint64_t s = seed;
+    uint8_t *b = dst;
+    size_t total = row_bytes * (size_t)rows;
+    for (size_t i = 0; i < total; i += 8) {
+        uint64_t v = splitmix(&s);
+        memcpy(b + i, &v, total - i < 8 ? total - i : 8);
+    }
+    size_t nblk = total / tr->type_size;
+    qt_half d = quant_f32_to_f16(0.0005f), dmin = quant_f32_to_f16(0.0002f);
+    for (size_t k = 0; k < nblk; k++) {
+        uint8_t *blk = b + k * tr->type_size;
+        switch (t) {
+        case QT_Q4_K: {
+            struct block_q4_K *q = (struct block_q4_K *)blk;
+            memcpy(&q->d, &d, 2);
+            memcpy(&q->dmin, &dmin, 2);
+            break;
+        }
+        case QT_Q5_K: {
+            struct block_q5_K *q = (struct block_q5_K *)blk;
+            memcpy(&q->d, &d, 2);
+            memcpy(&q->dmin, &dmin, 2);
+            break;
+        }
+        case QT_Q6_K: {
+            struct block_q6_K *q = (struct block_q6_K *)blk;
+            memcpy(&q->d, &d, 2);
+            break;
+        }
+        case QT_Q3_K: {
+            struct block_q3_K *q = (struct block_q3_K *)blk;
+            memcpy(&q->d, &d, 2);
+            break;
+        }
+        case QT_Q2_K: {
+            struct block_q2_K *q = (struct block_q2_K *)blk;
+            memcpy(&q->d, &d, 2);
+            memcpy(&q->dmin, &dmin, 2);
+            break;
+        }
+        case QT_IQ4_XS: {
+            struct block_iq4_xs *q = (struct block_iq4_xs *)blk;
+            memcpy(&q->d, &d, 2);
+            break;
+        }
+        default:
+            snprintf(err, err_len, "weights of type %s cannot be made (no quantizer, no recipe)", tr->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+double wlutil_matmul_params(const struct model *m)
+{
+    double n = (double)m->output.ne0 * (double)m->output.ne1;
+    for (int l = 0; l < m->hp.n_layer; l++) {
+        const struct model_layer *L = &m->layers[l];
+        const struct model_weight *w[] = { &L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down };
+        for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
+            n += (double)w[i]->ne0 * (double)w[i]->ne1;
+    }
+    return n;
+}
