@@ -34,6 +34,33 @@ static const char *const metadata_args[] = {
     "metadata", "--vocab", "32000,128000", "--index", "caller,alloc", "-r", "21", "--warmup", "2", NULL,
 };
 
+static const char *const decode_args[] = {
+    "decode", "--threads", "1,2", "--kernels", "ref,avx2,auto", "--n_gen", "16", "-r", "6", "--warmup", "1", NULL,
+};
+
+static const char *const threads_args[] = {
+    "threads", "--threads", "1,2,4", "--pin", "off,on", "--wait", "spin,futex,hybrid", "--n_gen", "8",
+    "-r", "3", "--warmup", "1", NULL,
+};
+
+static const char *const alloc_args[] = {
+    "alloc", "--strategy", "heap,arena,mmap", "--n_gen", "16", "-r", "6", "--warmup", "1", NULL,
+};
+
+static const char *const kvcache_args[] = {
+    "kvcache", "--pad", "0,1,8,16", "--pos", "64,256,1024", "--steps", "8", "-r", "6", "--warmup", "1", NULL,
+};
+
+static const char *const contention_args[] = {
+    "contention", "--type", "q4_0,q8_0,q4_k", "--op", "dot,to_float", "--align", "0,1,8,18,32", "--threads", "1,2",
+    "--layout", "packed,padded", "-r", "6", "--warmup", "1", NULL,
+};
+
+static const char *const matmul_args[] = {
+    "matmul", "--impl", "naive,blocked,blas,engine-f32,engine-q8_0,engine-q4_0", "--shape",
+    "256,512,1024,2048x2048,2048x5632,5632x2048", "--n", "1,64", "-r", "3", "--warmup", "0", NULL,
+};
+
 static const struct study studies[] = {
     { "load", "model loading: read+copy vs mmap variants vs O_DIRECT, cold and warm page cache",
       "Loads a ~0.9 GB model (synthesized TinyLlama-1.1B shape, Q6_K) with each strategy, from a cold page\n"
@@ -50,6 +77,57 @@ static const struct study studies[] = {
       "(gguf_open: no allocation) or malloc'ed (gguf_open_alloc); heap bytes from mallinfo2.",
       NULL, NULL, metadata_args, "open_ns,heap_bytes,mmap_chunks,index_bytes,file_bytes,n_kv",
       "metadata study: parse time and heap use" },
+    { "decode", "decode speed by threads and kernel ISA: tokens/s, latency, bandwidth vs the STREAM peak",
+      "Generates 16 tokens per repetition on the synthesized 110m model (Q8_0) with 1 and 2 threads and the\n"
+      "reference, AVX2 and fastest kernels. A row per configuration: tokens/s, per-token latency p50/p99,\n"
+      "effective bandwidth (weights read per token x tokens/s) and its fraction of the STREAM triad peak of\n"
+      "the same thread count, matmul GFLOP/s, and software counters over the timed tokens.",
+      "110m", "Q8_0", decode_args,
+      "tokens_per_s,token_p50_ns,token_p99_ns,eff_bw_gbps,peak_triad_gbps,bw_fraction_of_peak,matmul_gflops,"
+      "context_switches,cpu_migrations,minor_faults",
+      "decode study: tokens/s and bandwidth by threads and kernels" },
+    { "threads", "thread count (1..2x cores), pinning and wait policy: tokens/s, wake-up latency, switches",
+      "Decodes 8 tokens per repetition on the synthesized 110m model (Q8_0) with 1, 2 and 4 threads (4 is\n"
+      "oversubscribed on 2 cores), unpinned and pinned, with the pool spinning, sleeping on a futex, or both.\n"
+      "A row per configuration: tokens/s, p99 token latency, wake-up latency of the pool's threads (sched\n"
+      "tracepoints), run-queue delay (schedstat), voluntary/involuntary switches, migrations, futex waits.",
+      "110m", "Q8_0", threads_args,
+      "tokens_per_s,token_p99_ns,wakeup_latency_p50_ns,wakeup_latency_p99_ns,wakeup_latency_max_ns,runq_wait_ns,"
+      "voluntary_switches,involuntary_switches,cpu_migrations,futex_waits",
+      "threads study: pool size, pinning and wait policy" },
+    { "alloc", "per-token scratch allocation: heap vs arena vs mmap+MADV_DONTNEED",
+      "Decodes 16 tokens per repetition on the synthesized 110m model (Q8_0), obtaining and touching a scratch\n"
+      "of the engine's scratch size every token from malloc/free, a preallocated arena, or an anonymous\n"
+      "mapping released with MADV_DONTNEED, each repetition in a fresh process. A row per strategy: token\n"
+      "latency p50/p99, time inside the allocator's calls, faults per token, anonymous RSS.",
+      "110m", "Q8_0", alloc_args,
+      "token_p50_ns,token_p99_ns,tokens_per_s,alloc_ns_per_token,alloc_p99_ns,touch_ns_per_token,"
+      "minor_faults_per_token,rss_anon_bytes,rss_anon_delta_bytes,scratch_bytes",
+      "alloc study: per-token scratch strategies" },
+    { "kvcache", "attention over a growing KV cache: aligned vs padded rows at positions 64..1024",
+      "Decodes 8 tokens per repetition at context positions 64, 256 and 1024 (prefilled untimed) on the\n"
+      "synthesized tiny model (Q8_0: attention is a large share of a step there) with KV rows padded by 0,\n"
+      "1, 8 and 16 elements. A row per configuration: time per step, attention time per step and the KV\n"
+      "bytes it reads per second, row size, L1d misses per step (PMU; `ggperf run kvcache --sim on` for\n"
+      "simulated ones where there is none).",
+      "tiny", "Q8_0", kvcache_args, "step_p50_ns,ns_per_step,attn_ns_per_step,attn_kv_gbps,kv_row_bytes,l1d_misses_per_step",
+      "kvcache study: time per decode step by KV row padding and position" },
+    { "contention", "kernels vs layout: weight alignment 0/1/8/18/32, threads, false sharing of outputs",
+      "Runs the engine's dot and dequantize kernels over 1024 rows x 2048 of Q4_0, Q8_0 and Q4_K weights whose\n"
+      "first byte sits 0, 1, 8, 18 or 32 bytes past a cache line, on 1 and 2 threads whose per-row results go\n"
+      "to adjacent floats (packed: false sharing) or to a line each (padded). A row per configuration: time\n"
+      "per 1024 rows (median and best of 16 passes), weight GB/s, L1d misses (PMU; `ggperf run contention\n"
+      "--sim on` for simulated ones), and a checksum that must not change with the layout.",
+      NULL, NULL, contention_args,
+      "ns_per_1024_rows,ns_per_1024_rows_min,weight_gbps,l1d_misses_per_1024_rows,result_checksum",
+      "contention study: kernel time by alignment, threads and output layout" },
+    { "matmul", "naive vs cache-blocked vs engine kernels vs OpenBLAS at TinyLlama and square shapes",
+      "Multiplies weights of 2048x2048, 2048x5632, 5632x2048 (TinyLlama's projections) and square 256, 512\n"
+      "and 1024 by 1 and 64 token rows with a naive triple loop, a cache-blocked loop, the engine's f32, Q8_0\n"
+      "and Q4_0 kernels and OpenBLAS sgemm, on one thread. A row per configuration: time per product,\n"
+      "GFLOP/s, bytes per flop, GB/s, and the error against a double-precision reference.",
+      NULL, NULL, matmul_args, "ns_per_matmul,gflops,bytes_per_flop,gbps,check_rel_err",
+      "matmul study: GFLOP/s by implementation and shape" },
 };
 
 #define N_STUDIES (sizeof studies / sizeof studies[0])
