@@ -19,7 +19,7 @@ static void usage(FILE *f)
             "                   [--det-threshold 1%%] [--alpha 0.01] [--inconclusive=pass|fail]\n"
             "                   [--gate-across-cpus] [-o md|json] [--store PATH]\n"
             "                   [--higher-is-better M,..] [--lower-is-better M,..]\n"
-            "                   [--deterministic M,..] [--ignore M,..]\n\n"
+            "                   [--deterministic M,..] [--ignore M,..] [--metric-threshold M=P,..]\n\n"
             "Compare two results files configuration by configuration (matched by axis\n"
             "values) and metric by metric (matched by name); print a Markdown summary.\n\n"
             "  --baseline X        a results file (JSONL or JSON), or the name of a baseline\n"
@@ -35,7 +35,8 @@ static void usage(FILE *f)
             "                      ~/.local/share/ggperf/store.sqlite)\n"
             "  --higher-is-better, --lower-is-better  override the direction inferred from the unit\n"
             "  --deterministic     compare these metrics without statistics (own threshold)\n"
-            "  --ignore            leave these metrics out\n\n"
+            "  --ignore            leave these metrics out\n"
+            "  --metric-threshold  per-metric thresholds in percent, e.g. d1_misses=5%%,ll_misses=5\n\n"
             "Verdicts per configuration x metric: regressed, improved, unchanged, inconclusive,\n"
             "not gated. Timing metrics (sources time, hw, sw, sched, derived) regress when a\n"
             "two-sided Mann-Whitney U test gives p < alpha AND the median is worse by more\n"
@@ -81,6 +82,40 @@ static int parse_percent(const char *flag, const char *text, double *out)
         return CLI_EUSAGE;
     *out = v / 100;
     return 0;
+}
+
+/* "name=P,name=P" (P in percent, '%' optional), appended to *mt. */
+static int parse_metric_thresholds(const char *text, struct gate_metric_threshold **mt, size_t *n)
+{
+    const char **items = split_list(text);
+    if (!items)
+        return cli_error(CLI_EFAIL, "out of memory");
+    int rc = 0;
+    for (size_t i = 0; items[i] && rc == 0; i++) {
+        const char *eq = strchr(items[i], '=');
+        if (!eq || eq == items[i] || !eq[1]) {
+            rc = cli_error(CLI_EUSAGE, "--metric-threshold: '%s' is not METRIC=PERCENT", items[i]);
+            break;
+        }
+        double t;
+        if ((rc = parse_percent("--metric-threshold", eq + 1, &t)) != 0)
+            break;
+        struct gate_metric_threshold *p = realloc(*mt, (*n + 1) * sizeof *p);
+        char *name = strndup(items[i], (size_t)(eq - items[i]));
+        if (!p || !name) {
+            if (p)
+                *mt = p;
+            free(name);
+            rc = cli_error(CLI_EFAIL, "out of memory");
+            break;
+        }
+        *mt = p;
+        p[*n].name = name;
+        p[*n].threshold = t;
+        (*n)++;
+    }
+    free(items);
+    return rc;
 }
 
 /* Where a stored baseline is exported for the comparison: a private temp dir. */
@@ -159,6 +194,8 @@ static int run(int argc, char **argv)
     const char *base_arg = NULL, *cur = NULL, *store_path = NULL;
     const char **lists[4] = { NULL, NULL, NULL, NULL };
     int fmt = 0, rc = CLI_EUSAGE;
+    struct gate_metric_threshold *mt = NULL;
+    size_t n_mt = 0;
     for (int i = 1; i < argc; i++) {
         char flag[64];
         const char *val = NULL, *a = argv[i];
@@ -181,7 +218,7 @@ static int run(int argc, char **argv)
         static const char *const with_value[] = { "--baseline", "--current", "--threshold", "--det-threshold",
                                                   "--alpha", "--inconclusive", "-o", "--format", "--store",
                                                   "--higher-is-better", "--lower-is-better", "--deterministic",
-                                                  "--ignore", NULL };
+                                                  "--ignore", "--metric-threshold", NULL };
         bool known = false;
         for (int k = 0; with_value[k]; k++)
             known = known || !strcmp(flag, with_value[k]);
@@ -221,6 +258,9 @@ static int run(int argc, char **argv)
                 goto done;
         } else if (!strcmp(flag, "--store")) {
             store_path = val;
+        } else if (!strcmp(flag, "--metric-threshold")) {
+            if (parse_metric_thresholds(val, &mt, &n_mt) != 0)
+                goto done;
         } else {
             int k = !strcmp(flag, "--higher-is-better") ? 0 : !strcmp(flag, "--lower-is-better") ? 1
                     : !strcmp(flag, "--deterministic")  ? 2 : 3;
@@ -239,6 +279,8 @@ static int run(int argc, char **argv)
     o.lower_better = lists[1];
     o.deterministic = lists[2];
     o.ignore = lists[3];
+    o.metric_thresholds = mt;
+    o.n_metric_thresholds = n_mt;
 
     struct tmp_export tmp = { "", "" };
     char base_label[512];
@@ -290,6 +332,9 @@ static int run(int argc, char **argv)
 done:
     for (int k = 0; k < 4; k++)
         free(lists[k]);
+    for (size_t k = 0; k < n_mt; k++)
+        free((char *)mt[k].name);
+    free(mt);
     return rc;
 }
 

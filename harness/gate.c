@@ -443,6 +443,11 @@ static int judge(struct gate_report *r, struct gate_row *row, const struct gate_
     else
         row->higher_better = gate_unit_higher_better(row->metric, cm->unit);
 
+    row->threshold = det ? o->det_threshold : o->threshold;
+    for (size_t i = 0; i < o->n_metric_thresholds; i++)
+        if (o->metric_thresholds[i].name && strcmp(o->metric_thresholds[i].name, row->metric) == 0)
+            row->threshold = o->metric_thresholds[i].threshold;
+
     if (strcmp(bm->unit, cm->unit) != 0) {
         row->verdict = GATE_NOT_GATED;
         snprintf(row->note, sizeof row->note, "not gated: unit differs (baseline '%s', current '%s')", bm->unit,
@@ -462,9 +467,9 @@ static int judge(struct gate_report *r, struct gate_row *row, const struct gate_
     double worse = row->higher_better ? -row->change : row->change;
 
     if (det) {
-        if (worse > o->det_threshold)
+        if (worse > row->threshold)
             row->verdict = GATE_REGRESSED;
-        else if (-worse > o->det_threshold)
+        else if (-worse > row->threshold)
             row->verdict = GATE_IMPROVED;
         else
             row->verdict = GATE_UNCHANGED;
@@ -501,19 +506,20 @@ static int judge(struct gate_report *r, struct gate_row *row, const struct gate_
     bool rank_worse = row->higher_better ? cur_smaller : cur_larger;
     bool rank_better = row->higher_better ? cur_larger : cur_smaller;
     bool significant = t.p < o->alpha;
-    if (significant && worse > o->threshold && rank_worse) {
+    double thr = row->threshold;
+    if (significant && worse > thr && rank_worse) {
         row->verdict = GATE_REGRESSED;
-    } else if (significant && -worse > o->threshold && rank_better) {
+    } else if (significant && -worse > thr && rank_better) {
         row->verdict = GATE_IMPROVED;
     } else {
         row->verdict = GATE_UNCHANGED;
-        if (significant && fabs(worse) > o->threshold)
+        if (significant && fabs(worse) > thr)
             snprintf(row->note, sizeof row->note, "median and rank order disagree on the direction");
         else if (significant && worse > 0)
-            snprintf(row->note, sizeof row->note, "significantly worse, but by less than %g%%", o->threshold * 100);
-        else if (!significant && worse > o->threshold)
-            snprintf(row->note, sizeof row->note, "worse by more than %g%% but not significant (p >= %g)",
-                     o->threshold * 100, o->alpha);
+            snprintf(row->note, sizeof row->note, "significantly worse, but by less than %g%%", thr * 100);
+        else if (!significant && fabs(worse) > thr)
+            snprintf(row->note, sizeof row->note, "%s by more than %g%% but not significant (p >= %g)",
+                     worse > 0 ? "worse" : "better", thr * 100, o->alpha);
     }
     return 0;
 }
@@ -549,6 +555,10 @@ int gate_compare_files(const char *base_path, const char *cur_path, const char *
     if (!valid_fraction(o->threshold, 10) || !valid_fraction(o->det_threshold, 10))
         return fail(err, err_len, GATE_EINVAL, "gate: thresholds must lie in 0..1000%% (got %g%%, %g%%)",
                     o->threshold * 100, o->det_threshold * 100);
+    for (size_t i = 0; i < o->n_metric_thresholds; i++)
+        if (!o->metric_thresholds[i].name || !valid_fraction(o->metric_thresholds[i].threshold, 10))
+            return fail(err, err_len, GATE_EINVAL, "gate: threshold of metric %s must lie in 0..1000%%",
+                        o->metric_thresholds[i].name ? o->metric_thresholds[i].name : "(null)");
     if (!(o->alpha > 0 && o->alpha < 1))
         return fail(err, err_len, GATE_EINVAL, "gate: alpha must lie strictly between 0 and 1 (got %g)", o->alpha);
     struct side base, cur;
@@ -569,6 +579,8 @@ int gate_compare_files(const char *base_path, const char *cur_path, const char *
     }
     r->opts = *o;
     r->opts.higher_better = r->opts.lower_better = r->opts.deterministic = r->opts.ignore = NULL;
+    r->opts.metric_thresholds = NULL;
+    r->opts.n_metric_thresholds = 0;
     snprintf(r->base_label, sizeof r->base_label, "%s", base_label ? base_label : base_path);
     snprintf(r->cur_label, sizeof r->cur_label, "%s", cur_label ? cur_label : cur_path);
 
@@ -811,9 +823,13 @@ static void md_row(FILE *f, const struct gate_row *row)
         md_text(f, row->source);
         fputs(")", f);
     }
-    fprintf(f, " | %s | %s | %s | %s | %zu / %zu | %s%s | ", b, c, ch, p, row->n_base, row->n_cur,
-            row->metric[0] == '(' ? "—" : gate_kind_name(row->kind),
-            row->metric[0] == '(' ? "" : (row->higher_better ? ", higher is better" : ""));
+    fprintf(f, " | %s | %s | %s | %s | %zu / %zu | ", b, c, ch, p, row->n_base, row->n_cur);
+    if (row->metric[0] == '(')
+        fputs("—", f);
+    else
+        fprintf(f, "%s, %g%%%s", gate_kind_name(row->kind), row->threshold * 100,
+                row->higher_better ? ", higher is better" : "");
+    fputs(" | ", f);
     md_text(f, row->note);
     fputs(" |\n", f);
 }
@@ -901,10 +917,10 @@ json_t *gate_report_json(const struct gate_report *r)
         const struct gate_row *w = &r->rows[i];
         json_t *change = isinf(w->change) ? json_string(w->change > 0 ? "+inf" : "-inf")
                          : (isnan(w->base_median) || isnan(w->cur_median)) ? json_null() : json_real(w->change);
-        json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:s?}",
+        json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:b, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:s?}",
                                 "config", w->config, "metric", w->metric, "unit", w->unit, "source", w->source,
                                 "verdict", gate_verdict_name(w->verdict), "evidence", gate_kind_name(w->kind),
-                                "higher_is_better", w->higher_better, "baseline_median", jnum(w->base_median),
+                                "threshold", w->threshold, "higher_is_better", w->higher_better, "baseline_median", jnum(w->base_median),
                                 "current_median", jnum(w->cur_median), "change", change, "p", jnum(w->p),
                                 "min_p", jnum(w->min_p), "n_baseline", (json_int_t)w->n_base, "n_current",
                                 (json_int_t)w->n_cur, "note", w->note[0] ? w->note : NULL);

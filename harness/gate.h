@@ -32,6 +32,10 @@
  *                   the verdict is "inconclusive", which fails the gate
  *                   unless inconclusive_pass.
  *
+ * Per-metric thresholds (gate_opts.metric_thresholds) replace the
+ * threshold of the metric's kind, e.g. a looser one for simulated cache
+ * misses, which move with code layout.
+ *
  * Direction: higher is better when the unit is a rate ("tok/s", "GB/s",
  * "GFLOPS", "GFLOP/s", anything ending in "/s") or the name is forced
  * with gate_opts.higher_better; everything else (ns, time, faults,
@@ -75,6 +79,12 @@ enum gate_verdict {
 
 enum gate_kind { GATE_KIND_TIMING = 0, GATE_KIND_DETERMINISTIC };
 
+/* A threshold for one metric by name, replacing threshold or det_threshold. */
+struct gate_metric_threshold {
+    const char *name;
+    double threshold;
+};
+
 struct gate_opts {
     double threshold;        /* timing: relative median change that counts (0.05) */
     double det_threshold;    /* deterministic: relative change that counts (0.01) */
@@ -86,6 +96,8 @@ struct gate_opts {
     const char *const *lower_better;   /* force lower-is-better */
     const char *const *deterministic;  /* force the deterministic comparison */
     const char *const *ignore;         /* never compare */
+    const struct gate_metric_threshold *metric_thresholds; /* per-metric thresholds (NULL: none) */
+    size_t n_metric_thresholds;
 };
 
 /* Defaults: 5%, 1%, 0.01, inconclusive fails, same CPU only, no lists. */
@@ -99,6 +111,7 @@ struct gate_row {
     char source[16];        /* of the current side */
     enum gate_kind kind;
     bool higher_better;
+    double threshold;       /* the relative change that counted for this row */
     enum gate_verdict verdict;
     double base_median, cur_median;  /* NaN when that side has no values */
     double change;          /* (cur - base) / |base|; +-INFINITY from a zero base, 0 for 0 -> 0 */

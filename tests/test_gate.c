@@ -296,9 +296,16 @@ START_TEST(test_deterministic)
     write_doc(cur, &f, sim, 2);
     ck_assert_int_eq(gate_cli(args), 1);
     ck_assert_ptr_nonnull(strstr(out_buf, "alloc_count"));
-    /* --det-threshold 3% lets a 2% change pass */
+    /* --det-threshold 3% lets a 2% change pass, and so does a threshold for that metric alone */
     snprintf(args, sizeof args, "--baseline %s --current %s --det-threshold 3", base, cur);
     ck_assert_int_eq(gate_cli(args), 0);
+    snprintf(args, sizeof args, "--baseline %s --current %s --metric-threshold alloc_count=3%%,x=1", base, cur);
+    ck_assert_int_eq(gate_cli(args), 0);
+    ck_assert_ptr_nonnull(strstr(out_buf, "deterministic, 3%"));
+    snprintf(args, sizeof args, "--baseline %s --current %s --metric-threshold instructions=3%%", base, cur);
+    ck_assert_int_eq(gate_cli(args), 1);
+    snprintf(args, sizeof args, "--baseline %s --current %s --metric-threshold alloc_count", base, cur);
+    ck_assert_int_eq(gate_cli(args), 2);
 }
 END_TEST
 
