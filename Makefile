@@ -78,7 +78,7 @@ TESTBIN    := $(BUILD)/ggperf-tests
 MICROBENCH := $(BUILD)/ggperf-microbench
 STAMP_DEPS := $(BUILD)/.deps-ok
 
-.PHONY: all deps test asan tsan fuzz microbench microbench-compare clean demo help
+.PHONY: all deps test asan tsan fuzz microbench microbench-compare clean demo help gate gate-selftest
 .DEFAULT_GOAL := all
 
 # Build the ggperf binary (installs missing Debian packages first).
@@ -167,6 +167,15 @@ tsan:
 	    GGPERF_BIN=$(abspath $(TSAN_BUILD)/ggperf) GGPERF_BUILD=$(abspath $(TSAN_BUILD)) \
 	    ./$(TSAN_BUILD)/ggperf-tests; \
 	done
+
+# The CI performance gate: callgrind counts of this build against ci/baseline.json.
+gate: $(GGPERF)
+	GGPERF_BIN=$(abspath $(GGPERF)) ./ci/gate.sh
+
+# Prove the gate catches a slower build: build SLOW_KERNEL=1 into build-slow/, expect a pass for this build and a failure for that one.
+gate-selftest: $(GGPERF)
+	$(MAKE) BUILD=build-slow SLOW_KERNEL=1 SAN= build-slow/ggperf
+	./ci/gate.sh --selftest $(abspath $(GGPERF)) $(abspath build-slow/ggperf)
 
 # Bounded libFuzzer runs (FUZZ_SECONDS each, default 60).
 fuzz:

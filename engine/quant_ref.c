@@ -18,6 +18,17 @@
 
 #define QK_SUB 16 /* weights per bsums entry of Q8_K */
 
+/* ---- gate self-test knob (owner: gate; see ci/gate.sh, make gate-selftest) ----
+ * `make SLOW_KERNEL=1` defines GGPERF_SLOW_KERNEL=1: dot1_q8_0 then does a
+ * redundant second pass over every fourth block, so the CI regression gate can
+ * show that it catches a slower build. The results are unchanged. It is a
+ * constant condition, not #if, so both paths always compile; with the
+ * default 0 the optimizer drops the block. */
+#ifndef GGPERF_SLOW_KERNEL
+#define GGPERF_SLOW_KERNEL 0
+#endif
+/* ---- end gate self-test knob ---- */
+
 /* Round to nearest, ties to even, for |f| < 2^22: adding 1.5 * 2^23 leaves
  * the integer in the low mantissa bits (the float add does the rounding).
  * This is ggml's nearest_int(); using the same trick keeps tie-breaking
@@ -762,6 +773,13 @@ static float dot1_q8_0(int64_t n, const void *vx, const void *vy)
         int sumi = 0;
         for (int j = 0; j < QK8_0; j++)
             sumi += x[i].qs[j] * y[i].qs[j];
+        if (GGPERF_SLOW_KERNEL && i % 4 == 0) { /* gate self-test knob (see top): redundant work only */
+            int redo = 0;
+            for (int j = 0; j < QK8_0; j++)
+                redo += x[i].qs[j] * y[i].qs[j];
+            volatile int sink = redo; /* the store keeps the redundant loop alive */
+            (void)sink;
+        }
         sumf += sumi * (h2f(x[i].d) * h2f(y[i].d));
     }
     return sumf;
