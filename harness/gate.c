@@ -581,6 +581,13 @@ int gate_compare_files(const char *base_path, const char *cur_path, const char *
     r->opts.higher_better = r->opts.lower_better = r->opts.deterministic = r->opts.ignore = NULL;
     r->opts.metric_thresholds = NULL;
     r->opts.n_metric_thresholds = 0;
+    for (size_t i = 0, used = 0; i < o->n_metric_thresholds; i++) {
+        int w = snprintf(r->metric_thresholds + used, sizeof r->metric_thresholds - used, "%s%s %g%%",
+                         used ? ", " : "", o->metric_thresholds[i].name, o->metric_thresholds[i].threshold * 100);
+        if (w < 0 || (size_t)w >= sizeof r->metric_thresholds - used)
+            break;
+        used += (size_t)w;
+    }
     snprintf(r->base_label, sizeof r->base_label, "%s", base_label ? base_label : base_path);
     snprintf(r->cur_label, sizeof r->cur_label, "%s", cur_label ? cur_label : cur_path);
 
@@ -862,9 +869,15 @@ int gate_write_md(FILE *f, const struct gate_report *r)
     md_text(f, r->cur_label);
     fprintf(f, "`. Timing metrics regress when a two-sided Mann-Whitney U test gives p < %g **and** the median "
                "is worse by more than %g%%; deterministic metrics when the median is worse by more than %g%%. "
-               "Inconclusive verdicts %s.\n\n",
+               "Inconclusive verdicts %s.",
             o->alpha, o->threshold * 100, o->det_threshold * 100,
             o->inconclusive_pass ? "pass (--inconclusive=pass)" : "fail the gate (--inconclusive=pass lets them pass)");
+    if (r->metric_thresholds[0]) {
+        fputs(" Own thresholds: ", f);
+        md_text(f, r->metric_thresholds);
+        fputc('.', f);
+    }
+    fputs("\n\n", f);
     if (r->n_warnings) {
         fputs("**Warnings**\n\n", f);
         for (size_t i = 0; i < r->n_warnings; i++) {

@@ -125,6 +125,7 @@ struct gate_report {
     char workload[64];
     char base_label[256], cur_label[256];   /* what the caller named the inputs */
     struct gate_opts opts;                  /* as used (lists not kept: NULL) */
+    char metric_thresholds[256];            /* "d1_misses 5%, ll_misses 5%" ("" if none) */
     struct gate_row *rows;                  /* most severe first, then config order */
     size_t n_rows;
     size_t counts[GATE_VERDICT_COUNT];
