@@ -107,6 +107,7 @@ measure() {
             local gguf="$ROOT/tests/golden/shared-$model.gguf" cg="$work/cg.$id.out" log="$work/vg.$id.log"
             [ -f "$gguf" ] || die "$gguf: golden model missing"
             ln -sfn "$gguf" "$work/model.gguf"
+            rm -f "$work/logits.f32" # logits -o keeps an existing file (no --force: argv moves the stack)
             local st=0
             (cd "$work" && env -i "$vgbin" --tool=callgrind --cache-sim=yes "${CACHE_FLAGS[@]}" \
                 --toggle-collect=infer_eval --callgrind-out-file="cg.$id.out" --log-file="vg.$id.log" \
