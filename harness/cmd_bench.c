@@ -179,6 +179,7 @@ static int run(int argc, char **argv)
             rc = cli_error(CLI_EFAIL, "%s", err);
             break;
         }
+        session_guard(&s, so.model_path); /* a file truncated under us: one line, exit 1 */
         /* Random token ids, fixed seed: the same prompt for every run. */
         uint64_t st = 0x9e3779b97f4a7c15ull;
         for (int i = 0; i < ctx_need; i++) {

@@ -97,6 +97,7 @@ static int run(int argc, char **argv)
     char *piece = NULL;
     if (session_open(&s, &so, false, err, sizeof err) != 0)
         return cli_error(CLI_EFAIL, "%s", err);
+    session_guard(&s, so.model_path); /* a file truncated under us: one line, exit 1 */
     tk = tok_new(&s.g, NULL, NULL, err, sizeof err);
     if (!tk) {
         cli_error(CLI_EFAIL, "%s: %s", so.model_path, err);

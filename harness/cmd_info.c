@@ -19,6 +19,7 @@
 #include "engine/gguf.h"
 #include "engine/quant.h"
 #include "harness/cli.h"
+#include "harness/session.h"
 
 #define USAGE "usage: ggperf info MODEL.gguf [--json]"
 
@@ -610,15 +611,20 @@ static int run(int argc, char **argv)
     size_t size = (size_t)st.st_size;
     void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
     int map_errno = errno;
-    close(fd);
-    if (map == MAP_FAILED)
+    if (map == MAP_FAILED) {
+        close(fd);
         return cli_error(CLI_EFAIL, "%s: cannot map %zu bytes: %s", path, size, strerror(map_errno));
+    }
+    /* a file truncated while we read it: one line and exit 1, not "Bus error" */
+    session_guard_mapping(path, fd, map, size);
 
     struct gguf g;
     char err[512];
     int rc = gguf_open_alloc(&g, map, size, err, sizeof err);
     if (rc != GGUF_OK) {
+        session_guard_mapping(NULL, -1, NULL, 0);
         munmap(map, size);
+        close(fd);
         return cli_error(CLI_EFAIL, "%s: %s", path, err);
     }
     if (json)
@@ -626,7 +632,9 @@ static int run(int argc, char **argv)
     else
         print_text(stdout, path, &g);
     gguf_close(&g);
+    session_guard_mapping(NULL, -1, NULL, 0);
     munmap(map, size);
+    close(fd);
     if (fflush(stdout) != 0 || ferror(stdout))
         return cli_error(CLI_EFAIL, "info: writing the output failed: %s", strerror(errno));
     return CLI_OK;

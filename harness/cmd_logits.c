@@ -3,9 +3,13 @@
  * row-major [n_tokens][n_vocab]. Keep it stable: tests and outside checks
  * use it. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "harness/cli.h"
 #include "harness/session.h"
@@ -14,14 +18,122 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ggperf logits -m MODEL --tokens ID,ID,... [--mode batch|decode] [-o OUT.f32] [engine flags]\n\n"
+    fprintf(f, "usage: ggperf logits -m MODEL --tokens ID,ID,... [--mode batch|decode] [-o OUT.f32 [--force]]\n"
+               "                     [engine flags]\n\n"
                "Evaluate the token ids from an empty KV cache and write the logits of every\n"
                "position as little-endian float32, row-major [n_tokens][n_vocab].\n"
                "  --mode batch    all tokens in one pass (default)\n"
                "  --mode decode   one token at a time through the KV cache\n"
-               "  -o FILE         output file (default: stdout)\n"
+               "  -o FILE         output file (default: stdout); an existing file is kept\n"
+               "  --force         replace an existing -o FILE (atomically: written aside, then renamed)\n"
                "Exit: 0 ok, 1 bad model or token id, 2 usage error.\n\nengine flags:\n%s",
             session_flags_help());
+}
+
+/* The -o file. A new file is created exclusively (O_EXCL) and removed if
+ * the write fails; an existing regular file is refused unless --force, and
+ * then replaced atomically (written to PATH.tmp.PID, renamed into place
+ * when complete, so a full disk leaves it as it was); anything else that
+ * exists (/dev/null, a FIFO) is written as is. */
+struct out_file {
+    int fd;
+    const char *path;
+    char tmp[4096];      /* the file being written when it is not path itself */
+    bool created;        /* fd is a file this run created: remove it on failure */
+};
+
+static int out_open(struct out_file *o, const char *path, bool force, char *err, size_t err_len)
+{
+    struct stat st;
+    o->path = path;
+    o->tmp[0] = '\0';
+    bool exists = stat(path, &st) == 0;
+    if (exists && S_ISREG(st.st_mode)) {
+        if (!force) {
+            snprintf(err, err_len, "%s exists; not overwriting a file ggperf did not create (--force replaces it)",
+                     path);
+            return -1;
+        }
+        int w = snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%ld", path, (long)getpid());
+        if (w < 0 || (size_t)w >= sizeof o->tmp) {
+            snprintf(err, err_len, "%s: path too long", path);
+            o->tmp[0] = '\0';
+            return -1;
+        }
+        o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        o->created = o->fd >= 0;
+        if (o->fd < 0) {
+            snprintf(err, err_len, "%s: cannot create: %s", o->tmp, strerror(errno));
+            o->tmp[0] = '\0';
+            return -1;
+        }
+        return 0;
+    }
+    if (!exists) {
+        o->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        o->created = o->fd >= 0;
+    } else {
+        o->fd = open(path, O_WRONLY | O_CLOEXEC); /* a device or FIFO */
+    }
+    if (o->fd < 0) {
+        snprintf(err, err_len, "%s: cannot open for writing: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Write the bytes, sync, and rename into place; 0 or -1 with a message
+ * (the output is then removed or left as it was by out_abort). */
+static int out_commit(struct out_file *o, const void *data, size_t n, char *err, size_t err_len)
+{
+    const char *p = data;
+    size_t left = n;
+    while (left) {
+        ssize_t w = write(o->fd, p, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            int e = w < 0 ? errno : EIO;
+            snprintf(err, err_len, "%s: write failed after %zu of %zu bytes: %s%s%s", o->path, n - left, n,
+                     strerror(e), e == ENOSPC ? " (the disk is full)" : e == EFBIG ? " (the file size limit)" : "",
+                     o->tmp[0] ? "; the existing file is left as it was"
+                     : o->created ? "; the partial file is removed" : "");
+            return -1;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    struct stat st;
+    if (fstat(o->fd, &st) == 0 && S_ISREG(st.st_mode) && fsync(o->fd) != 0) {
+        snprintf(err, err_len, "%s: fsync: %s", o->path, strerror(errno));
+        return -1;
+    }
+    if (close(o->fd) != 0) {
+        o->fd = -1;
+        snprintf(err, err_len, "%s: close: %s", o->path, strerror(errno));
+        return -1;
+    }
+    o->fd = -1;
+    if (o->tmp[0]) {
+        if (rename(o->tmp, o->path) != 0) {
+            snprintf(err, err_len, "%s: rename into place failed: %s", o->path, strerror(errno));
+            return -1;
+        }
+        o->tmp[0] = '\0';
+    }
+    o->created = false; /* done: nothing to remove */
+    return 0;
+}
+
+/* After a failure: close, and remove what this run created. */
+static void out_abort(struct out_file *o)
+{
+    if (o->fd >= 0)
+        close(o->fd);
+    o->fd = -1;
+    if (o->created)
+        unlink(o->tmp[0] ? o->tmp : o->path);
+    o->created = false;
 }
 
 static int run(int argc, char **argv)
@@ -34,6 +146,7 @@ static int run(int argc, char **argv)
     session_opts_init(&so);
     const char *tokens_arg = NULL, *out_path = NULL;
     int mode = 0;
+    bool force = false;
     for (int i = 1; i < argc; i++) {
         int r = session_parse_flag(&so, argc, argv, &i);
         if (r < 0)
@@ -41,6 +154,10 @@ static int run(int argc, char **argv)
         if (r > 0)
             continue;
         const char *f = argv[i];
+        if (!strcmp(f, "--force")) {
+            force = true;
+            continue;
+        }
         if (i + 1 >= argc)
             return cli_error(CLI_EUSAGE, "%s: unknown flag or missing value (ggperf logits --help)", f);
         if (!strcmp(f, "--tokens")) {
@@ -78,11 +195,12 @@ static int run(int argc, char **argv)
     char err[1024];
     int rc = CLI_EFAIL;
     float *logits = NULL;
-    FILE *out = NULL;
+    struct out_file of = { .fd = -1 };
     if (session_open(&s, &so, true, err, sizeof err) != 0) {
         cli_error(CLI_EFAIL, "%s", err);
         goto done;
     }
+    session_guard(&s, so.model_path); /* a file truncated under us: one line, exit 1 */
     int n_vocab = s.m.hp.n_vocab;
     for (int i = 0; i < n; i++)
         if (ids[i] >= n_vocab) {
@@ -90,6 +208,11 @@ static int run(int argc, char **argv)
                       so.model_path, n_vocab - 1);
             goto done;
         }
+    /* the output is claimed before the work, so a refusal costs nothing */
+    if (out_path && out_open(&of, out_path, force, err, sizeof err) != 0) {
+        cli_error(CLI_EFAIL, "%s", err);
+        goto done;
+    }
     logits = malloc(sizeof(float) * (size_t)n * (size_t)n_vocab);
     if (!logits) {
         cli_error(CLI_EFAIL, "out of memory for %d x %d logits", n, n_vocab);
@@ -109,20 +232,19 @@ static int run(int argc, char **argv)
             }
         }
     }
-    out = out_path ? fopen(out_path, "wb") : stdout;
-    if (!out) {
-        cli_error(CLI_EFAIL, "%s: %s", out_path, strerror(errno));
-        goto done;
-    }
     size_t count = (size_t)n * n_vocab;
-    if (fwrite(logits, sizeof(float), count, out) != count || fflush(out) != 0) {
-        cli_error(CLI_EFAIL, "%s: write failed: %s", out_path ? out_path : "stdout", strerror(errno));
+    if (!out_path) {
+        if (fwrite(logits, sizeof(float), count, stdout) != count || fflush(stdout) != 0) {
+            cli_error(CLI_EFAIL, "stdout: write failed: %s", strerror(errno));
+            goto done;
+        }
+    } else if (out_commit(&of, logits, sizeof(float) * count, err, sizeof err) != 0) {
+        cli_error(CLI_EFAIL, "%s", err);
         goto done;
     }
     rc = CLI_OK;
 done:
-    if (out && out != stdout && fclose(out) != 0 && rc == CLI_OK)
-        rc = cli_error(CLI_EFAIL, "%s: %s", out_path, strerror(errno));
+    out_abort(&of);
     free(logits);
     free(ids);
     session_close(&s);

@@ -157,6 +157,7 @@ json_t *results_sample_new(const json_t *header, const struct results_sample *s)
 
 struct results_stream {
     int fd;
+    char path[PATH_MAX];  /* for messages */
 };
 
 static int write_all(int fd, const char *p, size_t n)
@@ -197,10 +198,24 @@ int results_stream_put(struct results_stream *s, const json_t *record, char *err
         return fail(err, err_len, RESULTS_ENOMEM, "results: out of memory");
     }
     line[n] = '\n';
+    off_t before = lseek(s->fd, 0, SEEK_END);
     int rc = write_all(s->fd, line, n + 1);
+    int e = errno;
     free(line);
-    if (rc != 0 || fdatasync(s->fd) != 0)
-        return fail(err, err_len, RESULTS_EIO, "results: write to the stream failed: %s", strerror(errno));
+    if (rc == 0 && fdatasync(s->fd) != 0) {
+        rc = -1;
+        e = errno;
+    }
+    if (rc != 0) {
+        /* cut a partly written line so the stream stays whole lines: every
+         * record before this one is intact and --resume can continue it */
+        if (before >= 0 && ftruncate(s->fd, before) == 0)
+            lseek(s->fd, before, SEEK_SET);
+        return fail(err, err_len, RESULTS_EIO, "%s: writing a record failed: %s%s; the %lld bytes of records "
+                    "before it are intact", s->path, strerror(e),
+                    e == ENOSPC ? " (the disk is full)" : e == EFBIG ? " (the file size limit was reached)" : "",
+                    (long long)(before > 0 ? before : 0));
+    }
     return RESULTS_OK;
 }
 
@@ -218,6 +233,7 @@ int results_stream_create(struct results_stream **out, const char *path, const j
         return fail(err, err_len, RESULTS_ENOMEM, "results: out of memory");
     }
     s->fd = fd;
+    snprintf(s->path, sizeof s->path, "%s", path);
     int rc = results_stream_put(s, header, err, err_len);
     if (rc != 0) {
         results_stream_close(s);
@@ -272,6 +288,7 @@ found:
         return fail(err, err_len, RESULTS_ENOMEM, "results: out of memory");
     }
     s->fd = fd;
+    snprintf(s->path, sizeof s->path, "%s", path);
     *out = s;
     return RESULTS_OK;
 }
@@ -1340,6 +1357,20 @@ done:
     return rc;
 }
 
+/* The message of a view that could not be written: what happened, and that
+ * the file it would have replaced is untouched (the view goes to a
+ * temporary file renamed into place only when complete). */
+static int write_failed(char *err, size_t err_len, const char *out_path, int fmt, int e)
+{
+    const char *why = e == ENOSPC ? " (the disk is full)" : e == EFBIG ? " (the file size limit was reached)" : "";
+    if (!out_path)
+        return fail(err, err_len, RESULTS_EIO, "writing the %s view to stdout failed: %s%s", format_names[fmt],
+                    strerror(e), why);
+    return fail(err, err_len, RESULTS_EIO, "%s: writing the %s view failed: %s%s; %s", out_path, format_names[fmt],
+                strerror(e), why,
+                access(out_path, F_OK) == 0 ? "the existing file is left as it was" : "nothing was written");
+}
+
 int results_write_view(const char *in_path, int fmt, const char *out_path, const struct results_view_opts *vo,
                        char *err, size_t err_len)
 {
@@ -1378,11 +1409,24 @@ int results_write_view(const char *in_path, int fmt, const char *out_path, const
         case RESULTS_FMT_JSON: rc = write_json_doc(f, r, stats, err, err_len); break;
         default: rc = write_jsonl(f, r, stats, err, err_len); break;
         }
-        if (rc == 0 && (fflush(f) != 0 || ferror(f) || (out_path && fsync(fileno(f)) != 0)))
-            rc = fail(err, err_len, RESULTS_EIO, "%s: write failed: %s", out_path ? tmp : "stdout", strerror(errno));
-        if (out_path && fclose(f) != 0 && rc == 0)
-            rc = fail(err, err_len, RESULTS_EIO, "%s: close failed: %s", tmp, strerror(errno));
+        /* a failed write (disk full, file size limit) shows in the stream's
+         * error flag; the flush repeats it and sets errno */
+        int e = 0;
+        if (fflush(f) != 0 || ferror(f))
+            e = errno ? errno : EIO;
+        else if (out_path && fsync(fileno(f)) != 0)
+            e = errno;
+        if (out_path && fclose(f) != 0 && !e)
+            e = errno;
         f = NULL;
+        if (e && (rc == 0 || rc == RESULTS_EIO))
+            rc = write_failed(err, err_len, out_path, fmt, e);
+    }
+    if (fmt == RESULTS_FMT_SQLITE && rc != 0 && out_path) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", err);
+        rc = fail(err, err_len, rc, "%s; %s", why, access(out_path, F_OK) == 0 ? "the existing file is left as it was"
+                                                                             : "nothing was written");
     }
     if (rc == 0 && out_path) {
         if (rename(tmp, out_path) != 0)

@@ -392,6 +392,11 @@ static int run_isolated(struct ctx *c, void *state, struct workload_sink *sink, 
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS)
+        return fail(err, err_len, -1,
+                    "repetition process killed by signal %d (SIGBUS, %s): a mapped file (the model?) was "
+                    "truncated or rewritten by another process, or could not be read",
+                    SIGBUS, strsignal(SIGBUS));
     if (WIFSIGNALED(status))
         return fail(err, err_len, -1, "repetition process killed by signal %d (%s)", WTERMSIG(status),
                     strsignal(WTERMSIG(status)));

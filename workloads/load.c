@@ -488,8 +488,14 @@ static int load_run(void *state, struct workload_sink *out, char *err, size_t er
             snprintf(err, err_len, "%s: %s", s->path, strerror(errno));
         goto done;
     }
-    if (fstat(fd, &st) != 0 || (uint64_t)st.st_size != s->size) {
-        snprintf(err, err_len, "%s changed size during the sweep", s->path);
+    if (fstat(fd, &st) != 0) {
+        snprintf(err, err_len, "%s: fstat: %s", s->path, strerror(errno));
+        goto done;
+    }
+    if ((uint64_t)st.st_size != s->size) {
+        snprintf(err, err_len, "%s changed size during the sweep (%llu bytes at setup, %llu now): truncated or "
+                 "rewritten by another process?", s->path, (unsigned long long)s->size,
+                 (unsigned long long)st.st_size);
         goto done;
     }
     uint64_t t1 = clock_ns();
