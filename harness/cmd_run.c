@@ -45,8 +45,8 @@ static void usage(FILE *f, const struct workload *only)
     fprintf(f,
             "usage: ggperf run WORKLOAD [-m MODEL] [--AXIS v1,v2,...]... [-r N] [--warmup N]\n"
             "                  [--min-time S] [--seed S] [-o md|csv|json|jsonl|sqlite] [--out FILE]\n"
-            "                  [--stream FILE]\n"
-            "       ggperf run [WORKLOAD] --resume STREAM [-o FMT] [--out FILE]\n\n"
+            "                  [--stream FILE] [--force]\n"
+            "       ggperf run [WORKLOAD] --resume STREAM [-o FMT] [--out FILE] [--force]\n\n"
             "Sweep the cartesian product of the workload's axes: warm-up repetitions, then\n"
             "rounds in which the configurations run once each in a seeded shuffled order.\n"
             "Every repetition is appended to the JSONL stream (fsync'ed) as it finishes, so\n"
@@ -60,6 +60,7 @@ static void usage(FILE *f, const struct workload *only)
             "  --seed S        seed of the shuffled order (default 1)\n"
             "  -o FMT          view: md (default), csv, json, jsonl, sqlite\n"
             "  --out FILE      write the view to FILE (atomically) instead of stdout\n"
+            "  --force         replace an existing --out FILE or STREAM.json document (kept otherwise)\n"
             "  --stream FILE   the JSONL stream (default results/WORKLOAD-TIME-PID.jsonl)\n"
             "  --metrics LIST  columns of the md/csv view (default: every metric)\n"
             "  --title TEXT    heading of the md view\n"
@@ -116,6 +117,33 @@ static void document_path(const char *stream, char *buf, size_t len)
         snprintf(buf, len, "%s.json", stream);
 }
 
+/* Whether writing path may replace what is there: nothing or something
+ * that is not a regular file (/dev/null) is there, or (with stream) path is
+ * the results document of that same sweep (its header was created at the
+ * same time for the same workload): a resumed sweep rewrites its own. */
+static bool may_replace(const char *path, const char *stream)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return true;
+    if (!stream)
+        return false;
+    char err[256];
+    struct results_reader *a = NULL, *b = NULL;
+    bool same = false;
+    if (results_reader_open(&a, path, err, sizeof err) == 0 && results_reader_open(&b, stream, err, sizeof err) == 0) {
+        const json_t *ha = results_reader_header(a), *hb = results_reader_header(b);
+        const char *ca = json_string_value(json_object_get(ha, "created"));
+        const char *cb = json_string_value(json_object_get(hb, "created"));
+        const char *wa = json_string_value(json_object_get(json_object_get(ha, "workload"), "name"));
+        const char *wb = json_string_value(json_object_get(json_object_get(hb, "workload"), "name"));
+        same = ca && cb && wa && wb && strcmp(ca, cb) == 0 && strcmp(wa, wb) == 0;
+    }
+    results_reader_close(a);
+    results_reader_close(b);
+    return same;
+}
+
 static int run(int argc, char **argv)
 {
     const struct workload *wl = NULL;
@@ -138,11 +166,15 @@ static int run(int argc, char **argv)
     int reps = 5, warmup = 1, fmt = RESULTS_FMT_MD;
     double min_time = 0;
     uint64_t seed = 1;
-    bool sweep_flags = false;
+    bool sweep_flags = false, force = false;
     for (int i = wl ? 2 : 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (a[0] != '-' || a[1] == '\0')
             return cli_error(CLI_EUSAGE, "run: unexpected argument '%s'", a);
+        if (strcmp(a, "--force") == 0) {
+            force = true;
+            continue;
+        }
         if (!v)
             return cli_error(CLI_EUSAGE, "run: %s needs a value", a);
         i++;
@@ -239,6 +271,16 @@ static int run(int argc, char **argv)
             return cli_error(CLI_EFAIL, "run: %s exists (continue it with --resume %s)", stream, stream);
     }
 
+    /* outputs are claimed before the sweep, not discovered after an hour */
+    char doc[PATH_MAX];
+    document_path(stream, doc, sizeof doc);
+    if (!force && !may_replace(doc, resume ? stream : NULL))
+        return cli_error(CLI_EFAIL, "run: %s exists and is not this sweep's document; not overwriting it "
+                                    "(--force replaces it)", doc);
+    if (!force && out && !may_replace(out, NULL))
+        return cli_error(CLI_EFAIL, "run: --out %s exists; not overwriting a file ggperf did not create "
+                                    "(--force replaces it)", out);
+
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -270,8 +312,6 @@ static int run(int argc, char **argv)
         fprintf(stderr, "; runner overhead %.1f µs per repetition (median)", sum.overhead_median_ns / 1e3);
     fputc('\n', stderr);
 
-    char doc[PATH_MAX];
-    document_path(stream, doc, sizeof doc);
     if (results_write_view(stream, RESULTS_FMT_JSON, doc, NULL, err, sizeof err) != 0)
         return cli_error(CLI_EFAIL, "run: %s", err);
     fprintf(stderr, "ggperf: results in %s (document) and %s (stream)\n", doc, stream);

@@ -10,6 +10,7 @@
 
 #include "harness/cli.h"
 #include "harness/env.h"
+#include "harness/results.h"
 #include "harness/runner.h"
 
 extern const struct cli_cmd cmd_run;
@@ -136,7 +137,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: ggperf study list\n"
                "       ggperf study NAME [-m MODEL] [-r N] [--seed S] [-o md|csv|json|jsonl|sqlite] [--out FILE]\n"
-               "                         [--stream FILE] [--resume STREAM]\n\n"
+               "                         [--stream FILE] [--resume STREAM] [--force]\n\n"
                "Run a predefined sweep and print its comparison table. Studies run through\n"
                "`ggperf run` (streamed results, --resume, the same outputs). -m replaces the\n"
                "study's model (synthesized once into the cache directory otherwise).\n\nstudies:\n");
@@ -170,27 +171,48 @@ static int run(int argc, char **argv)
         return cli_error(CLI_EUSAGE, "study: unknown study '%s' (ggperf study list)", argv[1]);
     if (cli_wants_help(argc, argv)) {
         printf("usage: ggperf study %s [-m MODEL] [-r N] [--seed S] [-o FMT] [--out FILE] [--stream FILE]\n"
-               "                        [--resume STREAM]\n\n%s\n",
+               "                        [--resume STREAM] [--force]\n\n%s\n",
                s->name, s->details);
         return CLI_OK;
     }
 
-    /* the user's options, checked here so that unknown ones name the study */
+    /* the user's options, checked here so that unknown ones name the study
+     * and bad values fail before a model is synthesized */
     static const char *const passed[] = { "-m", "-r", "--seed", "-o", "--out", "--stream", "--resume", NULL };
-    const char *model = NULL, *resume = NULL;
+    const char *model = NULL, *resume = NULL, *user[32];
+    int n_user = 0;
+    bool force = false;
     for (int i = 2; i < argc; i += 2) {
+        if (strcmp(argv[i], "--force") == 0) {
+            force = true;
+            i--;
+            continue;
+        }
         bool known = false;
         for (int k = 0; passed[k]; k++)
             known = known || strcmp(argv[i], passed[k]) == 0;
         if (!known)
-            return cli_error(CLI_EUSAGE, "study: unknown option '%s' (allowed: -m -r --seed -o --out --stream --resume)",
-                             argv[i]);
+            return cli_error(CLI_EUSAGE, "study: unknown option '%s' (allowed: -m -r --seed -o --out --stream "
+                                         "--resume --force)", argv[i]);
         if (i + 1 >= argc)
             return cli_error(CLI_EUSAGE, "study: %s needs a value", argv[i]);
+        const char *v = argv[i + 1];
+        int iv;
+        uint64_t uv;
         if (strcmp(argv[i], "-m") == 0)
-            model = argv[i + 1];
-        if (strcmp(argv[i], "--resume") == 0)
-            resume = argv[i + 1];
+            model = v;
+        else if (strcmp(argv[i], "--resume") == 0)
+            resume = v;
+        else if (strcmp(argv[i], "-r") == 0 && cli_parse_int("-r", v, 1, 1000000, &iv) != 0)
+            return CLI_EUSAGE;
+        else if (strcmp(argv[i], "--seed") == 0 && cli_parse_u64("--seed", v, 0, UINT64_MAX, &uv) != 0)
+            return CLI_EUSAGE;
+        else if (strcmp(argv[i], "-o") == 0 && results_format_from_name(v) < 0)
+            return cli_error(CLI_EUSAGE, "study: -o: '%s' is not one of md|csv|json|jsonl|sqlite", v);
+        if (n_user + 2 > (int)(sizeof user / sizeof user[0]))
+            return cli_error(CLI_EUSAGE, "study: too many options");
+        user[n_user++] = argv[i];
+        user[n_user++] = v;
     }
 
     char model_buf[PATH_MAX], cache[PATH_MAX], err[512];
@@ -216,11 +238,13 @@ static int run(int argc, char **argv)
         args[n++] = "-m";
         args[n++] = model;
     }
-    for (int i = 2; i + 1 < argc && n < 58; i += 2)
-        if (strcmp(argv[i], "-m") != 0 && !(resume && (strcmp(argv[i], "-r") == 0 || strcmp(argv[i], "--seed") == 0))) {
-            args[n++] = argv[i];
-            args[n++] = argv[i + 1];
+    for (int i = 0; i + 1 < n_user && n < 57; i += 2)
+        if (strcmp(user[i], "-m") != 0 && !(resume && (strcmp(user[i], "-r") == 0 || strcmp(user[i], "--seed") == 0))) {
+            args[n++] = user[i];
+            args[n++] = user[i + 1];
         }
+    if (force)
+        args[n++] = "--force";
     args[n++] = "--metrics";
     args[n++] = s->metrics;
     args[n++] = "--title";
