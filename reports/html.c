@@ -1,0 +1,87 @@
+/* html — escaping, data URIs and the page frame of the HTML report (see html.h). */
+#include "reports/html.h"
+
+void html_escape(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '&': fputs("&amp;", f); break;
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '"': fputs("&quot;", f); break;
+        case '\'': fputs("&#39;", f); break;
+        default: fputc(*s, f);
+        }
+    }
+}
+
+void html_data_uri(FILE *f, const char *mime, const unsigned char *data, size_t n)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    fprintf(f, "data:%s;base64,", mime);
+    size_t i = 0;
+    for (; i + 3 <= n; i += 3) {
+        unsigned v = (unsigned)data[i] << 16 | (unsigned)data[i + 1] << 8 | data[i + 2];
+        fputc(b64[v >> 18 & 63], f);
+        fputc(b64[v >> 12 & 63], f);
+        fputc(b64[v >> 6 & 63], f);
+        fputc(b64[v & 63], f);
+    }
+    if (n - i == 1) {
+        unsigned v = (unsigned)data[i] << 16;
+        fputc(b64[v >> 18 & 63], f);
+        fputc(b64[v >> 12 & 63], f);
+        fputs("==", f);
+    } else if (n - i == 2) {
+        unsigned v = (unsigned)data[i] << 16 | (unsigned)data[i + 1] << 8;
+        fputc(b64[v >> 18 & 63], f);
+        fputc(b64[v >> 12 & 63], f);
+        fputc(b64[v >> 6 & 63], f);
+        fputc('=', f);
+    }
+}
+
+static const char style[] =
+    "body{font-family:system-ui,-apple-system,'DejaVu Sans',sans-serif;margin:2em auto;max-width:1200px;"
+    "padding:0 1em;color:#1a1a1a;line-height:1.4}\n"
+    "h1{font-size:1.6em}h2{font-size:1.3em;margin-top:2.2em;border-bottom:1px solid #ccc}\n"
+    ".meta{color:#555;font-size:.92em}\n"
+    "table{border-collapse:collapse;margin:1em 0;font-size:.9em;font-variant-numeric:tabular-nums}\n"
+    "th,td{border:1px solid #d4d4d4;padding:.25em .6em;white-space:nowrap}\n"
+    "th{background:#f3f3f3;vertical-align:bottom}td.r{text-align:right}\n"
+    "tr:nth-child(even) td{background:#fafafa}tr.base td{background:#eef5ff}\n"
+    ".notes{font-size:.88em;color:#333}.notes li{margin:.15em 0}\n"
+    "figure{margin:1.5em 0}figure img{max-width:100%;height:auto;border:1px solid #e2e2e2}\n"
+    "figcaption{font-size:.88em;color:#444}.warn{color:#9a3412}\n";
+
+/* Records what a headless browser cannot otherwise tell us: did every image
+ * decode, and did anything fail. */
+static const char check_script[] =
+    "(function(){var errs=[];\n"
+    "function note(s){errs.push(String(s).slice(0,200));}\n"
+    "window.addEventListener('error',function(e){var t=e.target;"
+    "note(t&&t!==window&&t.tagName?('resource failed: '+t.tagName+' '+(t.alt||'')):(e.message||'error'));},true);\n"
+    "document.addEventListener('securitypolicyviolation',function(e){note('CSP: '+e.violatedDirective+' '+e.blockedURI);});\n"
+    "var ce=console.error;console.error=function(){note('console.error: '+Array.prototype.join.call(arguments,' '));"
+    "if(ce)ce.apply(console,arguments);};\n"
+    "window.addEventListener('load',function(){var im=document.images,ok=0;"
+    "for(var i=0;i<im.length;i++){if(im[i].complete&&im[i].naturalWidth>0)ok++;else note('image not shown: '+im[i].alt);}\n"
+    "var b=document.body;b.setAttribute('data-images-total',String(im.length));"
+    "b.setAttribute('data-images-ok',String(ok));b.setAttribute('data-errors',errs.join(' | '));"
+    "b.setAttribute('data-check','done');});})();\n";
+
+void html_begin(FILE *f, const char *title)
+{
+    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+          "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; "
+          "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n<title>",
+          f);
+    html_escape(f, title);
+    fprintf(f, "</title>\n<style>\n%s</style>\n<script>\n%s</script>\n</head>\n<body>\n", style, check_script);
+}
+
+void html_end(FILE *f)
+{
+    fputs("</body>\n</html>\n", f);
+}

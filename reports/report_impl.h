@@ -1,0 +1,113 @@
+/* report_impl — the loaded inputs of a report, shared by report.c (tables,
+ * output) and chart.c (choosing plots). Not a public interface. */
+#ifndef GGPERF_REPORTS_REPORT_IMPL_H
+#define GGPERF_REPORTS_REPORT_IMPL_H
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "harness/results.h"
+#include "reports/report.h"
+
+/* One input file. */
+struct rep_run {
+    char path[PATH_MAX];
+    const char *base;              /* file name part of path */
+    struct results_reader *rd;
+    const json_t *header;          /* borrowed from rd */
+    json_t *stats;                 /* results_stats: one entry per configuration */
+    json_t *probe;                 /* borrowed: header's probe, or the --probe file's */
+    char label[96];                /* how its rows are told apart ("" alone) */
+    const char *workload;
+    size_t n_samples;
+    bool complete, truncated;
+    size_t dups;
+};
+
+/* A table row: one configuration of one run that has repetitions. */
+struct rep_row {
+    int run;
+    const json_t *cs;              /* its stats entry */
+    const json_t *axes;            /* its axes object */
+};
+
+/* A metric column. */
+struct rep_col {
+    char name[METRIC_NAME_MAX];
+    char unit[32];
+    char source[16];
+    char label[96];                /* "touch", "minor faults", "tokens/s" */
+    char disp_unit[16];            /* scaled: "ms", "MiB", or unit */
+    double div;                    /* value / div is in disp_unit */
+    bool any_ok;                   /* some row has a figure */
+    bool varies;                   /* medians differ between rows */
+};
+
+/* One workload's rows from every run that measured it. */
+struct rep_group {
+    char workload[64];
+    char description[256];
+    int *runs;
+    int n_runs;
+    char label_kind[16];           /* "engine", "host", "commit", "model", "file"; "" with one run */
+    char **axes;                   /* union of the runs' axis names, in order */
+    bool *axis_varies;             /* [n_axes]: takes more than one value over the rows */
+    int n_axes;
+    struct rep_row *rows;
+    int n_rows;
+    struct rep_col *cols;
+    int n_cols;
+    int headline;                  /* column of the ratio, -1 none */
+    int base_row;                  /* -1 none */
+    int n_empty;                   /* configurations without repetitions (not shown) */
+};
+
+struct report {
+    struct rep_run *runs;
+    int n_runs;
+    struct rep_group *groups;
+    int n_groups;
+    json_t *probe_file;            /* --probe contents or NULL */
+    int n_warnings;
+    char warnings[REPORT_MAX_WARNINGS][256];
+};
+
+/* The stats object of metric name in a configuration's stats, or NULL. */
+const json_t *report_metric(const json_t *cs, const char *name);
+
+/* The value of axis name for a row ("" when the run lacks it). */
+const char *report_axis(const struct rep_row *r, const char *name);
+
+/* A row's median of metric name: true with *med (and the CI in lo/hi,
+ * either may be NULL) when the figure is ok. */
+bool report_median(const struct rep_row *r, const char *name, double *med, double *lo, double *hi);
+
+/* The row's values of the axes that vary in the group, except those in
+ * skip (NULL-terminated, may be NULL), with the run label first when the
+ * group has several runs: "mmap cold", or with names "pin=on wait=spin". */
+void report_row_label(const struct report *rp, const struct rep_group *g, const struct rep_row *r,
+                      const char *const *skip, bool names, char *buf, size_t len);
+
+/* Display unit and divisor for values of unit up to max_abs. */
+void report_scale(const char *unit, double max_abs, char *disp, size_t disp_len, double *div);
+
+/* A readable metric name: "touch", "minor faults", "tokens/s". */
+void report_metric_label(const char *name, char *buf, size_t len);
+
+/* True when every value of axis name in the group parses as a number. */
+bool report_axis_numeric(const struct rep_group *g, const char *name);
+
+/* "MODEL on CPU" for titles (from the group's first run). */
+void report_subject(const struct report *rp, const struct rep_group *g, char *buf, size_t len);
+
+/* Peak memory bandwidth in GB/s known for a run (its header's probe, else
+ * the --probe file): true with *gbps and what it is ("STREAM triad peak,
+ * probe"). */
+bool report_probe_peak(const struct report *rp, const struct rep_run *run, double *gbps, char *what, size_t len);
+
+/* Append a warning for the caller to print (dropped beyond the limit). */
+void report_warn(struct report *rp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif
