@@ -175,6 +175,23 @@ static void x_scale(struct plot *p)
     p->logx = isfinite(lo) && hi / lo >= 16;
 }
 
+/* Log y when the values span more than three decades (and are positive). */
+static void y_scale(struct plot *p)
+{
+    double lo = INFINITY, hi = 0;
+    for (int s = 0; s < p->n_series; s++)
+        for (int i = 0; i < p->series[s].n; i++) {
+            double y = p->series[s].y[i];
+            if (!isfinite(y))
+                continue;
+            if (y <= 0)
+                return;
+            lo = fmin(lo, y);
+            hi = fmax(hi, y);
+        }
+    p->logy = isfinite(lo) && hi / lo > 1000;
+}
+
 /* The varying axes' names joined for an x label of per-configuration bars. */
 static void config_axes_label(const struct rep_group *g, char *buf, size_t len)
 {
@@ -302,6 +319,12 @@ static void roofline(struct ctx *cx, struct plot *p, const char *test)
         str_fmt(p->note + strlen(p->note), sizeof p->note - strlen(p->note),
                  "%sRoofline%s%s from the %s.", p->note[0] ? " " : "", lab[0] ? " of " : "", lab, what);
         drew = true;
+    }
+    if (drew) {
+        /* inputs of the roofline, not findings of their own */
+        cx->used[bc] = true;
+        if (per_config)
+            cx->used[pc] = true;
     }
     if (!drew)
         str_fmt(p->note, sizeof p->note,
@@ -731,6 +754,7 @@ static int rule_vs_axis(struct ctx *cx, bool threads_done)
             cx->used[chosen[k]] = true;
             sort_points(p);
             x_scale(p);
+            y_scale(p);
             p->x_integer_tics = true;
             str_fmt(p->title, sizeof p->title, "%s vs %s — %s", col->label, ax, cx->subject);
             str_fmt(p->xlabel, sizeof p->xlabel, "%s", ax);
@@ -797,6 +821,7 @@ static int rule_fallback(struct ctx *cx)
             }
             cx->used[c] = true;
             budget--;
+            y_scale(p);
             str_fmt(p->title, sizeof p->title, "%s per configuration — %s", col->label, cx->subject);
             config_axes_label(g, p->xlabel, sizeof p->xlabel);
             if (col->unit[0] && strcmp(col->unit, col->label) != 0)

@@ -329,7 +329,7 @@ int plot_write_script(const struct plot *p, FILE *f)
     if (shown + p->n_hlines == 0)
         fputs("unset key\n", f);
     else if (shown + p->n_hlines <= 3 && p->kind == PLOT_LINES)
-        fputs("set key top left box opaque\n", f);
+        fputs("set key top left box opaque Left reverse\n", f);
     else
         fputs("set key outside right top vertical\n", f);
     for (size_t c = 0; c < N_COLORS; c++)

@@ -128,7 +128,7 @@ void report_metric_label(const char *name, char *buf, size_t len)
         { "first_token_ns", "first token" }, { "ttft_ns", "time to first token" },
         { "gflops", "GFLOP/s" },            { "matmul_gflops", "matmul GFLOP/s" },
         { "bandwidth_gbps", "bandwidth" },  { "eff_bw_gbps", "effective bandwidth" },
-        { "ready_ns", "ready (open to touched)" },
+        { "ready_ns", "ready (open to touched)" }, { "test_ns", "test time" },
     };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (strcmp(name, known[i][0]) == 0) {
@@ -434,26 +434,40 @@ static bool col_is_runner(const char *name)
     return strcmp(name, "run_ns") == 0 || strcmp(name, "runner_overhead_ns") == 0;
 }
 
+/* Rank of a column as the headline (the ratio's metric): throughput,
+ * then the load's total, bandwidth, then a wall-clock time; -1 never. */
+static int headline_rank(const struct rep_col *col)
+{
+    if (!col->any_ok)
+        return -1;
+    if (strcmp(col->unit, "tok/s") == 0)
+        return 0;
+    if (strcmp(col->unit, "GFLOP/s") == 0)
+        return 1;
+    if (strcmp(col->name, "ready_ns") == 0)
+        return 2;
+    if (strcmp(col->unit, "GB/s") == 0)
+        return 3;
+    if (strcmp(col->unit, "ns") == 0 && strcmp(col->source, "time") == 0 && !col_is_runner(col->name))
+        return 4;
+    return 5;
+}
+
 static int pick_headline(const struct rep_group *g)
 {
-    static const char *const units[] = { "tok/s", "GFLOP/s" };
-    for (size_t u = 0; u < 2; u++)
-        for (int c = 0; c < g->n_cols; c++)
-            if (g->cols[c].any_ok && strcmp(g->cols[c].unit, units[u]) == 0)
-                return c;
-    for (int c = 0; c < g->n_cols; c++)
-        if (g->cols[c].any_ok && strcmp(g->cols[c].name, "ready_ns") == 0)
-            return c;
-    for (int c = 0; c < g->n_cols; c++)
-        if (g->cols[c].any_ok && strcmp(g->cols[c].unit, "GB/s") == 0)
-            return c;
-    for (int c = 0; c < g->n_cols; c++)
-        if (g->cols[c].any_ok && strcmp(g->cols[c].unit, "ns") == 0 && strcmp(g->cols[c].source, "time") == 0 &&
-            !col_is_runner(g->cols[c].name))
-            return c;
-    for (int c = 0; c < g->n_cols; c++)
-        if (g->cols[c].any_ok)
-            return c;
+    /* a metric every row has beats a better-ranked one some rows lack */
+    for (int full = 1; full >= 0; full--)
+        for (int rank = 0; rank <= 5; rank++)
+            for (int c = 0; c < g->n_cols; c++) {
+                if (headline_rank(&g->cols[c]) != rank)
+                    continue;
+                bool all = true;
+                double v;
+                for (int i = 0; i < g->n_rows && all && full; i++)
+                    all = report_median(&g->rows[i], g->cols[c].name, &v, NULL, NULL);
+                if (all)
+                    return c;
+            }
     return -1;
 }
 
@@ -534,7 +548,7 @@ static int build_group(struct report *rp, struct rep_group *g)
     }
     for (int c = 0; c < g->n_cols; c++) {
         struct rep_col *col = &g->cols[c];
-        double maxabs = 0, first = NAN;
+        double maxabs = 0, minabs = INFINITY, first = NAN;
         for (int i = 0; i < g->n_rows; i++) {
             double v;
             if (!report_median(&g->rows[i], col->name, &v, NULL, NULL))
@@ -545,8 +559,15 @@ static int build_group(struct report *rp, struct rep_group *g)
             col->varies = col->varies || v != first;
             if (fabs(v) > maxabs)
                 maxabs = fabs(v);
+            if (v != 0 && fabs(v) < minabs)
+                minabs = fabs(v);
         }
         report_scale(col->unit, maxabs, col->disp_unit, sizeof col->disp_unit, &col->div);
+        bool scalable = strcmp(col->unit, "ns") == 0 || strcmp(col->unit, "bytes") == 0;
+        if (scalable && isfinite(minabs) && maxabs / minabs > 1000)
+            col->per_cell = 1;
+        else if (!scalable && maxabs >= 1e6 && strcmp(col->unit, "count") != 0)
+            col->per_cell = 2;
     }
     /* the headline first, the rest in order */
     g->headline = pick_headline(g);
@@ -748,16 +769,37 @@ static void cell_text(const struct report *rp, const struct rep_group *g, const 
             str_fmt(buf, len, "%s%s", noisy ? "~" : "", med == 1 ? "yes" : med == 0 ? "no" : "mixed");
             return;
         }
+        char unit[20] = "";
+        if (col->per_cell) {
+            /* this cell's own unit: the column spans too many magnitudes */
+            double raw = med * col->div, div = 1;
+            if (col->per_cell == 1) {
+                char u[16];
+                report_scale(col->unit, fabs(raw), u, sizeof u, &div);
+                str_fmt(unit, sizeof unit, " %s", u);
+            } else {
+                static const struct { double f; const char *p; } si[] = { { 1e12, "T" }, { 1e9, "G" },
+                                                                          { 1e6, "M" }, { 1e3, "k" } };
+                for (size_t k = 0; k < sizeof si / sizeof si[0]; k++)
+                    if (fabs(raw) >= si[k].f) {
+                        div = si[k].f;
+                        str_fmt(unit, sizeof unit, "%s", si[k].p);
+                        break;
+                    }
+            }
+            mad = mad * col->div / div;
+            med = raw / div;
+        }
         int d = decimals(med != 0 ? med : mad);
         if (!isfinite(mad) || mad == 0) {
-            str_fmt(buf, len, "%s%.*f ± 0", noisy ? "~" : "", d, med);
+            str_fmt(buf, len, "%s%.*f%s ± 0", noisy ? "~" : "", d, med, unit);
             return;
         }
         /* the spread with one significant digit, at most two decimals more
          * than the median shows */
         int dm = mad >= 1 ? 0 : (int)-floor(log10(fabs(mad)));
         dm = dm < d ? d : dm > d + 2 ? d + 2 : dm;
-        str_fmt(buf, len, "%s%.*f ± %.*f", noisy ? "~" : "", d, med, dm, mad);
+        str_fmt(buf, len, "%s%.*f%s ± %.*f%s", noisy ? "~" : "", d, med, unit, dm, mad, unit);
         return;
     }
     bool notc = st && strcmp(st, "not counted") == 0;
@@ -797,7 +839,9 @@ static void ratio_text(const struct rep_group *g, const struct rep_row *row, cha
         return;
     }
     double q = v / b;
-    if (fabs(q) >= 10)
+    if (fabs(q) >= 1000)
+        str_fmt(buf, len, "%.3g×", q);
+    else if (fabs(q) >= 10)
         str_fmt(buf, len, "%.1f×", q);
     else if (fabs(q) >= 0.1)
         str_fmt(buf, len, "%.2f×", q);
@@ -868,7 +912,11 @@ static int build_table(const struct report *rp, const struct rep_group *g, int c
     for (int c = c0; c < c1; c++) {
         const struct rep_col *col = &g->cols[c];
         t->right[k] = true;
-        if (col->unit[0] && strcmp(col->unit, col->label) != 0)
+        if (col->per_cell == 1)
+            str_fmt(t->head[k++], sizeof t->head[0], "%s (%s)", col->label, col->source);
+        else if (col->per_cell == 2 && strcmp(col->unit, col->label) != 0)
+            str_fmt(t->head[k++], sizeof t->head[0], "%s (%s, %s)", col->label, col->unit, col->source);
+        else if (col->unit[0] && strcmp(col->unit, col->label) != 0)
             str_fmt(t->head[k++], sizeof t->head[0], "%s (%s, %s)", col->label, col->disp_unit, col->source);
         else
             str_fmt(t->head[k++], sizeof t->head[0], "%s (%s)", col->label, col->source);
@@ -1109,9 +1157,9 @@ static int write_group_tables(const struct report *rp, const struct rep_group *g
             fprintf(f, "; ÷ base: %s as a ratio to the baseline row (**%s**)", hl, base);
         fputs(".\n", f);
         if (nt->noisy) {
-            fprintf(f, "\n~ spread too wide to trust (%d cells):\n", nt->noisy);
+            fprintf(f, "\n~ spread too wide to trust (%d cell%s):\n", nt->noisy, nt->noisy == 1 ? "" : "s");
             for (int i = 0; i < nt->n_warn; i++)
-                fprintf(f, "- %s (%d cells)\n", nt->warn[i], nt->warn_count[i]);
+                fprintf(f, "- %s (%d cell%s)\n", nt->warn[i], nt->warn_count[i], nt->warn_count[i] == 1 ? "" : "s");
         }
         if (nt->n) {
             fputc('\n', f);
@@ -1132,11 +1180,11 @@ static int write_group_tables(const struct report *rp, const struct rep_group *g
         }
         fputs(".</p>\n", f);
         if (nt->noisy) {
-            fprintf(f, "<p>~ spread too wide to trust (%d cells):</p><ul>\n", nt->noisy);
+            fprintf(f, "<p>~ spread too wide to trust (%d cell%s):</p><ul>\n", nt->noisy, nt->noisy == 1 ? "" : "s");
             for (int i = 0; i < nt->n_warn; i++) {
                 fputs("<li>", f);
                 html_escape(f, nt->warn[i]);
-                fprintf(f, " (%d cells)</li>\n", nt->warn_count[i]);
+                fprintf(f, " (%d cell%s)</li>\n", nt->warn_count[i], nt->warn_count[i] == 1 ? "" : "s");
             }
             fputs("</ul>\n", f);
         }

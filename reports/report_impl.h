@@ -41,6 +41,8 @@ struct rep_col {
     char label[96];                /* "touch", "minor faults", "tokens/s" */
     char disp_unit[16];            /* scaled: "ms", "MiB", or unit */
     double div;                    /* value / div is in disp_unit */
+    int per_cell;                  /* values too far apart for one unit: 1 each cell
+                                      scales its own (ns, bytes), 2 SI prefixes (k, M, G) */
     bool any_ok;                   /* some row has a figure */
     bool varies;                   /* medians differ between rows */
 };
