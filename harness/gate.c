@@ -887,20 +887,28 @@ int gate_write_md(FILE *f, const struct gate_report *r)
         }
         fputc('\n', f);
     }
-    size_t n_shown = r->n_rows - r->counts[GATE_UNCHANGED];
+    /* A PR comment has a size limit (GitHub: 65536 characters): each table
+     * shows its first GATE_MD_MAX_ROWS rows; -o json has every one. */
+    size_t n_shown = r->n_rows - r->counts[GATE_UNCHANGED], k = 0;
     if (n_shown) {
         md_table_head(f);
         for (size_t i = 0; i < r->n_rows; i++)
-            if (r->rows[i].verdict != GATE_UNCHANGED)
+            if (r->rows[i].verdict != GATE_UNCHANGED && k++ < GATE_MD_MAX_ROWS)
                 md_row(f, &r->rows[i]);
+        if (n_shown > GATE_MD_MAX_ROWS)
+            fprintf(f, "\n… and %zu more rows (`-o json` lists every one)\n", n_shown - GATE_MD_MAX_ROWS);
         fputc('\n', f);
     }
     if (r->counts[GATE_UNCHANGED]) {
         fprintf(f, "<details><summary>%zu unchanged</summary>\n\n", r->counts[GATE_UNCHANGED]);
         md_table_head(f);
+        k = 0;
         for (size_t i = 0; i < r->n_rows; i++)
-            if (r->rows[i].verdict == GATE_UNCHANGED)
+            if (r->rows[i].verdict == GATE_UNCHANGED && k++ < GATE_MD_MAX_ROWS)
                 md_row(f, &r->rows[i]);
+        if (r->counts[GATE_UNCHANGED] > GATE_MD_MAX_ROWS)
+            fprintf(f, "\n… and %zu more unchanged rows (`-o json` lists every one)\n",
+                    r->counts[GATE_UNCHANGED] - GATE_MD_MAX_ROWS);
         fputs("\n</details>\n", f);
     }
     fflush(f);

@@ -165,7 +165,14 @@ bool gate_unit_higher_better(const char *name, const char *unit);
  * is 0. */
 double gate_mwu_min_p(size_t n1, size_t n2);
 
-/* The Markdown summary (for a PR comment) of r to f. Returns 0 or GATE_EIO. */
+/* Rows per Markdown table; the rest are counted, not shown. */
+#define GATE_MD_MAX_ROWS 100
+
+/* The Markdown summary (for a PR comment) of r to f: a title with the
+ * verdict, the summary line with the counts, the rules, the warnings, a
+ * table of the rows that are not unchanged (most severe first) and the
+ * unchanged ones folded in a <details> block, each table cut at
+ * GATE_MD_MAX_ROWS rows. Returns 0 or GATE_EIO. */
 int gate_write_md(FILE *f, const struct gate_report *r);
 
 /* The report as a JSON object (a new reference), NULL when out of memory. */

@@ -93,7 +93,7 @@ static void write_doc(const char *path, const struct fspec *f, const struct mspe
 
 static const struct mspec timing[] = { { "decode_ns", "ns", "time", 1e6, 0.01 } };
 
-static char out_buf[65536], err_buf[8192];
+static char out_buf[1 << 20], err_buf[8192];
 
 /* Run ggperf gate with args; returns the exit status. */
 static int gate_cli(const char *args)
@@ -474,6 +474,32 @@ START_TEST(test_json_report)
 }
 END_TEST
 
+START_TEST(test_md_row_cap)
+{
+    char base[256], cur[256], args[700];
+    paths(tu_tmpdir(), base, cur, sizeof base);
+    static char names[GATE_MD_MAX_ROWS + 50][8];
+    const char *vals[GATE_MD_MAX_ROWS + 50];
+    for (int i = 0; i < GATE_MD_MAX_ROWS + 50; i++) {
+        snprintf(names[i], sizeof names[i], "v%d", i);
+        vals[i] = names[i];
+    }
+    struct fspec f = { .reps = 2, .scale = 1, .values = vals, .n_values = GATE_MD_MAX_ROWS + 50 };
+    write_doc(base, &f, timing, 1);
+    snprintf(args, sizeof args, "--baseline %s --current %s", base, base);
+    ck_assert_int_eq(gate_cli(args), 1);
+    ck_assert_ptr_nonnull(strstr(out_buf, "150 inconclusive"));
+    ck_assert_ptr_nonnull(strstr(out_buf, "and 50 more rows"));
+    ck_assert_ptr_null(strstr(out_buf, "size=v149 "));
+    snprintf(args, sizeof args, "--baseline %s --current %s -o json", base, base);
+    ck_assert_int_eq(gate_cli(args), 1);
+    json_t *j = json_loads(out_buf, 0, NULL);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_uint_eq(json_array_size(json_object_get(j, "comparisons")), GATE_MD_MAX_ROWS + 50);
+    json_decref(j);
+}
+END_TEST
+
 START_TEST(test_stored_baseline)
 {
     const char *dir = tu_tmpdir();
@@ -586,6 +612,7 @@ Suite *gate_suite(void)
     tcase_add_test(tc, test_different_cpu);
     tcase_add_test(tc, test_configs_matched_by_axes);
     tcase_add_test(tc, test_json_report);
+    tcase_add_test(tc, test_md_row_cap);
     tcase_add_test(tc, test_stored_baseline);
     suite_add_tcase(s, tc);
     TCase *real = tcase_create("real");
