@@ -2,9 +2,11 @@
 # fuzz.sh SECONDS — build every libFuzzer target fuzz/fuzz_NAME.c against the
 # engine (ASan + UBSan) into build-fuzz/ and run each for SECONDS.
 #
-# Seeds come from fuzz/seeds/NAME/ (read only) and fuzz/seeds/NAME.dict when
-# present; new inputs go to the scratch corpus build-fuzz/corpus-NAME/, which
-# later runs reuse. Prints the executions per target (libFuzzer's final
+# Seeds come from fuzz/seeds/NAME/ and fuzz/regress/NAME/ (past findings;
+# both read only) and fuzz/seeds/NAME.dict when present; new inputs go to the
+# scratch corpus build-fuzz/corpus-NAME/, which later runs reuse. A finding
+# becomes a file in fuzz/regress/NAME/ once fixed: make test replays those
+# (tests/test_harden_fuzz_*.c). Prints the executions per target (libFuzzer's final
 # "Done N runs" line) and exits non-zero if any target crashed, leaked, timed
 # out or failed to build; the crashing input is left in build-fuzz/ and its
 # path printed. Run one input again with: build-fuzz/fuzz_NAME FILE
@@ -69,7 +71,10 @@ for src in fuzz/fuzz_*.c; do
         case " $FUZZ_TARGETS " in *" $name "*) ;; *) continue ;; esac
     fi
     bin="$out/fuzz_$name"
-    if ! $cc $target_flags "$src" "$lib" -o "$bin" -lm; then
+    # sources and libraries beyond the engine that a target names on its
+    # " * fuzz-build:" comment line (e.g. harness/results.c -ljansson)
+    extra=$(sed -n 's/^ \* fuzz-build: //p' "$src" | head -n 1)
+    if ! $cc $target_flags "$src" $extra "$lib" -o "$bin" -lm; then
         echo "fuzz: building $src failed" >&2
         summary="$summary
   $name: BUILD FAILED"
@@ -80,6 +85,8 @@ for src in fuzz/fuzz_*.c; do
     mkdir -p "$corpus"
     set -- "$corpus"
     [ -d "fuzz/seeds/$name" ] && set -- "$@" "fuzz/seeds/$name"
+    # past findings start every run (libFuzzer writes only to the first directory)
+    [ -d "fuzz/regress/$name" ] && set -- "$@" "fuzz/regress/$name"
     dict=""
     [ -f "fuzz/seeds/$name.dict" ] && dict="-dict=fuzz/seeds/$name.dict"
     log="$out/fuzz_$name.log"
