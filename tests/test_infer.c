@@ -74,7 +74,7 @@ static const char *const variants[] = {
  * runs a subset that still covers every code path the threads share: F32
  * and F16 rows, a legacy and a K-quant block type, a per-tensor mix and
  * tied embeddings. */
-static const char *const quick_variants[] = { "F32", "Q4_0", "Q6_K", "mix-Q4_K_M", "tied-Q8_0" };
+static const char *const quick_variants[] = { "F32", "F16", "Q4_0", "Q6_K", "mix-Q4_K_M", "tied-Q8_0" };
 static const char *const *run_variants = variants;
 
 /* Evaluate the golden tokens with the given engine settings. */
