@@ -184,6 +184,16 @@ void ctr_defs_unsupported(struct ctr_set *s, int first, const char *reason)
 
 /* ---- open / close ------------------------------------------------------ */
 
+/* A decimal kernel field ("12\n" from sysfs): its value, or 0 when it is
+ * not an int (atoi has undefined behaviour on overflow and no errors). */
+static int field_int(const char *s)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    return end == s || errno || v < INT_MIN || v > INT_MAX ? 0 : (int)v;
+}
+
 static int list_tasks(int **out, int *n)
 {
     DIR *d = opendir("/proc/self/task");
@@ -208,7 +218,7 @@ static int list_tasks(int **out, int *n)
             }
             t = nt;
         }
-        t[k++] = atoi(e->d_name);
+        t[k++] = field_int(e->d_name);
     }
     closedir(d);
     *out = t;

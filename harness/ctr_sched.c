@@ -18,6 +18,7 @@
  * (the process-level file only covers the main thread).
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <linux/perf_event.h>
 #include <stdio.h>
@@ -122,8 +123,13 @@ int ctr_tp_field(const char *text, const char *name, int *offset, int *size)
         const char *o = strstr(semi, "offset:"), *z = strstr(semi, "size:");
         if (!o || !z || (eol && (o > eol || z > eol)))
             return CTR_ECORRUPT;
-        *offset = atoi(o + 7);
-        *size = atoi(z + 5);
+        char *e1, *e2;
+        errno = 0;
+        long off = strtol(o + 7, &e1, 10), sz = strtol(z + 5, &e2, 10);
+        if (errno || e1 == o + 7 || e2 == z + 5 || off < 0 || off > INT_MAX || sz < 0 || sz > INT_MAX)
+            return CTR_ECORRUPT;
+        *offset = (int)off;
+        *size = (int)sz;
         return 0;
     }
     return CTR_ECORRUPT;
@@ -163,7 +169,14 @@ static int tp_lookup(int ids[TP_N], int offs[TP_N], int *prev_off, char *why, si
             ctr_reason(why, why_len, path, n < 0 ? -n : EIO, "");
             return CTR_EUNSUPPORTED;
         }
-        ids[i] = atoi(text);
+        char *end;
+        errno = 0;
+        long id = strtol(text, &end, 10);
+        if (errno || end == text || id <= 0 || id > INT_MAX) {
+            snprintf(why, why_len, "%s: '%.32s' is not a tracepoint id", path, text);
+            return CTR_ECORRUPT;
+        }
+        ids[i] = (int)id;
         snprintf(path, sizeof path, "%s/events/sched/%s/format", dir, tp_names[i]);
         n = read_small(path, text, sizeof text);
         int size = 0;

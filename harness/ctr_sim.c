@@ -9,6 +9,7 @@
  * path under valgrind; the caller records which (opts->isa_path).
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -186,6 +187,16 @@ static int read_line(const char *path, char *buf, size_t len)
     return 0;
 }
 
+/* A decimal kernel field ("12\n" from sysfs): its value, or 0 when it is
+ * not an int (atoi has undefined behaviour on overflow and no errors). */
+static int field_int(const char *s)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    return end == s || errno || v < INT_MIN || v > INT_MAX ? 0 : (int)v;
+}
+
 static uint64_t parse_size(const char *s)
 {
     char *end;
@@ -235,8 +246,8 @@ int ctr_sim_cache_sysfs(struct ctr_sim_cache *i1, struct ctr_sim_cache *d1, stru
         snprintf(path, sizeof path, "%s/coherency_line_size", base);
         if (read_line(path, line, sizeof line) != 0)
             continue;
-        struct ctr_sim_cache c = { parse_size(size), atoi(ways), atoi(line) };
-        int lv = atoi(level);
+        struct ctr_sim_cache c = { parse_size(size), field_int(ways), field_int(line) };
+        int lv = field_int(level);
         if (lv == 1 && strcmp(type, "Instruction") == 0)
             *i1 = c;
         else if (lv == 1 && strcmp(type, "Data") == 0)

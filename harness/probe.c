@@ -65,6 +65,16 @@ static int read_line(const char *path, char *buf, size_t len)
     return 0;
 }
 
+/* A decimal kernel field ("12\n" from sysfs): its value, or 0 when it is
+ * not an int (atoi has undefined behaviour on overflow and no errors). */
+static int field_int(const char *s)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    return end == s || errno || v < INT_MIN || v > INT_MAX ? 0 : (int)v;
+}
+
 static uint64_t parse_size(const char *s)
 {
     char *end;
@@ -91,7 +101,7 @@ static void probe_caches(struct probe_info *p)
         snprintf(path, sizeof path, "%s/level", base);
         if (read_line(path, v, sizeof v) != 0)
             continue;
-        c.level = atoi(v);
+        c.level = field_int(v);
         snprintf(path, sizeof path, "%s/type", base);
         if (read_line(path, c.type, sizeof c.type) != 0)
             continue;
@@ -100,13 +110,13 @@ static void probe_caches(struct probe_info *p)
             c.size_bytes = parse_size(v);
         snprintf(path, sizeof path, "%s/ways_of_associativity", base);
         if (read_line(path, v, sizeof v) == 0)
-            c.ways = atoi(v);
+            c.ways = field_int(v);
         snprintf(path, sizeof path, "%s/coherency_line_size", base);
         if (read_line(path, v, sizeof v) == 0)
-            c.line_bytes = atoi(v);
+            c.line_bytes = field_int(v);
         snprintf(path, sizeof path, "%s/number_of_sets", base);
         if (read_line(path, v, sizeof v) == 0)
-            c.sets = atoi(v);
+            c.sets = field_int(v);
         snprintf(path, sizeof path, "%s/shared_cpu_list", base);
         if (read_line(path, c.shared_cpus, sizeof c.shared_cpus) != 0)
             c.shared_cpus[0] = '\0';
