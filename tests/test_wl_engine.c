@@ -244,6 +244,11 @@ END_TEST
 
 START_TEST(test_decode_counters_and_peak_off)
 {
+    struct one coarse;
+    run_one(&coarse, "decode", (const char *[]){ "threads=2", "n_gen=2", "counters=sw-layer", "peak_mib=0", NULL });
+    ck_assert_double_eq(need_ok(&coarse, "regions_per_token", METRIC_SRC_DERIVED), 3); /* decode + 2 layers */
+    ck_assert_double_eq(need_ok(&coarse, "region_errors", METRIC_SRC_SW), 0);
+    ck_assert_ptr_null(find(&coarse, "matmul_ns_per_token"));
     for (int mode = 1; mode <= 2; mode++) {
         struct one o;
         const char *c = mode == 1 ? "counters=regions" : "counters=sw";

@@ -146,7 +146,9 @@ static int alloc_run(void *state, struct workload_sink *out, char *err, size_t e
             snprintf(err, err_len, "arena: cannot allocate %zu bytes", bytes);
             goto done;
         }
-        memset(block, 0, bytes);
+        /* not 0: the compiler may turn malloc + memset(0) into calloc, which
+         * leaves fresh mmap'ed pages untouched until the loop */
+        memset(block, 0x5a, bytes);
     } else if (s->strategy == ST_MMAP) {
         void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) {

@@ -23,9 +23,13 @@
  *   off      no region hooks at all (the engine's markers are a branch)
  *   regions  ctr_region_hooks with no counter set: count + wall time per region
  *   sw       ctr_region_hooks over a software counter set on the pool's
- *            threads: two counter reads per region (~75 regions a token)
- * `ggperf run decode --counters off,regions,sw -r 10` compares them; with
- * hooks the time per token in matmuls and attention comes from the regions.
+ *            threads: two counter reads per region (every kind: decode,
+ *            layer, matmul group, attention; 74 regions a token on 110m)
+ *   sw-layer the same set, but only decode and layer regions reach the hooks
+ *            (a per-layer profile's granularity: 13 regions a token on 110m)
+ * `ggperf run decode --counters off,regions,sw,sw-layer -r 10` compares
+ * them; with hooks the time per token in matmuls and attention comes from
+ * the regions (not with sw-layer, which does not see those regions).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +40,8 @@
 
 static const char *const decode_kv[] = { "f16", "f32", NULL };
 static const char *const decode_wait[] = { "spin", "futex", "hybrid", NULL };
-static const char *const decode_counters[] = { "off", "regions", "sw", NULL };
+static const char *const decode_counters[] = { "off", "regions", "sw", "sw-layer", NULL };
+enum { CNT_OFF, CNT_REGIONS, CNT_SW, CNT_SW_LAYER };
 
 enum { AX_THREADS, AX_KERNELS, AX_KV, AX_WAIT, AX_NGEN, AX_POS, AX_COUNTERS, AX_PEAK, AX_N };
 
@@ -49,7 +54,7 @@ static const struct workload_axis decode_axes[AX_N] = {
     { "n_gen", "tokens generated (timed) per repetition", WORKLOAD_AXIS_INT, NULL, 1, 65536, "16" },
     { "pos", "context position of the first timed token (prefilled untimed)", WORKLOAD_AXIS_INT, NULL, 0, 1 << 20,
       "0" },
-    { "counters", "region hooks: off (none), regions (count+time), sw (software counters per region)",
+    { "counters", "region hooks: off (none), regions (count+time), sw (sw counters per region), sw-layer (decode+layer only)",
       WORKLOAD_AXIS_CHOICE, decode_counters, 0, 0, "off" },
     { "peak_mib", "STREAM triad array size (MiB each) for the bandwidth peak; 0: no peak", WORKLOAD_AXIS_INT, NULL,
       0, 1 << 16, "256" },
@@ -106,6 +111,23 @@ fail:
     return -1;
 }
 
+/* Region hooks that pass only decode and layer regions on to inner hooks. */
+struct coarse_hooks {
+    struct region_hooks inner;
+};
+
+static void coarse_begin(void *user, enum region_kind kind, int index)
+{
+    if (kind == REGION_DECODE || kind == REGION_LAYER)
+        region_begin(&((struct coarse_hooks *)user)->inner, kind, index);
+}
+
+static void coarse_end(void *user, enum region_kind kind, int index)
+{
+    if (kind == REGION_DECODE || kind == REGION_LAYER)
+        region_end(&((struct coarse_hooks *)user)->inner, kind, index);
+}
+
 static const char *const decode_sw_names[] = { "context_switches", "voluntary_switches", "involuntary_switches",
                                                "cpu_migrations",   "minor_faults",       "major_faults",
                                                "task_clock_ns",    NULL };
@@ -123,6 +145,7 @@ static int decode_run(void *state, struct workload_sink *out, char *err, size_t 
     o.n_ctx = s->pos + s->n_gen;
     /* filled once the pool's threads exist; the engine reads it at eval time */
     struct region_hooks hooks = { 0 };
+    struct coarse_hooks coarse;
     o.regions = &hooks;
 
     struct infer *c = NULL;
@@ -149,8 +172,8 @@ static int decode_run(void *state, struct workload_sink *out, char *err, size_t 
 
     int tids[POOL_MAX_THREADS];
     int nt = wlutil_pool_tids(infer_pool(c), tids, POOL_MAX_THREADS);
-    if (s->counters > 0) {
-        if (s->counters == 2) {
+    if (s->counters != CNT_OFF) {
+        if (s->counters == CNT_SW || s->counters == CNT_SW_LAYER) {
             struct ctr_config cc;
             ctr_config_default(&cc);
             cc.backends = CTR_SW;
@@ -164,7 +187,12 @@ static int decode_run(void *state, struct workload_sink *out, char *err, size_t 
             snprintf(err, err_len, "counters: %s", e);
             goto done;
         }
-        hooks = ctr_region_hooks(regions);
+        if (s->counters == CNT_SW_LAYER) {
+            coarse.inner = ctr_region_hooks(regions);
+            hooks = (struct region_hooks){ coarse_begin, coarse_end, &coarse };
+        } else {
+            hooks = ctr_region_hooks(regions);
+        }
     }
     wlutil_ctr_open(&sw, CTR_SW, tids, nt, true);
 
@@ -222,8 +250,10 @@ static int decode_run(void *state, struct workload_sink *out, char *err, size_t 
                 ns_a = ns;
         }
         workload_emit(out, "regions_per_token", "count", METRIC_SRC_DERIVED, (double)n_all / s->n_gen);
-        workload_emit(out, "matmul_ns_per_token", "ns", METRIC_SRC_TIME, (double)ns_m / s->n_gen);
-        workload_emit(out, "attn_ns_per_token", "ns", METRIC_SRC_TIME, (double)ns_a / s->n_gen);
+        if (s->counters != CNT_SW_LAYER) {
+            workload_emit(out, "matmul_ns_per_token", "ns", METRIC_SRC_TIME, (double)ns_m / s->n_gen);
+            workload_emit(out, "attn_ns_per_token", "ns", METRIC_SRC_TIME, (double)ns_a / s->n_gen);
+        }
         workload_emit(out, "region_errors", "count", METRIC_SRC_SW, (double)ctr_regions_errors(regions));
     }
     rc = 0;
