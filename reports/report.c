@@ -577,6 +577,29 @@ static int build_group(struct report *rp, struct rep_group *g)
         g->cols[0] = h;
         g->headline = 0;
     }
+    /* figures that are the same in every row (file size, bytes per token)
+     * are said once under the table instead of filling a column */
+    for (int c = 0; c < g->n_cols; c++) {
+        struct rep_col *col = &g->cols[c];
+        col->constant = g->n_rows > 1 && col->any_ok && !col->varies && c != g->headline && !col->per_cell;
+        for (int i = 0; i < g->n_rows && col->constant; i++) {
+            const json_t *m = report_metric(g->rows[i].cs, col->name);
+            col->constant = metric_ok(m) && json_number_value(json_object_get(m, "mad")) == 0;
+        }
+    }
+    struct rep_col *tmp = malloc(((size_t)g->n_cols + 1) * sizeof *tmp);
+    if (!tmp)
+        return REPORT_ENOMEM;
+    int k = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int c = 0; c < g->n_cols; c++)
+            if (g->cols[c].constant == (pass == 1))
+                tmp[k++] = g->cols[c];
+    for (int c = 0; c < g->n_cols; c++) {
+        g->cols[c] = tmp[c];
+        g->n_shown += !tmp[c].constant;
+    }
+    free(tmp);
     g->base_row = g->n_rows > 0 ? 0 : -1;
     return REPORT_OK;
 }
@@ -888,9 +911,9 @@ static int build_table(const struct report *rp, const struct rep_group *g, int c
     if (na > 64)
         na = 64;
     int c0 = chunk == 0 ? 0 : 1 + (chunk - 1) * METRICS_PER_TABLE + (METRICS_PER_TABLE - 1);
-    int c1 = chunk == 0 ? (g->n_cols < METRICS_PER_TABLE ? g->n_cols : METRICS_PER_TABLE) : c0 + METRICS_PER_TABLE;
-    if (c1 > g->n_cols)
-        c1 = g->n_cols;
+    int c1 = chunk == 0 ? (g->n_shown < METRICS_PER_TABLE ? g->n_shown : METRICS_PER_TABLE) : c0 + METRICS_PER_TABLE;
+    if (c1 > g->n_shown)
+        c1 = g->n_shown;
     bool ratio = chunk == 0 && g->headline >= 0 && g->n_rows > 1;
     bool label = g->n_runs > 1;
     t->n_cols = (label ? 1 : 0) + na + 1 + (c1 - c0) + (ratio ? 1 : 0);
@@ -948,9 +971,31 @@ static int build_table(const struct report *rp, const struct rep_group *g, int c
 
 static int n_chunks(const struct rep_group *g)
 {
-    if (g->n_cols <= METRICS_PER_TABLE)
+    if (g->n_shown <= METRICS_PER_TABLE)
         return 1;
-    return 1 + (g->n_cols - METRICS_PER_TABLE + METRICS_PER_TABLE - 1) / METRICS_PER_TABLE;
+    return 1 + (g->n_shown - METRICS_PER_TABLE + METRICS_PER_TABLE - 1) / METRICS_PER_TABLE;
+}
+
+/* "file 137 MiB (sw), bytes per token 136 MiB (derived)": the constant columns. */
+static void constants_text(const struct rep_group *g, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    for (int c = g->n_shown; c < g->n_cols; c++) {
+        const struct rep_col *col = &g->cols[c];
+        double v;
+        if (!report_median(&g->rows[0], col->name, &v, NULL, NULL))
+            continue;
+        char num[64];
+        v /= col->div;
+        if (strcmp(col->unit, "bool") == 0)
+            str_fmt(num, sizeof num, "%s", v == 1 ? "yes" : v == 0 ? "no" : "mixed");
+        else if (strcmp(col->disp_unit, col->label) == 0 || !col->disp_unit[0])
+            str_fmt(num, sizeof num, "%.*f", decimals(v), v);
+        else
+            str_fmt(num, sizeof num, "%.*f %s", decimals(v), v, col->disp_unit);
+        size_t used = strlen(buf);
+        str_fmt(buf + used, len - used, "%s%s %s (%s)", used ? ", " : "", col->label, num, col->source);
+    }
 }
 
 static void md_cell(FILE *f, const char *s)
@@ -995,7 +1040,7 @@ static void md_table(FILE *f, const struct table *t)
 
 static void html_table(FILE *f, const struct table *t)
 {
-    fputs("<table>\n<tr>", f);
+    fputs("<div class=\"tw\"><table>\n<tr>", f);
     for (int c = 0; c < t->n_cols; c++) {
         fputs("<th>", f);
         html_escape(f, t->head[c]);
@@ -1011,7 +1056,7 @@ static void html_table(FILE *f, const struct table *t)
         }
         fputs("</tr>\n", f);
     }
-    fputs("</table>\n", f);
+    fputs("</table></div>\n", f);
 }
 
 /* ---- the text around the tables ------------------------------------------------------------- */
@@ -1151,7 +1196,11 @@ static int write_group_tables(const struct report *rp, const struct rep_group *g
     char base[512];
     base_text(rp, g, base, sizeof base);
     const char *hl = g->headline >= 0 ? g->cols[g->headline].label : NULL;
+    char same[2048];
+    constants_text(g, same, sizeof same);
     if (md) {
+        if (same[0])
+            fprintf(f, "Same in every row: %s.\n\n", same);
         fputs("Cells: median ± MAD over the successful repetitions", f);
         if (hl && g->n_rows > 1)
             fprintf(f, "; ÷ base: %s as a ratio to the baseline row (**%s**)", hl, base);
@@ -1170,7 +1219,13 @@ static int write_group_tables(const struct report *rp, const struct rep_group *g
             fprintf(f, "\n%d configurations without repetitions are not shown.\n", g->n_empty);
         fputc('\n', f);
     } else {
-        fputs("<div class=\"notes\"><p>Cells: median ± MAD over the successful repetitions", f);
+        fputs("<div class=\"notes\">", f);
+        if (same[0]) {
+            fputs("<p>Same in every row: ", f);
+            html_escape(f, same);
+            fputs(".</p>\n", f);
+        }
+        fputs("<p>Cells: median ± MAD over the successful repetitions", f);
         if (hl && g->n_rows > 1) {
             fputs("; ÷ base: ", f);
             html_escape(f, hl);

@@ -45,6 +45,7 @@ struct rep_col {
                                       scales its own (ns, bytes), 2 SI prefixes (k, M, G) */
     bool any_ok;                   /* some row has a figure */
     bool varies;                   /* medians differ between rows */
+    bool constant;                 /* every row: the same figure, no spread (listed once, not a column) */
 };
 
 /* One workload's rows from every run that measured it. */
@@ -61,6 +62,7 @@ struct rep_group {
     int n_rows;
     struct rep_col *cols;
     int n_cols;
+    int n_shown;                   /* cols[0..n_shown) are table columns, the rest constant */
     int headline;                  /* column of the ratio, -1 none */
     int base_row;                  /* -1 none */
     int n_empty;                   /* configurations without repetitions (not shown) */
