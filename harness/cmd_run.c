@@ -24,6 +24,21 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
+/* A SIGBUS in this process (a workload that is not isolated read a model
+ * that another process truncated or rewrote) cannot be survived: say so in
+ * one line, prepared beforehand, and point at the stream, which holds every
+ * repetition before (isolated repetitions report their own). */
+static char sigbus_msg[2 * PATH_MAX + 512];
+static size_t sigbus_len;
+
+static void on_sigbus(int sig)
+{
+    (void)sig;
+    ssize_t w = write(2, sigbus_msg, sigbus_len);
+    (void)w;
+    _exit(1);
+}
+
 static void print_axes(FILE *f, const struct workload *wl)
 {
     for (int i = 0; i < wl->n_axes; i++) {
@@ -287,6 +302,14 @@ static int run(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    int w = snprintf(sigbus_msg, sizeof sigbus_msg,
+                     "\nggperf: run: SIGBUS: a mapped file (the model%s%s?) was truncated or rewritten by another "
+                     "process, or could not be read; the sweep stops here. Every repetition before is in %s: "
+                     "ggperf run --resume %s continues it once the file is whole.\n",
+                     model ? " " : "", model ? model : "", stream, stream);
+    sigbus_len = w < 0 ? 0 : (size_t)w < sizeof sigbus_msg ? (size_t)w : sizeof sigbus_msg - 1;
+    sa.sa_handler = on_sigbus;
+    sigaction(SIGBUS, &sa, NULL);
 
     bool tty = cli_stderr_is_tty();
     struct runner_opts o = {
@@ -302,8 +325,12 @@ static int run(int argc, char **argv)
         fputs("\r\033[K", stderr);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    signal(SIGBUS, SIG_DFL);
     if (rc == RUNNER_EINVAL)
         return cli_error(CLI_EUSAGE, "run: %s", err);
+    if (rc == RUNNER_ERESULTS && access(stream, F_OK) == 0)
+        return cli_error(CLI_EFAIL, "run: %s (ggperf run --resume %s continues the sweep once there is room)", err,
+                         stream);
     if (rc != 0)
         return cli_error(CLI_EFAIL, "run: %s", err);
     fprintf(stderr, "ggperf: %ld repetitions (%ld failed, %ld already done) in %.1f s", sum.reps_run, sum.reps_failed,

@@ -358,6 +358,10 @@ static int run_isolated(struct ctx *c, void *state, struct workload_sink *sink, 
     }
     if (pid == 0) {
         close(fds[0]);
+        /* a crash must reach the runner as the signal it was, whatever
+         * handler the caller (ggperf run) has for itself */
+        signal(SIGBUS, SIG_DFL);
+        signal(SIGSEGV, SIG_DFL);
         /* the child owns a copy of the context: its buffers are free to use */
         struct workload_sink *csink = &c->child_sink;
         struct wire_metric *wm = c->wire;

@@ -482,6 +482,68 @@ START_TEST(test_sweep_survives_sigbus_in_repetition)
 }
 END_TEST
 
+/* A SIGBUS in `ggperf run` itself (a workload that is not isolated reading
+ * a model truncated under it; sent here with kill): one line pointing at
+ * the stream, exit 1, the stream whole, and --resume finishes the sweep. */
+START_TEST(test_run_sigbus_points_at_resume)
+{
+    const char *dir = tu_tmpdir();
+    char stream[PATH_MAX], errfile[PATH_MAX];
+    snprintf(stream, sizeof stream, "%s/s.jsonl", dir);
+    snprintf(errfile, sizeof errfile, "%s/stderr", dir);
+    setenv("GGPERF_CACHE", dir, 1);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0644), nul = open("/dev/null", O_WRONLY);
+        dup2(nul, 1);
+        dup2(fd, 2);
+        execl(tu_ggperf_bin(), "ggperf", "run", "sleep", "--us", "100000", "-r", "6", "--warmup", "0", "--stream",
+              stream, (char *)NULL);
+        _exit(127);
+    }
+    /* header + one sample on disk */
+    for (int i = 0; i < 2000; i++) {
+        size_t n;
+        char *text = tu_read_file(stream, &n);
+        int lines = text ? count_lines(text) : 0;
+        free(text);
+        if (lines >= 2)
+            break;
+        usleep(5000);
+    }
+    kill(pid, SIGBUS);
+    int status;
+    waitpid(pid, &status, 0);
+    size_t n;
+    char *text = tu_read_file(errfile, &n);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d: %s", status, text);
+    ck_assert_msg(strstr(text, "SIGBUS") && strstr(text, "--resume") && strstr(text, stream), "%s", text);
+    free(text);
+    text = tu_read_file(stream, &n);
+    ck_assert(text && n > 0 && text[n - 1] == '\n');
+    int before = count_lines(text) - 1;
+    free(text);
+    ck_assert_int_ge(before, 1);
+    ck_assert_int_lt(before, 6);
+    char cmd[2 * PATH_MAX], err[4096];
+    snprintf(cmd, sizeof cmd, "%s run --resume %s -o csv", tu_ggperf_bin(), stream);
+    ck_assert_msg(tu_run(cmd, NULL, 0, err, sizeof err) == 0, "%s", err);
+    struct results_reader *r;
+    ck_assert_msg(results_reader_open(&r, stream, err, sizeof err) == 0, "%s", err);
+    json_t *s;
+    int got = 0;
+    while (results_reader_next(r, &s, err, sizeof err) == 1) {
+        got++;
+        json_decref(s);
+    }
+    ck_assert_int_eq(got, 6);
+    ck_assert(results_reader_complete(r));
+    results_reader_close(r);
+}
+END_TEST
+
 /* ---- 2. a full disk ---------------------------------------------------------- */
 
 struct view_job {
@@ -1001,6 +1063,7 @@ Suite *harden_suite(void)
     tcase_add_test(tc, test_sigbus_guard_only_its_mapping);
     tcase_add_test(tc, test_sweep_survives_truncated_model);
     tcase_add_test(tc, test_sweep_survives_sigbus_in_repetition);
+    tcase_add_test(tc, test_run_sigbus_points_at_resume);
     tcase_add_test(tc, test_full_disk_views_keep_previous);
     tcase_add_test(tc, test_full_disk_stream_then_resume);
     tcase_add_test(tc, test_full_disk_synth_and_logits);
