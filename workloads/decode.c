@@ -27,6 +27,8 @@
  *            layer, matmul group, attention; 74 regions a token on 110m)
  *   sw-layer the same set, but only decode and layer regions reach the hooks
  *            (a per-layer profile's granularity: 13 regions a token on 110m)
+ *   sw-step  the same set on the decode step only (one region a token: what
+ *            a per-token counter read costs)
  * `ggperf run decode --counters off,regions,sw,sw-layer -r 10` compares
  * them; with hooks the time per token in matmuls and attention comes from
  * the regions (not with sw-layer, which does not see those regions).
@@ -40,8 +42,8 @@
 
 static const char *const decode_kv[] = { "f16", "f32", NULL };
 static const char *const decode_wait[] = { "spin", "futex", "hybrid", NULL };
-static const char *const decode_counters[] = { "off", "regions", "sw", "sw-layer", NULL };
-enum { CNT_OFF, CNT_REGIONS, CNT_SW, CNT_SW_LAYER };
+static const char *const decode_counters[] = { "off", "regions", "sw", "sw-layer", "sw-step", NULL };
+enum { CNT_OFF, CNT_REGIONS, CNT_SW, CNT_SW_LAYER, CNT_SW_STEP };
 
 enum { AX_THREADS, AX_KERNELS, AX_KV, AX_WAIT, AX_NGEN, AX_POS, AX_COUNTERS, AX_PEAK, AX_N };
 
@@ -54,7 +56,7 @@ static const struct workload_axis decode_axes[AX_N] = {
     { "n_gen", "tokens generated (timed) per repetition", WORKLOAD_AXIS_INT, NULL, 1, 65536, "16" },
     { "pos", "context position of the first timed token (prefilled untimed)", WORKLOAD_AXIS_INT, NULL, 0, 1 << 20,
       "0" },
-    { "counters", "region hooks: off (none), regions (count+time), sw (sw counters per region), sw-layer (decode+layer only)",
+    { "counters", "region hooks: off (none), regions (count+time), sw (sw counters per region), sw-layer (decode+layer only), sw-step (decode step only)",
       WORKLOAD_AXIS_CHOICE, decode_counters, 0, 0, "off" },
     { "peak_mib", "STREAM triad array size (MiB each) for the bandwidth peak; 0: no peak", WORKLOAD_AXIS_INT, NULL,
       0, 1 << 16, "256" },
@@ -111,20 +113,27 @@ fail:
     return -1;
 }
 
-/* Region hooks that pass only decode and layer regions on to inner hooks. */
+/* Region hooks that pass only the decode step (and, with layers, the layer
+ * regions) on to inner hooks: the granularity a profile asks for. */
 struct coarse_hooks {
     struct region_hooks inner;
+    bool layers;
 };
+
+static bool coarse_pass(const struct coarse_hooks *h, enum region_kind kind)
+{
+    return kind == REGION_DECODE || (h->layers && kind == REGION_LAYER);
+}
 
 static void coarse_begin(void *user, enum region_kind kind, int index)
 {
-    if (kind == REGION_DECODE || kind == REGION_LAYER)
+    if (coarse_pass((struct coarse_hooks *)user, kind))
         region_begin(&((struct coarse_hooks *)user)->inner, kind, index);
 }
 
 static void coarse_end(void *user, enum region_kind kind, int index)
 {
-    if (kind == REGION_DECODE || kind == REGION_LAYER)
+    if (coarse_pass((struct coarse_hooks *)user, kind))
         region_end(&((struct coarse_hooks *)user)->inner, kind, index);
 }
 
@@ -173,7 +182,7 @@ static int decode_run(void *state, struct workload_sink *out, char *err, size_t 
     int tids[POOL_MAX_THREADS];
     int nt = wlutil_pool_tids(infer_pool(c), tids, POOL_MAX_THREADS);
     if (s->counters != CNT_OFF) {
-        if (s->counters == CNT_SW || s->counters == CNT_SW_LAYER) {
+        if (s->counters == CNT_SW || s->counters == CNT_SW_LAYER || s->counters == CNT_SW_STEP) {
             struct ctr_config cc;
             ctr_config_default(&cc);
             cc.backends = CTR_SW;
@@ -187,8 +196,9 @@ static int decode_run(void *state, struct workload_sink *out, char *err, size_t 
             snprintf(err, err_len, "counters: %s", e);
             goto done;
         }
-        if (s->counters == CNT_SW_LAYER) {
+        if (s->counters == CNT_SW_LAYER || s->counters == CNT_SW_STEP) {
             coarse.inner = ctr_region_hooks(regions);
+            coarse.layers = s->counters == CNT_SW_LAYER;
             hooks = (struct region_hooks){ coarse_begin, coarse_end, &coarse };
         } else {
             hooks = ctr_region_hooks(regions);
@@ -250,7 +260,7 @@ static int decode_run(void *state, struct workload_sink *out, char *err, size_t 
                 ns_a = ns;
         }
         workload_emit(out, "regions_per_token", "count", METRIC_SRC_DERIVED, (double)n_all / s->n_gen);
-        if (s->counters != CNT_SW_LAYER) {
+        if (s->counters != CNT_SW_LAYER && s->counters != CNT_SW_STEP) {
             workload_emit(out, "matmul_ns_per_token", "ns", METRIC_SRC_TIME, (double)ns_m / s->n_gen);
             workload_emit(out, "attn_ns_per_token", "ns", METRIC_SRC_TIME, (double)ns_a / s->n_gen);
         }
