@@ -11,8 +11,9 @@
 #   (instructions, data reads and writes, simulated D1 and LL misses) are
 #   source "sim": the same build gives the same numbers on every run, so the
 #   gate uses its deterministic rule (median worse by more than 1% fails;
-#   5% for the simulated misses, which move with code layout) and one
-#   repetition per configuration is enough. Reference kernels and a
+#   5% and 10% for the simulated D1 and LL misses, which move with memory
+#   layout: see DEFAULT_GATE_FLAGS) and one repetition per configuration is
+#   enough. Reference kernels and a
 #   fixed cache geometry keep the counts independent of the runner's CPU
 #   (the baseline is still tied to the compiler: Debian 12's gcc 12).
 #
@@ -160,10 +161,13 @@ measure() {
     mv "$out.tmp.$$" "$out"
 }
 
-# Simulated misses also move with code layout: an unrelated change elsewhere
-# shifts them by up to ~0.5%, so they get 5% while the counts of work done
-# (instructions, data reads and writes) keep the deterministic 1%.
-DEFAULT_GATE_FLAGS=(--metric-threshold d1_misses=5%,ll_misses=5%)
+# Simulated misses move with memory layout, not only with the work done.
+# Measured here: 20 runs of one build gave identical instruction, read,
+# write and D1 counts and LL misses within 0.8%; an unrelated commit
+# (logits/session code outside infer_eval) moved D1 misses by 1.8% and LL
+# misses by 4.9%. So the counts of work done keep the deterministic 1%, D1
+# misses get 5% and LL misses 10%.
+DEFAULT_GATE_FLAGS=(--metric-threshold d1_misses=5%,ll_misses=10%)
 
 # gate BASE CUR REPORT: run ggperf gate, keep the Markdown, return its exit code.
 gate() {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness/cli.h"
@@ -135,7 +136,8 @@ static void tmp_export_remove(struct tmp_export *t)
 static int resolve_baseline(const char *arg, const char *store_path, struct tmp_export *tmp, char *label,
                             size_t label_len)
 {
-    if (access(arg, F_OK) == 0) {
+    struct stat st;
+    if (stat(arg, &st) == 0 && !S_ISDIR(st.st_mode)) { /* a directory (./ci) is no results file: try the store */
         snprintf(label, label_len, "%s", arg);
         return 0;
     }
