@@ -517,6 +517,11 @@ START_TEST(test_stored_baseline)
     ck_assert_int_eq(tu_run(cmd, out_buf, sizeof out_buf, err_buf, sizeof err_buf), 1);
     ck_assert_ptr_nonnull(strstr(out_buf, "stored baseline"));
     ck_assert_ptr_nonnull(strstr(out_buf, "decode_ns"));
+    /* a directory by that name is no results file: the store is asked */
+    snprintf(cmd, sizeof cmd, "cd %s && mkdir main && %s gate --baseline main --current cur.json --store %s/s.sqlite",
+             dir, tu_ggperf_bin(), dir);
+    ck_assert_int_eq(tu_run(cmd, out_buf, sizeof out_buf, err_buf, sizeof err_buf), 1);
+    ck_assert_ptr_nonnull(strstr(out_buf, "stored baseline"));
     /* $GGPERF_STORE is the default store */
     snprintf(cmd, sizeof cmd, "cd %s && GGPERF_STORE=%s/s.sqlite %s gate --baseline main --current base.json", dir,
              dir, tu_ggperf_bin());
