@@ -399,6 +399,10 @@ static int rule_throughput(struct ctx *cx)
             bool generation = !(test && strncmp(test, "pp", 2) == 0) && !strstr(col->name, "prefill");
             if (generation)
                 roofline(cx, p, test);
+            /* beside a keyed roofline, the lone measured line needs a name too */
+            for (int s = 0; s < p->n_series; s++)
+                if (!p->series[s].title[0] && (p->n_hlines || p->n_series > 1))
+                    str_fmt(p->series[s].title, sizeof p->series[s].title, "%s (measured)", col->label);
             note_more(p, dropped);
             sort_points(p);
             x_scale(p);
@@ -564,8 +568,8 @@ static int pct_plot(struct ctx *cx, const char *prefix, const int *cols, const d
                     plot_set(p, s, ci, med / div, lo / div, hi / div);
             }
         }
-        str_fmt(p->title, sizeof p->title, "%s latency percentiles per configuration — %s", plabel, cx->subject);
         config_axes_label(g, p->xlabel, sizeof p->xlabel);
+        str_fmt(p->title, sizeof p->title, "%s latency percentiles by %s — %s", plabel, p->xlabel, cx->subject);
         str_fmt(p->ylabel, sizeof p->ylabel, "%s latency (%s, median over repetitions)", plabel, unit);
         return finish(cx, p);
     }
@@ -716,11 +720,22 @@ static int rule_vs_axis(struct ctx *cx, bool threads_done)
         }
         if (distinct < 3)
             continue;
+        /* one rate, one time, one count (GFLOP/s, time per pass, L1d
+         * misses), then more of them in that order */
         int chosen[MAX_VS_METRICS], nc = 0;
-        for (int rank = 0; rank < 3 && nc < MAX_VS_METRICS; rank++)
-            for (int c = 0; c < g->n_cols && nc < MAX_VS_METRICS; c++)
-                if (!cx->used[c] && vs_rank(&g->cols[c]) == rank)
-                    chosen[nc++] = c;
+        for (int pass = 0; pass < 2 && nc < MAX_VS_METRICS; pass++)
+            for (int rank = 0; rank < 3 && nc < MAX_VS_METRICS; rank++) {
+                int taken = 0;
+                for (int c = 0; c < g->n_cols && nc < MAX_VS_METRICS && (pass == 1 || taken == 0); c++) {
+                    bool dup = false;
+                    for (int k = 0; k < nc; k++)
+                        dup = dup || chosen[k] == c;
+                    if (!dup && !cx->used[c] && vs_rank(&g->cols[c]) == rank) {
+                        chosen[nc++] = c;
+                        taken++;
+                    }
+                }
+            }
         for (int k = 0; k < nc && room(cx); k++) {
             const struct rep_col *col = &g->cols[chosen[k]];
             char what[160], name[PLOT_NAME_MAX];
@@ -822,8 +837,8 @@ static int rule_fallback(struct ctx *cx)
             cx->used[c] = true;
             budget--;
             y_scale(p);
-            str_fmt(p->title, sizeof p->title, "%s per configuration — %s", col->label, cx->subject);
             config_axes_label(g, p->xlabel, sizeof p->xlabel);
+            str_fmt(p->title, sizeof p->title, "%s by %s — %s", col->label, p->xlabel, cx->subject);
             if (col->unit[0] && strcmp(col->unit, col->label) != 0)
                 str_fmt(p->ylabel, sizeof p->ylabel, "%s (%s, %s; median with 95%% CI)", col->label,
                         col->disp_unit, col->source);

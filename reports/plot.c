@@ -250,10 +250,12 @@ static const char *const colors[] = { "#0072b2", "#e69f00", "#009e73", "#cc79a7"
 
 static void line_kind_setup(const struct plot *p, FILE *f)
 {
-    if (p->logx)
+    if (p->logx && p->x_integer_tics)
         fputs("set logscale x 2\n", f);
+    else if (p->logx)
+        fputs("set logscale x 10\nset format x \"%g\"\n", f);
     if (p->logy)
-        fputs("set logscale y\n", f);
+        fputs("set logscale y 10\nset format y \"%g\"\n", f);
     if (p->x_integer_tics) {
         double xs[MAX_XTICS];
         int n = 0;
@@ -349,7 +351,9 @@ int plot_write_script(const struct plot *p, FILE *f)
         else
             fputs("set style histogram rowstacked\nset boxwidth 0.7\n", f);
         fputs("set style fill solid 0.85 border rgb \"#404040\"\n", f);
-        if (!any_negative(p))
+        if (p->logy)
+            fputs("set logscale y 10\nset format y \"%g\"\n", f);
+        else if (!any_negative(p))
             fputs("set yrange [0:*]\n", f);
         if (p->n_cats > 6 || longest_cat(p) * (size_t)p->n_cats > 90)
             fputs("set xtics rotate by -35 left\n", f);

@@ -152,7 +152,11 @@ void report_metric_label(const char *name, char *buf, size_t len)
     for (char *p = tmp; *p; p++)
         if (*p == '_')
             *p = ' ';
-    str_fmt(buf, len, "%s", tmp);
+    /* "ns per 1024 rows" is a time per 1024 rows, whatever unit shows it */
+    char out[METRIC_NAME_MAX + 16] = "";
+    for (char *save = NULL, *w = strtok_r(tmp, " ", &save); w; w = strtok_r(NULL, " ", &save))
+        str_fmt(out + strlen(out), sizeof out - strlen(out), "%s%s", out[0] ? " " : "", strcmp(w, "ns") == 0 ? "time" : w);
+    str_fmt(buf, len, "%s", out);
 }
 
 static int axis_index(const struct rep_group *g, const char *name)
@@ -989,7 +993,9 @@ static void constants_text(const struct rep_group *g, char *buf, size_t len)
         v /= col->div;
         if (strcmp(col->unit, "bool") == 0)
             str_fmt(num, sizeof num, "%s", v == 1 ? "yes" : v == 0 ? "no" : "mixed");
-        else if (strcmp(col->disp_unit, col->label) == 0 || !col->disp_unit[0])
+        else if (strcmp(col->disp_unit, col->label) == 0 || !col->disp_unit[0] ||
+                 strcmp(col->disp_unit, "count") == 0 || strcmp(col->disp_unit, "level") == 0 ||
+                 strcmp(col->disp_unit, "value") == 0)
             str_fmt(num, sizeof num, "%.*f", decimals(v), v);
         else
             str_fmt(num, sizeof num, "%.*f %s", decimals(v), v, col->disp_unit);
