@@ -858,7 +858,8 @@ int gate_write_md(FILE *f, const struct gate_report *r)
     else if (r->counts[GATE_REGRESSED])
         fprintf(f, " — ❌ FAIL: %zu regressed\n\n", r->counts[GATE_REGRESSED]);
     else
-        fprintf(f, " — ❌ FAIL: %zu inconclusive (too few repetitions)\n\n", r->counts[GATE_INCONCLUSIVE]);
+        fprintf(f, " — ❌ FAIL: %zu inconclusive (no evidence either way: see the notes)\n\n",
+                r->counts[GATE_INCONCLUSIVE]);
     fprintf(f, "**Summary:** %zu regressed, %zu inconclusive, %zu improved, %zu not gated, %zu unchanged "
                "(%zu comparisons over %zu configurations in common)\n\n",
             r->counts[GATE_REGRESSED], r->counts[GATE_INCONCLUSIVE], r->counts[GATE_IMPROVED],

@@ -34,6 +34,7 @@ struct fspec {
     double scale;                /* every value times this (1 = baseline) */
     const char *scale_only;      /* only this configuration value is scaled (NULL: all) */
     const char *scale_metric;    /* only this metric is scaled (NULL: all) */
+    const char *fail_config;     /* every repetition of this configuration value failed */
     unsigned seed;
 };
 
@@ -81,8 +82,12 @@ static void write_doc(const char *path, const struct fspec *f, const struct mspe
                 json_array_append_new(metrics, json_pack("{s:s, s:s, s:s, s:s, s:f}", "name", ms[m].name, "unit",
                                                          ms[m].unit, "source", ms[m].source, "status", "ok", "value", x));
             }
-            json_array_append_new(samples, json_pack("{s:s, s:i, s:i, s:{s:s}, s:b, s:o}", "kind", "sample", "config",
-                                                     i, "rep", r, "axes", "size", v, "ok", 1, "metrics", metrics));
+            bool failed = f->fail_config && strcmp(f->fail_config, v) == 0;
+            if (failed)
+                json_array_clear(metrics);
+            json_array_append_new(samples, json_pack("{s:s, s:i, s:i, s:{s:s}, s:b, s:s?, s:o}", "kind", "sample",
+                                                     "config", i, "rep", r, "axes", "size", v, "ok", !failed, "error",
+                                                     failed ? "boom: model exploded" : NULL, "metrics", metrics));
         }
     }
     json_object_set_new(doc, "samples", samples);
@@ -423,6 +428,25 @@ START_TEST(test_different_cpu)
 }
 END_TEST
 
+START_TEST(test_failed_config_inconclusive)
+{
+    char base[256], cur[256], args[700];
+    paths(tu_tmpdir(), base, cur, sizeof base);
+    struct fspec f = { .reps = 10, .scale = 1 };
+    write_doc(base, &f, timing, 1);
+    f.fail_config = "m";
+    write_doc(cur, &f, timing, 1);
+    snprintf(args, sizeof args, "--baseline %s --current %s", base, cur);
+    ck_assert_int_eq(gate_cli(args), 1); /* a configuration that no longer runs is no pass */
+    ck_assert_ptr_nonnull(strstr(out_buf, "no successful repetition"));
+    ck_assert_ptr_nonnull(strstr(out_buf, "boom: model exploded"));
+    /* failed in the baseline only: not gated */
+    snprintf(args, sizeof args, "--baseline %s --current %s", cur, base);
+    ck_assert_int_eq(gate_cli(args), 0);
+    ck_assert_ptr_nonnull(strstr(out_buf, "not gated"));
+}
+END_TEST
+
 START_TEST(test_configs_matched_by_axes)
 {
     char base[256], cur[256];
@@ -615,6 +639,7 @@ Suite *gate_suite(void)
     tcase_add_test(tc, test_constant_values_are_deterministic);
     tcase_add_test(tc, test_unusable_input);
     tcase_add_test(tc, test_different_cpu);
+    tcase_add_test(tc, test_failed_config_inconclusive);
     tcase_add_test(tc, test_configs_matched_by_axes);
     tcase_add_test(tc, test_json_report);
     tcase_add_test(tc, test_md_row_cap);
