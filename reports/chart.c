@@ -9,6 +9,7 @@
 #define MAX_LINES 12        /* series a line plot draws before saying "more not drawn" */
 #define MAX_VS_METRICS 3
 #define MAX_PCT 8
+#define MAX_BARS 48         /* categories a bar chart can show legibly; more: the tables only */
 
 /* snprintf for labels and messages, where cutting a long text short is
  * the intended behaviour. */
@@ -432,7 +433,7 @@ static int rule_phases(struct ctx *cx)
         if (col_usable(g, c))
             idx[n++] = (int)k;
     }
-    if (!col_usable(g, col_idx(g, "touch_ns")) || n < 2 || !room(cx) || g->n_rows < 1)
+    if (!col_usable(g, col_idx(g, "touch_ns")) || n < 2 || !room(cx) || g->n_rows < 1 || g->n_rows > MAX_BARS)
         return REPORT_OK;
     char name[PLOT_NAME_MAX];
     make_name(name, sizeof name, g->workload, "phases");
@@ -542,6 +543,8 @@ static int pct_plot(struct ctx *cx, const char *prefix, const int *cols, const d
     double div;
     report_scale("ns", maxv, unit, sizeof unit, &div);
     char what[96], name[PLOT_NAME_MAX];
+    if (!cdf && g->n_rows > MAX_BARS)
+        return REPORT_OK;
     if (!cdf) {
         str_fmt(what, sizeof what, "%s-percentiles", prefix);
         make_name(name, sizeof name, g->workload, what);
@@ -711,13 +714,13 @@ static int rule_vs_axis(struct ctx *cx, bool threads_done)
         const char *ax = g->axes[a];
         if (!g->axis_varies[a] || !report_axis_numeric(g, ax) || (threads_done && strcmp(ax, "threads") == 0))
             continue;
-        int distinct = 0;
-        for (int i = 0; i < g->n_rows && distinct < 3; i++) {
-            bool seen = false;
-            for (int j = 0; j < i && !seen; j++)
-                seen = strcmp(report_axis(&g->rows[j], ax), report_axis(&g->rows[i], ax)) == 0;
-            distinct += !seen;
-        }
+        json_t *values = json_object();
+        if (!values)
+            return REPORT_ENOMEM;
+        for (int i = 0; i < g->n_rows && json_object_size(values) < 3; i++)
+            json_object_set_new(values, report_axis(&g->rows[i], ax), json_true());
+        size_t distinct = json_object_size(values);
+        json_decref(values);
         if (distinct < 3)
             continue;
         /* one rate, one time, one count (GFLOP/s, time per pass, L1d
@@ -810,6 +813,8 @@ static int rule_fallback(struct ctx *cx)
     const struct rep_group *g = cx->g;
     /* beside plots made for the workload, only a few more */
     int budget = cx->made > 0 ? CHART_MAX_FALLBACK_EXTRA : CHART_MAX_PER_GROUP;
+    if (g->n_rows > MAX_BARS)
+        return REPORT_OK;
     for (int rank = 0; rank <= 5; rank++)
         for (int c = 0; c < g->n_cols && room(cx) && budget > 0; c++) {
             const struct rep_col *col = &g->cols[c];

@@ -1022,6 +1022,15 @@ done:
 
 /* ---- entry points ------------------------------------------------------------ */
 
+/* Messages are one line: the parser quotes input text, which may hold
+ * line breaks or other control characters. */
+static void one_line(char *s)
+{
+    for (; s && *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = ' ';
+}
+
 int import_parse(int kind, const char *text, size_t len, const char *src, json_t **header, json_t **samples,
                  char *err, size_t err_len)
 {
@@ -1030,14 +1039,19 @@ int import_parse(int kind, const char *text, size_t len, const char *src, json_t
         return fail(err, err_len, IMPORT_EFORMAT, "import: unknown format %d", kind);
     json_t *root;
     int rc = load_json(text, len, src, kind == IMPORT_LLAMA_BENCH, &root, err, err_len);
-    if (rc != 0)
+    if (rc != 0) {
+        if (err)
+            one_line(err);
         return rc;
+    }
     switch (kind) {
     case IMPORT_LLAMA_BENCH: rc = parse_llama(root, src, header, samples, err, err_len); break;
     case IMPORT_GGPERF_BENCH: rc = parse_ggperf_bench(root, src, header, samples, err, err_len); break;
     default: rc = parse_gbench(root, src, header, samples, err, err_len); break;
     }
     json_decref(root);
+    if (rc != 0 && err)
+        one_line(err);
     return rc;
 }
 

@@ -314,16 +314,26 @@ void report_free(struct report *r)
     free(r);
 }
 
+/* The results reader quotes file text in its messages: keep them one line. */
+static int input_fail(char *err, size_t err_len, const char *msg)
+{
+    str_fmt(err, err_len, "%s", msg);
+    for (char *p = err; p && *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+    return REPORT_EINPUT;
+}
+
 static int load_run(struct rep_run *run, const char *path, char *err, size_t err_len)
 {
     str_fmt(run->path, sizeof run->path, "%s", path);
     run->base = base_name(run->path);
     char e[512];
     if (results_reader_open(&run->rd, path, e, sizeof e) != 0)
-        return fail(err, err_len, REPORT_EINPUT, "%s", e);
+        return input_fail(err, err_len, e);
     run->header = results_reader_header(run->rd);
     if (results_stats(run->rd, NULL, &run->stats, e, sizeof e) != 0)
-        return fail(err, err_len, REPORT_EINPUT, "%s", e);
+        return input_fail(err, err_len, e);
     run->workload = json_string_value(json_object_get(json_object_get(run->header, "workload"), "name"));
     if (!run->workload || !*run->workload)
         return fail(err, err_len, REPORT_EINPUT, "%s: the header's workload has no name", path);
@@ -391,46 +401,77 @@ static void choose_labels(struct report *rp, struct rep_group *g)
         str_fmt(rp->runs[g->runs[i]].label, sizeof rp->runs[0].label, "run %d", i + 1);
 }
 
-/* Sort key: each axis value's position in the headers' value lists. */
-static const struct rep_group *sort_group;
-static const struct report *sort_report;
+/* Rows sort by each axis value's position in the headers' value lists
+ * (the sweep's order), then by run and configuration. */
+struct sort_ctx {
+    const int *rank;     /* [row][axis] */
+    int n_axes;
+    const struct rep_row *rows;
+};
 
-static int value_rank(const struct rep_row *r, const char *axis)
+static int cmp_rows(const void *pa, const void *pb, void *arg)
 {
-    const char *v = report_axis(r, axis);
-    int base = 0;
-    for (int k = 0; k < sort_group->n_runs; k++) {
-        size_t i, j;
-        json_t *a, *val;
-        json_array_foreach(json_object_get(sort_report->runs[sort_group->runs[k]].header, "axes"), i, a) {
-            if (strcmp(json_string_value(json_object_get(a, "name")) ? json_string_value(json_object_get(a, "name"))
-                                                                      : "",
-                       axis) != 0)
-                continue;
-            json_array_foreach(json_object_get(a, "values"), j, val) {
-                const char *s = json_string_value(val);
-                if (s && strcmp(s, v) == 0)
-                    return base + (int)j;
-            }
-            base += (int)json_array_size(json_object_get(a, "values"));
-        }
-    }
-    return -1;
-}
-
-static int cmp_rows(const void *pa, const void *pb)
-{
-    const struct rep_row *a = pa, *b = pb;
-    for (int i = 0; i < sort_group->n_axes; i++) {
-        int ra = value_rank(a, sort_group->axes[i]), rb = value_rank(b, sort_group->axes[i]);
+    const struct sort_ctx *sc = arg;
+    int ia = *(const int *)pa, ib = *(const int *)pb;
+    for (int i = 0; i < sc->n_axes; i++) {
+        int ra = sc->rank[(size_t)ia * (size_t)sc->n_axes + (size_t)i],
+            rb = sc->rank[(size_t)ib * (size_t)sc->n_axes + (size_t)i];
         if (ra != rb)
             return ra < rb ? -1 : 1;
     }
+    const struct rep_row *a = &sc->rows[ia], *b = &sc->rows[ib];
     if (a->run != b->run)
         return a->run < b->run ? -1 : 1;
     json_int_t ca = json_integer_value(json_object_get(a->cs, "config")),
                cb = json_integer_value(json_object_get(b->cs, "config"));
     return (ca > cb) - (ca < cb);
+}
+
+static int sort_rows(const struct report *rp, struct rep_group *g)
+{
+    int rc = REPORT_ENOMEM;
+    size_t na = (size_t)(g->n_axes > 0 ? g->n_axes : 1), nr = (size_t)g->n_rows;
+    int *rank = calloc(nr * na + 1, sizeof *rank), *order = calloc(nr + 1, sizeof *order);
+    struct rep_row *sorted = calloc(nr + 1, sizeof *sorted);
+    json_t *pos = json_object();
+    if (!rank || !order || !sorted || !pos)
+        goto done;
+    for (int a = 0; a < g->n_axes; a++) {
+        json_object_clear(pos);
+        json_int_t next = 0;
+        for (int k = 0; k < g->n_runs; k++) {
+            size_t i, j;
+            json_t *ax, *val;
+            json_array_foreach(json_object_get(rp->runs[g->runs[k]].header, "axes"), i, ax) {
+                const char *name = json_string_value(json_object_get(ax, "name"));
+                if (!name || strcmp(name, g->axes[a]) != 0)
+                    continue;
+                json_array_foreach(json_object_get(ax, "values"), j, val) {
+                    const char *v = json_string_value(val);
+                    if (v && !json_object_get(pos, v) && json_object_set_new(pos, v, json_integer(next++)) != 0)
+                        goto done;
+                }
+            }
+        }
+        for (size_t r = 0; r < nr; r++) {
+            json_t *p = json_object_get(pos, report_axis(&g->rows[r], g->axes[a]));
+            rank[r * na + (size_t)a] = p ? (int)json_integer_value(p) : -1;
+        }
+    }
+    for (size_t r = 0; r < nr; r++)
+        order[r] = (int)r;
+    struct sort_ctx sc = { rank, g->n_axes, g->rows };
+    qsort_r(order, nr, sizeof *order, cmp_rows, &sc);
+    for (size_t r = 0; r < nr; r++)
+        sorted[r] = g->rows[order[r]];
+    memcpy(g->rows, sorted, nr * sizeof *sorted);
+    rc = REPORT_OK;
+done:
+    free(rank);
+    free(order);
+    free(sorted);
+    json_decref(pos);
+    return rc;
 }
 
 static bool col_is_runner(const char *name)
@@ -513,9 +554,8 @@ static int build_group(struct report *rp, struct rep_group *g)
             g->rows[g->n_rows++] = (struct rep_row){ g->runs[k], c, json_object_get(c, "axes") };
         }
     }
-    sort_group = g;
-    sort_report = rp;
-    qsort(g->rows, (size_t)g->n_rows, sizeof *g->rows, cmp_rows);
+    if (sort_rows(rp, g) != 0)
+        return REPORT_ENOMEM;
     for (int a = 0; a < g->n_axes; a++)
         for (int i = 1; i < g->n_rows; i++)
             if (strcmp(report_axis(&g->rows[i], g->axes[a]), report_axis(&g->rows[0], g->axes[a])) != 0) {
