@@ -248,19 +248,29 @@ static int bytes_per_token_col(const struct rep_group *g)
     return -1;
 }
 
+/* Bytes one generated token reads, for row r: its *bytes_per_token metric,
+ * else the model file's size (every weight streamed once per token; KV
+ * reads not counted), which sets *approx. */
+static bool row_bpt(const struct ctx *cx, int bc, const struct rep_row *r, double *bpt, bool *approx)
+{
+    if (bc >= 0 && report_median(r, cx->g->cols[bc].name, bpt, NULL, NULL) && *bpt > 0)
+        return true;
+    json_t *sz = json_object_get(json_object_get(cx->rp->runs[r->run].header, "model"), "size_bytes");
+    if (!json_is_number(sz) || json_number_value(sz) <= 0)
+        return false;
+    *bpt = json_number_value(sz);
+    *approx = true;
+    return true;
+}
+
 static void roofline(struct ctx *cx, struct plot *p, const char *test)
 {
     const struct rep_group *g = cx->g;
     int bc = bytes_per_token_col(g);
-    if (bc < 0) {
-        str_fmt(p->note, sizeof p->note, "No bandwidth roofline: the results record no bytes per token.");
-        return;
-    }
     int pc = col_idx(g, "peak_triad_gbps");
     if (!col_usable(g, pc))
         pc = col_idx(g, "peak_copy_gbps");
-    bool per_config = col_usable(g, pc);
-    bool drew = false;
+    bool per_config = col_usable(g, pc), drew = false, approx = false, no_bytes = true;
     for (int k = 0; k < g->n_runs; k++) {
         int run = g->runs[k];
         const char *lab = g->n_runs > 1 ? cx->rp->runs[run].label : "";
@@ -268,7 +278,7 @@ static void roofline(struct ctx *cx, struct plot *p, const char *test)
             /* the peak was measured per configuration (thread count): a curve */
             char title[128];
             str_fmt(title, sizeof title, "roofline%s%s: %s ÷ bytes per token", lab[0] ? " " : "", lab,
-                     strstr(g->cols[pc].name, "triad") ? "STREAM triad" : "STREAM copy");
+                    strstr(g->cols[pc].name, "triad") ? "STREAM triad" : "STREAM copy");
             int s = plot_add_series(p, title);
             if (s < 0)
                 return;
@@ -279,9 +289,9 @@ static void roofline(struct ctx *cx, struct plot *p, const char *test)
                 const struct rep_row *r = &g->rows[i];
                 double x = num(report_axis(r, "threads")), peak, bpt;
                 if (r->run != run || (test && strcmp(report_axis(r, "test"), test) != 0) || !isfinite(x) ||
-                    !report_median(r, g->cols[pc].name, &peak, NULL, NULL) ||
-                    !report_median(r, g->cols[bc].name, &bpt, NULL, NULL) || bpt <= 0)
+                    !report_median(r, g->cols[pc].name, &peak, NULL, NULL) || !row_bpt(cx, bc, r, &bpt, &approx))
                     continue;
+                no_bytes = false;
                 bool seen = false;
                 for (int j = 0; j < nx; j++)
                     seen = seen || xs[j] == x;
@@ -294,8 +304,7 @@ static void roofline(struct ctx *cx, struct plot *p, const char *test)
                     const struct rep_row *q = &g->rows[j];
                     double pk, bb;
                     if (q->run == run && num(report_axis(q, "threads")) == x &&
-                        report_median(q, g->cols[pc].name, &pk, NULL, NULL) &&
-                        report_median(q, g->cols[bc].name, &bb, NULL, NULL) && bb > 0)
+                        report_median(q, g->cols[pc].name, &pk, NULL, NULL) && row_bpt(cx, bc, q, &bb, &approx))
                         best = fmax(best, pk * 1e9 / bb);
                 }
                 plot_add_point(p, s, x, best, NAN, NAN);
@@ -306,34 +315,46 @@ static void roofline(struct ctx *cx, struct plot *p, const char *test)
         double peak, bpt = NAN;
         char what[96];
         for (int i = 0; i < g->n_rows && !isfinite(bpt); i++)
-            if (g->rows[i].run == run && (!test || strcmp(report_axis(&g->rows[i], "test"), test) == 0))
-                report_median(&g->rows[i], g->cols[bc].name, &bpt, NULL, NULL);
-        if (!isfinite(bpt) || bpt <= 0 || !report_probe_peak(cx->rp, &cx->rp->runs[run], &peak, what, sizeof what))
+            if (g->rows[i].run == run && (!test || strcmp(report_axis(&g->rows[i], "test"), test) == 0) &&
+                !row_bpt(cx, bc, &g->rows[i], &bpt, &approx))
+                bpt = NAN;
+        if (!isfinite(bpt))
+            continue;
+        no_bytes = false;
+        if (!report_probe_peak(cx->rp, &cx->rp->runs[run], &peak, what, sizeof what))
             continue;
         char label[128], bytes[32], unit[16];
         double div;
         report_scale("bytes", bpt, unit, sizeof unit, &div);
         str_fmt(bytes, sizeof bytes, "%.0f %s", bpt / div, unit);
         str_fmt(label, sizeof label, "roofline%s%s: %.1f GB/s ÷ %s per token = %.1f tok/s", lab[0] ? " " : "", lab,
-                 peak, bytes, peak * 1e9 / bpt);
+                peak, bytes, peak * 1e9 / bpt);
         plot_add_hline(p, peak * 1e9 / bpt, label);
-        str_fmt(p->note + strlen(p->note), sizeof p->note - strlen(p->note),
-                 "%sRoofline%s%s from the %s.", p->note[0] ? " " : "", lab[0] ? " of " : "", lab, what);
+        str_fmt(p->note + strlen(p->note), sizeof p->note - strlen(p->note), "%sRoofline%s%s from the %s.",
+                p->note[0] ? " " : "", lab[0] ? " of " : "", lab, what);
         drew = true;
     }
     if (drew) {
         /* inputs of the roofline, not findings of their own */
-        cx->used[bc] = true;
+        if (bc >= 0)
+            cx->used[bc] = true;
         if (per_config)
             cx->used[pc] = true;
+        if (per_config)
+            str_fmt(p->note, sizeof p->note,
+                    "Roofline: the STREAM peak measured at each thread count ÷ the bytes one token reads.");
+        if (approx)
+            str_fmt(p->note + strlen(p->note), sizeof p->note - strlen(p->note),
+                    " Bytes per token taken as the model file's size (the results record none): every weight "
+                    "read once per token, KV cache not counted.");
+    } else if (no_bytes) {
+        str_fmt(p->note, sizeof p->note,
+                "No bandwidth roofline: the results record neither bytes per token nor the model's size.");
+    } else {
+        str_fmt(p->note, sizeof p->note,
+                "No bandwidth roofline: no peak bandwidth was measured (pass --probe FILE from `ggperf probe "
+                "--json`).");
     }
-    if (!drew)
-        str_fmt(p->note, sizeof p->note,
-                 "No bandwidth roofline: no peak bandwidth was measured (pass --probe FILE from `ggperf probe "
-                 "--json`).");
-    else if (per_config)
-        str_fmt(p->note, sizeof p->note,
-                 "Roofline: the STREAM peak measured at each thread count ÷ the bytes one token reads.");
 }
 
 static int rule_throughput(struct ctx *cx)
