@@ -719,6 +719,41 @@ START_TEST(test_full_disk_synth_and_logits)
 }
 END_TEST
 
+/* Every command whose stdout is /dev/full fails (exit 1) saying so, rather
+ * than exiting 0 with its output lost. */
+START_TEST(test_full_stdout_fails)
+{
+    char golden[PATH_MAX];
+    tu_golden_path(golden, sizeof golden, "shared-Q4_0.gguf");
+    const char *G = golden;
+    const char *const cmds[][14] = {
+        { "info", G },
+        { "info", "--json", G },
+        { "logits", "-m", G, "--tokens", "1,2" },
+        { "generate", "-m", G, "-p", "hi", "-n", "2", "-t", "1" },
+        { "bench", "-m", G, "-p", "2", "-n", "2", "-r", "1", "-t", "1" },
+        { "synth", "--list-shapes" },
+        { "synth", "--shape", "tiny", "--type", "Q4_0", "--dry-run" },
+        { "study", "list" },
+        { "run", "list" },
+        { "help" },
+        { "version" },
+    };
+    struct proc *p = malloc(sizeof *p);
+    for (size_t c = 0; c < sizeof cmds / sizeof cmds[0]; c++) {
+        char sh[4096];
+        int n = snprintf(sh, sizeof sh, "%s", tu_ggperf_bin());
+        for (int k = 0; k < 14 && cmds[c][k]; k++)
+            n += snprintf(sh + n, sizeof sh - (size_t)n, " %s", cmds[c][k]);
+        snprintf(sh + n, sizeof sh - (size_t)n, " > /dev/full");
+        int rc = tu_run(sh, NULL, 0, p->err, sizeof p->err);
+        ck_assert_msg(rc == 1, "`%s`: exit %d: %s", sh, rc, p->err);
+        ck_assert_msg(strstr(p->err, "No space left"), "`%s`: %s", sh, p->err);
+    }
+    free(p);
+}
+END_TEST
+
 /* ---- 5. input limits ----------------------------------------------------------- */
 
 enum { HOSTILE_TENSOR_PAST_END, HOSTILE_KV_2_40, HOSTILE_TENSORS_2_40, HOSTILE_NESTED_DEEP, HOSTILE_NESTED_HUGE,
@@ -1067,6 +1102,7 @@ Suite *harden_suite(void)
     tcase_add_test(tc, test_full_disk_views_keep_previous);
     tcase_add_test(tc, test_full_disk_stream_then_resume);
     tcase_add_test(tc, test_full_disk_synth_and_logits);
+    tcase_add_test(tc, test_full_stdout_fails);
     suite_add_tcase(s, tc);
     TCase *tl = tcase_create("limits");
     tcase_set_timeout(tl, 120);
