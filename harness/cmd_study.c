@@ -82,10 +82,12 @@ static const struct study studies[] = {
       "Generates 16 tokens per repetition on the synthesized 110m model (Q8_0) with 1 and 2 threads and the\n"
       "reference, AVX2 and fastest kernels. A row per configuration: tokens/s, per-token latency p50/p99,\n"
       "effective bandwidth (weights read per token x tokens/s) and its fraction of the STREAM triad peak of\n"
-      "the same thread count, matmul GFLOP/s, and software counters over the timed tokens.",
+      "the same thread count, matmul GFLOP/s, counters over the timed tokens: hardware per token (n/a with\n"
+      "the reason where there is no PMU), software, and the wake-up latency and run-queue delay of the pool's\n"
+      "threads (sched). `ggperf run decode --sim on` adds valgrind-simulated instructions and D1/LL misses.",
       "110m", "Q8_0", decode_args,
       "tokens_per_s,token_p50_ns,token_p99_ns,eff_bw_gbps,peak_triad_gbps,bw_fraction_of_peak,matmul_gflops,"
-      "context_switches,cpu_migrations,minor_faults",
+      "instructions_per_token,context_switches,cpu_migrations,minor_faults,wakeup_latency_p99_ns,runq_wait_ns",
       "decode study: tokens/s and bandwidth by threads and kernels" },
     { "threads", "thread count (1..2x cores), pinning and wait policy: tokens/s, wake-up latency, switches",
       "Decodes 8 tokens per repetition on the synthesized 110m model (Q8_0) with 1, 2 and 4 threads (4 is\n"

@@ -16,10 +16,12 @@
 
 #include "engine/infer.h"
 #include "harness/ctr.h"
+#include "harness/env.h"
 #include "harness/runner.h"
 #include "harness/session.h"
 #include "harness/synth.h"
 #include "tests/testutil.h"
+#include "workloads/wlutil.h"
 #include "workloads/workload.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -211,6 +213,8 @@ static uint64_t model_decode_bytes(int threads)
 }
 
 static const char *const sw_names[] = { "context_switches", "cpu_migrations", "minor_faults", NULL };
+static const char *const sched_names[] = { "wakeup_latency_count", "wakeup_latency_p50_ns", "wakeup_latency_p95_ns",
+                                           "wakeup_latency_p99_ns", "wakeup_latency_max_ns", "runq_wait_ns", NULL };
 
 /* ---- decode -------------------------------------------------------------- */
 
@@ -271,6 +275,140 @@ START_TEST(test_decode_counters_and_peak_off)
 }
 END_TEST
 
+static const char *const decode_hw_names[] = { "cycles_per_token", "instructions_per_token",
+                                               "l1d_load_misses_per_token", "llc_load_misses_per_token",
+                                               "dtlb_load_misses_per_token", NULL };
+static const char *const decode_sim_names[] = { "sim_instructions_per_token", "sim_d1_misses_per_token",
+                                                "sim_ll_misses_per_token", "sim_isa_level", NULL };
+
+/* Every source in one default repetition: hw (counted, or unsupported with
+ * the reason: never a 0 cycles), sw, sched (or unsupported with the reason),
+ * derived, time; no sim figures with sim off. */
+START_TEST(test_decode_sources)
+{
+    struct one o;
+    run_one(&o, "decode", (const char *[]){ "threads=2", "n_gen=3", "wait=futex", "peak_mib=0", NULL });
+    ck_assert(need_ok(&o, "tokens_per_s", METRIC_SRC_TIME) > 0);
+    ck_assert(need_ok(&o, "eff_bw_gbps", METRIC_SRC_DERIVED) > 0);
+    ck_assert(need_ok(&o, "task_clock_ns", METRIC_SRC_SW) > 0);
+    char why[160];
+    bool pmu = ctr_hw_pmu_present(why, sizeof why);
+    for (int i = 0; decode_hw_names[i]; i++) {
+        const struct metric *m = need(&o, decode_hw_names[i], METRIC_SRC_HW);
+        if (m->status == METRIC_OK) {
+            ck_assert_msg(pmu, "%s counted without a PMU", m->name);
+            ck_assert(m->value >= 0);
+            if (i < 2) /* cycles, instructions: a decode step has millions */
+                ck_assert_msg(m->value > 0, "%s is 0", m->name);
+        } else {
+            ck_assert_int_eq(m->status, METRIC_UNSUPPORTED);
+            ck_assert(m->reason[0] != '\0');
+            if (!pmu)
+                ck_assert_msg(strstr(m->reason, "perf_event_open") != NULL, "%s: %s", m->name, m->reason);
+        }
+    }
+    const struct metric *ipc = need(&o, "ipc", METRIC_SRC_DERIVED);
+    ck_assert(ipc->status == METRIC_OK ? ipc->value > 0 : ipc->reason[0] != '\0');
+    for (int i = 0; sched_names[i]; i++)
+        need(&o, sched_names[i], METRIC_SRC_SCHED);
+    need(&o, "wakeup_lost_events", METRIC_SRC_SCHED);
+    const struct metric *cnt = need(&o, "wakeup_latency_count", METRIC_SRC_SCHED);
+    if (cnt->status != METRIC_OK) {
+        skip("test_decode_sources: sched", cnt->reason);
+    } else {
+        /* futex policy, 2 threads: the worker sleeps at every barrier and is woken */
+        ck_assert_msg(cnt->value > 0, "no wake-ups of the pool's worker");
+        double p50 = need_ok(&o, "wakeup_latency_p50_ns", METRIC_SRC_SCHED);
+        double p99 = need_ok(&o, "wakeup_latency_p99_ns", METRIC_SRC_SCHED);
+        double mx = need_ok(&o, "wakeup_latency_max_ns", METRIC_SRC_SCHED);
+        ck_assert(p50 > 0 && p50 <= p99 && p99 <= mx);
+        ck_assert(need_ok(&o, "runq_wait_ns", METRIC_SRC_SCHED) >= 0);
+    }
+    for (int i = 0; decode_sim_names[i]; i++)
+        ck_assert_ptr_null(find(&o, decode_sim_names[i]));
+
+    /* sim on without valgrind: the figures are unsupported with the reason, the run is fine */
+    setenv("GGPERF_VALGRIND", "/nonexistent/valgrind", 1);
+    run_one(&o, "decode", (const char *[]){ "threads=1", "n_gen=2", "peak_mib=0", "sim=on", NULL });
+    unsetenv("GGPERF_VALGRIND");
+    ck_assert(need_ok(&o, "tokens_per_s", METRIC_SRC_TIME) > 0);
+    for (int i = 0; decode_sim_names[i]; i++) {
+        const struct metric *m = need(&o, decode_sim_names[i], METRIC_SRC_SIM);
+        ck_assert_int_eq(m->status, METRIC_UNSUPPORTED);
+        ck_assert_msg(strstr(m->reason, "sim") != NULL, "%s: %s", m->name, m->reason);
+    }
+}
+END_TEST
+
+/* sim on: counts from valgrind's simulation of the timed steps, the same in
+ * two runs, the kernel path that ran there recorded. */
+START_TEST(test_decode_sim)
+{
+#ifdef TEST_ASAN
+    skip("test_decode_sim", "ggperf is built with AddressSanitizer, which cannot run under valgrind");
+    return;
+#endif
+    char why[160];
+    if (ctr_sim_valgrind_version(why, sizeof why) != 0) {
+        skip("test_decode_sim", why);
+        return;
+    }
+    /* The child hashes the model unless the hash cache has it, and that changes its heap layout and
+     * so a few simulated conflict misses: the same state for both children, as in a `ggperf run`
+     * (which hashes the model before any setup). */
+    uint64_t hash;
+    bool cached;
+    char e[256];
+    ck_assert_msg(env_file_hash(model_path, cache_dir, &hash, &cached, e, sizeof e) == 0, "%s", e);
+    /* n_gen 4 and 2: the sim pass decodes min(n_gen, 2) tokens, so both children run the same steps */
+    struct one a, b;
+    run_one(&a, "decode", (const char *[]){ "threads=1", "n_gen=4", "pos=1", "peak_mib=0", "sim=on", NULL });
+    run_one(&b, "decode", (const char *[]){ "threads=1", "n_gen=2", "pos=1", "peak_mib=0", "sim=on", NULL });
+    double ir = need_ok(&a, "sim_instructions_per_token", METRIC_SRC_SIM);
+    double d1 = need_ok(&a, "sim_d1_misses_per_token", METRIC_SRC_SIM);
+    double ll = need_ok(&a, "sim_ll_misses_per_token", METRIC_SRC_SIM);
+    ck_assert(ir > 0 && d1 > 0 && ll >= 0 && ll <= d1);
+    ck_assert_double_eq(need_ok(&a, "sim_tokens", METRIC_SRC_SIM), 2);
+    /* a step reads every weight once: ~2 MB through a D1 of tens of KiB */
+    double lines = (double)model_decode_bytes(1) / 64;
+    ck_assert_msg(d1 >= 0.5 * lines, "%.0f simulated D1 misses per token, %.0f weight lines", d1, lines);
+    ck_assert(need_ok(&a, "sim_d1_bytes", METRIC_SRC_SIM) > 0);
+    ck_assert(need_ok(&a, "sim_ll_bytes", METRIC_SRC_SIM) >= need_ok(&a, "sim_d1_bytes", METRIC_SRC_SIM));
+    /* deterministic: one thread, the same steps */
+    ck_assert_double_eq(need_ok(&b, "sim_instructions_per_token", METRIC_SRC_SIM), ir);
+    ck_assert_double_eq(need_ok(&b, "sim_d1_misses_per_token", METRIC_SRC_SIM), d1);
+    ck_assert_double_eq(need_ok(&b, "sim_ll_misses_per_token", METRIC_SRC_SIM), ll);
+    /* the path under valgrind: auto's fastest, capped at AVX2 (valgrind 3.19 hides AVX-512) */
+    struct quant_kernels k;
+    quant_kernels_init(&k, QISA_AVX512);
+    double want = k.isa < QISA_AVX2 ? k.isa : QISA_AVX2;
+    ck_assert_double_eq(need_ok(&a, "sim_isa_level", METRIC_SRC_SIM), want);
+    /* the native run's figures are there as without sim */
+    ck_assert(need_ok(&a, "tokens_per_s", METRIC_SRC_TIME) > 0);
+    need(&a, "cycles_per_token", METRIC_SRC_HW);
+    need(&a, "wakeup_latency_count", METRIC_SRC_SCHED);
+}
+END_TEST
+
+START_TEST(test_sim_rerun_bad_override)
+{
+    const struct workload *wl = workload_find("decode");
+    ck_assert_ptr_nonnull(wl);
+    struct workload_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.model_path = model_path;
+    cfg.n_axes = wl->n_axes;
+    for (int i = 0; i < wl->n_axes; i++)
+        cfg.text[i] = "0";
+    const char *const ov[] = { "n_gen=2", "no_such_axis=1", NULL };
+    struct wlutil_sim_req req = { .sim_axis = "sim", .overrides = ov };
+    struct ctr_sim_result res;
+    char err[256] = "";
+    ck_assert_int_eq(wlutil_sim_rerun_req(wl, &cfg, &req, &res, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "no_such_axis") != NULL, "%s", err);
+}
+END_TEST
+
 /* ---- prefill ------------------------------------------------------------- */
 
 START_TEST(test_prefill_metrics)
@@ -290,9 +428,6 @@ START_TEST(test_prefill_metrics)
 END_TEST
 
 /* ---- threads ------------------------------------------------------------- */
-
-static const char *const sched_names[] = { "wakeup_latency_count", "wakeup_latency_p50_ns", "wakeup_latency_p95_ns",
-                                           "wakeup_latency_p99_ns", "wakeup_latency_max_ns", "runq_wait_ns", NULL };
 
 START_TEST(test_threads_metrics)
 {
@@ -615,6 +750,9 @@ Suite *wl_engine_suite(void)
     tcase_add_test(tc, test_registered_and_defaults_plan);
     tcase_add_test(tc, test_decode_metrics);
     tcase_add_test(tc, test_decode_counters_and_peak_off);
+    tcase_add_test(tc, test_decode_sources);
+    tcase_add_test(tc, test_decode_sim);
+    tcase_add_test(tc, test_sim_rerun_bad_override);
     tcase_add_test(tc, test_prefill_metrics);
     tcase_add_test(tc, test_threads_metrics);
     tcase_add_test(tc, test_alloc_strategies);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "harness/probe.h"
+#include "harness/results.h"
 
 const char *const wlutil_kernel_choices[] = { "auto", "ref", "avx2", "avx512", NULL };
 
@@ -270,6 +271,73 @@ static void rm_tree_files(const char *dir)
 int wlutil_sim_rerun(const struct workload *wl, const struct workload_config *cfg, const char *sim_axis,
                      struct ctr_sim_result *res, char *err, size_t err_len)
 {
+    struct wlutil_sim_req req = { .sim_axis = sim_axis };
+    return wlutil_sim_rerun_req(wl, cfg, &req, res, err, err_len);
+}
+
+/* The value of axis name in overrides ("axis=value" list), or NULL. */
+static const char *sim_override(const char *const *overrides, const char *name)
+{
+    size_t n = strlen(name);
+    for (int k = 0; overrides && overrides[k]; k++)
+        if (strncmp(overrides[k], name, n) == 0 && overrides[k][n] == '=')
+            return overrides[k] + n + 1;
+    return NULL;
+}
+
+/* Read the metrics names[] of the first sample of the results stream at
+ * path into vals[] (NAN when absent or not ok). */
+static int sim_read_back(const char *path, const char *const *names, double *vals, char *err, size_t err_len)
+{
+    for (int k = 0; names[k]; k++)
+        vals[k] = NAN;
+    struct results_reader *r = NULL;
+    char e[256];
+    if (results_reader_open(&r, path, e, sizeof e) != 0) {
+        snprintf(err, err_len, "sim: reading the child's results: %s", e);
+        return -1;
+    }
+    json_t *smp = NULL;
+    int rc = results_reader_next(r, &smp, e, sizeof e);
+    if (rc != 1) {
+        snprintf(err, err_len, "sim: the child's results %s hold no sample%s%s", path, rc < 0 ? ": " : "",
+                 rc < 0 ? e : "");
+        results_reader_close(r);
+        return -1;
+    }
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(smp, "metrics"), i, m) {
+        const char *name = json_string_value(json_object_get(m, "name"));
+        const char *status = json_string_value(json_object_get(m, "status"));
+        json_t *v = json_object_get(m, "value");
+        if (!name || !status || strcmp(status, "ok") != 0 || !json_is_number(v))
+            continue;
+        for (int k = 0; names[k]; k++)
+            if (strcmp(names[k], name) == 0)
+                vals[k] = json_number_value(v);
+    }
+    json_decref(smp);
+    results_reader_close(r);
+    return 0;
+}
+
+int wlutil_sim_rerun_req(const struct workload *wl, const struct workload_config *cfg,
+                         const struct wlutil_sim_req *req, struct ctr_sim_result *res, char *err, size_t err_len)
+{
+    for (int k = 0; req->overrides && req->overrides[k]; k++) {
+        const char *eq = strchr(req->overrides[k], '=');
+        int a = -1;
+        for (int i = 0; eq && i < wl->n_axes; i++)
+            if (strlen(wl->axes[i].name) == (size_t)(eq - req->overrides[k]) &&
+                strncmp(wl->axes[i].name, req->overrides[k], (size_t)(eq - req->overrides[k])) == 0)
+                a = i;
+        if (a < 0) {
+            snprintf(err, err_len, "sim: override '%s' names no axis of %s", req->overrides[k], wl->name);
+            return -1;
+        }
+    }
+    const char *sim_axis = req->sim_axis;
     char exe[PATH_MAX], dir[64], stream[PATH_MAX], view[PATH_MAX], seed[32];
     if (self_exe(exe, sizeof exe) != 0) {
         snprintf(err, err_len, "sim: cannot find the ggperf binary (/proc/self/exe unreadable, GGPERF_BIN unset)");
@@ -298,8 +366,11 @@ int wlutil_sim_rerun(const struct workload *wl, const struct workload_config *cf
         snprintf(flags[i], sizeof flags[i], "--%s", wl->axes[i].name);
         argv[n++] = flags[i];
         const char *v = cfg->text[i];
-        if (strcmp(wl->axes[i].name, sim_axis) == 0)
+        const char *ov = sim_override(req->overrides, wl->axes[i].name);
+        if (sim_axis && strcmp(wl->axes[i].name, sim_axis) == 0)
             v = "off";
+        else if (ov)
+            v = ov;
         else if (wl->axes[i].choices == wlutil_kernel_choices && strcmp(v, "avx512") == 0)
             v = "auto";
         argv[n++] = (char *)v;
@@ -328,6 +399,8 @@ int wlutil_sim_rerun(const struct workload *wl, const struct workload_config *cf
         rc = -1;
     } else if (res->ir == 0) {
         snprintf(err, err_len, "sim: the child collected nothing (no region bracketed)");
+        rc = -1;
+    } else if (req->read && sim_read_back(stream, req->read, req->read_values, err, err_len) != 0) {
         rc = -1;
     }
     rm_tree_files(dir);

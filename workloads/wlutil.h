@@ -101,6 +101,23 @@ void wlutil_peak_triad(int threads, uint64_t array_bytes, struct metric *m);
 int wlutil_sim_rerun(const struct workload *wl, const struct workload_config *cfg, const char *sim_axis,
                      struct ctr_sim_result *res, char *err, size_t err_len);
 
+/* What wlutil_sim_rerun_req changes in the child and reads back from it. */
+struct wlutil_sim_req {
+    const char *sim_axis;         /* the child's value of this axis is "off" */
+    const char *const *overrides; /* "axis=value", NULL-terminated (NULL: none): the child's value of
+                                     these axes instead of cfg's (e.g. fewer tokens, no bandwidth peak) */
+    const char *const *read;      /* metric names, NULL-terminated (NULL: none), to read back from the
+                                     child's repetition (e.g. which kernel path it took) */
+    double *read_values;          /* [number of read]: the child's value, NAN when it did not report the
+                                     metric with status ok */
+};
+
+/* wlutil_sim_rerun with the changes and read-backs of req. Returns 0 with
+ * *res and req->read_values, or -1 with a message (an override naming no
+ * axis of wl is such an error). */
+int wlutil_sim_rerun_req(const struct workload *wl, const struct workload_config *cfg,
+                         const struct wlutil_sim_req *req, struct ctr_sim_result *res, char *err, size_t err_len);
+
 /* Toggle valgrind's collection on every thread of pool p (callgrind keeps
  * the collect state per thread: a toggle on the caller alone would count
  * the caller alone). Call once before and once after the region. A no-op

@@ -35,7 +35,7 @@
 
 #include "harness/metric.h"
 
-#define WORKLOAD_MAX_AXES 8
+#define WORKLOAD_MAX_AXES 12
 #define WORKLOAD_MAX_METRICS 64
 
 enum workload_axis_kind {
