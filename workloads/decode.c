@@ -43,12 +43,13 @@
  * min(n_gen, 2) tokens (figures are per token), no STREAM peak, and the futex
  * wait policy (valgrind runs one thread at a time, so a spinning waiter would
  * spin through its time slice: instructions that do not happen natively and
- * vary from run to run). With one thread the counts are the same from run to
- * run; with several, which thread reaches a barrier last (and so makes the
- * futex calls) moves a few tens of instructions per token. The model's hash
- * must be in the hash cache, as `ggperf run` makes sure before any setup
- * (hashing it in the child would shift its heap, and so a few conflict
- * misses).
+ * vary from run to run). With one thread the instruction count is the same
+ * from run to run; with several, which thread reaches a barrier last (and so
+ * makes the futex calls) moves it by a few tens per token. The misses are the
+ * same too in the same environment, and move by ~0.1% with the memory layout:
+ * a longer environment (another working directory) moves the stack, and a
+ * model missing from the hash cache makes the child hash it first, which
+ * moves its heap (`ggperf run` hashes the model before any setup).
  *
  * The counters axis measures the cost of the harness's region markers:
  *   off      no region hooks at all (the engine's markers are a branch)
