@@ -304,6 +304,13 @@ static int parse_value(struct rd *r, uint32_t t, uint32_t level, struct gguf_val
         r->pos -= 4;
         return fail(r, GGUF_ETYPE, "unknown array element type %" PRIu32 " (allowed 0..%d)", et, GGUF_VT_COUNT - 1);
     }
+    /* an array of arrays is at least 2 deep, even empty: at the last level
+     * it would be GGUF_MAX_ARRAY_DEPTH + 1 (a fuzz finding, kept in
+     * fuzz/regress/gguf/empty-array-of-arrays-9-deep.gguf) */
+    if (et == GGUF_VT_ARRAY && level + 1 >= GGUF_MAX_ARRAY_DEPTH) {
+        r->pos -= 4;
+        return fail(r, GGUF_ELIMIT, "arrays nested deeper than %d levels", GGUF_MAX_ARRAY_DEPTH);
+    }
     if ((rc = get_u64(r, "array count", &count)))
         return rc;
     struct gguf_array *a = &out->v.arr;

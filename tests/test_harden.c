@@ -819,6 +819,41 @@ static void hostile_file(int kind, struct gfx *b)
     }
 }
 
+/* An empty array of arrays is 2 deep: as the innermost of 8 levels it would
+ * make the value 9 deep, past GGUF_MAX_ARRAY_DEPTH (fuzz finding); one
+ * level up it is accepted at exactly the maximum. */
+START_TEST(test_gguf_empty_array_of_arrays_depth)
+{
+    for (int outer = GGUF_MAX_ARRAY_DEPTH - 2; outer <= GGUF_MAX_ARRAY_DEPTH - 1; outer++) {
+        struct gfx b;
+        gfx_init(&b);
+        gfx_header(&b, 3, 0, 1);
+        gfx_str(&b, "deep");
+        gfx_u32(&b, GGUF_VT_ARRAY);
+        for (int i = 0; i < outer; i++) {
+            gfx_u32(&b, GGUF_VT_ARRAY);
+            gfx_u64(&b, 1);
+        }
+        gfx_u32(&b, GGUF_VT_ARRAY); /* the innermost: an array of arrays, empty */
+        gfx_u64(&b, 0);
+        struct gguf g;
+        char err[512];
+        int rc = gguf_open_alloc(&g, b.buf, b.len, err, sizeof err);
+        if (outer == GGUF_MAX_ARRAY_DEPTH - 1) {
+            ck_assert_int_eq(rc, GGUF_ELIMIT);
+            ck_assert_msg(strstr(err, "nested deeper than 8"), "%s", err);
+        } else {
+            ck_assert_msg(rc == GGUF_OK, "%s", err);
+            struct gguf_array a;
+            ck_assert_int_eq(gguf_get_arr(&g, "deep", &a, NULL, 0), GGUF_OK);
+            ck_assert_uint_eq(a.depth, GGUF_MAX_ARRAY_DEPTH);
+            gguf_close(&g);
+        }
+        gfx_free(&b);
+    }
+}
+END_TEST
+
 /* info and logits refuse each hostile file with one line and exit 1, in
  * a 256 MB address space (a large allocation would fail visibly), using
  * little memory. */
@@ -1106,6 +1141,7 @@ Suite *harden_suite(void)
     suite_add_tcase(s, tc);
     TCase *tl = tcase_create("limits");
     tcase_set_timeout(tl, 120);
+    tcase_add_test(tl, test_gguf_empty_array_of_arrays_depth);
     tcase_add_test(tl, test_hostile_claims_refused_small);
     tcase_add_test(tl, test_info_memory_bounded_by_file);
     tcase_add_test(tl, test_cli_rejects_bad_flags_and_numbers);
