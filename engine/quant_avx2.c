@@ -126,6 +126,7 @@ AVX2_INLINE void q_0_tile(int nb, const uint8_t *x, int xbytes, int is_q4, const
     for (; i + 4 <= nb; i += 4) {
         const uint8_t *xb = x + (size_t)i * xbytes;
         const uint8_t *yb = y + (size_t)i * Q8_0_BYTES;
+        quant_prefetch_ahead(xb, 4 * xbytes);
         const __m128 dx = ld_scales4(xb, xbytes);
 #pragma GCC unroll 8
         for (int r = 0; r < nr; r++)
@@ -250,6 +251,7 @@ AVX2_INLINE void k45_tile(int nb, const uint8_t *x, int five, const uint8_t *y, 
         acc[r] = _mm256_setzero_ps();
     for (int i = 0; i < nb; i++) {
         const uint8_t *xb = x + (size_t)i * xbytes;
+        quant_prefetch_ahead(xb, xbytes);
         const uint8_t *yb = y + (size_t)i * Q8_K_BYTES;
         const __m128i sm8 = k4_scales(xb + 4);
         __m128i sm16 = _mm_cvtepu8_epi16(sm8);
@@ -357,6 +359,7 @@ AVX2_INLINE void q6_tile(int nb, const uint8_t *x, const uint8_t *y, size_t ys, 
         acc[r] = _mm256_setzero_ps();
     for (int i = 0; i < nb; i++) {
         const uint8_t *xb = x + (size_t)i * Q6_K_BYTES;
+        quant_prefetch_ahead(xb, Q6_K_BYTES);
         const uint8_t *yb = y + (size_t)i * Q8_K_BYTES;
         /* scales as int16: [s0..s7 | s8..s15] */
         __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(xb + 192)));

@@ -143,6 +143,7 @@ VNNI_INLINE void q0_tile(int nb, const uint8_t *x, int xbytes, int is_q4, const 
     for (; i + 4 <= nb; i += 4) {
         const uint8_t *xb = x + (size_t)i * xbytes;
         const uint8_t *yb = y + (size_t)i * Q8_0_BYTES;
+        quant_prefetch_ahead(xb, 4 * xbytes);
         const __m128 dx = ld_scales4(xb, xbytes);
 #pragma GCC unroll 8
         for (int r = 0; r < nr; r++)
@@ -302,6 +303,7 @@ V512_INLINE void k45_tile(int nb, const uint8_t *x, int five, const uint8_t *y, 
         acc[r] = _mm512_setzero_ps();
     for (int i = 0; i < nb; i++) {
         const uint8_t *xb = x + (size_t)i * xbytes;
+        quant_prefetch_ahead(xb, xbytes);
         const uint8_t *yb = y + (size_t)i * Q8_K_BYTES;
         __m512i w[4], sc[4];
         __m256i mins;
@@ -370,6 +372,7 @@ V512_INLINE void q6_tile(int nb, const uint8_t *x, const uint8_t *y, size_t ys, 
         acc[r] = _mm512_setzero_ps();
     for (int i = 0; i < nb; i++) {
         const uint8_t *xb = x + (size_t)i * Q6_K_BYTES;
+        quant_prefetch_ahead(xb, Q6_K_BYTES);
         const uint8_t *yb = y + (size_t)i * Q8_K_BYTES;
         __m512i w[4], sc[4];
         __m256i sc16;
