@@ -1,9 +1,38 @@
 #!/usr/bin/env bash
-# The main job on the built-in default: synthesize a small model and show it.
+# The main job on the built-in default: build, synthesize the default models,
+# run a short study set, write the report, and print where it is.
+#   DEMO_REPS=N  repetitions per configuration (default 3; more = tighter CIs)
+#   DEMO_OUT=DIR where results and the report go (default demo/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=build/ggperf
-mkdir -p .cache
+OUT=${DEMO_OUT:-demo}
+REPS=${DEMO_REPS:-3}
+mkdir -p "$OUT/results" .cache
+# The demo owns $OUT/results: a rerun starts fresh streams.
+rm -f "$OUT"/results/*.jsonl
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "1/5 synthesize a small model and show what ggperf reads in it"
 MODEL=.cache/tiny-q4_0.gguf
 [ -f "$MODEL" ] || "$BIN" synth --shape tiny --type Q4_0 -o "$MODEL"
-"$BIN" info "$MODEL"
+"$BIN" info "$MODEL" | sed -n '1,12p'
+echo "... (ggperf info $MODEL prints the whole tensor table)"
+
+step "2/5 what this machine offers (counters, bandwidth, context switches)"
+"$BIN" probe --json > "$OUT/probe.json"
+"$BIN" probe --no-bandwidth --no-ctxsw | sed -n '1,12p'
+
+step "3/5 load study: mmap vs read+copy, cold vs warm page cache (1.1B-shaped model)"
+"$BIN" study load -r "$REPS" --force -o json --out "$OUT/results/load.json" \
+    --stream "$OUT/results/load.jsonl" >/dev/null
+step "4/5 threads study: thread count, pinning and wait policy"
+"$BIN" study threads -r "$REPS" --force -o json --out "$OUT/results/threads.json" \
+    --stream "$OUT/results/threads.jsonl" >/dev/null
+"$BIN" study decode -r "$REPS" --force -o json --out "$OUT/results/decode.json" \
+    --stream "$OUT/results/decode.jsonl" >/dev/null
+
+step "5/5 report"
+"$BIN" report "$OUT/results/load.json" "$OUT/results/threads.json" "$OUT/results/decode.json" \
+    --probe "$OUT/probe.json" -o "$OUT/report" --force
