@@ -91,7 +91,9 @@ void quant_ref_dot_iq4_xs(int64_t n, const void *restrict x, const void *restric
  * left the loads waiting for about half the time (Q4_0 1.1B decode at 8.3
  * tok/s on one core here, 15.8 with this; 1024 bytes gave 13.7, 4096 no
  * more than 3072). */
+#ifndef QUANT_PREFETCH_BYTES
 #define QUANT_PREFETCH_BYTES 3072
+#endif
 
 /* Prefetch the lines of [p + QUANT_PREFETCH_BYTES, + bytes) into L1. A
  * prefetch never faults, so running past the end of a tensor is harmless. */
