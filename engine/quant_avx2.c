@@ -373,7 +373,9 @@ AVX2_INLINE void q6_tile(int nb, const uint8_t *x, const uint8_t *y, size_t ys, 
         }
 #pragma GCC unroll 2
         for (int h = 0; h < 2; h++) {
-            __m256i sch = _mm256_permute2x128_si256(sc16, sc16, h ? 0x11 : 0x00);
+            /* the immediate must be a constant for every compiler */
+            __m256i sch = h ? _mm256_permute2x128_si256(sc16, sc16, 0x11)
+                            : _mm256_permute2x128_si256(sc16, sc16, 0x00);
             __m256i qh = ld256(xb + 128 + 32 * h);
 #pragma GCC unroll 4
             for (int k = 0; k < 4; k++) {
