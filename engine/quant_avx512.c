@@ -17,6 +17,9 @@
  *   time and stored, so the inner loop broadcasts them from memory instead
  *   of converting each one. No 512-bit instruction runs in this loop (it
  *   would take vector port 1 away from the 256-bit work).
+ * - Q4_0 with one activation row (decode), where the CPU also has VBMI and
+ *   GFNI: a separate 512-bit loop over 8 blocks per iteration (q4_row1),
+ *   byte permutes instead of the offset trick; see the comment there.
  * - K-quants: 512-bit vectors of 64 values; maddubs (unsigned weights x
  *   signed activations) then the int16 sub-block scales with vpdpwssd
  *   (VNNI) or vpmaddwd + add. The VNNI instruction is issued through a
@@ -197,6 +200,184 @@ VNNI_INLINE void q0_dot_rows(int64_t n, const void *vx, const void *vy, size_t y
     case 1: q0_tile(nb, x, xbytes, is_q4, yr, ys, s + r, 1); break;
     default: break;
     }
+}
+
+/* ---- Q4_0 x Q8_0, one activation row, 512-bit (VNNI + VBMI + GFNI) ------
+ *
+ * Decode (ny == 1) is bound by the vector ports in the 256-bit kernel above
+ * (about 10 vector uops per block). This loop works on groups of 4 blocks
+ * in zmm registers:
+ *
+ *   x: 4 blocks = 72 bytes at xb; y: 4 blocks = 136 bytes at yb.
+ *   Q   = vpermt2b of xb[0..63], xb[56..71]: byte 16k+i = nibble byte i of
+ *         block k (k = 0..3, i = 0..15), i.e. 128-bit lane k = block k.
+ *   Wlo = low nibbles of Q (weights i), Whi = high nibbles (weights 16+i),
+ *         both unsigned 0..15, split by one gf2p8affineqb each.
+ *   Ylo = vpermt2b of yb[0..127]: byte 16k+i = y_k[i];
+ *   Yhi = the same for y_k[16+i], lane 3 (yb[120..135]) inserted.
+ *   So int32 lane l of every vpdpbusd belongs to block l / 4, and
+ *     P = dpbusd(dpbusd(0, Wlo, Ylo), Whi, Yhi) = sum(q * y)
+ *     S = dpbusd(dpbusd(0, 8, Ylo), 8, Yhi)     = 8 * sum(y)
+ *   per lane (unsigned q times signed y: exact), P - S = sum((q - 8) * y).
+ *   The scales dx_k * dy_k are gathered as fp16 words into the matching lane
+ *   layout (vpermw / vpermt2w of the loads above), converted and multiplied.
+ * Two groups per iteration share the scale work (q4_row1). Loads stay
+ * within the group's blocks; a last group of 4 runs alone, and the
+ * remaining nb % 4 blocks go through the 256-bit code. */
+#define GFNI_FN __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi,gfni,fma,f16c")))
+
+/* gf2p8affineqb matrices (qword per output byte row, row 7 in the lowest
+ * byte): out bit j = parity(byte (7 - j) of the matrix & in). Low nibble:
+ * out bits 0..3 = in bits 0..3. High nibble: out bits 0..3 = in bits 4..7. */
+#define GF_LO_NIBBLE 0x0102040800000000ULL
+#define GF_HI_NIBBLE 0x1020408000000000ULL
+
+/* vpermt2b / vpermw indexes of q4r1_group (index bit 6, resp. 5 for
+ * words, picks the second source). Q: byte 16k+i <- xb[18k+2+i] from
+ * xb[0..63] || xb[56..71]; Ylo: <- yb[34k+2+i] from yb[0..127]; Yhi: <-
+ * yb[34k+18+i] from yb[0..127] (lane 3, past it, is inserted). Scale
+ * words, lane l (word l) -> block l/4: dx_k is word 9k of xb[0..63], dy_k
+ * word 17k of yb[0..127]; words 16..31 unused. */
+static const uint8_t q4r1_iq[64] __attribute__((aligned(64))) = {
+    2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,
+    20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35,
+    38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53,
+    56, 57, 58, 59, 60, 61, 62, 63, 72, 73, 74, 75, 76, 77, 78, 79,
+};
+static const uint8_t q4r1_iylo[64] __attribute__((aligned(64))) = {
+    2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,
+    36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51,
+    70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85,
+    104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119,
+};
+static const uint8_t q4r1_iyhi[64] __attribute__((aligned(64))) = {
+    18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33,
+    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67,
+    86, 87, 88, 89, 90, 91, 92, 93, 94, 95, 96, 97, 98, 99, 100, 101,
+    120, 121, 122, 123, 124, 125, 126, 127, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+static const uint16_t q4r1_idx[32] __attribute__((aligned(64))) = {
+    0, 0, 0, 0, 9, 9, 9, 9, 18, 18, 18, 18, 27, 27, 27, 27,
+    0, 0, 0, 0, 9, 9, 9, 9, 18, 18, 18, 18, 27, 27, 27, 27,
+};
+static const uint16_t q4r1_idy[32] __attribute__((aligned(64))) = {
+    0, 0, 0, 0, 17, 17, 17, 17, 34, 34, 34, 34, 51, 51, 51, 51,
+    0, 0, 0, 0, 17, 17, 17, 17, 34, 34, 34, 34, 51, 51, 51, 51,
+};
+
+/* Eight blocks per iteration: the two groups' int32 lanes (each |sum| <=
+ * 8 * 8 * 128, so int16 holds them exactly) are packed and pair-summed into
+ * one vector, lane j -> block j / 4 for j % 4 < 2, block j / 4 + 4
+ * otherwise, so one scale vector, one conversion and one FMA serve 8
+ * blocks. Scale words in that layout: dx from xa of both groups (word 9k,
+ * +32 for the second group), dy word 17k of each group's yb[0..127],
+ * blended. */
+static const uint16_t q4r1_idx8[32] __attribute__((aligned(64))) = {
+    0, 0, 32, 32, 9, 9, 41, 41, 18, 18, 50, 50, 27, 27, 59, 59,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+static const uint16_t q4r1_idy8[32] __attribute__((aligned(64))) = {
+    0, 0, 0, 0, 17, 17, 17, 17, 34, 34, 34, 34, 51, 51, 51, 51,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+#define Q4R1_DY8_SECOND 0xCCCCu /* lanes j % 4 >= 2: second group */
+
+struct q4r1_consts {
+    __m512i vq, vyl, vyh, glo, ghi, eight;
+};
+
+/* One group of 4 blocks: returns sum((q - 8) * y) per int32 lane, lane l
+ * -> block l / 4; *xa, *y0, *y1 get xb[0..63], yb[0..63], yb[64..127]
+ * (they hold the fp16 scales). */
+static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi,gfni,fma,f16c")))
+__m512i q4r1_group(const uint8_t *xb, const uint8_t *yb, const struct q4r1_consts *c, __m512i *xa_out,
+                   __m512i *y0_out, __m512i *y1_out)
+{
+    quant_prefetch_ahead(xb, 4 * Q4_0_BYTES);
+    /* xa = xb[0..63], xc = xb[56..71] */
+    __m512i xa = ld512(xb);
+    const __m512i xc = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(const void *)(xb + 56)));
+    __m512i y0 = ld512(yb), y1 = ld512(yb + 64);
+    /* load each 64 bytes once: folded into the permutes as memory operands
+     * they would be read (and split across cache lines) several times */
+    __asm__("" : "+v"(xa), "+v"(y0), "+v"(y1));
+    const __m512i q = _mm512_permutex2var_epi8(xa, c->vq, xc);
+    const __m512i wlo = _mm512_gf2p8affine_epi64_epi8(q, c->glo, 0);
+    const __m512i whi = _mm512_gf2p8affine_epi64_epi8(q, c->ghi, 0);
+    const __m512i ylo = _mm512_permutex2var_epi8(y0, c->vyl, y1);
+    /* lane 3 = yb[120..135] is past y1: inserted from memory */
+    const __m512i yhi = _mm512_inserti32x4(_mm512_permutex2var_epi8(y0, c->vyh, y1),
+                                           _mm_loadu_si128((const __m128i *)(const void *)(yb + 120)), 3);
+    __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wlo, ylo);
+    p = _mm512_dpbusd_epi32(p, whi, yhi);
+    __m512i sy = _mm512_dpbusd_epi32(_mm512_setzero_si512(), c->eight, ylo);
+    sy = _mm512_dpbusd_epi32(sy, c->eight, yhi);
+    *xa_out = xa;
+    *y0_out = y0;
+    *y1_out = y1;
+    return _mm512_sub_epi32(p, sy);
+}
+
+GFNI_FN __attribute__((noinline)) static float q4_row1(int nb, const uint8_t *x, const uint8_t *y)
+{
+    const struct q4r1_consts c = {
+        .vq = ld512(q4r1_iq), .vyl = ld512(q4r1_iylo), .vyh = ld512(q4r1_iyhi),
+        .glo = _mm512_set1_epi64((long long)GF_LO_NIBBLE), .ghi = _mm512_set1_epi64((long long)GF_HI_NIBBLE),
+        .eight = _mm512_set1_epi8(8),
+    };
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    int i = 0;
+    if (nb >= 8) {
+        const __m512i vdx8 = ld512((const uint8_t *)q4r1_idx8), vdy8 = ld512((const uint8_t *)q4r1_idy8);
+        for (; i + 8 <= nb; i += 8) {
+            const uint8_t *xb = x + (size_t)i * Q4_0_BYTES;
+            const uint8_t *yb = y + (size_t)i * Q8_0_BYTES;
+            __m512i xa0, y00, y10, xa1, y01, y11;
+            const __m512i t0 = q4r1_group(xb, yb, &c, &xa0, &y00, &y10);
+            const __m512i t1 = q4r1_group(xb + 4 * Q4_0_BYTES, yb + 4 * Q8_0_BYTES, &c, &xa1, &y01, &y11);
+            /* 128-bit lane L: words 0..3 = t0 (block L), 4..7 = t1 (block L + 4) */
+            const __m512i t = _mm512_madd_epi16(_mm512_packs_epi32(t0, t1), _mm512_set1_epi16(1));
+            const __m256i hx = _mm512_castsi512_si256(_mm512_permutex2var_epi16(xa0, vdx8, xa1));
+            const __m256i hy = _mm512_castsi512_si256(_mm512_mask_blend_epi16(
+                Q4R1_DY8_SECOND, _mm512_permutex2var_epi16(y00, vdy8, y10), _mm512_permutex2var_epi16(y01, vdy8, y11)));
+            const __m512 sc = _mm512_mul_ps(_mm512_cvtph_ps(hx), _mm512_cvtph_ps(hy));
+            acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), sc, acc0);
+        }
+    }
+    if (i + 4 <= nb) {
+        const __m512i vdx = ld512((const uint8_t *)q4r1_idx), vdy = ld512((const uint8_t *)q4r1_idy);
+        __m512i xa, y0, y1;
+        const __m512i t = q4r1_group(x + (size_t)i * Q4_0_BYTES, y + (size_t)i * Q8_0_BYTES, &c, &xa, &y0, &y1);
+        /* fp16 scales, lane l -> block l / 4 */
+        const __m256i hx = _mm512_castsi512_si256(_mm512_permutexvar_epi16(vdx, xa));
+        const __m256i hy = _mm512_castsi512_si256(_mm512_permutex2var_epi16(y0, vdy, y1));
+        const __m512 sc = _mm512_mul_ps(_mm512_cvtph_ps(hx), _mm512_cvtph_ps(hy));
+        acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), sc, acc1);
+        i += 4;
+    }
+    float s = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+    if (i < nb) {
+        float t;
+        q0_tile(nb - i, x + (size_t)i * Q4_0_BYTES, Q4_0_BYTES, 1, y + (size_t)i * Q8_0_BYTES, 0, &t, 1);
+        s += t;
+    }
+    return s;
+}
+
+VNNI_FN static void dot_q4_0_q8_0_vnni(int64_t n, const void *restrict x, const void *restrict y,
+                                       size_t ys, int ny, float *restrict s);
+
+/* ny == 1 (decode) takes the 512-bit loop; the rest the tiled 256-bit one.
+ * Both out of line, so that this call does not pay the tiled kernel's
+ * prologue. */
+GFNI_FN static void dot_q4_0_q8_0_vbmi(int64_t n, const void *restrict x, const void *restrict y,
+                                       size_t ys, int ny, float *restrict s)
+{
+    if (ny == 1) {
+        s[0] = q4_row1((int)(n / 32), x, y);
+        return;
+    }
+    dot_q4_0_q8_0_vnni(n, x, y, ys, ny, s);
 }
 
 VNNI_FN static void dot_q4_0_q8_0_vnni(int64_t n, const void *restrict x, const void *restrict y,
@@ -663,6 +844,8 @@ void quant_avx512_fill(struct quant_kernels *k)
         k->dot[QT_Q4_0] = dot_q4_0_q8_0_vnni;
         k->dot[QT_Q8_0] = dot_q8_0_q8_0_vnni;
         k->dot_isa[QT_Q4_0] = k->dot_isa[QT_Q8_0] = QISA_AVX512;
+        if (__builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("gfni"))
+            k->dot[QT_Q4_0] = dot_q4_0_q8_0_vbmi;
     }
     k->dot[QT_Q4_K] = vnni ? dot_q4_K_q8_K_vnni : dot_q4_K_q8_K;
     k->dot[QT_Q5_K] = vnni ? dot_q5_K_q8_K_vnni : dot_q5_K_q8_K;
