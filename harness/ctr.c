@@ -2,6 +2,7 @@
  * commands, and per-region accumulation. Backends live in ctr_hw.c,
  * ctr_sw.c, ctr_sched.c (ctr_sim.c is out of process). */
 #include "harness/ctr.h"
+#include "harness/sysfs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -184,16 +185,6 @@ void ctr_defs_unsupported(struct ctr_set *s, int first, const char *reason)
 
 /* ---- open / close ------------------------------------------------------ */
 
-/* A decimal kernel field ("12\n" from sysfs): its value, or 0 when it is
- * not an int (atoi has undefined behaviour on overflow and no errors). */
-static int field_int(const char *s)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    return end == s || errno || v < INT_MIN || v > INT_MAX ? 0 : (int)v;
-}
-
 static int list_tasks(int **out, int *n)
 {
     DIR *d = opendir("/proc/self/task");
@@ -218,7 +209,7 @@ static int list_tasks(int **out, int *n)
             }
             t = nt;
         }
-        t[k++] = field_int(e->d_name);
+        t[k++] = sysfs_int(e->d_name);
     }
     closedir(d);
     *out = t;

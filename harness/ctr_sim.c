@@ -23,6 +23,7 @@
 #include <valgrind/valgrind.h>
 
 #include "harness/ctr.h"
+#include "harness/sysfs.h"
 
 static void set_err(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void set_err(char *err, size_t len, const char *fmt, ...)
@@ -174,42 +175,6 @@ bool ctr_sim_cache_fix(struct ctr_sim_cache *c)
     return true;
 }
 
-static int read_line(const char *path, char *buf, size_t len)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    char *r = fgets(buf, (int)len, f);
-    fclose(f);
-    if (!r)
-        return -1;
-    buf[strcspn(buf, "\n")] = '\0';
-    return 0;
-}
-
-/* A decimal kernel field ("12\n" from sysfs): its value, or 0 when it is
- * not an int (atoi has undefined behaviour on overflow and no errors). */
-static int field_int(const char *s)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    return end == s || errno || v < INT_MIN || v > INT_MAX ? 0 : (int)v;
-}
-
-static uint64_t parse_size(const char *s)
-{
-    char *end;
-    uint64_t v = strtoull(s, &end, 10);
-    if (*end == 'K')
-        v <<= 10;
-    else if (*end == 'M')
-        v <<= 20;
-    else if (*end == 'G')
-        v <<= 30;
-    return v;
-}
-
 static void fmt_size(char *buf, size_t len, uint64_t b)
 {
     if (b >= (1u << 20) && b % (1u << 20) == 0)
@@ -232,22 +197,22 @@ int ctr_sim_cache_sysfs(struct ctr_sim_cache *i1, struct ctr_sim_cache *d1, stru
         char base[96], path[160], level[16], type[32], size[32], ways[16], line[16];
         snprintf(base, sizeof base, "/sys/devices/system/cpu/cpu0/cache/index%d", i);
         snprintf(path, sizeof path, "%s/level", base);
-        if (read_line(path, level, sizeof level) != 0)
+        if (sysfs_read_line(path, level, sizeof level) != 0)
             continue;
         snprintf(path, sizeof path, "%s/type", base);
-        if (read_line(path, type, sizeof type) != 0)
+        if (sysfs_read_line(path, type, sizeof type) != 0)
             continue;
         snprintf(path, sizeof path, "%s/size", base);
-        if (read_line(path, size, sizeof size) != 0)
+        if (sysfs_read_line(path, size, sizeof size) != 0)
             continue;
         snprintf(path, sizeof path, "%s/ways_of_associativity", base);
-        if (read_line(path, ways, sizeof ways) != 0)
+        if (sysfs_read_line(path, ways, sizeof ways) != 0)
             continue;
         snprintf(path, sizeof path, "%s/coherency_line_size", base);
-        if (read_line(path, line, sizeof line) != 0)
+        if (sysfs_read_line(path, line, sizeof line) != 0)
             continue;
-        struct ctr_sim_cache c = { parse_size(size), field_int(ways), field_int(line) };
-        int lv = field_int(level);
+        struct ctr_sim_cache c = { sysfs_size(size), sysfs_int(ways), sysfs_int(line) };
+        int lv = sysfs_int(level);
         if (lv == 1 && strcmp(type, "Instruction") == 0)
             *i1 = c;
         else if (lv == 1 && strcmp(type, "Data") == 0)

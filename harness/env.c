@@ -1,5 +1,6 @@
 /* env — environment capture (see env.h). */
 #include "harness/env.h"
+#include "harness/sysfs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -218,16 +219,6 @@ static bool proc_field(const char *path, const char *key, char *out, size_t len)
 }
 
 /* Attribute field of cache index i of cpu0, or "unreadable". */
-/* A decimal kernel field ("12\n" from sysfs): its value, or 0 when it is
- * not an int (atoi has undefined behaviour on overflow and no errors). */
-static int field_int(const char *s)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    return end == s || errno || v < INT_MIN || v > INT_MAX ? 0 : (int)v;
-}
-
 static void cache_attr(int i, const char *field, char *out, size_t len)
 {
     char path[128];
@@ -249,7 +240,7 @@ static json_t *caches_json(void)
         cache_attr(i, "ways_of_associativity", ways, sizeof ways);
         cache_attr(i, "coherency_line_size", line, sizeof line);
         cache_attr(i, "shared_cpu_list", shared, sizeof shared);
-        json_array_append_new(arr, json_pack("{s:i, s:s, s:s, s:s, s:s, s:s}", "level", field_int(level), "type", type,
+        json_array_append_new(arr, json_pack("{s:i, s:s, s:s, s:s, s:s, s:s}", "level", sysfs_int(level), "type", type,
                                              "size", size, "ways", ways, "line_bytes", line, "shared_cpu_list",
                                              shared));
     }

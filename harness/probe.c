@@ -1,5 +1,6 @@
 /* probe — machine capabilities and the bandwidth / context-switch probes. */
 #include "harness/probe.h"
+#include "harness/sysfs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -52,42 +53,6 @@ static void metric_fail(struct metric *m, enum metric_status st, const char *fmt
     va_end(ap);
 }
 
-static int read_line(const char *path, char *buf, size_t len)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    char *r = fgets(buf, (int)len, f);
-    fclose(f);
-    if (!r)
-        return -1;
-    buf[strcspn(buf, "\n")] = '\0';
-    return 0;
-}
-
-/* A decimal kernel field ("12\n" from sysfs): its value, or 0 when it is
- * not an int (atoi has undefined behaviour on overflow and no errors). */
-static int field_int(const char *s)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    return end == s || errno || v < INT_MIN || v > INT_MAX ? 0 : (int)v;
-}
-
-static uint64_t parse_size(const char *s)
-{
-    char *end;
-    uint64_t v = strtoull(s, &end, 10);
-    if (*end == 'K')
-        v <<= 10;
-    else if (*end == 'M')
-        v <<= 20;
-    else if (*end == 'G')
-        v <<= 30;
-    return v;
-}
-
 /* ---- capability probes ------------------------------------------------- */
 
 static void probe_caches(struct probe_info *p)
@@ -99,26 +64,26 @@ static void probe_caches(struct probe_info *p)
         memset(&c, 0, sizeof c);
         snprintf(base, sizeof base, "/sys/devices/system/cpu/cpu0/cache/index%d", i);
         snprintf(path, sizeof path, "%s/level", base);
-        if (read_line(path, v, sizeof v) != 0)
+        if (sysfs_read_line(path, v, sizeof v) != 0)
             continue;
-        c.level = field_int(v);
+        c.level = sysfs_int(v);
         snprintf(path, sizeof path, "%s/type", base);
-        if (read_line(path, c.type, sizeof c.type) != 0)
+        if (sysfs_read_line(path, c.type, sizeof c.type) != 0)
             continue;
         snprintf(path, sizeof path, "%s/size", base);
-        if (read_line(path, v, sizeof v) == 0)
-            c.size_bytes = parse_size(v);
+        if (sysfs_read_line(path, v, sizeof v) == 0)
+            c.size_bytes = sysfs_size(v);
         snprintf(path, sizeof path, "%s/ways_of_associativity", base);
-        if (read_line(path, v, sizeof v) == 0)
-            c.ways = field_int(v);
+        if (sysfs_read_line(path, v, sizeof v) == 0)
+            c.ways = sysfs_int(v);
         snprintf(path, sizeof path, "%s/coherency_line_size", base);
-        if (read_line(path, v, sizeof v) == 0)
-            c.line_bytes = field_int(v);
+        if (sysfs_read_line(path, v, sizeof v) == 0)
+            c.line_bytes = sysfs_int(v);
         snprintf(path, sizeof path, "%s/number_of_sets", base);
-        if (read_line(path, v, sizeof v) == 0)
-            c.sets = field_int(v);
+        if (sysfs_read_line(path, v, sizeof v) == 0)
+            c.sets = sysfs_int(v);
         snprintf(path, sizeof path, "%s/shared_cpu_list", base);
-        if (read_line(path, c.shared_cpus, sizeof c.shared_cpus) != 0)
+        if (sysfs_read_line(path, c.shared_cpus, sizeof c.shared_cpus) != 0)
             c.shared_cpus[0] = '\0';
         p->caches[p->n_caches++] = c;
     }
@@ -129,7 +94,7 @@ static void bracketed(const char *path, char *out, size_t len)
 {
     char line[256];
     snprintf(out, len, "unknown");
-    if (read_line(path, line, sizeof line) != 0)
+    if (sysfs_read_line(path, line, sizeof line) != 0)
         return;
     char *a = strchr(line, '['), *b = a ? strchr(a, ']') : NULL;
     if (a && b)

@@ -1,0 +1,41 @@
+#include "harness/sysfs.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sysfs_read_line(const char *path, char *buf, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char *r = fgets(buf, (int)len, f);
+    fclose(f);
+    if (!r)
+        return -1;
+    buf[strcspn(buf, "\n")] = '\0';
+    return 0;
+}
+
+int sysfs_int(const char *s)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    return end == s || errno || v < INT_MIN || v > INT_MAX ? 0 : (int)v;
+}
+
+uint64_t sysfs_size(const char *s)
+{
+    char *end;
+    uint64_t v = strtoull(s, &end, 10);
+    if (*end == 'K')
+        v <<= 10;
+    else if (*end == 'M')
+        v <<= 20;
+    else if (*end == 'G')
+        v <<= 30;
+    return v;
+}
