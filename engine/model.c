@@ -117,52 +117,75 @@ static void add_bytes(struct model *m, const struct model_weight *w)
     m->weight_bytes += w->row_bytes * (uint64_t)w->ne1;
 }
 
-/* COPY mode: move every weight into one engine-owned buffer, each tensor at
- * copy_align + copy_offset, so studies can misalign blocks on purpose. */
-static int copy_weights(struct model *m, const struct model_opts *o, char *err, size_t err_len)
+/* Call fn on every weight matrix and every norm vector the forward pass reads
+ * (the output matrix only when it is not the tied embedding). */
+struct weight_visit {
+    void (*matrix)(struct weight_visit *v, struct model_weight *w);
+    void (*norm)(struct weight_visit *v, const float **norm);
+};
+
+static void for_each_weight(struct model *m, struct weight_visit *v)
 {
-    size_t align = o->copy_align ? o->copy_align : 64;
-    size_t off = o->copy_offset;
-    size_t total = 0;
-    struct model_weight *all[2 + 7 * 4096];
-    const float **norms[1 + 2 * 4096];
-    size_t nw = 0, nn = 0;
-    if (m->hp.n_layer > 4096)
-        return fail(err, err_len, MODEL_EHPARAMS, "too many layers to copy (%d)", m->hp.n_layer);
-    all[nw++] = &m->token_embd;
+    v->matrix(v, &m->token_embd);
     if (!m->tied)
-        all[nw++] = &m->output;
-    norms[nn++] = &m->output_norm;
+        v->matrix(v, &m->output);
+    v->norm(v, &m->output_norm);
     for (int l = 0; l < m->hp.n_layer; l++) {
         struct model_layer *L = &m->layers[l];
         struct model_weight *ws[] = { &L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down };
-        for (size_t i = 0; i < 7; i++)
-            all[nw++] = ws[i];
-        norms[nn++] = &L->attn_norm;
-        norms[nn++] = &L->ffn_norm;
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
+            v->matrix(v, ws[i]);
+        v->norm(v, &L->attn_norm);
+        v->norm(v, &L->ffn_norm);
     }
-    size_t norm_bytes = (size_t)m->hp.n_embd * sizeof(float);
-    for (size_t i = 0; i < nw; i++)
-        total += ((all[i]->row_bytes * (size_t)all[i]->ne1 + off + align - 1) / align) * align + align;
-    total += nn * (((norm_bytes + align - 1) / align) * align);
-    uint8_t *buf = mem_alloc(o->mem, total, align);
-    if (!buf)
+}
+
+/* COPY mode: every weight moves into one engine-owned buffer, each matrix
+ * at a multiple of align plus offset, so studies can misalign blocks on
+ * purpose. The first pass sizes the buffer (buf NULL), the second copies. */
+struct copy_visit {
+    struct weight_visit v;
+    size_t align, offset, norm_bytes, pos;
+    uint8_t *buf;
+};
+
+static size_t round_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
+
+static void copy_matrix(struct weight_visit *v, struct model_weight *w)
+{
+    struct copy_visit *c = (struct copy_visit *)v;
+    size_t bytes = w->row_bytes * (size_t)w->ne1;
+    if (c->buf) {
+        memcpy(c->buf + c->pos + c->offset, w->data, bytes);
+        w->data = c->buf + c->pos + c->offset;
+    }
+    c->pos += round_up(bytes + c->offset, c->align);
+}
+
+static void copy_norm(struct weight_visit *v, const float **norm)
+{
+    struct copy_visit *c = (struct copy_visit *)v;
+    if (c->buf) {
+        memcpy(c->buf + c->pos, *norm, c->norm_bytes);
+        *norm = (const float *)(c->buf + c->pos);
+    }
+    c->pos += round_up(c->norm_bytes, c->align);
+}
+
+static int copy_weights(struct model *m, const struct model_opts *o, char *err, size_t err_len)
+{
+    struct copy_visit c = { { copy_matrix, copy_norm }, o->copy_align ? o->copy_align : 64, o->copy_offset,
+                            (size_t)m->hp.n_embd * sizeof(float), 0, NULL };
+    for_each_weight(m, &c.v);
+    size_t total = c.pos;
+    c.buf = mem_alloc(o->mem, total, c.align);
+    if (!c.buf)
         return fail(err, err_len, MODEL_ENOMEM, "cannot allocate %zu bytes for the weight copy", total);
-    size_t pos = 0;
-    for (size_t i = 0; i < nw; i++) {
-        size_t bytes = all[i]->row_bytes * (size_t)all[i]->ne1;
-        memcpy(buf + pos + off, all[i]->data, bytes);
-        all[i]->data = buf + pos + off;
-        pos += ((bytes + off + align - 1) / align) * align + align;
-    }
-    for (size_t i = 0; i < nn; i++) {
-        memcpy(buf + pos, *norms[i], norm_bytes);
-        *norms[i] = (const float *)(buf + pos);
-        pos += ((norm_bytes + align - 1) / align) * align;
-    }
+    c.pos = 0;
+    for_each_weight(m, &c.v);
     if (m->tied)
         m->output = m->token_embd;
-    m->owned = buf;
+    m->owned = c.buf;
     m->owned_bytes = total;
     return 0;
 }

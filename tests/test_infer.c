@@ -5,6 +5,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,6 +228,51 @@ START_TEST(test_no_allocation_in_eval)
 }
 END_TEST
 
+
+/* The alignment knob: weights copied into an engine-owned buffer at any
+ * offset give the same logits, bit for bit, as the mapped file. */
+START_TEST(test_weight_copy_offsets)
+{
+    char path[1024], err[1024];
+    size_t len;
+    void *buf = tu_read_file(tu_golden_path(path, sizeof path, "shared-mix-Q4_K_M.gguf"), &len);
+    ck_assert_ptr_nonnull(buf);
+    struct gguf g;
+    ck_assert_msg(gguf_open_alloc(&g, buf, len, err, sizeof err) == GGUF_OK, "%s", err);
+    float *ref = NULL;
+    const size_t offsets[] = { 0, 2, 18, 32 };
+    for (int k = -1; k < 4; k++) {
+        struct model_opts mo = { k < 0 ? MODEL_WEIGHTS_BORROW : MODEL_WEIGHTS_COPY, 64, k < 0 ? 0 : offsets[k], NULL };
+        struct model m;
+        ck_assert_msg(model_load(&m, &g, &mo, err, sizeof err) == MODEL_OK, "%s", err);
+        if (k >= 0) {
+            ck_assert_ptr_nonnull(m.owned);
+            ck_assert_uint_eq((uintptr_t)m.layers[0].wq.data % 64, offsets[k] % 64);
+        }
+        struct infer_opts io;
+        infer_opts_default(&io);
+        io.n_threads = 2;
+        io.n_ctx = 32;
+        struct infer *c;
+        ck_assert_msg(infer_new(&c, &m, &io, err, sizeof err) == INFER_OK, "%s", err);
+        float *out = malloc(sizeof(float) * N_TOK * 1024);
+        ck_assert_int_eq(infer_eval(c, golden_tokens, N_TOK, out, err, sizeof err), 0);
+        if (!ref)
+            ref = out;
+        else {
+            ck_assert_msg(memcmp(ref, out, sizeof(float) * N_TOK * 1024) == 0, "offset %zu changes logits",
+                          offsets[k]);
+            free(out);
+        }
+        infer_free(c);
+        model_free(&m);
+    }
+    free(ref);
+    gguf_close(&g);
+    free(buf);
+}
+END_TEST
+
 Suite *infer_suite(void)
 {
     Suite *s = suite_create("infer");
@@ -245,6 +291,7 @@ Suite *infer_suite(void)
     tcase_add_loop_test(tc, test_batch_equals_decode_and_threads, 0, n_variants);
     tcase_add_test(tc, test_logits_cli);
     tcase_add_test(tc, test_no_allocation_in_eval);
+    tcase_add_test(tc, test_weight_copy_offsets);
     suite_add_tcase(s, tc);
     return s;
 }
