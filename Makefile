@@ -64,7 +64,7 @@ TEST_OBJ     := $(TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/check_main.o $(BUILD
 # (not globbed into ggperf: only this binary links Google Benchmark).
 BENCH_SRC   := $(sort $(wildcard bench/*.c))
 BENCH_OBJ   := $(BENCH_SRC:%.c=$(BUILD)/%.o) $(BUILD)/harness/gbench.o \
-               $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard harness/ctr*.c)))
+               $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard harness/ctr*.c) harness/sysfs.c))
 GBENCH_LIBS := $(or $(shell pkg-config --libs benchmark 2>/dev/null),-lbenchmark) -lpthread
 # Debian's compare.py wants Debian's python3 (scipy from python3-scipy), not
 # whatever python3 comes first in PATH.
