@@ -66,10 +66,34 @@ struct mb_case {
     int64_t k, m;                    /* values per row, rows */
     int offset;                      /* weight bytes past a 64-byte boundary */
     int batch;                       /* dot_row: iterations per crossing */
+    char name[96];                   /* the Google Benchmark name */
+    /* --mb_sim: the callgrind pass of this case, run once (first call). */
+    int sim_state;                   /* 0 not run, 1 ok, -1 failed or not runnable */
+    double sim_ir, sim_d1, sim_ll;   /* per iteration */
+    char sim_note[288];              /* why not, when sim_state is -1 */
 };
 
 /* The benchmark body for every family (arg is a struct mb_case). */
 void mb_run_case(struct gbench_state *st, void *arg);
+
+/* Simulated counters (--mb_sim). Cases of the single-thread families
+ * (to_float, from_float, dot, dot_row) then also run once under valgrind
+ * callgrind with the cache simulation (harness/ctr.h ctr_sim_run): the
+ * binary (exe) re-runs itself as `exe --mb_sim_child=NAME,ITERS`, which
+ * runs the case's loop body ITERS times with collection on only around it
+ * (no Google Benchmark), and the case attaches the totals divided by ITERS
+ * as the user counters sim_instructions, sim_d1_misses, sim_ll_misses
+ * (plain per-iteration counts) and sim_isa (0 ref, 1 avx2, 2 avx512).
+ * AVX-512 cases cannot run under valgrind 3.19: they attach only sim_isa
+ * and say so in their label. exe NULL turns it off (the default). */
+void mb_ctx_set_sim(struct mb_ctx *c, const char *exe);
+
+/* Iterations of the case's loop body the sim child runs. */
+int64_t mb_sim_iters(const struct mb_case *c);
+
+/* The child side (--mb_sim_child): set up case c, run its loop body iters
+ * times between ctr_sim_collect_begin/end, clean up. 0, or -1 with err. */
+int mb_sim_child(const struct mb_case *c, int64_t iters, char *err, size_t err_len);
 
 /* Whether the software counters (harness/ctr.h) work here: 0 and a
  * description of what each run reports, or -1 and why not, in buf. */

@@ -7,6 +7,7 @@
  * something (they are reported, with context switches, as user counters).
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@ struct mb_ctx {
     size_t size;
     uint8_t *data;
     size_t row_bytes;
+    char *sim_exe;      /* --mb_sim: this binary's path; NULL: off */
 };
 
 struct mb_ctx *mb_ctx_new(void)
@@ -48,8 +50,15 @@ void mb_ctx_free(struct mb_ctx *c)
     if (!c)
         return;
     free(c->base);
+    free(c->sim_exe);
     pthread_mutex_destroy(&c->lock);
     free(c);
+}
+
+void mb_ctx_set_sim(struct mb_ctx *c, const char *exe)
+{
+    free(c->sim_exe);
+    c->sim_exe = exe ? strdup(exe) : NULL;
 }
 
 /* ---- data ------------------------------------------------------------ */
@@ -582,18 +591,189 @@ out:
     pool_free(j.pool);
 }
 
+/* ---- simulated counters (--mb_sim) ------------------------------------ */
+
+static bool sim_family(enum mb_family f)
+{
+    return f == MB_TO_FLOAT || f == MB_FROM_FLOAT || f == MB_DOT || f == MB_DOT_ROW;
+}
+
+int64_t mb_sim_iters(const struct mb_case *c)
+{
+    /* dot_row: one row dot per iteration, a few hundred ns natively; the
+     * others stream a whole matrix (or 64 rows) per iteration. */
+    return c->family == MB_DOT_ROW ? 64 : 1;
+}
+
+/* Run the case's callgrind pass once (the first time Google Benchmark calls
+ * the case; later calls reuse it). Single-thread cases only. */
+static void sim_prepare(struct mb_case *c)
+{
+    const char *exe = c->ctx->sim_exe;
+    if (!exe || !sim_family(c->family) || c->sim_state != 0)
+        return;
+    c->sim_state = -1;
+    if (c->isa == QISA_AVX512) {
+        snprintf(c->sim_note, sizeof c->sim_note, "skipped: AVX-512 kernels cannot run under valgrind 3.19");
+        return;
+    }
+    char flag[160], err[256];
+    int64_t iters = mb_sim_iters(c);
+    snprintf(flag, sizeof flag, "--mb_sim_child=%s,%lld", c->name, (long long)iters);
+    char *argv[] = { (char *)exe, flag, NULL };
+    struct ctr_sim_opts opts = { .isa_path = quant_isa_name(c->isa) };
+    struct ctr_sim_result res;
+    memset(&res, 0, sizeof res);
+    if (ctr_sim_run(argv, &opts, &res, err, sizeof err) != 0) {
+        snprintf(c->sim_note, sizeof c->sim_note, "failed: %s", err);
+        return;
+    }
+    if (res.wstatus != 0) {
+        snprintf(c->sim_note, sizeof c->sim_note, "failed: the child under valgrind exited with status 0x%x",
+                 (unsigned)res.wstatus);
+        return;
+    }
+    if (res.ir == 0) {
+        snprintf(c->sim_note, sizeof c->sim_note, "failed: nothing was collected");
+        return;
+    }
+    c->sim_ir = (double)res.ir / (double)iters;
+    c->sim_d1 = (double)(res.d1mr + res.d1mw) / (double)iters;
+    c->sim_ll = (double)(res.dlmr + res.dlmw) / (double)iters;
+    c->sim_state = 1;
+}
+
+/* After the run: the sim counters (per iteration) and the label note. */
+static void sim_attach(struct gbench_state *st, const struct mb_case *c)
+{
+    if (!c->ctx->sim_exe || !sim_family(c->family) || gbench_error_occurred(st))
+        return;
+    gbench_counter(st, "sim_isa", (double)c->isa, GBENCH_COUNTER_DEFAULT);
+    if (c->sim_state == 1) {
+        gbench_counter(st, "sim_instructions", c->sim_ir, GBENCH_COUNTER_DEFAULT);
+        gbench_counter(st, "sim_d1_misses", c->sim_d1, GBENCH_COUNTER_DEFAULT);
+        gbench_counter(st, "sim_ll_misses", c->sim_ll, GBENCH_COUNTER_DEFAULT);
+    }
+    char label[400];
+    const char *base = (c->family == MB_DOT || c->family == MB_DOT_ROW) ? quant_isa_name(c->kern->dot_isa[c->type])
+                                                                        : "";
+    if (c->sim_state == 1)
+        snprintf(label, sizeof label, "%s%ssim: callgrind, per iteration over %lld", base, *base ? " " : "",
+                 (long long)mb_sim_iters(c));
+    else
+        snprintf(label, sizeof label, "%s%ssim: %s", base, *base ? " " : "", c->sim_note);
+    gbench_set_label(st, label);
+}
+
 void mb_run_case(struct gbench_state *st, void *arg)
 {
-    const struct mb_case *c = arg;
+    struct mb_case *c = arg;
+    sim_prepare(c);
     switch (c->family) {
-    case MB_TO_FLOAT: run_to_float(st, c); return;
-    case MB_FROM_FLOAT: run_from_float(st, c); return;
+    case MB_TO_FLOAT: run_to_float(st, c); break;
+    case MB_FROM_FLOAT: run_from_float(st, c); break;
     case MB_DOT:
-    case MB_DOT_MT: run_dot(st, c); return;
-    case MB_DOT_ROW: run_dot_row(st, c); return;
-    case MB_MATMUL: run_matmul(st, c); return;
+    case MB_DOT_MT: run_dot(st, c); break;
+    case MB_DOT_ROW: run_dot_row(st, c); break;
+    case MB_MATMUL: run_matmul(st, c); break;
+    default: gbench_skip_with_error(st, "unknown benchmark family"); return;
     }
-    gbench_skip_with_error(st, "unknown benchmark family");
+    sim_attach(st, c);
+}
+
+/* The sim child: the families' setup as in run_*, the loop body iters
+ * times with collection on (one uncollected warm-up iteration first, as
+ * the timed loop runs warm), no Google Benchmark. */
+int mb_sim_child(const struct mb_case *c, int64_t iters, char *err, size_t err_len)
+{
+    size_t rb = 0, ys = 0;
+    const uint8_t *w = NULL;
+    uint8_t *wrow = NULL, *y8 = NULL;
+    float *out = NULL, *x = NULL, *tmp = NULL;
+    void *y = NULL;
+    volatile float sink = 0;
+    int rc = -1;
+    int vdt = quant_traits_get(c->type)->vec_dot_type;
+    if (!sim_family(c->family)) {
+        snprintf(err, err_len, "sim child: %s is not a single-thread case", c->name);
+        return -1;
+    }
+    switch (c->family) {
+    case MB_TO_FLOAT:
+        w = weights_get(c->ctx, c->type, c->k, c->m, c->offset, &rb, err, err_len);
+        out = zalloc64((size_t)c->k * sizeof(float));
+        break;
+    case MB_FROM_FLOAT: {
+        rb = quant_row_size(c->type, c->k);
+        x = zalloc64((size_t)FROM_FLOAT_ROWS * (size_t)c->k * sizeof *x);
+        y8 = zalloc64((size_t)FROM_FLOAT_ROWS * rb);
+        uint64_t seed = 42;
+        if (x)
+            fill_floats(x, (int64_t)FROM_FLOAT_ROWS * c->k, &seed);
+        break;
+    }
+    case MB_DOT:
+        w = weights_get(c->ctx, c->type, c->k, c->m, c->offset, &rb, err, err_len);
+        y = activations_new(c->kern, vdt, c->k, 1, &ys, 7);
+        out = zalloc64((size_t)c->m * sizeof *out);
+        break;
+    default: { /* MB_DOT_ROW */
+        rb = quant_row_size(c->type, c->k);
+        wrow = zalloc64(rb);
+        tmp = malloc((size_t)c->k * sizeof *tmp);
+        y = activations_new(c->kern, vdt, c->k, 1, &ys, 11);
+        uint64_t seed = 5;
+        if (wrow && tmp)
+            fill_row(c->type, c->k, wrow, tmp, &seed);
+        w = wrow;
+        break;
+    }
+    }
+    bool ok = c->family == MB_FROM_FLOAT ? (x && y8) : (w && (c->family == MB_TO_FLOAT ? out != NULL : y != NULL));
+    if (c->family == MB_DOT)
+        ok = ok && out;
+    if (c->family == MB_DOT_ROW)
+        ok = ok && tmp;
+    if (!ok) {
+        if (w || c->family == MB_FROM_FLOAT || c->family == MB_DOT_ROW)
+            snprintf(err, err_len, "sim child %s: out of memory", c->name);
+        goto out;
+    }
+    for (int64_t it = -1; it < iters; it++) {
+        if (it == 0)
+            ctr_sim_collect_begin();
+        switch (c->family) {
+        case MB_TO_FLOAT:
+            for (int64_t r = 0; r < c->m; r++)
+                c->kern->to_float[c->type](w + (size_t)r * rb, out, c->k);
+            break;
+        case MB_FROM_FLOAT:
+            for (int r = 0; r < FROM_FLOAT_ROWS; r++)
+                c->kern->from_float[c->type](x + (size_t)r * (size_t)c->k, y8 + (size_t)r * rb, c->k);
+            break;
+        case MB_DOT:
+            for (int64_t r = 0; r < c->m; r++)
+                c->kern->dot[c->type](c->k, w + (size_t)r * rb, y, ys, 1, &out[r]);
+            break;
+        default: {
+            float s = 0;
+            c->kern->dot[c->type](c->k, w, y, ys, 1, &s);
+            sink = s;
+            break;
+        }
+        }
+    }
+    ctr_sim_collect_end();
+    (void)sink;
+    rc = 0;
+out:
+    free(wrow);
+    free(y8);
+    free(out);
+    free(x);
+    free(tmp);
+    free(y);
+    return rc;
 }
 
 /* ---- the shim's own cost ---------------------------------------------- */

@@ -9,15 +9,24 @@
  *   --mb_max_threads=N  thread counts go 1, 2, 4, ... up to N (default: the
  *                       CPUs this process may run on)
  *   --mb_selftest       also register the shim's self-test cases
- *   --mb_help           print these two
+ *   --mb_sim            also run each single-thread case (to_float, from_float,
+ *                       dot, dot_row) once under valgrind callgrind and attach
+ *                       sim_instructions, sim_d1_misses, sim_ll_misses (per
+ *                       iteration) and sim_isa (see bench/mb.h)
+ *   --mb_help           print these flags
+ * Hidden: --mb_sim_child=NAME,ITERS runs case NAME's loop body ITERS times
+ * without Google Benchmark, collecting only that (what --mb_sim runs under
+ * valgrind).
  * Exit: 0 ran, 1 nothing matched the filter or setup failed, 2 usage error.
  */
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench/mb.h"
 #include "engine/cpu.h"
@@ -51,6 +60,7 @@ struct reg {
     struct mb_case **cases;
     int n, cap;
     int failed;
+    bool child; /* --mb_sim_child: build the cases only, register nothing */
 };
 
 static struct mb_case *add_case(struct reg *r, const struct mb_case *tmpl)
@@ -75,11 +85,15 @@ static struct mb_case *add_case(struct reg *r, const struct mb_case *tmpl)
 /* Register name -> body(case); counts a failure (reported by main). */
 static struct gbench *reg(struct reg *r, const char *name, gbench_fn fn, const struct mb_case *tmpl)
 {
-    void *arg = NULL;
+    struct mb_case *arg = NULL;
     if (tmpl && !(arg = add_case(r, tmpl))) {
         r->failed++;
         return NULL;
     }
+    if (arg)
+        snprintf(arg->name, sizeof arg->name, "%s", name);
+    if (r->child)
+        return NULL;
     struct gbench *b = gbench_register(name, fn, arg);
     if (!b)
         r->failed++;
@@ -176,9 +190,12 @@ static void add_context(const struct quant_kernels *k, int n_isa, int max_thread
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ggperf-microbench [--benchmark_* flags] [--mb_max_threads=N] [--mb_selftest]\n"
+    fprintf(f, "usage: ggperf-microbench [--benchmark_* flags] [--mb_max_threads=N] [--mb_selftest] [--mb_sim]\n"
                "  --mb_max_threads=N  thread counts 1, 2, 4, ... up to N (default: CPUs allowed)\n"
                "  --mb_selftest       also register the gbench shim's self-test cases\n"
+               "  --mb_sim            single-thread cases also run once under valgrind callgrind:\n"
+               "                      sim_instructions, sim_d1_misses, sim_ll_misses per iteration,\n"
+               "                      sim_isa (0 ref, 1 avx2, 2 avx512: AVX-512 cases are skipped)\n"
                "  Google Benchmark's flags: --help\n");
 }
 
@@ -368,10 +385,39 @@ static void register_all(struct reg *r, const struct quant_kernels *k, int n_isa
     }
 }
 
+/* --mb_sim_child=NAME,ITERS: run case NAME's body ITERS times (0 or 1). */
+static int run_child(const struct reg *r, const char *spec)
+{
+    const char *comma = strrchr(spec, ',');
+    char *end;
+    errno = 0;
+    long long iters = comma ? strtoll(comma + 1, &end, 10) : 0;
+    if (!comma || errno || end == comma + 1 || *end || iters < 1 || iters > 1000000) {
+        fprintf(stderr, "ggperf-microbench: --mb_sim_child: '%s' is not NAME,ITERS (ITERS in 1..1000000)\n", spec);
+        return 2;
+    }
+    size_t len = (size_t)(comma - spec);
+    for (int i = 0; i < r->n; i++) {
+        const struct mb_case *c = r->cases[i];
+        if (strlen(c->name) == len && strncmp(c->name, spec, len) == 0) {
+            char err[256];
+            if (mb_sim_child(c, iters, err, sizeof err) != 0) {
+                fprintf(stderr, "ggperf-microbench: %s\n", err);
+                return 1;
+            }
+            return 0;
+        }
+    }
+    fprintf(stderr, "ggperf-microbench: --mb_sim_child: no case '%.*s' here (AVX-512 cases do not exist under "
+                    "valgrind)\n", (int)len, spec);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     int max_threads = cpus_allowed();
-    bool selftest = false;
+    bool selftest = false, sim = false;
+    const char *child = NULL;
     char **gargv = calloc((size_t)argc + 1, sizeof *gargv);
     if (!gargv) {
         fprintf(stderr, "ggperf-microbench: out of memory\n");
@@ -386,6 +432,10 @@ int main(int argc, char **argv)
         }
         if (strcmp(a, "--mb_selftest") == 0) {
             selftest = true;
+        } else if (strcmp(a, "--mb_sim") == 0) {
+            sim = true;
+        } else if (strncmp(a, "--mb_sim_child=", 15) == 0) {
+            child = a + 15;
         } else if (strncmp(a, "--mb_max_threads=", 17) == 0) {
             char *end;
             errno = 0;
@@ -418,16 +468,37 @@ int main(int argc, char **argv)
         n_isa++;
     }
 
-    struct reg r = { .ctx = mb_ctx_new() };
+    struct reg r = { .ctx = mb_ctx_new(), .child = child != NULL };
     if (!r.ctx) {
         fprintf(stderr, "ggperf-microbench: out of memory\n");
         free(gargv);
         return 1;
     }
-    add_context(k, n_isa, max_threads);
-    register_all(&r, k, n_isa, max_threads, selftest);
+    char exe[PATH_MAX];
+    if (sim && !child) {
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n <= 0) {
+            fprintf(stderr, "ggperf-microbench: --mb_sim: cannot read /proc/self/exe: %s\n", strerror(errno));
+            mb_ctx_free(r.ctx);
+            free(gargv);
+            return 1;
+        }
+        exe[n] = '\0';
+        mb_ctx_set_sim(r.ctx, exe);
+    }
+    if (!child)
+        add_context(k, n_isa, max_threads);
+    if (sim && !child)
+        gbench_add_context("mb_sim", "valgrind callgrind cache simulation (this machine's cache geometry from "
+                                     "sysfs) of each single-thread case's loop body, one warm-up iteration "
+                                     "then a fixed count (dot_row 64, others 1) collected; counters per "
+                                     "iteration; AVX-512 cases skipped (valgrind 3.19 cannot run them), "
+                                     "sim_isa 0 ref 1 avx2 2 avx512");
+    register_all(&r, k, n_isa, max_threads, selftest && !child);
     int rc;
-    if (r.failed) {
+    if (child) {
+        rc = run_child(&r, child);
+    } else if (r.failed) {
         fprintf(stderr, "ggperf-microbench: %d benchmark registrations failed (out of memory)\n", r.failed);
         rc = 1;
     } else {

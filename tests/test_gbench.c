@@ -3,7 +3,8 @@
  * test` builds): a real kernel case reported in JSON with its work counters
  * and context, the skip-with-error path, the self-test cases (batched
  * loops, threads, counter flags, ranges, fixed iterations with
- * repetitions, argument validation), the case list, and the exit codes.
+ * repetitions, argument validation), the case list, the exit codes, and
+ * the simulated counters of --mb_sim (valgrind callgrind).
  * Every run is short (min time 0.01 s, one case or a handful). */
 #include <check.h>
 #include <jansson.h>
@@ -14,7 +15,16 @@
 
 #include "bench/mb.h"
 #include "engine/quant.h"
+#include "harness/ctr.h"
 #include "tests/testutil.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
 
 #define OUT_MAX (256 * 1024)
 
@@ -275,6 +285,63 @@ START_TEST(test_exit_codes)
 }
 END_TEST
 
+/* --mb_sim: the callgrind pass attaches per-iteration counts, the same on
+ * every run; an AVX-512 case (where the CPU has one) reports them skipped. */
+START_TEST(test_sim_counters)
+{
+#ifdef TEST_ASAN
+    fprintf(stderr, "gbench: skipped test_sim_counters: built with AddressSanitizer, which cannot run under "
+                    "valgrind\n");
+    return;
+#else
+    char ver[64];
+    if (ctr_sim_valgrind_version(ver, sizeof ver) != 0) {
+        fprintf(stderr, "gbench: skipped test_sim_counters: valgrind is not installed\n");
+        return;
+    }
+    const char *args = "--mb_sim --benchmark_filter='^dot_row/Q4_0/(ref|avx512)/batch:1$'";
+    double ir[2];
+    for (int pass = 0; pass < 2; pass++) {
+        json_t *root;
+        ck_assert_int_eq(run_json(args, &root), 0);
+        ck_assert_ptr_nonnull(root);
+        const json_t *r = find_run(root, "dot_row/Q4_0/ref/batch:1");
+        ck_assert_ptr_nonnull(r);
+        ck_assert(!json_is_true(json_object_get(r, "error_occurred")));
+        ir[pass] = num(r, "sim_instructions");
+        ck_assert(ir[pass] > 0);
+        ck_assert(num(r, "sim_d1_misses") >= 0);
+        ck_assert(num(r, "sim_ll_misses") >= 0);
+        ck_assert(num(r, "sim_d1_misses") <= ir[pass]);
+        ck_assert(num(r, "sim_isa") == 0);
+        const char *label = json_string_value(json_object_get(r, "label"));
+        ck_assert_ptr_nonnull(label);
+        ck_assert_ptr_nonnull(strstr(label, "sim: callgrind"));
+        ck_assert_ptr_nonnull(strstr(ctx(root, "mb_sim"), "callgrind"));
+        /* AVX-512 cannot run under valgrind 3.19: the ISA, no counts. */
+        const json_t *a = find_run(root, "dot_row/Q4_0/avx512/batch:1");
+        if (a) {
+            ck_assert(num(a, "sim_isa") == 2);
+            ck_assert_ptr_null(json_object_get(a, "sim_instructions"));
+            ck_assert_ptr_null(json_object_get(a, "sim_d1_misses"));
+            ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(a, "label")), "skipped"));
+        }
+        json_decref(root);
+    }
+    ck_assert_msg(ir[0] == ir[1], "sim_instructions differ between runs: %.3f vs %.3f", ir[0], ir[1]);
+
+    /* Without --mb_sim no sim counter appears (the default run is unchanged). */
+    json_t *root;
+    ck_assert_int_eq(run_json("--benchmark_filter='^dot_row/Q4_0/ref/batch:1$'", &root), 0);
+    const json_t *r = find_run(root, "dot_row/Q4_0/ref/batch:1");
+    ck_assert_ptr_nonnull(r);
+    ck_assert_ptr_null(json_object_get(r, "sim_instructions"));
+    ck_assert_ptr_null(json_object_get(r, "sim_isa"));
+    json_decref(root);
+#endif
+}
+END_TEST
+
 Suite *gbench_suite(void)
 {
     Suite *s = suite_create("gbench");
@@ -285,6 +352,7 @@ Suite *gbench_suite(void)
     tcase_add_test(tc, test_selftest_reports);
     tcase_add_test(tc, test_case_list);
     tcase_add_test(tc, test_exit_codes);
+    tcase_add_test(tc, test_sim_counters);
     suite_add_tcase(s, tc);
     return s;
 }
