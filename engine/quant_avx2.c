@@ -35,12 +35,6 @@
  * weights and the constants inside the 16 ymm registers. */
 #define AVX2_TILE 4
 
-/* Block byte offsets (the structs in quant.h, read without alignment). */
-enum {
-    Q4_0_BYTES = 18, Q8_0_BYTES = 34, Q8_K_BYTES = 292,
-    Q4_K_BYTES = 144, Q5_K_BYTES = 176, Q6_K_BYTES = 210,
-    Q8K_QS = 4, Q8K_BSUMS = 260,
-};
 
 AVX2_INLINE float ld_f16(const uint8_t *p)
 {

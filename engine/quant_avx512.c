@@ -51,11 +51,6 @@
 /* the remainder switches below handle up to 7 leftover rows */
 _Static_assert(Q0_TILE <= 8 && K_TILE >= 4 && K_TILE <= 8 && F16_TILE == 4, "tile sizes");
 
-enum {
-    Q4_0_BYTES = 18, Q8_0_BYTES = 34, Q8_K_BYTES = 292,
-    Q4_K_BYTES = 144, Q5_K_BYTES = 176, Q6_K_BYTES = 210,
-    Q8K_QS = 4, Q8K_BSUMS = 260,
-};
 
 V512_INLINE float ld_f16(const uint8_t *p)
 {

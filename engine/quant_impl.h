@@ -11,7 +11,19 @@
 #ifndef GGPERF_ENGINE_QUANT_IMPL_H
 #define GGPERF_ENGINE_QUANT_IMPL_H
 
+#include <stddef.h>
+
 #include "engine/quant.h"
+
+/* Block sizes and field offsets, from the structs in quant.h: the SIMD
+ * kernels read blocks as bytes (without alignment), never through the
+ * structs, and share these so the layouts live in one place. */
+enum {
+    Q4_0_BYTES = sizeof(struct block_q4_0), Q8_0_BYTES = sizeof(struct block_q8_0),
+    Q8_K_BYTES = sizeof(struct block_q8_K), Q4_K_BYTES = sizeof(struct block_q4_K),
+    Q5_K_BYTES = sizeof(struct block_q5_K), Q6_K_BYTES = sizeof(struct block_q6_K),
+    Q8K_QS = offsetof(struct block_q8_K, qs), Q8K_BSUMS = offsetof(struct block_q8_K, bsums),
+};
 
 /* Each file fills the slots it implements and leaves the rest alone. */
 void quant_ref_fill(struct quant_kernels *k);    /* quant_ref.c: every supported type */
