@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,14 +27,16 @@ const char *session_flags_help(void)
            "  --wait W           spin|futex|hybrid barrier wait policy (default hybrid)\n"
            "  --pin LIST         pin threads to CPUs, e.g. 0,1 or 0-3 (default: no pinning)\n"
            "  --ctx N            KV cache positions (default: model context, at most 4096)\n"
-           "  --batch N          most tokens per forward pass (default 64)\n";
+           "  --batch N          most tokens per forward pass (default 64)\n"
+           "  --weights W        map|read|hugepage: mmap the file, or read it into heap\n"
+           "                     memory, or into 2 MiB transparent huge pages (default map)\n";
 }
 
 int session_parse_flag(struct session_opts *o, int argc, char **argv, int *i)
 {
     const char *f = argv[*i];
     static const char *const flags_with_value[] = { "-m", "--model", "-t", "--threads", "--kernels", "--kv",
-                                                    "--wait", "--pin", "--ctx", "--batch", NULL };
+                                                    "--wait", "--pin", "--ctx", "--batch", "--weights", NULL };
     int known = 0;
     for (int k = 0; flags_with_value[k]; k++)
         if (strcmp(f, flags_with_value[k]) == 0)
@@ -86,6 +87,11 @@ int session_parse_flag(struct session_opts *o, int argc, char **argv, int *i)
     } else if (!strcmp(f, "--batch")) {
         if (cli_parse_int(f, v, 1, 1 << 16, &o->infer.n_batch))
             return -CLI_EUSAGE;
+    } else if (!strcmp(f, "--weights")) {
+        int c = cli_parse_choice(f, v, filebuf_kind_names);
+        if (c < 0)
+            return -CLI_EUSAGE;
+        o->weights = (enum filebuf_kind)c;
     }
     return 1;
 }
@@ -115,13 +121,13 @@ int session_open(struct session *s, const struct session_opts *o, bool with_ctx,
         goto fail;
     }
     s->map_bytes = (size_t)st.st_size;
-    s->map = mmap(NULL, s->map_bytes, PROT_READ, MAP_PRIVATE, s->fd, 0);
-    if (s->map == MAP_FAILED) {
-        s->map = NULL;
-        snprintf(err, err_len, "%s: mmap: %s", path, strerror(errno));
+    if (filebuf_load(&s->file, s->fd, (uint64_t)st.st_size, o->weights, e, sizeof e) != 0) {
+        snprintf(err, err_len, "%s: %s", path, e);
         goto fail;
     }
-    if (gguf_open_alloc(&s->g, s->map, s->map_bytes, e, sizeof e) != GGUF_OK) {
+    if (s->file.kind == FILEBUF_MAP)
+        s->map = (void *)(uintptr_t)s->file.bytes;
+    if (gguf_open_alloc(&s->g, s->file.bytes, s->file.size, e, sizeof e) != GGUF_OK) {
         snprintf(err, err_len, "%s: %s", path, e);
         goto fail;
     }
@@ -245,8 +251,7 @@ void session_close(struct session *s)
         model_free(&s->m);
     if (s->gguf_open)
         gguf_close(&s->g);
-    if (s->map)
-        munmap(s->map, s->map_bytes);
+    filebuf_free(&s->file);
     if (s->fd >= 0)
         close(s->fd);
     s->model_loaded = s->gguf_open = false;

@@ -10,6 +10,8 @@
  *   --pin LIST            pin threads to CPUs ("0,1", "0-3"), default off
  *   --ctx N               KV cache positions
  *   --batch N             most tokens per forward pass
+ *   --weights W           map|read|hugepage: where the file's bytes live
+ *                         (filebuf.h); default map, bench's default hugepage
  */
 #ifndef GGPERF_HARNESS_SESSION_H
 #define GGPERF_HARNESS_SESSION_H
@@ -20,6 +22,7 @@
 #include "engine/gguf.h"
 #include "engine/infer.h"
 #include "engine/model.h"
+#include "harness/filebuf.h"
 
 #define SESSION_MAX_CPUS 256
 
@@ -28,12 +31,14 @@ struct session_opts {
     struct infer_opts infer;
     int cpus[SESSION_MAX_CPUS];
     bool threads_set;
+    enum filebuf_kind weights;   /* --weights; session_opts_init: FILEBUF_MAP */
 };
 
 struct session {
     int fd;
-    void *map;
-    size_t map_bytes;
+    struct filebuf file;    /* the whole file, placed as opts.weights says */
+    void *map;              /* file.bytes when it is a mapping (SIGBUS guard), else NULL */
+    size_t map_bytes;       /* the file's size */
     struct gguf g;
     struct model m;
     struct infer *ctx;
@@ -51,7 +56,7 @@ int session_parse_flag(struct session_opts *o, int argc, char **argv, int *i);
 /* Help text for the session flags. */
 const char *session_flags_help(void);
 
-/* Map the file, open and validate the GGUF, bind the model; with
+/* Place the file (map it, or read it into memory), open and validate the GGUF, bind the model; with
  * with_ctx, create the inference context too. Returns 0, or 1 with a
  * message naming the file (a bad file or a failed start). */
 int session_open(struct session *s, const struct session_opts *o, bool with_ctx, char *err, size_t err_len);

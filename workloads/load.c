@@ -46,6 +46,7 @@
 #include "engine/infer.h"
 #include "engine/model.h"
 #include "harness/clock.h"
+#include "harness/filebuf.h"
 #include "workloads/workload.h"
 
 enum load_mode { LM_READ, LM_MMAP, LM_POPULATE, LM_WILLNEED, LM_SEQUENTIAL, LM_HUGEPAGE, LM_DIRECT };
@@ -64,7 +65,6 @@ static const struct workload_axis load_axes[] = {
 #define COLD_MAX_RESIDENT 0.01
 #define PAGE 4096u
 #define DIRECT_CHUNK (8u << 20)
-#define HUGE_ALIGN (2u << 20)
 
 struct load_state {
     char path[4096];
@@ -287,72 +287,31 @@ struct loaded {
     const uint8_t *bytes;
     void *map;          /* mmap modes: the mapping */
     size_t map_len;
-    void *heap;         /* read/direct: malloc'ed; hugepage: anonymous mapping */
-    size_t heap_len;
-    bool heap_is_map;
+    struct filebuf fb;  /* read / hugepage: the file read into anonymous memory */
+    void *heap;         /* direct: page-aligned heap */
 };
-
-static int read_all(int fd, uint8_t *dst, uint64_t size, char *err, size_t err_len)
-{
-    uint64_t off = 0;
-    while (off < size) {
-        size_t want = size - off > (1u << 30) ? (1u << 30) : (size_t)(size - off);
-        ssize_t r = read(fd, dst + off, want);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            snprintf(err, err_len, "read at byte %llu: %s", (unsigned long long)off,
-                     r < 0 ? strerror(errno) : "unexpected end of file");
-            return -1;
-        }
-        off += (uint64_t)r;
-    }
-    return 0;
-}
 
 static int map_or_read(const struct load_state *s, int fd, struct loaded *l, char *err, size_t err_len)
 {
     int flags = MAP_PRIVATE;
     switch (s->mode) {
-    case LM_READ: {
-        l->heap_len = (s->size + 63) & ~(size_t)63;
-        l->heap = aligned_alloc(64, l->heap_len);
-        if (!l->heap) {
-            snprintf(err, err_len, "cannot allocate %zu bytes", l->heap_len);
+    case LM_READ:
+    case LM_HUGEPAGE:
+        if (filebuf_load(&l->fb, fd, s->size, s->mode == LM_READ ? FILEBUF_READ : FILEBUF_HUGEPAGE, err, err_len))
             return -1;
-        }
-        l->bytes = l->heap;
-        return read_all(fd, l->heap, s->size, err, err_len);
-    }
-    case LM_HUGEPAGE: {
-        /* anonymous memory 2 MiB-aligned so THP can back it with huge pages */
-        l->heap_len = ((s->size + HUGE_ALIGN - 1) & ~(size_t)(HUGE_ALIGN - 1)) + HUGE_ALIGN;
-        void *p = mmap(NULL, l->heap_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED) {
-            snprintf(err, err_len, "cannot map %zu anonymous bytes: %s", l->heap_len, strerror(errno));
-            return -1;
-        }
-        l->heap = p;
-        l->heap_is_map = true;
-        uint8_t *a = (uint8_t *)(((uintptr_t)p + HUGE_ALIGN - 1) & ~(uintptr_t)(HUGE_ALIGN - 1));
-        if (madvise(a, (s->size + HUGE_ALIGN - 1) & ~(size_t)(HUGE_ALIGN - 1), MADV_HUGEPAGE) != 0) {
-            snprintf(err, err_len, "madvise(MADV_HUGEPAGE): %s", strerror(errno));
-            return -1;
-        }
-        l->bytes = a;
-        return read_all(fd, a, s->size, err, err_len);
-    }
+        l->bytes = l->fb.bytes;
+        return 0;
     case LM_DIRECT: {
-        l->heap_len = (s->size + PAGE - 1) & ~(size_t)(PAGE - 1);
-        if (posix_memalign(&l->heap, PAGE, l->heap_len) != 0) {
-            snprintf(err, err_len, "cannot allocate %zu aligned bytes", l->heap_len);
+        size_t heap_len = (s->size + PAGE - 1) & ~(size_t)(PAGE - 1);
+        if (posix_memalign(&l->heap, PAGE, heap_len) != 0) {
+            snprintf(err, err_len, "cannot allocate %zu aligned bytes", heap_len);
             l->heap = NULL;
             return -1;
         }
         uint8_t *dst = l->heap;
         uint64_t off = 0;
         while (off < s->size) {
-            size_t want = l->heap_len - off > DIRECT_CHUNK ? DIRECT_CHUNK : (size_t)(l->heap_len - off);
+            size_t want = heap_len - off > DIRECT_CHUNK ? DIRECT_CHUNK : (size_t)(heap_len - off);
             ssize_t r = pread(fd, dst + off, want, (off_t)off);
             if (r < 0 && errno == EINTR)
                 continue;
@@ -392,10 +351,8 @@ static void unload(struct loaded *l)
 {
     if (l->map)
         munmap(l->map, l->map_len);
-    if (l->heap && l->heap_is_map)
-        munmap(l->heap, l->heap_len);
-    else
-        free(l->heap);
+    filebuf_free(&l->fb);
+    free(l->heap);
 }
 
 /* One byte of every page each tensor spans; the sum keeps the reads. */

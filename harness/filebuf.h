@@ -1,0 +1,51 @@
+/* filebuf — a file's bytes in memory, placed one of three ways:
+ *
+ *   map       mmap(PROT_READ, MAP_PRIVATE) of the file: no copy, the pages
+ *             are the page cache's (file-backed RSS), wherever the kernel
+ *             happened to put them physically
+ *   read      read() into 64-byte aligned heap memory (anonymous RSS,
+ *             4 KiB pages)
+ *   hugepage  read() into anonymous memory aligned to 2 MiB and advised
+ *             MADV_HUGEPAGE, so transparent huge pages can back it (when
+ *             THP is "never" it is a 4 KiB-page copy; filebuf_huge_bytes
+ *             says what was obtained)
+ *
+ * Why the choice matters beyond load time: decode streams every weight
+ * once per token, and on the VM this was written on it ran up to 20%
+ * faster from 2 MiB pages than from page-cache pages scattered over
+ * physical memory (1.1B Q4_0, 1 thread: 17.5 vs 21.3 tok/s; re-reading the
+ * file into a fresh page cache got the mapping to 20.4). The session's
+ * --weights flag and the decode workload's weights axis expose it.
+ */
+#ifndef GGPERF_HARNESS_FILEBUF_H
+#define GGPERF_HARNESS_FILEBUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum filebuf_kind { FILEBUF_MAP = 0, FILEBUF_READ = 1, FILEBUF_HUGEPAGE = 2 };
+
+/* Names in enum order, NULL-terminated: "map", "read", "hugepage". */
+extern const char *const filebuf_kind_names[];
+
+struct filebuf {
+    const uint8_t *bytes;    /* the file's bytes, size of them */
+    size_t size;
+    enum filebuf_kind kind;
+    void *base;              /* owned: the mapping, heap block or anonymous mapping */
+    size_t base_len;
+};
+
+/* Put the size bytes of the open file fd in memory the kind's way. Returns
+ * 0, or -1 with a message (the failing call and the byte offset for a
+ * short read; nothing is left allocated). size must be > 0. */
+int filebuf_load(struct filebuf *b, int fd, uint64_t size, enum filebuf_kind kind, char *err, size_t err_len);
+
+/* Release what filebuf_load took; safe on a zeroed or released buffer. */
+void filebuf_free(struct filebuf *b);
+
+/* Bytes of b backed by transparent huge pages now (AnonHugePages of the
+ * mappings b spans in /proc/self/smaps), or -1 when that cannot be read. */
+int64_t filebuf_huge_bytes(const struct filebuf *b);
+
+#endif

@@ -1,0 +1,156 @@
+/* filebuf suite: the three placements of a file's bytes (map, read,
+ * hugepage) hold the same bytes, the hugepage copy is 2 MiB aligned and its
+ * huge-page count is sane, a short file is a clear error that leaves
+ * nothing behind, and a model placed each way gives bit-identical logits. */
+#include <check.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness/filebuf.h"
+#include "harness/session.h"
+#include "testutil.h"
+
+#define FILE_BYTES ((size_t)(5u << 20) + 17)
+
+static uint8_t *write_random_file(char *path, size_t path_len)
+{
+    snprintf(path, path_len, "%s/filebuf.bin", tu_tmpdir());
+    uint8_t *data = malloc(FILE_BYTES);
+    ck_assert_ptr_nonnull(data);
+    uint64_t st = 0x243f6a8885a308d3ull;
+    for (size_t i = 0; i < FILE_BYTES; i++) {
+        st ^= st << 13, st ^= st >> 7, st ^= st << 17;
+        data[i] = (uint8_t)st;
+    }
+    ck_assert_int_eq(tu_write_file(path, data, FILE_BYTES), 0);
+    return data;
+}
+
+START_TEST(test_each_placement_holds_the_file)
+{
+    char path[1024], err[256];
+    uint8_t *want = write_random_file(path, sizeof path);
+    int fd = open(path, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    for (int k = FILEBUF_MAP; k <= FILEBUF_HUGEPAGE; k++) {
+        struct filebuf b;
+        ck_assert_msg(filebuf_load(&b, fd, FILE_BYTES, (enum filebuf_kind)k, err, sizeof err) == 0, "%s: %s",
+                      filebuf_kind_names[k], err);
+        ck_assert_int_eq(b.kind, k);
+        ck_assert_uint_eq(b.size, FILE_BYTES);
+        ck_assert_msg(memcmp(b.bytes, want, FILE_BYTES) == 0, "%s: bytes differ", filebuf_kind_names[k]);
+        int64_t huge = filebuf_huge_bytes(&b);
+        /* /proc/self/smaps exists on every Linux this runs on */
+        ck_assert_msg(huge >= 0, "%s: no AnonHugePages for the buffer's mappings", filebuf_kind_names[k]);
+        if (k == FILEBUF_HUGEPAGE) {
+            ck_assert_uint_eq((uintptr_t)b.bytes % (2u << 20), 0);
+            /* huge pages only ever back whole 2 MiB extents of the copy */
+            ck_assert_int_le(huge, (int64_t)((FILE_BYTES + (2u << 20) - 1) & ~(size_t)((2u << 20) - 1)));
+            ck_assert_int_eq(huge % (2 << 20), 0);
+        } else {
+            ck_assert_int_eq(huge, 0); /* 64-byte aligned heap and file mappings get none */
+        }
+        if (k == FILEBUF_READ)
+            ck_assert_uint_eq((uintptr_t)b.bytes % 64, 0);
+        filebuf_free(&b);
+        ck_assert_ptr_null(b.bytes);
+        filebuf_free(&b); /* twice is harmless */
+    }
+    close(fd);
+    unlink(path);
+    free(want);
+}
+END_TEST
+
+START_TEST(test_short_file_is_an_error)
+{
+    char path[1024], err[256];
+    uint8_t *want = write_random_file(path, sizeof path);
+    int fd = open(path, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    for (int k = FILEBUF_READ; k <= FILEBUF_HUGEPAGE; k++) {
+        struct filebuf b;
+        err[0] = 0;
+        ck_assert_int_eq(filebuf_load(&b, fd, FILE_BYTES + 4096, (enum filebuf_kind)k, err, sizeof err), -1);
+        ck_assert_msg(strstr(err, "unexpected end of file") && strstr(err, "read at byte"), "%s", err);
+        ck_assert_ptr_null(b.base);
+        ck_assert_ptr_null(b.bytes);
+    }
+    struct filebuf b;
+    ck_assert_int_eq(filebuf_load(&b, fd, 0, FILEBUF_READ, err, sizeof err), -1);
+    ck_assert_int_eq(filebuf_load(&b, -1, 100, FILEBUF_READ, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "Bad file descriptor") != NULL, "%s", err);
+    close(fd);
+    unlink(path);
+    free(want);
+}
+END_TEST
+
+/* The same golden model placed each way: the engine sees the same bytes at
+ * different addresses (the hugepage copy is 2 MiB aligned, the mapping is
+ * page aligned), so the logits must be bit-identical. */
+START_TEST(test_session_placements_agree)
+{
+    static const int32_t toks[] = { 1, 17, 300, 42, 999 };
+    char path[1024], err[1024];
+    float *first = NULL;
+    size_t nv = 0;
+    for (int k = FILEBUF_MAP; k <= FILEBUF_HUGEPAGE; k++) {
+        struct session_opts so;
+        session_opts_init(&so);
+        so.model_path = tu_golden_path(path, sizeof path, "shared-Q4_0.gguf");
+        so.infer.n_threads = 1;
+        so.infer.n_ctx = 16;
+        so.weights = (enum filebuf_kind)k;
+        struct session s;
+        ck_assert_msg(session_open(&s, &so, true, err, sizeof err) == 0, "%s", err);
+        ck_assert_int_eq(s.file.kind, k);
+        ck_assert(k == FILEBUF_MAP ? s.map != NULL : s.map == NULL); /* only a mapping is SIGBUS-guarded */
+        nv = (size_t)s.m.hp.n_vocab;
+        float *out = malloc(sizeof(float) * 5 * nv);
+        ck_assert_msg(infer_eval(s.ctx, toks, 5, out, err, sizeof err) == 0, "%s", err);
+        session_close(&s);
+        if (!first) {
+            first = out;
+            continue;
+        }
+        ck_assert_msg(memcmp(first, out, sizeof(float) * 5 * nv) == 0, "%s logits differ from map",
+                      filebuf_kind_names[k]);
+        free(out);
+    }
+    free(first);
+}
+END_TEST
+
+START_TEST(test_weights_flag)
+{
+    char cmd[2048], path[1024], err[1024], out[4096];
+    tu_golden_path(path, sizeof path, "shared-Q4_0.gguf");
+    snprintf(cmd, sizeof cmd, "%s logits -m %s --tokens 1,2 --weights bogus -o /dev/null", tu_ggperf_bin(), path);
+    ck_assert_int_eq(tu_run(cmd, NULL, 0, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "--weights") != NULL, "%s", err);
+    snprintf(cmd, sizeof cmd, "%s bench -m %s -t 1 -p 4 -n 2 -r 1 --weights read -o json", tu_ggperf_bin(), path);
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out, err, sizeof err), 0);
+    ck_assert_msg(strstr(out, "\"weights\": \"read\"") != NULL, "%s", out);
+    snprintf(cmd, sizeof cmd, "%s bench -m %s -t 1 -p 4 -n 2 -r 1 -o json", tu_ggperf_bin(), path);
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out, err, sizeof err), 0);
+    ck_assert_msg(strstr(out, "\"weights\": \"hugepage\"") != NULL, "bench default: %s", out);
+}
+END_TEST
+
+Suite *filebuf_suite(void)
+{
+    Suite *s = suite_create("filebuf");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_each_placement_holds_the_file);
+    tcase_add_test(tc, test_short_file_is_an_error);
+    tcase_add_test(tc, test_session_placements_agree);
+    tcase_add_test(tc, test_weights_flag);
+    suite_add_tcase(s, tc);
+    return s;
+}
