@@ -25,7 +25,12 @@ static void usage(FILE *f)
                "  -p N         prompt tokens per pp test, 0 to skip (default 64)\n"
                "  -n N         generated tokens per tg test, 0 to skip (default 32)\n"
                "  -r N         repetitions after one warm-up (default 5)\n"
-               "  -o md|json   output format (default md)\n\nengine flags:\n%s",
+               "  -o md|json   output format (default md)\n\n"
+               "Unlike the other commands, bench reads the weights into transparent huge pages\n"
+               "by default (--weights hugepage): decode streams every weight once per token, and\n"
+               "it ran up to 20%% faster from 2 MiB pages than from scattered page-cache pages.\n"
+               "The weights column says how many of the file's bytes got huge pages.\n"
+               "\nengine flags:\n%s",
             session_flags_help());
 }
 
@@ -33,6 +38,8 @@ struct bench_result {
     char test[32];
     int threads;
     int n_tokens;
+    enum filebuf_kind weights;
+    int64_t huge_bytes;       /* filebuf_huge_bytes at the start, -1 unknown */
     double samples[MAX_REPS]; /* tokens/s */
     int n;
 };
@@ -67,8 +74,8 @@ static struct stats_summary summary(const struct bench_result *r)
 
 static void print_md(const struct session *s, const char *path, struct bench_result *res, int nres, double tg_bytes)
 {
-    printf("| model | size | kernels | threads | test | t/s | median t/s | eff. GB/s |\n");
-    printf("| --- | ---: | --- | ---: | --- | ---: | ---: | ---: |\n");
+    printf("| model | size | weights | kernels | threads | test | t/s | median t/s | eff. GB/s |\n");
+    printf("| --- | ---: | --- | --- | ---: | --- | ---: | ---: | ---: |\n");
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     for (int i = 0; i < nres; i++) {
         struct bench_result *r = &res[i];
@@ -77,8 +84,15 @@ static void print_md(const struct session *s, const char *path, struct bench_res
         char bw[32] = "";
         if (strncmp(r->test, "tg", 2) == 0)
             snprintf(bw, sizeof bw, "%.1f", tg_bytes * mean / 1e9);
-        printf("| %s | %.0f MiB | %s | %d | %s | %.2f ± %.2f | %.2f | %s |\n", base,
-               (double)s->map_bytes / (1 << 20), quant_isa_name(infer_kernels(s->ctx)->isa), r->threads,
+        char wt[48];
+        if (r->weights != FILEBUF_HUGEPAGE)
+            snprintf(wt, sizeof wt, "%s", filebuf_kind_names[r->weights]);
+        else if (r->huge_bytes < 0)
+            snprintf(wt, sizeof wt, "hugepage (THP n/a)");
+        else
+            snprintf(wt, sizeof wt, "hugepage (%.0f%% THP)", 100.0 * (double)r->huge_bytes / (double)s->map_bytes);
+        printf("| %s | %.0f MiB | %s | %s | %d | %s | %.2f ± %.2f | %.2f | %s |\n", base,
+               (double)s->map_bytes / (1 << 20), wt, quant_isa_name(infer_kernels(s->ctx)->isa), r->threads,
                r->test, mean, sd, sm.median, bw);
     }
 }
@@ -90,9 +104,11 @@ static void print_json(const char *path, struct bench_result *res, int nres, dou
         struct bench_result *r = &res[i];
         struct stats_summary sm = summary(r);
         double mean = sm.mean, sd = sm.stddev;
-        printf("  {\"model\": \"%s\", \"kernels\": \"%s\", \"test\": \"%s\", \"threads\": %d, \"n_tokens\": %d, "
+        printf("  {\"model\": \"%s\", \"kernels\": \"%s\", \"weights\": \"%s\", \"huge_page_bytes\": %" PRId64
+               ", \"test\": \"%s\", \"threads\": %d, \"n_tokens\": %d, "
                "\"tokens_per_s\": %.4f, \"stddev\": %.4f, \"median\": %.4f, \"samples\": [",
-               path, isa, r->test, r->threads, r->n_tokens, mean, sd, sm.median);
+               path, isa, filebuf_kind_names[r->weights], r->huge_bytes, r->test, r->threads, r->n_tokens, mean, sd,
+               sm.median);
         for (int k = 0; k < r->n; k++)
             printf("%s%.4f", k ? ", " : "", r->samples[k]);
         printf("]");
@@ -111,6 +127,7 @@ static int run(int argc, char **argv)
     }
     struct session_opts so;
     session_opts_init(&so);
+    so.weights = FILEBUF_HUGEPAGE;
     int threads[MAX_THREADS_LIST], n_threads = 0, n_prompt = 64, n_gen = 32, reps = 5, json = 0;
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i];
@@ -189,6 +206,7 @@ static int run(int argc, char **argv)
         tg_bytes = (double)infer_decode_bytes(s.ctx);
         isa = quant_isa_name(infer_kernels(s.ctx)->isa);
         int nthreads_real = pool_threads(infer_pool(s.ctx));
+        int64_t huge = filebuf_huge_bytes(&s.file);
         for (int kind = 0; kind < 2 && rc == CLI_OK; kind++) {
             int n = kind == 0 ? n_prompt : n_gen;
             if (n == 0)
@@ -197,6 +215,8 @@ static int run(int argc, char **argv)
             snprintf(r->test, sizeof r->test, "%s%d", kind == 0 ? "pp" : "tg", n);
             r->threads = nthreads_real;
             r->n_tokens = n;
+            r->weights = s.file.kind;
+            r->huge_bytes = huge;
             if (one_rep(s.ctx, toks, n, kind == 0, err, sizeof err) < 0) { /* warm-up */
                 rc = cli_error(CLI_EFAIL, "%s", err);
                 break;
