@@ -15,7 +15,9 @@
  * step reads), eff_bw_gbps (those bytes x tokens/s, derived) and
  * bw_fraction_of_peak against the STREAM triad of the same thread count
  * (measured once per sweep at setup over three arrays of peak_mib MiB and
- * cached; 0 turns it off), matmul_gflops, and counters over the timed steps
+ * cached; 0 turns it off), matmul_gflops, weights_huge_fraction (the
+ * share of the file's bytes on transparent huge pages: the weights axis
+ * places them, see harness/filebuf.h), and counters over the timed steps
  * on the pool's threads (thread 0, the caller, included), one set opened per
  * repetition and read twice (before the first step, after the last):
  *   hw     cycles, instructions, l1d/llc/dtlb load misses, each _per_token,
@@ -79,7 +81,7 @@ static const char *const decode_counters[] = { "off", "regions", "sw", "sw-layer
 static const char *const decode_sim[] = { "off", "on", NULL };
 enum { CNT_OFF, CNT_REGIONS, CNT_SW, CNT_SW_LAYER, CNT_SW_STEP };
 
-enum { AX_THREADS, AX_KERNELS, AX_KV, AX_WAIT, AX_NGEN, AX_POS, AX_COUNTERS, AX_PEAK, AX_SIM, AX_N };
+enum { AX_THREADS, AX_KERNELS, AX_KV, AX_WAIT, AX_NGEN, AX_POS, AX_COUNTERS, AX_PEAK, AX_SIM, AX_WEIGHTS, AX_N };
 
 /* Tokens the sim pass decodes at most: per-token counts need few, and
  * callgrind runs the 110m model's step ~100x slower than native. */
@@ -100,6 +102,8 @@ static const struct workload_axis decode_axes[AX_N] = {
       0, 1 << 16, "256" },
     { "sim", "on: re-run once under valgrind's cache simulation (instructions, D1/LL misses per token)",
       WORKLOAD_AXIS_CHOICE, decode_sim, 0, 0, "off" },
+    { "weights", "where the model's bytes live: map (the file mapping), read (heap copy), hugepage (copy in 2 MiB THP)",
+      WORKLOAD_AXIS_CHOICE, filebuf_kind_names, 0, 0, "map" },
 };
 
 struct decode_state {
@@ -167,6 +171,7 @@ static int decode_setup(const struct workload_config *cfg, void **state, char *e
     struct session_opts so;
     session_opts_init(&so);
     so.model_path = cfg->model_path;
+    so.weights = (enum filebuf_kind)cfg->num[AX_WEIGHTS];
     if (session_open(&s->s, &so, false, err, err_len) != 0)
         goto fail;
     if (cfg->num[AX_PEAK] > 0) {
@@ -388,6 +393,12 @@ static int decode_run(void *state, struct workload_sink *out, char *err, size_t 
     workload_emit(out, "tokens_per_s", "tok/s", METRIC_SRC_TIME, tps);
     wlutil_emit_latency(out, "token", lat, s->n_gen);
     workload_emit(out, "decode_bytes_per_token", "bytes", METRIC_SRC_DERIVED, bytes);
+    int64_t huge = filebuf_huge_bytes(&s->s.file);
+    if (huge >= 0)
+        workload_emit(out, "weights_huge_fraction", "fraction", METRIC_SRC_SW, (double)huge / (double)s->s.file.size);
+    else
+        workload_emit_unsupported(out, "weights_huge_fraction", "fraction", METRIC_SRC_SW,
+                                  "/proc/self/smaps has no AnonHugePages here");
     double bw = bytes * tps * 1e-9;
     workload_emit(out, "eff_bw_gbps", "GB/s", METRIC_SRC_DERIVED, bw);
     if (!s->have_peak) {
