@@ -690,8 +690,10 @@ static int parse_ggperf_bench(const json_t *root, const char *src, json_t **head
     }
     const char *vary[MAX_AXES];
     int nv = 0;
-    static const char *const params[] = { "model", "kernels" };
-    for (size_t k = 0; k < 2; k++) {
+    /* what can differ between tests of one file (several bench runs cat'ed
+     * together): an axis when it does */
+    static const char *const params[] = { "model", "kernels", "weights" };
+    for (size_t k = 0; k < sizeof params / sizeof params[0]; k++) {
         const json_t *first = json_object_get(json_array_get(root, 0), params[k]);
         json_array_foreach(root, i, o) {
             json_t *v = json_object_get(o, params[k]);
@@ -727,7 +729,8 @@ static int parse_ggperf_bench(const json_t *root, const char *src, json_t **head
         if (get_int(o, "n_tokens", 0, INT32_MAX, &n_tokens, src, where, err, err_len) < 0 ||
             get_num(o, "bytes_per_token", 0, &bpt, src, where, err, err_len) < 0 ||
             get_str(o, "model", &s, src, where, err, err_len) < 0 ||
-            get_str(o, "kernels", &s, src, where, err, err_len) < 0) {
+            get_str(o, "kernels", &s, src, where, err, err_len) < 0 ||
+            get_str(o, "weights", &s, src, where, err, err_len) < 0) {
             rc = IMPORT_EFORMAT;
             goto done;
         }
@@ -767,6 +770,8 @@ static int parse_ggperf_bench(const json_t *root, const char *src, json_t **head
             goto oom;
         if (json_is_string(json_object_get(f, "kernels")))
             json_object_set(env, "kernels", json_object_get(f, "kernels"));
+        if (json_is_string(json_object_get(f, "weights")))
+            json_object_set(env, "weights", json_object_get(f, "weights"));
         if (json_is_string(json_object_get(f, "model")))
             json_object_set(model, "path", json_object_get(f, "model"));
     }

@@ -270,6 +270,35 @@ START_TEST(test_ggperf_bench_json)
 }
 END_TEST
 
+/* Two bench runs that differ only in --weights, cat'ed into one array:
+ * weights becomes an axis, so the 2 tests make 4 configurations. */
+START_TEST(test_ggperf_bench_weights_axis)
+{
+    static const char two[] =
+        "[{\"model\": \"m.gguf\", \"kernels\": \"avx512\", \"weights\": \"map\", \"test\": \"tg32\", "
+        "\"threads\": 1, \"samples\": [20.0, 20.5]},\n"
+        " {\"model\": \"m.gguf\", \"kernels\": \"avx512\", \"weights\": \"map\", \"test\": \"pp64\", "
+        "\"threads\": 1, \"samples\": [40.0]},\n"
+        " {\"model\": \"m.gguf\", \"kernels\": \"avx512\", \"weights\": \"hugepage\", \"test\": \"tg32\", "
+        "\"threads\": 1, \"samples\": [23.0, 23.5]},\n"
+        " {\"model\": \"m.gguf\", \"kernels\": \"avx512\", \"weights\": \"hugepage\", \"test\": \"pp64\", "
+        "\"threads\": 1, \"samples\": [41.0]}]\n";
+    json_t *h, *s;
+    char err[512];
+    ck_assert_int_eq(import_parse(IMPORT_GGPERF_BENCH, two, strlen(two), "w.json", &h, &s, err, sizeof err), 0);
+    ck_assert_int_eq(results_header_n_configs(h), 4);
+    ck_assert_int_eq(json_array_size(s), 6);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_array_get(s, 4), "axes"), "weights")),
+                     "hugepage");
+    json_decref(h);
+    json_decref(s);
+    /* a non-string weights is a format error naming the field */
+    static const char bad[] = "[{\"test\": \"tg32\", \"threads\": 1, \"weights\": 3, \"samples\": [1.0]}]";
+    ck_assert_int_ne(import_parse(IMPORT_GGPERF_BENCH, bad, strlen(bad), "b.json", &h, &s, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "weights") != NULL, "%s", err);
+}
+END_TEST
+
 START_TEST(test_gbench_json)
 {
     const char *dir = tu_tmpdir();
@@ -436,6 +465,7 @@ Suite *import_suite(void)
     tcase_add_test(tc, test_llama_bench_json);
     tcase_add_test(tc, test_llama_bench_jsonl);
     tcase_add_test(tc, test_ggperf_bench_json);
+    tcase_add_test(tc, test_ggperf_bench_weights_axis);
     tcase_add_test(tc, test_gbench_json);
     tcase_add_test(tc, test_malformed_inputs);
     tcase_add_test(tc, test_cli_usage_and_force);
