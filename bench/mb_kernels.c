@@ -407,7 +407,9 @@ static void run_from_float(struct gbench_state *st, const struct mb_case *c)
     free(y);
 }
 
-/* dot (all rows) and dot_mt (this thread's share of the rows). */
+/* dot (all rows) and dot_mt (this thread's share of the rows), through the
+ * type's multi-row gemv kernel where it has one, as the engine's decode
+ * does (the label then says "+gemv"). */
 static void run_dot(struct gbench_state *st, const struct mb_case *c)
 {
     char err[160];
@@ -430,17 +432,22 @@ static void run_dot(struct gbench_state *st, const struct mb_case *c)
         return;
     }
     quant_dot_fn dot = c->kern->dot[c->type];
+    quant_gemv_fn gemv = r1 > r0 ? c->kern->gemv[c->type] : NULL;
     struct sw_ctr sw;
     sw_begin(&sw, false);
     while (gbench_keep_running(st)) {
-        for (int64_t r = r0; r < r1; r++)
-            dot(c->k, w + (size_t)r * rb, y, ys, 1, &s[r]);
+        if (gemv)
+            gemv(c->k, w + (size_t)r0 * rb, rb, (int)(r1 - r0), y, &s[r0]);
+        else
+            for (int64_t r = r0; r < r1; r++)
+                dot(c->k, w + (size_t)r * rb, y, ys, 1, &s[r]);
         gbench_clobber_memory();
     }
     sw_end(&sw, st);
     double it = (double)gbench_iterations(st), rows = (double)(r1 - r0);
-    report(st, it * rows * (double)rb, it * rows, it * rows * 2.0 * (double)c->k,
-           quant_isa_name(c->kern->dot_isa[c->type]));
+    char label[32];
+    snprintf(label, sizeof label, "%s%s", quant_isa_name(c->kern->dot_isa[c->type]), gemv ? "+gemv" : "");
+    report(st, it * rows * (double)rb, it * rows, it * rows * 2.0 * (double)c->k, label);
     free(y);
     free(s);
 }
@@ -527,6 +534,10 @@ static void mm_thread(void *arg, int ith, int nth)
     quant_dot_fn dot = j->kern->dot[j->type];
     int64_t r0, r1;
     pool_split(j->m, ith, nth, ROW_GRAIN, &r0, &r1);
+    if (j->ny == 1 && j->kern->gemv[j->type] && r1 > r0) { /* as the engine's decode */
+        j->kern->gemv[j->type](j->k, j->w + (size_t)r0 * j->rb, j->rb, (int)(r1 - r0), a, &j->out[r0]);
+        return;
+    }
     if (j->ny == 1) {
         for (int64_t r = r0; r < r1; r++)
             dot(j->k, j->w + (size_t)r * j->rb, a, as, 1, &j->out[r]);
