@@ -180,13 +180,7 @@ static json_t *file_str(const char *path)
 static json_t *selected_word(const char *path)
 {
     char buf[256];
-    if (!read_line(path, buf, sizeof buf))
-        return json_string(UNREADABLE);
-    char *a = strchr(buf, '['), *b = a ? strchr(a, ']') : NULL;
-    if (!a || !b)
-        return json_string(buf);
-    *b = '\0';
-    return json_string(a + 1);
+    return json_string(sysfs_selected(path, buf, sizeof buf) == 0 ? buf : UNREADABLE);
 }
 
 /* Value of "key<sep>value" in a /proc file such as cpuinfo or meminfo. */

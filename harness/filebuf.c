@@ -8,6 +8,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "harness/sysfs.h"
+
 #define HUGE_ALIGN ((size_t)2 << 20)
 #define READ_CHUNK ((size_t)1 << 30)
 
@@ -138,4 +140,11 @@ int64_t filebuf_huge_bytes(const struct filebuf *b)
     }
     fclose(f);
     return seen ? kb * 1024 : -1;
+}
+
+bool filebuf_thp_usable(void)
+{
+    char w[32];
+    return sysfs_selected("/sys/kernel/mm/transparent_hugepage/enabled", w, sizeof w) == 0 &&
+           (strcmp(w, "always") == 0 || strcmp(w, "madvise") == 0);
 }

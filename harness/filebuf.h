@@ -20,6 +20,7 @@
 #ifndef GGPERF_HARNESS_FILEBUF_H
 #define GGPERF_HARNESS_FILEBUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +44,10 @@ int filebuf_load(struct filebuf *b, int fd, uint64_t size, enum filebuf_kind kin
 
 /* Release what filebuf_load took; safe on a zeroed or released buffer. */
 void filebuf_free(struct filebuf *b);
+
+/* True when transparent huge pages can back a MADV_HUGEPAGE region here
+ * (/sys/kernel/mm/transparent_hugepage/enabled is "always" or "madvise"). */
+bool filebuf_thp_usable(void);
 
 /* Bytes of b backed by transparent huge pages now (AnonHugePages of the
  * mappings b spans in /proc/self/smaps), or -1 when that cannot be read. */

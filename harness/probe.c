@@ -92,13 +92,8 @@ static void probe_caches(struct probe_info *p)
 /* "always [madvise] never" -> "madvise" */
 static void bracketed(const char *path, char *out, size_t len)
 {
-    char line[256];
-    snprintf(out, len, "unknown");
-    if (sysfs_read_line(path, line, sizeof line) != 0)
-        return;
-    char *a = strchr(line, '['), *b = a ? strchr(a, ']') : NULL;
-    if (a && b)
-        snprintf(out, len, "%.*s", (int)(b - a - 1), a + 1);
+    if (sysfs_selected(path, out, len) != 0)
+        snprintf(out, len, "unknown");
 }
 
 static void probe_cpu(struct probe_info *p)

@@ -39,3 +39,16 @@ uint64_t sysfs_size(const char *s)
         v <<= 30;
     return v;
 }
+
+int sysfs_selected(const char *path, char *buf, size_t len)
+{
+    char line[256];
+    if (sysfs_read_line(path, line, sizeof line) != 0)
+        return -1;
+    const char *a = strchr(line, '['), *b = a ? strchr(a, ']') : NULL;
+    if (a && b)
+        snprintf(buf, len, "%.*s", (int)(b - a - 1), a + 1);
+    else
+        snprintf(buf, len, "%s", line);
+    return 0;
+}

@@ -10,6 +10,11 @@
  * when the file cannot be opened or is empty. */
 int sysfs_read_line(const char *path, char *buf, size_t len);
 
+/* The selected word of a kernel selector file ("always [madvise] never" ->
+ * "madvise"; a line without brackets as it is) into buf. Returns 0, or -1
+ * when the file cannot be read. */
+int sysfs_selected(const char *path, char *buf, size_t len);
+
 /* A decimal kernel field ("12"): its value, or 0 when it is not an int
  * (atoi has undefined behaviour on overflow and reports no errors). */
 int sysfs_int(const char *s);
