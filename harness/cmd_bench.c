@@ -73,7 +73,8 @@ static struct stats_summary summary(const struct bench_result *r)
     return sm;
 }
 
-static void print_md(const struct session *s, const char *path, struct bench_result *res, int nres, double tg_bytes)
+static void print_md(size_t file_bytes, const char *isa, const char *path, struct bench_result *res, int nres,
+                     double tg_bytes)
 {
     printf("| model | size | weights | kernels | threads | test | t/s | median t/s | eff. GB/s |\n");
     printf("| --- | ---: | --- | --- | ---: | --- | ---: | ---: | ---: |\n");
@@ -91,9 +92,9 @@ static void print_md(const struct session *s, const char *path, struct bench_res
         else if (r->huge_bytes < 0)
             snprintf(wt, sizeof wt, "hugepage (THP n/a)");
         else
-            snprintf(wt, sizeof wt, "hugepage (%.0f%% THP)", 100.0 * (double)r->huge_bytes / (double)s->map_bytes);
+            snprintf(wt, sizeof wt, "hugepage (%.0f%% THP)", 100.0 * (double)r->huge_bytes / (double)file_bytes);
         printf("| %s | %.0f MiB | %s | %s | %d | %s | %.2f ± %.2f | %.2f | %s |\n", base,
-               (double)s->map_bytes / (1 << 20), wt, quant_isa_name(infer_kernels(s->ctx)->isa), r->threads,
+               (double)file_bytes / (1 << 20), wt, isa, r->threads,
                r->test, mean, sd, sm.median, bw);
     }
 }
@@ -191,24 +192,33 @@ static int run(int argc, char **argv)
         free(toks);
         return cli_error(CLI_EFAIL, "out of memory");
     }
+    /* The file is placed once (a hugepage copy costs a read of the whole
+     * file); each thread count gets its own inference context. */
+    struct session s;
+    if (session_open(&s, &so, false, err, sizeof err) != 0) {
+        free(res);
+        free(toks);
+        return cli_error(CLI_EFAIL, "%s", err);
+    }
+    session_guard(&s, so.model_path); /* a file truncated under us: one line, exit 1 */
+    const int64_t huge = filebuf_huge_bytes(&s.file);
+    /* Random token ids, fixed seed: the same prompt for every run. */
+    uint64_t st = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < ctx_need; i++) {
+        st ^= st << 13, st ^= st >> 7, st ^= st << 17;
+        toks[i] = (int32_t)(st % (uint64_t)s.m.hp.n_vocab);
+    }
     for (int ti = 0; ti < n_threads && rc == CLI_OK; ti++) {
         so.infer.n_threads = threads[ti];
-        struct session s;
-        if (session_open(&s, &so, true, err, sizeof err) != 0) {
-            rc = cli_error(CLI_EFAIL, "%s", err);
+        struct infer *ctx = NULL;
+        char e[512];
+        if (infer_new(&ctx, &s.m, &so.infer, e, sizeof e) != INFER_OK) {
+            rc = cli_error(CLI_EFAIL, "%s: %s", so.model_path, e);
             break;
         }
-        session_guard(&s, so.model_path); /* a file truncated under us: one line, exit 1 */
-        /* Random token ids, fixed seed: the same prompt for every run. */
-        uint64_t st = 0x9e3779b97f4a7c15ull;
-        for (int i = 0; i < ctx_need; i++) {
-            st ^= st << 13, st ^= st >> 7, st ^= st << 17;
-            toks[i] = (int32_t)(st % (uint64_t)s.m.hp.n_vocab);
-        }
-        tg_bytes = (double)infer_decode_bytes(s.ctx);
-        isa = quant_isa_name(infer_kernels(s.ctx)->isa);
-        int nthreads_real = pool_threads(infer_pool(s.ctx));
-        int64_t huge = filebuf_huge_bytes(&s.file);
+        tg_bytes = (double)infer_decode_bytes(ctx);
+        isa = quant_isa_name(infer_kernels(ctx)->isa);
+        int nthreads_real = pool_threads(infer_pool(ctx));
         for (int kind = 0; kind < 2 && rc == CLI_OK; kind++) {
             int n = kind == 0 ? n_prompt : n_gen;
             if (n == 0)
@@ -219,12 +229,12 @@ static int run(int argc, char **argv)
             r->n_tokens = n;
             r->weights = s.file.kind;
             r->huge_bytes = huge;
-            if (one_rep(s.ctx, toks, n, kind == 0, err, sizeof err) < 0) { /* warm-up */
+            if (one_rep(ctx, toks, n, kind == 0, err, sizeof err) < 0) { /* warm-up */
                 rc = cli_error(CLI_EFAIL, "%s", err);
                 break;
             }
             for (int k = 0; k < reps; k++) {
-                double tps = one_rep(s.ctx, toks, n, kind == 0, err, sizeof err);
+                double tps = one_rep(ctx, toks, n, kind == 0, err, sizeof err);
                 if (tps < 0) {
                     rc = cli_error(CLI_EFAIL, "%s", err);
                     break;
@@ -236,14 +246,21 @@ static int run(int argc, char **argv)
             if (cli_stderr_is_tty())
                 fprintf(stderr, "\r%60s\r", "");
         }
-        if (rc == CLI_OK && ti == n_threads - 1) {
-            if (json)
-                print_json(so.model_path, res, nres, tg_bytes, isa);
-            else
-                print_md(&s, so.model_path, res, nres, tg_bytes);
-        }
-        session_close(&s);
+        infer_free(ctx);
     }
+    /* What was measured before a failure is still printed: drop only the
+     * tests without a sample. */
+    int kept = 0;
+    for (int i = 0; i < nres; i++)
+        if (res[i].n > 0)
+            res[kept++] = res[i];
+    if (kept > 0) {
+        if (json)
+            print_json(so.model_path, res, kept, tg_bytes, isa);
+        else
+            print_md(s.map_bytes, isa, so.model_path, res, kept, tg_bytes);
+    }
+    session_close(&s);
     free(res);
     free(toks);
     return rc;
