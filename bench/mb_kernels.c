@@ -408,8 +408,8 @@ static void run_from_float(struct gbench_state *st, const struct mb_case *c)
 }
 
 /* dot (all rows) and dot_mt (this thread's share of the rows), through the
- * type's multi-row gemv kernel where it has one, as the engine's decode
- * does (the label then says "+gemv"). */
+ * type's multi-row gemm kernel where it has one, as the engine's decode
+ * does (the label then says "+gemm"). */
 static void run_dot(struct gbench_state *st, const struct mb_case *c)
 {
     char err[160];
@@ -432,12 +432,12 @@ static void run_dot(struct gbench_state *st, const struct mb_case *c)
         return;
     }
     quant_dot_fn dot = c->kern->dot[c->type];
-    quant_gemv_fn gemv = r1 > r0 ? c->kern->gemv[c->type] : NULL;
+    quant_gemm_fn gemm = r1 > r0 ? c->kern->gemm[c->type] : NULL;
     struct sw_ctr sw;
     sw_begin(&sw, false);
     while (gbench_keep_running(st)) {
-        if (gemv)
-            gemv(c->k, w + (size_t)r0 * rb, rb, (int)(r1 - r0), y, &s[r0]);
+        if (gemm)
+            gemm(c->k, w + (size_t)r0 * rb, rb, (int)(r1 - r0), y, ys, 1, &s[r0], 0);
         else
             for (int64_t r = r0; r < r1; r++)
                 dot(c->k, w + (size_t)r * rb, y, ys, 1, &s[r]);
@@ -446,7 +446,7 @@ static void run_dot(struct gbench_state *st, const struct mb_case *c)
     sw_end(&sw, st);
     double it = (double)gbench_iterations(st), rows = (double)(r1 - r0);
     char label[32];
-    snprintf(label, sizeof label, "%s%s", quant_isa_name(c->kern->dot_isa[c->type]), gemv ? "+gemv" : "");
+    snprintf(label, sizeof label, "%s%s", quant_isa_name(c->kern->dot_isa[c->type]), gemm ? "+gemm" : "");
     report(st, it * rows * (double)rb, it * rows, it * rows * 2.0 * (double)c->k, label);
     free(y);
     free(s);
@@ -534,8 +534,10 @@ static void mm_thread(void *arg, int ith, int nth)
     quant_dot_fn dot = j->kern->dot[j->type];
     int64_t r0, r1;
     pool_split(j->m, ith, nth, ROW_GRAIN, &r0, &r1);
-    if (j->ny == 1 && j->kern->gemv[j->type] && r1 > r0) { /* as the engine's decode */
-        j->kern->gemv[j->type](j->k, j->w + (size_t)r0 * j->rb, j->rb, (int)(r1 - r0), a, &j->out[r0]);
+    if (j->kern->gemm[j->type]) { /* as the engine's matmul */
+        if (r1 > r0)
+            j->kern->gemm[j->type](j->k, j->w + (size_t)r0 * j->rb, j->rb, (int)(r1 - r0), a, as, j->ny,
+                                   &j->out[r0], (size_t)j->m);
         return;
     }
     if (j->ny == 1) {

@@ -367,8 +367,10 @@ static void matmul(struct infer *c, struct qstate *st, int ith, int nth, const s
     } else {
         pool_split(w->ne1, ith, nth, ROW_GRAIN, &r0, &r1);
     }
-    if (n == 1 && step == 1 && c->k.gemv[w->type] && r1 > r0) {
-        c->k.gemv[w->type](w->ne0, wd + (size_t)r0 * w->row_bytes, w->row_bytes, (int)(r1 - r0), a, &out[r0]);
+    if (step == 1 && c->k.gemm[w->type]) {
+        if (r1 > r0)
+            c->k.gemm[w->type](w->ne0, wd + (size_t)r0 * w->row_bytes, w->row_bytes, (int)(r1 - r0), a, stride, n,
+                               &out[r0], (size_t)ld);
         return;
     }
     if (n == 1) {

@@ -129,14 +129,17 @@ typedef void (*quant_from_float_fn)(const float *restrict x, void *restrict y, i
  * activation rows (prefill). n is a multiple of the block size. */
 typedef void (*quant_dot_fn)(int64_t n, const void *restrict x, const void *restrict y,
                              size_t y_stride, int ny, float *restrict s);
-/* s[r] = dot(row r of x, y) for r < nr: nr weight rows, row r at
- * (const char *)x + r * x_stride, against one activation row y (decode).
+/* s[j * ld + r] = dot(row r of x, row j of y) for r < nr, j < ny: nr
+ * weight rows, row r at (const char *)x + r * x_stride, against ny
+ * activation rows in vec_dot_type, row j at (const char *)y + j * y_stride.
  * Walking several weight rows at once shares the activation unpacking and
- * the per-block activation work between them. Optional: a NULL slot means
- * calling the dot kernel once per row. The result for each row equals that
- * of the type's dot kernel with ny == 1 up to float summation order. */
-typedef void (*quant_gemv_fn)(int64_t n, const void *restrict x, size_t x_stride, int nr,
-                              const void *restrict y, float *restrict s);
+ * the per-block activation work between them (decode, ny == 1) and, for
+ * prefill, the weight unpacking between activation rows while a whole
+ * tile of outputs stays in registers. Optional: a NULL slot means calling
+ * the dot kernel once per weight row. Each result equals the type's dot
+ * kernel's up to float summation order. */
+typedef void (*quant_gemm_fn)(int64_t n, const void *restrict x, size_t x_stride, int nr,
+                              const void *restrict y, size_t y_stride, int ny, float *restrict s, size_t ld);
 
 /* Static properties of a type: known to the reader for every GGUF type. */
 struct quant_traits {
@@ -178,7 +181,7 @@ enum quant_isa { QISA_REF = 0, QISA_AVX2 = 1, QISA_AVX512 = 2 };
 struct quant_kernels {
     enum quant_isa isa;                /* the best ISA asked for and available */
     quant_dot_fn dot[QT_COUNT];
-    quant_gemv_fn gemv[QT_COUNT];      /* NULL where the type has none */
+    quant_gemm_fn gemm[QT_COUNT];      /* NULL where the type has none */
     quant_from_float_fn from_float[QT_COUNT];
     quant_to_float_fn to_float[QT_COUNT];
     enum quant_isa dot_isa[QT_COUNT];  /* which path each dot runs */

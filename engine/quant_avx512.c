@@ -458,10 +458,236 @@ GFNI_FN __attribute__((noinline)) static void q4_rows4(int nb, const uint8_t *x,
     }
 }
 
-GFNI_FN static void gemv_q4_0_q8_0_vbmi(int64_t n, const void *restrict vx, size_t xs, int nr,
-                                        const void *restrict y, float *restrict s)
+/* ---- Q4_0 x Q8_0, 8 weight rows x up to 8 activation rows (prefill) ---
+ *
+ * The 256-bit tile kernel (q0_tile) pays an xor, a vpdpbusd, a conversion
+ * and an FMA for every block of every (weight row, activation row) pair:
+ * 4 uops per 32 products. Here one 512-bit vector holds the 16 quant bytes
+ * of 4 weight rows (128-bit lane r = row r), unpacked into low and high
+ * nibbles once per block and reused by every activation row of the tile,
+ * whose 16-byte halves are broadcast to the 4 lanes. Per block and
+ * activation row, 8 weight rows cost 4 vpdpbusd, 2 conversions, 2 FMSUBs
+ * and 2 FMAs: 10 uops per 256 products.
+ *
+ * Scaling: lane l of row r holds P = sum(q * y) over its 8 values, exact.
+ * The block's contribution dx * dy * sum((q - 8) * y) is taken as
+ * dx * sum over the 4 lanes of (P * dy - 2 * dy * sum(y)): the per-block
+ * activation terms dy and c = 2 * dy * sum(y) are tabulated once per
+ * activation row and block (q0g_act), so the correction costs no integer
+ * work. At the end the 4 lanes of each row are summed. */
+#define Q0G_ROWS 8         /* weight rows per tile (two vectors of 4) */
+#define Q0G_TILE 8         /* activation rows per tile */
+#define Q0G_ACT_CHUNK 32   /* activation rows whose tables are built together */
+#define Q0G_K_CHUNK 256    /* blocks per table: 32 x 256 x 8 bytes = 64 KiB of stack */
+
+struct q0g_act {
+    float dy, c;
+};
+
+/* Tables of activation rows [0, na) for blocks [b0, b0 + nbk); off is
+ * the weight offset the unsigned products carry (8 for Q4_0's q, 128 for
+ * Q8_0's w ^ 0x80), so c = off / 4 * dy * sum(y) per lane. */
+static void q0g_tables(const uint8_t *y, size_t ys, int na, int b0, int nbk, float off, struct q0g_act *t)
 {
-    const uint8_t *x = vx;
+    for (int j = 0; j < na; j++)
+        for (int b = 0; b < nbk; b++) {
+            const uint8_t *yb = y + (size_t)j * ys + (size_t)(b0 + b) * Q8_0_BYTES;
+            int sum = 0;
+            for (int i = 0; i < QK8_0; i++)
+                sum += (int8_t)yb[2 + i];
+            const float dy = quant_f16_to_f32((qt_half)(yb[0] | yb[1] << 8));
+            t[(size_t)j * Q0G_K_CHUNK + b] = (struct q0g_act){ dy, 0.25f * off * dy * (float)sum };
+        }
+}
+
+/* Weight side of one block of 8 rows: nibbles of rows 0..3 (lo, hi) and
+ * 4..7, and each row's dx repeated over its 4 lanes. */
+struct q0g_w {
+    __m512i lo[2], hi[2];
+    __m512 dx[2];
+};
+
+static const int32_t q0g_dxi[2][16] __attribute__((aligned(64))) = {
+    { 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3 },
+    { 4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7 },
+};
+
+VNNI_INLINE __m512i q0g_lanes(const uint8_t *r, size_t xs)
+{
+    __m512i q = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(const void *)r));
+    q = _mm512_inserti32x4(q, _mm_loadu_si128((const __m128i *)(const void *)(r + xs)), 1);
+    q = _mm512_inserti32x4(q, _mm_loadu_si128((const __m128i *)(const void *)(r + 2 * xs)), 2);
+    return _mm512_inserti32x4(q, _mm_loadu_si128((const __m128i *)(const void *)(r + 3 * xs)), 3);
+}
+
+/* Q4_0: lo = q & 15 (values 0..15), hi = q >> 4 (values 16..31). Q8_0:
+ * lo = bytes 0..15 ^ 0x80, hi = bytes 16..31 ^ 0x80 (w + 128, unsigned). */
+VNNI_INLINE void q0g_weights(const uint8_t *xb, size_t xs, int is_q4, struct q0g_w *w)
+{
+    const __m512i m = _mm512_set1_epi8(0x0F), flip = _mm512_set1_epi8((char)0x80);
+    uint16_t h[8];
+    for (int v = 0; v < 2; v++) {
+        const uint8_t *r = xb + (size_t)(4 * v) * xs;
+        if (is_q4) {
+            const __m512i q = q0g_lanes(r + 2, xs);
+            w->lo[v] = _mm512_and_si512(q, m);
+            w->hi[v] = _mm512_and_si512(_mm512_srli_epi16(q, 4), m);
+        } else {
+            w->lo[v] = _mm512_xor_si512(q0g_lanes(r + 2, xs), flip);
+            w->hi[v] = _mm512_xor_si512(q0g_lanes(r + 18, xs), flip);
+        }
+        for (int k = 0; k < 4; k++)
+            memcpy(&h[4 * v + k], r + (size_t)k * xs, 2);
+    }
+    __m128i hv;
+    memcpy(&hv, h, 16);
+    const __m512 d = _mm512_castps256_ps512(_mm256_cvtph_ps(hv));
+    w->dx[0] = _mm512_permutexvar_ps(_mm512_load_si512(q0g_dxi[0]), d);
+    w->dx[1] = _mm512_permutexvar_ps(_mm512_load_si512(q0g_dxi[1]), d);
+}
+
+/* s[j * ld + r] (+)= rows r < 8 x activation rows j < na over blocks
+ * [b0, b0 + nbk); t: the tables of those rows and blocks. na is a
+ * constant after inlining. */
+VNNI_INLINE void q0g_tile(const uint8_t *x, size_t xs, int is_q4, const uint8_t *y, size_t ys, int b0, int nbk,
+                          const struct q0g_act *t, float *s, size_t ld, bool add, const int na)
+{
+    __m512 acc[Q0G_TILE][2];
+#pragma GCC unroll 8
+    for (int j = 0; j < na; j++)
+        acc[j][0] = acc[j][1] = _mm512_setzero_ps();
+    for (int b = 0; b < nbk; b++) {
+        struct q0g_w w;
+        q0g_weights(x + (size_t)(b0 + b) * (is_q4 ? Q4_0_BYTES : Q8_0_BYTES), xs, is_q4, &w);
+#pragma GCC unroll 8
+        for (int j = 0; j < na; j++) {
+            const uint8_t *yq = y + (size_t)j * ys + (size_t)(b0 + b) * Q8_0_BYTES + 2;
+            const __m512i ylo = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)yq));
+            const __m512i yhi = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)(yq + 16)));
+            const struct q0g_act a = t[(size_t)j * Q0G_K_CHUNK + b];
+            const __m512 dy = _mm512_set1_ps(a.dy), c = _mm512_set1_ps(a.c);
+#pragma GCC unroll 2
+            for (int v = 0; v < 2; v++) {
+                const __m512i p =
+                    _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), w.lo[v], ylo), w.hi[v], yhi);
+                acc[j][v] = _mm512_fmadd_ps(_mm512_fmsub_ps(_mm512_cvtepi32_ps(p), dy, c), w.dx[v], acc[j][v]);
+            }
+        }
+    }
+    /* the 4 lanes of each row summed, rows 0..7 gathered into 8 floats */
+    const __m512i pick = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0);
+#pragma GCC unroll 8
+    for (int j = 0; j < na; j++) {
+        __m512 u[2];
+        for (int v = 0; v < 2; v++) {
+            u[v] = _mm512_add_ps(acc[j][v], _mm512_permute_ps(acc[j][v], 0xB1));
+            u[v] = _mm512_add_ps(u[v], _mm512_permute_ps(u[v], 0x4E));
+        }
+        __m256 r = _mm512_castps512_ps256(_mm512_permutex2var_ps(u[0], pick, u[1]));
+        float *o = s + (size_t)j * ld;
+        if (add)
+            r = _mm256_add_ps(r, _mm256_loadu_ps(o));
+        _mm256_storeu_ps(o, r);
+    }
+}
+
+/* Prefill (ny > 1) of Q4_0 or Q8_0 weights. Out of line, so that decode
+ * does not pay for (or probe) the 64 KiB table on the stack. */
+VNNI_INLINE void q0_gemm_tiles(int64_t n, const uint8_t *x, size_t xs, int nr, const uint8_t *y, size_t ys, int ny,
+                               float *s, size_t ld, const int is_q4)
+{
+    const int nb = (int)(n / 32);
+    struct q0g_act tab[Q0G_ACT_CHUNK * Q0G_K_CHUNK];
+    const int nr8 = nr & ~(Q0G_ROWS - 1);
+    for (int j0 = 0; j0 < ny; j0 += Q0G_ACT_CHUNK) {
+        const int na = ny - j0 < Q0G_ACT_CHUNK ? ny - j0 : Q0G_ACT_CHUNK;
+        const uint8_t *ya = y + (size_t)j0 * ys;
+        float *sa = s + (size_t)j0 * ld;
+        for (int b0 = 0; b0 < nb; b0 += Q0G_K_CHUNK) {
+            const int nbk = nb - b0 < Q0G_K_CHUNK ? nb - b0 : Q0G_K_CHUNK;
+            q0g_tables(ya, ys, na, b0, nbk, is_q4 ? 8.0f : 128.0f, tab);
+            for (int r = 0; r < nr8; r += Q0G_ROWS) {
+                const uint8_t *xr = x + (size_t)r * xs;
+                int j = 0;
+                for (; j + Q0G_TILE <= na; j += Q0G_TILE)
+                    q0g_tile(xr, xs, is_q4, ya + (size_t)j * ys, ys, b0, nbk, tab + (size_t)j * Q0G_K_CHUNK,
+                             sa + (size_t)j * ld + r, ld, b0 > 0, Q0G_TILE);
+                const uint8_t *yj = ya + (size_t)j * ys;
+                const struct q0g_act *tj = tab + (size_t)j * Q0G_K_CHUNK;
+                float *sj = sa + (size_t)j * ld + r;
+                switch (na - j) {
+                case 7: q0g_tile(xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, b0 > 0, 7); break;
+                case 6: q0g_tile(xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, b0 > 0, 6); break;
+                case 5: q0g_tile(xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, b0 > 0, 5); break;
+                case 4: q0g_tile(xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, b0 > 0, 4); break;
+                case 3: q0g_tile(xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, b0 > 0, 3); break;
+                case 2: q0g_tile(xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, b0 > 0, 2); break;
+                case 1: q0g_tile(xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, b0 > 0, 1); break;
+                default: break;
+                }
+            }
+        }
+    }
+    /* rows past the last group of 8: the tiled row kernel */
+    float tmp[Q0_TILE];
+    for (int r = nr8; r < nr; r++)
+        for (int j = 0; j < ny; j += Q0_TILE) {
+            const int m = ny - j < Q0_TILE ? ny - j : Q0_TILE;
+            q0_dot_rows(n, x + (size_t)r * xs, y + (size_t)j * ys, ys, m, tmp, is_q4 ? Q4_0_BYTES : Q8_0_BYTES,
+                        is_q4);
+            for (int k = 0; k < m; k++)
+                s[(size_t)(j + k) * ld + r] = tmp[k];
+        }
+}
+
+VNNI_FN __attribute__((noinline)) static void q4_gemm_tiles(int64_t n, const uint8_t *x, size_t xs, int nr,
+                                                            const uint8_t *y, size_t ys, int ny, float *s, size_t ld)
+{
+    q0_gemm_tiles(n, x, xs, nr, y, ys, ny, s, ld, 1);
+}
+
+VNNI_FN __attribute__((noinline)) static void q8_gemm_tiles(int64_t n, const uint8_t *x, size_t xs, int nr,
+                                                            const uint8_t *y, size_t ys, int ny, float *s, size_t ld)
+{
+    q0_gemm_tiles(n, x, xs, nr, y, ys, ny, s, ld, 0);
+}
+
+/* Q4_0 without VBMI/GFNI: prefill through the tiles, decode on the row
+ * kernel. */
+VNNI_FN static void gemm_q4_0_q8_0_vnni(int64_t n, const void *restrict vx, size_t xs, int nr,
+                                        const void *restrict vy, size_t ys, int ny, float *restrict s, size_t ld)
+{
+    const uint8_t *x = vx, *y = vy;
+    if (ny > 1) {
+        q4_gemm_tiles(n, x, xs, nr, y, ys, ny, s, ld);
+        return;
+    }
+    for (int r = 0; r < nr; r++)
+        q0_dot_rows(n, x + (size_t)r * xs, y, 0, 1, s + r, Q4_0_BYTES, 1);
+}
+
+/* Q8_0: prefill through the tiles; decode keeps the row kernel (see the
+ * note at q4_rows4 on why there is no multi-row Q8_0 decode kernel). */
+VNNI_FN static void gemm_q8_0_q8_0_vnni(int64_t n, const void *restrict vx, size_t xs, int nr,
+                                        const void *restrict vy, size_t ys, int ny, float *restrict s, size_t ld)
+{
+    const uint8_t *x = vx, *y = vy;
+    if (ny > 1) {
+        q8_gemm_tiles(n, x, xs, nr, y, ys, ny, s, ld);
+        return;
+    }
+    for (int r = 0; r < nr; r++)
+        q0_dot_rows(n, x + (size_t)r * xs, y, 0, 1, s + r, Q8_0_BYTES, 0);
+}
+
+GFNI_FN static void gemm_q4_0_q8_0_vbmi(int64_t n, const void *restrict vx, size_t xs, int nr,
+                                        const void *restrict vy, size_t ys, int ny, float *restrict s, size_t ld)
+{
+    const uint8_t *x = vx, *y = vy;
+    if (ny > 1) {
+        q4_gemm_tiles(n, x, xs, nr, y, ys, ny, s, ld);
+        return;
+    }
     const int nb = (int)(n / 32);
     int r = 0;
     for (; r + Q4R4_ROWS <= nr; r += Q4R4_ROWS)
@@ -950,9 +1176,11 @@ void quant_avx512_fill(struct quant_kernels *k)
         k->dot[QT_Q4_0] = dot_q4_0_q8_0_vnni;
         k->dot[QT_Q8_0] = dot_q8_0_q8_0_vnni;
         k->dot_isa[QT_Q4_0] = k->dot_isa[QT_Q8_0] = QISA_AVX512;
+        k->gemm[QT_Q4_0] = gemm_q4_0_q8_0_vnni;
+        k->gemm[QT_Q8_0] = gemm_q8_0_q8_0_vnni;
         if (__builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("gfni")) {
             k->dot[QT_Q4_0] = dot_q4_0_q8_0_vbmi;
-            k->gemv[QT_Q4_0] = gemv_q4_0_q8_0_vbmi;
+            k->gemm[QT_Q4_0] = gemm_q4_0_q8_0_vbmi;
         }
     }
     k->dot[QT_Q4_K] = vnni ? dot_q4_K_q8_K_vnni : dot_q4_K_q8_K;

@@ -12,9 +12,10 @@
  * - bit-identical dots when every float operation is exact (unit scales,
  *   small sums), which pins down the integer parts;
  * - extreme quant values (saturation and overflow traps);
- * - the multi-row (gemv) kernels against the reference dot of each row:
- *   row counts around the 4-row step, block counts around the 8-block
- *   step, misaligned and padded rows, exact for exact inputs;
+ * - the multi-row (gemm) kernels against the reference dot of each pair:
+ *   weight and activation row counts around the decode (4-row) and
+ *   prefill (8 x 8) tiles, block counts around the 8-block step and the
+ *   256-block tables, misaligned and padded rows, exact for exact inputs;
  * - activation quantizers: identical bytes to the reference for random,
  *   tie, zero, tiny, huge and non-finite inputs. */
 #include <check.h>
@@ -464,10 +465,10 @@ START_TEST(test_dot_extremes)
 }
 END_TEST
 
-/* ---- multi-row kernels (gemv) --------------------------------------------- */
+/* ---- multi-row kernels (gemm) --------------------------------------------- */
 
 /* Weights of one kind for nr rows: 0 random, 1 unit scales, 2 extremes. */
-static void gemv_weights(int kind, int t, uint8_t *x, int64_t n, uint64_t *s)
+static void gemm_weights(int kind, int t, uint8_t *x, int64_t n, uint64_t *s)
 {
     if (kind == 0)
         fill_weights(t, x, n, s);
@@ -478,87 +479,106 @@ static void gemv_weights(int kind, int t, uint8_t *x, int64_t n, uint64_t *s)
 }
 
 /* nr weight rows, row r at x + r * xs (xs = row + pad, base misaligned by
- * xoff), against one activation row: every s[r] must match the reference
- * dot of that row (exactly for unit scales and extremes, whose sums are
- * exact integers in float; within the dot bound for random blocks), and
- * s[nr] stays untouched. Returns 1 when the type has a gemv kernel. */
-static int check_gemv_case(const struct quant_kernels *fast, const struct quant_kernels *ref, int t, int64_t n,
-                           int nr, int xoff, int pad, int kind, uint64_t *s)
+ * xoff), against ny activation rows (stride row + ypad): every output
+ * s[j * ld + r] must match the reference dot of that pair (exactly for
+ * unit scales and extremes, whose sums are exact integers in float; within
+ * the dot bound for random blocks), and the padding of the output rows
+ * (ld = nr + 3) stays untouched. Returns 1 when the type has a gemm kernel. */
+static int check_gemm_case(const struct quant_kernels *fast, const struct quant_kernels *ref, int t, int64_t n,
+                           int nr, int ny, int xoff, int pad, int kind, uint64_t *s)
 {
-    if (!fast->gemv[t])
+    if (!fast->gemm[t])
         return 0;
     const int vt = vec_type(t);
     const size_t xrow = quant_row_size(t, n), yrow = quant_row_size(vt, n), xs = xrow + (size_t)pad;
-    uint8_t *xb = malloc((size_t)xoff + xs * (size_t)(nr - 1) + xrow), *y = malloc(yrow), *xa = malloc(xrow);
+    const size_t ys = yrow + (size_t)(pad ? 7 : 0), ld = (size_t)nr + 3;
+    uint8_t *xb = malloc((size_t)xoff + xs * (size_t)(nr - 1) + xrow), *y = malloc(ys * (size_t)ny);
+    uint8_t *xa = malloc(xrow), *ya = malloc(yrow);
     float *wf = malloc((size_t)n * sizeof *wf), *af = malloc((size_t)n * sizeof *af);
-    float *sf = malloc((size_t)(nr + 1) * sizeof *sf);
-    ck_assert(xb && y && xa && wf && af && sf);
+    float *sf = malloc(ld * (size_t)ny * sizeof *sf);
+    ck_assert(xb && y && xa && ya && wf && af && sf);
     uint8_t *x = xb + xoff;
-    if (kind == 0)
-        fill_acts(ref, vt, y, yrow, 1, n, wf, s);
-    else
-        unit_scale_acts(vt, y, n, s, kind == 2);
+    memset(y, 0xa5, ys * (size_t)ny);
+    for (int j = 0; j < ny; j++) {
+        if (kind == 0)
+            fill_acts(ref, vt, ya, yrow, 1, n, wf, s);
+        else
+            unit_scale_acts(vt, ya, n, s, kind == 2);
+        memcpy(y + (size_t)j * ys, ya, yrow);
+    }
     for (int r = 0; r < nr; r++) {
-        gemv_weights(kind, t, xa, n, s);
+        gemm_weights(kind, t, xa, n, s);
         memcpy(x + (size_t)r * xs, xa, xrow);
         if (pad && r + 1 < nr)
             memset(x + (size_t)r * xs + xrow, 0x5a, (size_t)pad); /* junk between rows */
     }
-    sf[nr] = -12345.0f;
-    fast->gemv[t](n, x, xs, nr, y, sf);
-    ck_assert_msg(sf[nr] == -12345.0f, "%s gemv wrote past s[nr-1] (n=%lld nr=%d)", quant_type_name(t),
-                  (long long)n, nr);
-    for (int r = 0; r < nr; r++) {
-        float sr;
-        memcpy(xa, x + (size_t)r * xs, xrow); /* aligned copy for the reference */
-        ref->dot[t](n, xa, y, yrow, 1, &sr);
-        if (kind == 0) {
-            const double mag = dot_magnitude(ref, t, xa, y, n, wf, af);
-            ck_assert_msg(fabs((double)sf[r] - sr) <= tolerance(t) * mag + 1e-30,
-                          "%s gemv n=%lld nr=%d row %d (xoff %d pad %d): %.9g ref %.9g (magnitude %.4g)",
-                          quant_type_name(t), (long long)n, nr, r, xoff, pad, sf[r], sr, mag);
-        } else {
-            ck_assert_msg(sf[r] == sr, "%s gemv %s n=%lld nr=%d row %d: %.9g != ref %.9g", quant_type_name(t),
-                          kind == 1 ? "unit scales" : "extremes", (long long)n, nr, r, sf[r], sr);
+    for (size_t k = 0; k < ld * (size_t)ny; k++)
+        sf[k] = -12345.0f;
+    fast->gemm[t](n, x, xs, nr, y, ys, ny, sf, ld);
+    for (int j = 0; j < ny; j++) {
+        for (size_t k = (size_t)nr; k < ld; k++)
+            ck_assert_msg(sf[(size_t)j * ld + k] == -12345.0f, "%s gemm wrote past row %d's %d outputs (n=%lld)",
+                          quant_type_name(t), j, nr, (long long)n);
+        memcpy(ya, y + (size_t)j * ys, yrow); /* aligned copies for the reference */
+        for (int r = 0; r < nr; r++) {
+            float sr;
+            const float got = sf[(size_t)j * ld + (size_t)r];
+            memcpy(xa, x + (size_t)r * xs, xrow);
+            ref->dot[t](n, xa, ya, yrow, 1, &sr);
+            if (kind == 0) {
+                const double mag = dot_magnitude(ref, t, xa, ya, n, wf, af);
+                ck_assert_msg(fabs((double)got - sr) <= tolerance(t) * mag + 1e-30,
+                              "%s gemm n=%lld nr=%d ny=%d (%d, %d) (xoff %d pad %d): %.9g ref %.9g (magnitude %.4g)",
+                              quant_type_name(t), (long long)n, nr, ny, j, r, xoff, pad, got, sr, mag);
+            } else {
+                ck_assert_msg(got == sr, "%s gemm %s n=%lld nr=%d ny=%d (%d, %d): %.9g != ref %.9g",
+                              quant_type_name(t), kind == 1 ? "unit scales" : "extremes", (long long)n, nr, ny, j, r,
+                              got, sr);
+            }
         }
     }
     free(xb);
     free(y);
     free(xa);
+    free(ya);
     free(wf);
     free(af);
     free(sf);
     return 1;
 }
 
-START_TEST(test_gemv)
+START_TEST(test_gemm)
 {
     const int isa = _i;
     struct quant_kernels fast, ref;
     if (!kernels_for(isa, &fast, &ref))
         return;
-    /* n: 1, 3, 8, 9 and 64 blocks of 32 (the tails of the 8-block step) */
+    /* n: 1, 3, 8, 9 and 64 blocks of 32 (the tails of the 8-block step);
+     * 9216 = 288 blocks crosses the prefill kernel's 256-block tables */
     static const int64_t ns[] = { 32, 96, 256, 288, 2048 };
-    static const int nrs[] = { 1, 2, 3, 4, 5, 7, 8, 9, 13 };
+    static const int nrs[] = { 1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17 };
+    static const int nys[] = { 1, 2, 5, 8, 9, 13, 33, 40 };
     uint64_t s = 0x94d049bb133111ebull ^ (uint64_t)isa;
     int cases = 0;
-    for (int ti = 0; ti < N_TYPES; ti++)
+    for (int ti = 0; ti < N_TYPES; ti++) {
         for (int a = 0; a < 5; a++)
-            for (int b = 0; b < 9; b++) {
-                const int k = a * 9 + b;
-                cases += check_gemv_case(&fast, &ref, k_types[ti], ns[a], nrs[b], k % 3, (k % 2) * 5, 0, &s);
+            for (int b = 0; b < 11; b++) {
+                const int k = a * 11 + b, ny = nys[k % 8];
+                cases += check_gemm_case(&fast, &ref, k_types[ti], ns[a], nrs[b], ny, k % 3, (k % 2) * 5, 0, &s);
                 if (ns[a] == 2048 || ns[a] == 288) {
-                    cases += check_gemv_case(&fast, &ref, k_types[ti], ns[a], nrs[b], 1, 0, 1, &s);
-                    cases += check_gemv_case(&fast, &ref, k_types[ti], ns[a], nrs[b], 2, 3, 2, &s);
+                    cases += check_gemm_case(&fast, &ref, k_types[ti], ns[a], nrs[b], nys[(k + 3) % 8], 1, 0, 1, &s);
+                    cases += check_gemm_case(&fast, &ref, k_types[ti], ns[a], nrs[b], nys[(k + 5) % 8], 2, 3, 2, &s);
                 }
             }
+        cases += check_gemm_case(&fast, &ref, k_types[ti], 9216, 9, 10, 1, 5, 0, &s);
+        cases += check_gemm_case(&fast, &ref, k_types[ti], 9216, 8, 3, 0, 0, 1, &s);
+    }
     struct cpu_features f;
     cpu_detect(&f);
-    if (isa == QISA_AVX512 && f.avx512vnni && __builtin_cpu_supports("avx512vbmi") &&
-        __builtin_cpu_supports("gfni"))
-        ck_assert_msg(fast.gemv[QT_Q4_0] != NULL, "Q4_0 has no gemv kernel on a VBMI+GFNI CPU");
+    if (isa == QISA_AVX512 && f.avx512vnni)
+        ck_assert_msg(fast.gemm[QT_Q4_0] && fast.gemm[QT_Q8_0], "Q4_0/Q8_0 lack gemm kernels on a VNNI CPU");
     if (!cases)
-        printf("quant_simd: no %s gemv kernels on this CPU: nothing to test\n", quant_isa_name(isa));
+        printf("quant_simd: no %s gemm kernels on this CPU: nothing to test\n", quant_isa_name(isa));
 }
 END_TEST
 
@@ -715,7 +735,7 @@ Suite *quant_simd_suite(void)
     tcase_add_loop_test(tc, test_dot_random, QISA_AVX2, QISA_AVX512 + 1);
     tcase_add_loop_test(tc, test_dot_exact, QISA_AVX2, QISA_AVX512 + 1);
     tcase_add_loop_test(tc, test_dot_extremes, QISA_AVX2, QISA_AVX512 + 1);
-    tcase_add_loop_test(tc, test_gemv, QISA_AVX2, QISA_AVX512 + 1);
+    tcase_add_loop_test(tc, test_gemm, QISA_AVX2, QISA_AVX512 + 1);
     tcase_add_loop_test(tc, test_from_float_q8, QISA_AVX2, QISA_AVX512 + 1);
     tcase_add_loop_test(tc, test_from_float_f16, QISA_AVX2, QISA_AVX512 + 1);
     suite_add_tcase(s, tc);
