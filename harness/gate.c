@@ -80,22 +80,9 @@ static bool in_list(const char *const *list, const char *name)
 
 /* ---- one side: the samples of a results file, grouped -------------------- */
 
-struct vals {
-    char name[48];
-    char unit[32];
-    char source[16];
-    double *v;
-    size_t n, cap;
-    size_t n_other;       /* repetitions where the metric was unsupported / not counted */
-    char reason[160];     /* the first such reason */
-};
-
 struct side_cfg {
     const json_t *axes;   /* borrowed from the side's header */
-    size_t n_reps, n_ok;
-    char first_error[160];
-    struct vals *m;
-    size_t nm, cap;
+    struct results_cacc acc;
 };
 
 struct side {
@@ -108,87 +95,18 @@ struct side {
 
 static void side_free(struct side *s)
 {
-    for (int i = 0; s->cfg && i < s->n_cfg; i++) {
-        for (size_t j = 0; j < s->cfg[i].nm; j++)
-            free(s->cfg[i].m[j].v);
-        free(s->cfg[i].m);
-    }
+    for (int i = 0; s->cfg && i < s->n_cfg; i++)
+        results_cacc_free(&s->cfg[i].acc);
     free(s->cfg);
     json_decref(s->header);
     memset(s, 0, sizeof *s);
 }
 
-static struct vals *cfg_metric(struct side_cfg *c, const char *name, const char *unit, const char *source)
+/* The first error message of a configuration's failed repetitions, or "". */
+static const char *first_error(const struct results_cacc *c)
 {
-    for (size_t i = 0; i < c->nm; i++)
-        if (strcmp(c->m[i].name, name) == 0)
-            return &c->m[i];
-    if (c->nm == c->cap) {
-        size_t nc = c->cap ? c->cap * 2 : 8;
-        struct vals *p = realloc(c->m, nc * sizeof *p);
-        if (!p)
-            return NULL;
-        c->m = p;
-        c->cap = nc;
-    }
-    struct vals *m = &c->m[c->nm++];
-    memset(m, 0, sizeof *m);
-    snprintf(m->name, sizeof m->name, "%s", name);
-    snprintf(m->unit, sizeof m->unit, "%s", unit ? unit : "");
-    snprintf(m->source, sizeof m->source, "%s", source ? source : "");
-    return m;
-}
-
-static int vals_push(struct vals *m, double v)
-{
-    if (m->n == m->cap) {
-        size_t nc = m->cap ? m->cap * 2 : 16;
-        double *p = realloc(m->v, nc * sizeof *p);
-        if (!p)
-            return -1;
-        m->v = p;
-        m->cap = nc;
-    }
-    m->v[m->n++] = v;
-    return 0;
-}
-
-static int side_add_sample(struct side *s, const json_t *smp)
-{
-    int id = (int)json_integer_value(json_object_get(smp, "config"));
-    struct side_cfg *c = &s->cfg[id];
-    c->n_reps++;
-    if (!json_is_true(json_object_get(smp, "ok"))) {
-        const char *e = json_string_value(json_object_get(smp, "error"));
-        if (!c->first_error[0])
-            snprintf(c->first_error, sizeof c->first_error, "%s", e ? e : "failed");
-        return 0;
-    }
-    c->n_ok++;
-    size_t i;
-    json_t *m;
-    json_array_foreach(json_object_get(smp, "metrics"), i, m) {
-        const char *name = json_string_value(json_object_get(m, "name"));
-        if (!name)
-            continue;
-        struct vals *v = cfg_metric(c, name, json_string_value(json_object_get(m, "unit")),
-                                    json_string_value(json_object_get(m, "source")));
-        if (!v)
-            return -1;
-        const char *status = json_string_value(json_object_get(m, "status"));
-        json_t *val = json_object_get(m, "value");
-        if (status && strcmp(status, "ok") == 0 && json_is_number(val) && isfinite(json_number_value(val))) {
-            if (vals_push(v, json_number_value(val)) != 0)
-                return -1;
-        } else {
-            v->n_other++;
-            const char *why = json_string_value(json_object_get(m, "reason"));
-            if (!v->reason[0])
-                snprintf(v->reason, sizeof v->reason, "%s%s%s", status ? status : "no value", why ? ": " : "",
-                         why ? why : "");
-        }
-    }
-    return 0;
+    const char *e = json_string_value(json_array_get(c->errors, 0));
+    return e ? e : "";
 }
 
 static int side_load(struct side *s, const char *path, const char *what, char *err, size_t err_len)
@@ -224,7 +142,7 @@ static int side_load(struct side *s, const char *path, const char *what, char *e
     json_t *smp;
     int got;
     while ((got = results_reader_next(r, &smp, rerr, sizeof rerr)) == 1) {
-        int a = side_add_sample(s, smp);
+        int a = results_cacc_add(&s->cfg[(int)json_integer_value(json_object_get(smp, "config"))].acc, smp);
         json_decref(smp);
         if (a != 0) {
             rc = fail(err, err_len, GATE_ENOMEM, "gate: out of memory");
@@ -395,7 +313,7 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static double median_of(const struct vals *m)
+static double median_of(const struct results_macc *m)
 {
     if (!m || m->n == 0)
         return NAN;
@@ -403,7 +321,7 @@ static double median_of(const struct vals *m)
     return stats_median_sorted(m->v, m->n);
 }
 
-static bool constant(const struct vals *m)
+static bool constant(const struct results_macc *m)
 {
     for (size_t i = 1; i < m->n; i++)
         if (m->v[i] != m->v[0])
@@ -427,8 +345,8 @@ static size_t reps_needed(double alpha)
     return 1000;
 }
 
-static int judge(struct gate_report *r, struct gate_row *row, const struct gate_opts *o, struct vals *bm,
-                 struct vals *cm, const char *cpu_a, const char *cpu_b)
+static int judge(struct gate_report *r, struct gate_row *row, const struct gate_opts *o, struct results_macc *bm,
+                 struct results_macc *cm, const char *cpu_a, const char *cpu_b)
 {
     row->n_base = bm->n;
     row->n_cur = cm->n;
@@ -456,9 +374,10 @@ static int judge(struct gate_report *r, struct gate_row *row, const struct gate_
     }
     if (bm->n == 0 || cm->n == 0) {
         row->verdict = GATE_NOT_GATED;
-        const struct vals *none = cm->n == 0 ? cm : bm;
-        snprintf(row->note, sizeof row->note, "not gated: no values in the %s (%s)",
-                 cm->n == 0 ? "current results" : "baseline", none->reason[0] ? none->reason : "not measured");
+        const struct results_macc *none = cm->n == 0 ? cm : bm;
+        snprintf(row->note, sizeof row->note, "not gated: no values in the %s (%s%s%s)",
+                 cm->n == 0 ? "current results" : "baseline", none->status[0] ? none->status : "not measured",
+                 none->reason[0] ? ": " : "", none->reason);
         return 0;
     }
     row->base_median = median_of(bm);
@@ -631,33 +550,33 @@ int gate_compare_files(const char *base_path, const char *cur_path, const char *
         base_matched[bi] = true;
         struct side_cfg *bc = &base.cfg[bi];
         r->n_configs_common++;
-        if (cc->n_ok == 0 || bc->n_ok == 0) {
+        if (cc->acc.n_ok == 0 || bc->acc.n_ok == 0) {
             struct gate_row *row = new_row(r, &cap);
             if (!row)
                 goto nomem;
             snprintf(row->config, sizeof row->config, "%s", label);
             snprintf(row->metric, sizeof row->metric, "(all)");
-            row->n_base = bc->n_ok;
-            row->n_cur = cc->n_ok;
-            bool cur_bad = cc->n_ok == 0;
+            row->n_base = bc->acc.n_ok;
+            row->n_cur = cc->acc.n_ok;
+            bool cur_bad = cc->acc.n_ok == 0;
             row->verdict = cur_bad ? GATE_INCONCLUSIVE : GATE_NOT_GATED;
             snprintf(row->note, sizeof row->note, "%s: no successful repetition of %zu (%s)",
-                     cur_bad ? "current results" : "baseline", cur_bad ? cc->n_reps : bc->n_reps,
-                     (cur_bad ? cc : bc)->first_error[0] ? (cur_bad ? cc : bc)->first_error : "no samples");
+                     cur_bad ? "current results" : "baseline", cur_bad ? cc->acc.n_reps : bc->acc.n_reps,
+                     *first_error(&(cur_bad ? cc : bc)->acc) ? first_error(&(cur_bad ? cc : bc)->acc) : "no samples");
             continue;
         }
-        if (cc->n_ok < cc->n_reps &&
+        if (cc->acc.n_ok < cc->acc.n_reps &&
             warn(r, "configuration %s: %zu of %zu repetitions failed in the current results (%s)", label,
-                 cc->n_reps - cc->n_ok, cc->n_reps, cc->first_error) != 0)
+                 cc->acc.n_reps - cc->acc.n_ok, cc->acc.n_reps, first_error(&cc->acc)) != 0)
             goto nomem;
-        for (size_t mi = 0; mi < cc->nm; mi++) {
-            struct vals *cm = &cc->m[mi];
+        for (size_t mi = 0; mi < cc->acc.nm; mi++) {
+            struct results_macc *cm = &cc->acc.m[mi];
             if (in_list(o->ignore, cm->name))
                 continue;
-            struct vals *bm = NULL;
-            for (size_t j = 0; j < bc->nm; j++)
-                if (strcmp(bc->m[j].name, cm->name) == 0)
-                    bm = &bc->m[j];
+            struct results_macc *bm = NULL;
+            for (size_t j = 0; j < bc->acc.nm; j++)
+                if (strcmp(bc->acc.m[j].name, cm->name) == 0)
+                    bm = &bc->acc.m[j];
             if (!bm) {
                 if (warn(r, "metric %s is only in the current results: not gated", cm->name) != 0)
                     goto nomem;
@@ -673,11 +592,11 @@ int gate_compare_files(const char *base_path, const char *cur_path, const char *
             if (judge(r, row, o, bm, cm, cpu_a ? cpu_a : "?", cpu_b ? cpu_b : "?") != 0)
                 goto nomem;
         }
-        for (size_t j = 0; j < bc->nm; j++) {
-            bool found = in_list(o->ignore, bc->m[j].name);
-            for (size_t mi = 0; !found && mi < cc->nm; mi++)
-                found = strcmp(bc->m[j].name, cc->m[mi].name) == 0;
-            if (!found && warn(r, "metric %s is only in the baseline: not gated", bc->m[j].name) != 0)
+        for (size_t j = 0; j < bc->acc.nm; j++) {
+            bool found = in_list(o->ignore, bc->acc.m[j].name);
+            for (size_t mi = 0; !found && mi < cc->acc.nm; mi++)
+                found = strcmp(bc->acc.m[j].name, cc->acc.m[mi].name) == 0;
+            if (!found && warn(r, "metric %s is only in the baseline: not gated", bc->acc.m[j].name) != 0)
                 goto nomem;
         }
     }

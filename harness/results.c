@@ -569,24 +569,7 @@ int results_reader_next(struct results_reader *r, json_t **sample, char *err, si
 
 /* ---- statistics ---------------------------------------------------------- */
 
-struct macc {
-    char name[METRIC_NAME_MAX];
-    char unit[32];
-    char source[16];
-    double *v;
-    size_t n, cap;
-    size_t n_unsup, n_notc;
-    char reason[METRIC_REASON_MAX];
-};
-
-struct cacc {
-    size_t n_reps, n_ok, n_failed;
-    json_t *errors;
-    struct macc *m;
-    size_t nm, cap;
-};
-
-static void cacc_free(struct cacc *c)
+void results_cacc_free(struct results_cacc *c)
 {
     for (size_t i = 0; i < c->nm; i++)
         free(c->m[i].v);
@@ -595,20 +578,21 @@ static void cacc_free(struct cacc *c)
     memset(c, 0, sizeof *c);
 }
 
-static struct macc *cacc_metric(struct cacc *c, const char *name, const char *unit, const char *source)
+static struct results_macc *cacc_metric(struct results_cacc *c, const char *name, const char *unit,
+                                        const char *source)
 {
     for (size_t i = 0; i < c->nm; i++)
         if (strcmp(c->m[i].name, name) == 0)
             return &c->m[i];
     if (c->nm == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 16;
-        struct macc *p = realloc(c->m, cap * sizeof *p);
+        struct results_macc *p = realloc(c->m, cap * sizeof *p);
         if (!p)
             return NULL;
         c->m = p;
         c->cap = cap;
     }
-    struct macc *m = &c->m[c->nm++];
+    struct results_macc *m = &c->m[c->nm++];
     memset(m, 0, sizeof *m);
     snprintf(m->name, sizeof m->name, "%s", name);
     snprintf(m->unit, sizeof m->unit, "%s", unit ? unit : "");
@@ -616,7 +600,7 @@ static struct macc *cacc_metric(struct cacc *c, const char *name, const char *un
     return m;
 }
 
-static int cacc_add(struct cacc *c, const json_t *s)
+int results_cacc_add(struct results_cacc *c, const json_t *s)
 {
     c->n_reps++;
     bool ok = json_is_true(json_object_get(s, "ok"));
@@ -640,13 +624,13 @@ static int cacc_add(struct cacc *c, const json_t *s)
         const char *name = json_string_value(json_object_get(jm, "name"));
         if (!name)
             continue;
-        struct macc *m = cacc_metric(c, name, json_string_value(json_object_get(jm, "unit")),
+        struct results_macc *m = cacc_metric(c, name, json_string_value(json_object_get(jm, "unit")),
                                      json_string_value(json_object_get(jm, "source")));
         if (!m)
             return -1;
         const char *status = json_string_value(json_object_get(jm, "status"));
         json_t *val = json_object_get(jm, "value");
-        if (status && strcmp(status, "ok") == 0 && json_is_number(val)) {
+        if (status && strcmp(status, "ok") == 0 && json_is_number(val) && isfinite(json_number_value(val))) {
             if (m->n == m->cap) {
                 size_t cap = m->cap ? m->cap * 2 : 16;
                 double *p = realloc(m->v, cap * sizeof *p);
@@ -662,6 +646,8 @@ static int cacc_add(struct cacc *c, const json_t *s)
             else
                 m->n_unsup++;
             const char *reason = json_string_value(json_object_get(jm, "reason"));
+            if (!m->status[0])
+                snprintf(m->status, sizeof m->status, "%s", status ? status : "no value");
             if (!m->reason[0] && reason)
                 snprintf(m->reason, sizeof m->reason, "%s", reason);
         }
@@ -674,7 +660,7 @@ static json_t *jreal(double v)
     return isfinite(v) ? json_real(v) : json_null();
 }
 
-static json_t *macc_stats(struct macc *m, const struct stats_limits *lim)
+static json_t *macc_stats(struct results_macc *m, const struct stats_limits *lim)
 {
     json_t *o = json_pack("{s:s, s:s, s:s}", "name", m->name, "unit", m->unit, "source", m->source);
     struct stats_summary s;
@@ -718,7 +704,7 @@ int results_stats(struct results_reader *r, const struct stats_limits *lim, json
     /* pass 1: values per configuration, to cut the work into batches
      * whose samples fit the budget */
     size_t *values = calloc((size_t)nc + 1, sizeof *values);
-    struct cacc *acc = calloc((size_t)nc + 1, sizeof *acc);
+    struct results_cacc *acc = calloc((size_t)nc + 1, sizeof *acc);
     json_t *all = json_array();
     if (!values || !acc || !all) {
         rc = fail(err, err_len, RESULTS_ENOMEM, "results: out of memory");
@@ -742,7 +728,7 @@ int results_stats(struct results_reader *r, const struct stats_limits *lim, json
             goto done;
         while ((rc = results_reader_next(r, &sample, err, err_len)) == 1) {
             int c = (int)json_integer_value(json_object_get(sample, "config"));
-            int bad = c >= c0 && c < c1 ? cacc_add(&acc[c], sample) : 0;
+            int bad = c >= c0 && c < c1 ? results_cacc_add(&acc[c], sample) : 0;
             json_decref(sample);
             if (bad) {
                 rc = fail(err, err_len, RESULTS_ENOMEM, "results: out of memory");
@@ -762,7 +748,7 @@ int results_stats(struct results_reader *r, const struct stats_limits *lim, json
                                (json_int_t)acc[c].n_reps, "n_ok", (json_int_t)acc[c].n_ok, "n_failed",
                                (json_int_t)acc[c].n_failed, "errors", acc[c].errors ? json_incref(acc[c].errors) : json_array(),
                                "metrics", metrics));
-            cacc_free(&acc[c]);
+            results_cacc_free(&acc[c]);
         }
         c0 = c1;
     }
@@ -772,7 +758,7 @@ int results_stats(struct results_reader *r, const struct stats_limits *lim, json
 done:
     if (acc)
         for (int c = 0; c < nc; c++)
-            cacc_free(&acc[c]);
+            results_cacc_free(&acc[c]);
     free(acc);
     free(values);
     json_decref(all);

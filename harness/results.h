@@ -179,6 +179,35 @@ bool results_reader_truncated(const struct results_reader *r);
 /* Close; NULL does nothing. */
 void results_reader_close(struct results_reader *r);
 
+/* ---- per-configuration accumulation ------------------------------------- */
+
+/* The samples of one configuration gathered for statistics: what the
+ * summaries below and the regression gate (gate.h) both start from. */
+struct results_macc {                 /* one metric */
+    char name[METRIC_NAME_MAX];
+    char unit[32];
+    char source[16];
+    double *v;                        /* owned: the status-ok values, in sample order */
+    size_t n, cap;
+    size_t n_unsup, n_notc;           /* repetitions where it was unsupported / not counted */
+    char status[16];                  /* the first such status ("unsupported", ...) */
+    char reason[METRIC_REASON_MAX];   /* and its reason */
+};
+
+struct results_cacc {                 /* one configuration; zero it to start */
+    size_t n_reps, n_ok, n_failed;
+    json_t *errors;                   /* owned: the first distinct error messages, or NULL */
+    struct results_macc *m;           /* owned: the metrics in order of appearance */
+    size_t nm, cap;
+};
+
+/* Add one sample record (failed repetitions count with their error).
+ * Returns 0, or -1 when out of memory. */
+int results_cacc_add(struct results_cacc *c, const json_t *sample);
+
+/* Release what c holds and zero it. */
+void results_cacc_free(struct results_cacc *c);
+
 /* ---- statistics and views ------------------------------------------------ */
 
 /* Statistics of every configuration (array, in config order; format above)
