@@ -17,9 +17,15 @@
  *   time and stored, so the inner loop broadcasts them from memory instead
  *   of converting each one. No 512-bit instruction runs in this loop (it
  *   would take vector port 1 away from the 256-bit work).
+ *   This is the dot kernel (one weight row) and the decode path of Q8_0;
+ *   the engine's matmul goes through the gemm slot below.
  * - Q4_0 with one activation row (decode), where the CPU also has VBMI and
  *   GFNI: a separate 512-bit loop over 8 blocks per iteration (q4_row1),
- *   byte permutes instead of the offset trick; see the comment there.
+ *   byte permutes instead of the offset trick, and a 4-weight-row version
+ *   of it (q4_rows4); see the comments there.
+ * - Q4_0 and Q8_0 with several activation rows (prefill, the gemm slot):
+ *   512-bit tiles of 8 weight rows x 8 activation rows whose lanes belong
+ *   to different weight rows (q0g_tile).
  * - K-quants: 512-bit vectors of 64 values; maddubs (unsigned weights x
  *   signed activations) then the int16 sub-block scales with vpdpwssd
  *   (VNNI) or vpmaddwd + add. The VNNI instruction is issued through a
@@ -458,23 +464,27 @@ GFNI_FN __attribute__((noinline)) static void q4_rows4(int nb, const uint8_t *x,
     }
 }
 
-/* ---- Q4_0 x Q8_0, 8 weight rows x up to 8 activation rows (prefill) ---
+/* ---- Q4_0 and Q8_0 x Q8_0, 8 weight rows x up to 8 activation rows -----
+ * (prefill)
  *
  * The 256-bit tile kernel (q0_tile) pays an xor, a vpdpbusd, a conversion
  * and an FMA for every block of every (weight row, activation row) pair:
- * 4 uops per 32 products. Here one 512-bit vector holds the 16 quant bytes
- * of 4 weight rows (128-bit lane r = row r), unpacked into low and high
- * nibbles once per block and reused by every activation row of the tile,
- * whose 16-byte halves are broadcast to the 4 lanes. Per block and
+ * 4 uops per 32 products. Here one 512-bit vector holds 16 quant bytes of
+ * 4 weight rows (128-bit lane r = row r): for Q4_0 the block's nibbles,
+ * split into low (values 0..15) and high (16..31) vectors; for Q8_0 its
+ * bytes 0..15 and 16..31, each ^ 0x80 so they are w + 128, unsigned. They
+ * are prepared once per block and reused by every activation row of the
+ * tile, whose 16-byte halves are broadcast to the 4 lanes. Per block and
  * activation row, 8 weight rows cost 4 vpdpbusd, 2 conversions, 2 FMSUBs
  * and 2 FMAs: 10 uops per 256 products.
  *
- * Scaling: lane l of row r holds P = sum(q * y) over its 8 values, exact.
- * The block's contribution dx * dy * sum((q - 8) * y) is taken as
- * dx * sum over the 4 lanes of (P * dy - 2 * dy * sum(y)): the per-block
- * activation terms dy and c = 2 * dy * sum(y) are tabulated once per
- * activation row and block (q0g_act), so the correction costs no integer
- * work. At the end the 4 lanes of each row are summed. */
+ * Scaling: lane l of row r holds P = sum(u * y) over its 8 values, exact,
+ * where u = w + off (off = 8 for Q4_0's q, 128 for Q8_0). The block's
+ * contribution dx * dy * sum(w * y) is taken as dx * sum over the 4 lanes
+ * of (P * dy - off / 4 * dy * sum(y)): the per-block activation terms dy
+ * and c = off / 4 * dy * sum(y) are tabulated once per activation row and
+ * block (q0g_act), so the correction costs no integer work. At the end the
+ * 4 lanes of each row are summed. */
 #define Q0G_ROWS 8         /* weight rows per tile (two vectors of 4) */
 #define Q0G_TILE 8         /* activation rows per tile */
 #define Q0G_ACT_CHUNK 32   /* activation rows whose tables are built together */
