@@ -139,7 +139,11 @@ int64_t filebuf_huge_bytes(const struct filebuf *b)
         }
     }
     fclose(f);
-    return seen ? kb * 1024 : -1;
+    if (!seen)
+        return -1;
+    /* the mappings extend past the file's last byte (to the end of its last
+     * 2 MiB page): count only the file's bytes */
+    return kb * 1024 < (int64_t)b->size ? kb * 1024 : (int64_t)b->size;
 }
 
 bool filebuf_thp_usable(void)

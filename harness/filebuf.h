@@ -50,7 +50,8 @@ void filebuf_free(struct filebuf *b);
 bool filebuf_thp_usable(void);
 
 /* Bytes of b backed by transparent huge pages now (AnonHugePages of the
- * mappings b spans in /proc/self/smaps), or -1 when that cannot be read. */
+ * mappings b spans in /proc/self/smaps, at most b->size: the mappings run
+ * on to the end of the last 2 MiB page), or -1 when that cannot be read. */
 int64_t filebuf_huge_bytes(const struct filebuf *b);
 
 #endif
