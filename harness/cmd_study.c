@@ -36,7 +36,8 @@ static const char *const metadata_args[] = {
 };
 
 static const char *const decode_args[] = {
-    "decode", "--threads", "1,2", "--kernels", "ref,avx2,auto", "--n_gen", "16", "-r", "6", "--warmup", "1", NULL,
+    "decode", "--threads", "1,2", "--kernels", "ref,avx2,auto", "--weights", "map,hugepage", "--n_gen", "16",
+    "-r", "6", "--warmup", "1", NULL,
 };
 
 static const char *const threads_args[] = {
@@ -78,17 +79,20 @@ static const struct study studies[] = {
       "(gguf_open: no allocation) or malloc'ed (gguf_open_alloc); heap bytes from mallinfo2.",
       NULL, NULL, metadata_args, "open_ns,heap_bytes,mmap_chunks,index_bytes,file_bytes,n_kv",
       "metadata study: parse time and heap use" },
-    { "decode", "decode speed by threads and kernel ISA: tokens/s, latency, bandwidth vs the STREAM peak",
-      "Generates 16 tokens per repetition on the synthesized 110m model (Q8_0) with 1 and 2 threads and the\n"
-      "reference, AVX2 and fastest kernels. A row per configuration: tokens/s, per-token latency p50/p99,\n"
-      "effective bandwidth (weights read per token x tokens/s) and its fraction of the STREAM triad peak of\n"
-      "the same thread count, matmul GFLOP/s, counters over the timed tokens: hardware per token (n/a with\n"
-      "the reason where there is no PMU), software, and the wake-up latency and run-queue delay of the pool's\n"
-      "threads (sched). `ggperf run decode --sim on` adds valgrind-simulated instructions and D1/LL misses.",
+    { "decode", "decode speed by threads, kernel ISA and weight placement: tokens/s, latency, bandwidth vs STREAM",
+      "Generates 16 tokens per repetition on the synthesized 110m model (Q8_0) with 1 and 2 threads, the\n"
+      "reference, AVX2 and fastest kernels, and the weights mapped from the page cache or copied into 2 MiB\n"
+      "transparent huge pages (weights_huge_fraction says how much got them). A row per configuration:\n"
+      "tokens/s, per-token latency p50/p99, effective bandwidth (weights read per token x tokens/s) and its\n"
+      "fraction of the STREAM triad peak of the same thread count, matmul GFLOP/s, counters over the timed\n"
+      "tokens: hardware per token (n/a with the reason where there is no PMU), software, and the wake-up\n"
+      "latency and run-queue delay of the pool's threads (sched). `ggperf run decode --sim on` adds\n"
+      "valgrind-simulated instructions and D1/LL misses.",
       "110m", "Q8_0", decode_args,
       "tokens_per_s,token_p50_ns,token_p99_ns,eff_bw_gbps,peak_triad_gbps,bw_fraction_of_peak,matmul_gflops,"
-      "instructions_per_token,context_switches,cpu_migrations,minor_faults,wakeup_latency_p99_ns,runq_wait_ns",
-      "decode study: tokens/s and bandwidth by threads and kernels" },
+      "weights_huge_fraction,instructions_per_token,context_switches,cpu_migrations,minor_faults,"
+      "wakeup_latency_p99_ns,runq_wait_ns",
+      "decode study: tokens/s and bandwidth by threads, kernels and weight placement" },
     { "threads", "thread count (1..2x cores), pinning and wait policy: tokens/s, wake-up latency, switches",
       "Decodes 8 tokens per repetition on the synthesized 110m model (Q8_0) with 1, 2 and 4 threads (4 is\n"
       "oversubscribed on 2 cores), unpinned and pinned, with the pool spinning, sleeping on a futex, or both.\n"
