@@ -287,6 +287,38 @@ struct q4r1_consts {
     __m512i vq, vyl, vyh, glo, ghi, eight;
 };
 
+/* Activation side of one group of 4 blocks: Ylo, Yhi (see above), the
+ * loads they came from (*y0, *y1: yb[0..127], holding the dy scales) and
+ * 8 * sum(y) per int32 lane. */
+static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi,gfni,fma,f16c")))
+void q4r4_ygroup(const uint8_t *yb, const struct q4r1_consts *c, __m512i *ylo, __m512i *yhi, __m512i *y0,
+                 __m512i *y1, __m512i *sy)
+{
+    __m512i a = ld512(yb), b = ld512(yb + 64);
+    __asm__("" : "+v"(a), "+v"(b));
+    *ylo = _mm512_permutex2var_epi8(a, c->vyl, b);
+    *yhi = _mm512_inserti32x4(_mm512_permutex2var_epi8(a, c->vyh, b),
+                              _mm_loadu_si128((const __m128i *)(const void *)(yb + 120)), 3);
+    *sy = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), c->eight, *ylo), c->eight, *yhi);
+    *y0 = a;
+    *y1 = b;
+}
+
+/* Weight side of one group of 4 blocks: sum(q * y) per int32 lane (lane l
+ * -> block l / 4); *xa gets xb[0..63] (the fp16 scales). */
+static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi,gfni,fma,f16c")))
+__m512i q4r4_xgroup(const uint8_t *xb, const struct q4r1_consts *c, __m512i ylo, __m512i yhi, __m512i *xa_out)
+{
+    __m512i xa = ld512(xb);
+    const __m512i xc = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(const void *)(xb + 56)));
+    __asm__("" : "+v"(xa));
+    const __m512i q = _mm512_permutex2var_epi8(xa, c->vq, xc);
+    const __m512i wlo = _mm512_gf2p8affine_epi64_epi8(q, c->glo, 0);
+    const __m512i whi = _mm512_gf2p8affine_epi64_epi8(q, c->ghi, 0);
+    *xa_out = xa;
+    return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), wlo, ylo), whi, yhi);
+}
+
 /* One group of 4 blocks: returns sum((q - 8) * y) per int32 lane, lane l
  * -> block l / 4; *xa, *y0, *y1 get xb[0..63], yb[0..63], yb[64..127]
  * (they hold the fp16 scales). */
@@ -295,28 +327,9 @@ __m512i q4r1_group(const uint8_t *xb, const uint8_t *yb, const struct q4r1_const
                    __m512i *y0_out, __m512i *y1_out)
 {
     quant_prefetch_ahead(xb, 4 * Q4_0_BYTES);
-    /* xa = xb[0..63], xc = xb[56..71] */
-    __m512i xa = ld512(xb);
-    const __m512i xc = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(const void *)(xb + 56)));
-    __m512i y0 = ld512(yb), y1 = ld512(yb + 64);
-    /* load each 64 bytes once: folded into the permutes as memory operands
-     * they would be read (and split across cache lines) several times */
-    __asm__("" : "+v"(xa), "+v"(y0), "+v"(y1));
-    const __m512i q = _mm512_permutex2var_epi8(xa, c->vq, xc);
-    const __m512i wlo = _mm512_gf2p8affine_epi64_epi8(q, c->glo, 0);
-    const __m512i whi = _mm512_gf2p8affine_epi64_epi8(q, c->ghi, 0);
-    const __m512i ylo = _mm512_permutex2var_epi8(y0, c->vyl, y1);
-    /* lane 3 = yb[120..135] is past y1: inserted from memory */
-    const __m512i yhi = _mm512_inserti32x4(_mm512_permutex2var_epi8(y0, c->vyh, y1),
-                                           _mm_loadu_si128((const __m128i *)(const void *)(yb + 120)), 3);
-    __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wlo, ylo);
-    p = _mm512_dpbusd_epi32(p, whi, yhi);
-    __m512i sy = _mm512_dpbusd_epi32(_mm512_setzero_si512(), c->eight, ylo);
-    sy = _mm512_dpbusd_epi32(sy, c->eight, yhi);
-    *xa_out = xa;
-    *y0_out = y0;
-    *y1_out = y1;
-    return _mm512_sub_epi32(p, sy);
+    __m512i ylo, yhi, sy;
+    q4r4_ygroup(yb, c, &ylo, &yhi, y0_out, y1_out, &sy);
+    return _mm512_sub_epi32(q4r4_xgroup(xb, c, ylo, yhi, xa_out), sy);
 }
 
 GFNI_FN __attribute__((noinline)) static float q4_row1(int nb, const uint8_t *x, const uint8_t *y)
@@ -385,36 +398,6 @@ GFNI_FN __attribute__((noinline)) static float q4_row1(int nb, const uint8_t *x,
  * instead of one; Q8_0 decode is bound by memory, not by its kernel. */
 #define Q4R4_ROWS 4
 #define Q4R4_NEAR 512
-
-/* Activation side of one group of 4 blocks (see q4r1_group). */
-static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi,gfni,fma,f16c")))
-void q4r4_ygroup(const uint8_t *yb, const struct q4r1_consts *c, __m512i *ylo, __m512i *yhi, __m512i *y0,
-                 __m512i *y1, __m512i *sy)
-{
-    __m512i a = ld512(yb), b = ld512(yb + 64);
-    __asm__("" : "+v"(a), "+v"(b));
-    *ylo = _mm512_permutex2var_epi8(a, c->vyl, b);
-    *yhi = _mm512_inserti32x4(_mm512_permutex2var_epi8(a, c->vyh, b),
-                              _mm_loadu_si128((const __m128i *)(const void *)(yb + 120)), 3);
-    *sy = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), c->eight, *ylo), c->eight, *yhi);
-    *y0 = a;
-    *y1 = b;
-}
-
-/* Weight side of one group of 4 blocks: sum(q * y) per int32 lane (lane l
- * -> block l / 4); *xa gets xb[0..63] (the fp16 scales). */
-static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi,gfni,fma,f16c")))
-__m512i q4r4_xgroup(const uint8_t *xb, const struct q4r1_consts *c, __m512i ylo, __m512i yhi, __m512i *xa_out)
-{
-    __m512i xa = ld512(xb);
-    const __m512i xc = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(const void *)(xb + 56)));
-    __asm__("" : "+v"(xa));
-    const __m512i q = _mm512_permutex2var_epi8(xa, c->vq, xc);
-    const __m512i wlo = _mm512_gf2p8affine_epi64_epi8(q, c->glo, 0);
-    const __m512i whi = _mm512_gf2p8affine_epi64_epi8(q, c->ghi, 0);
-    *xa_out = xa;
-    return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), wlo, ylo), whi, yhi);
-}
 
 GFNI_FN __attribute__((noinline)) static void q4_rows4(int nb, const uint8_t *x, size_t xs, const uint8_t *y,
                                                        float *s)
