@@ -645,32 +645,30 @@ VNNI_FN __attribute__((noinline)) static void q8_gemm_tiles(int64_t n, const uin
     q0_gemm_tiles(n, x, xs, nr, y, ys, ny, s, ld, 0);
 }
 
-/* Q4_0 without VBMI/GFNI: prefill through the tiles, decode on the row
- * kernel. */
-VNNI_FN static void gemm_q4_0_q8_0_vnni(int64_t n, const void *restrict vx, size_t xs, int nr,
-                                        const void *restrict vy, size_t ys, int ny, float *restrict s, size_t ld)
+/* Q4_0 (without VBMI/GFNI) and Q8_0: prefill through the tiles, decode on
+ * the row kernel (see the note at q4_rows4 on why Q8_0 has no multi-row
+ * decode kernel). */
+VNNI_INLINE void q0_gemm(int64_t n, const uint8_t *x, size_t xs, int nr, const uint8_t *y, size_t ys, int ny,
+                         float *s, size_t ld, const int is_q4)
 {
-    const uint8_t *x = vx, *y = vy;
     if (ny > 1) {
-        q4_gemm_tiles(n, x, xs, nr, y, ys, ny, s, ld);
+        (is_q4 ? q4_gemm_tiles : q8_gemm_tiles)(n, x, xs, nr, y, ys, ny, s, ld);
         return;
     }
     for (int r = 0; r < nr; r++)
-        q0_dot_rows(n, x + (size_t)r * xs, y, 0, 1, s + r, Q4_0_BYTES, 1);
+        q0_dot_rows(n, x + (size_t)r * xs, y, 0, 1, s + r, is_q4 ? Q4_0_BYTES : Q8_0_BYTES, is_q4);
 }
 
-/* Q8_0: prefill through the tiles; decode keeps the row kernel (see the
- * note at q4_rows4 on why there is no multi-row Q8_0 decode kernel). */
-VNNI_FN static void gemm_q8_0_q8_0_vnni(int64_t n, const void *restrict vx, size_t xs, int nr,
-                                        const void *restrict vy, size_t ys, int ny, float *restrict s, size_t ld)
+VNNI_FN static void gemm_q4_0_q8_0_vnni(int64_t n, const void *restrict x, size_t xs, int nr,
+                                        const void *restrict y, size_t ys, int ny, float *restrict s, size_t ld)
 {
-    const uint8_t *x = vx, *y = vy;
-    if (ny > 1) {
-        q8_gemm_tiles(n, x, xs, nr, y, ys, ny, s, ld);
-        return;
-    }
-    for (int r = 0; r < nr; r++)
-        q0_dot_rows(n, x + (size_t)r * xs, y, 0, 1, s + r, Q8_0_BYTES, 0);
+    q0_gemm(n, x, xs, nr, y, ys, ny, s, ld, 1);
+}
+
+VNNI_FN static void gemm_q8_0_q8_0_vnni(int64_t n, const void *restrict x, size_t xs, int nr,
+                                        const void *restrict y, size_t ys, int ny, float *restrict s, size_t ld)
+{
+    q0_gemm(n, x, xs, nr, y, ys, ny, s, ld, 0);
 }
 
 GFNI_FN static void gemm_q4_0_q8_0_vbmi(int64_t n, const void *restrict vx, size_t xs, int nr,
