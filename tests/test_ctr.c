@@ -292,6 +292,56 @@ START_TEST(test_sched_futex_pingpong)
 }
 END_TEST
 
+/* Sets opened one after the other reuse the previous set's parked events
+ * (ctr_sched.c): each must still count its own threads' wake-ups and none
+ * of another pair's, though both pairs share the process's comm, which is
+ * what the kernel filter matches. */
+START_TEST(test_sched_reused_events_follow_new_threads)
+{
+    char why[256];
+    if (!ctr_sched_available(why, sizeof why)) {
+        skip("test_sched_reused_events_follow_new_threads", why);
+        return;
+    }
+    int cpu = probe_first_cpu();
+    struct ctr_config cfg;
+    ctr_config_default(&cfg);
+    cfg.backends = CTR_SCHED;
+    const long K = 500;
+    for (int round = 0; round < 3; round++) {
+        struct probe_pingpong *pa, *pb;
+        char err[128];
+        ck_assert_msg(probe_pingpong_new(&pa, PROBE_PP_FUTEX, cpu, err, sizeof err) == 0, "%s", err);
+        ck_assert_msg(probe_pingpong_new(&pb, PROBE_PP_FUTEX, cpu, err, sizeof err) == 0, "%s", err);
+        int tids[2];
+        probe_pingpong_tids(pa, tids);
+        struct ctr_set *s;
+        ck_assert_msg(ctr_open(&s, &cfg, tids, 2, err, sizeof err) == 0, "%s", err);
+        struct ctr_snap *a = ctr_snap_new(s), *b = ctr_snap_new(s);
+        struct metric m[MAXM];
+        uint64_t ns;
+        ctr_read(s, a);
+        ck_assert_int_eq(probe_pingpong_run(pb, K, &ns), 0); /* not watched */
+        ctr_read(s, b);
+        int n = ctr_delta(s, a, b, m, MAXM);
+        ck_assert_msg(ok_value(m, n, "wakeup_latency_count") < 10, "round %d: %.0f wake-ups of unwatched threads",
+                      round, ok_value(m, n, "wakeup_latency_count"));
+        ctr_read(s, a);
+        ck_assert_int_eq(probe_pingpong_run(pa, K, &ns), 0);
+        ctr_read(s, b);
+        n = ctr_delta(s, a, b, m, MAXM);
+        ck_assert_msg(ok_value(m, n, "wakeup_latency_count") >= K, "round %d: %.0f wake-ups for %ld round trips",
+                      round, ok_value(m, n, "wakeup_latency_count"), K);
+        ck_assert_double_eq(ok_value(m, n, "wakeup_lost_events"), 0);
+        ctr_snap_free(a);
+        ctr_snap_free(b);
+        ctr_close(s);
+        probe_pingpong_free(pa);
+        probe_pingpong_free(pb);
+    }
+}
+END_TEST
+
 START_TEST(test_tp_field_parse)
 {
     const char *fmt = "name: sched_switch\nID: 372\nformat:\n"
@@ -683,6 +733,7 @@ Suite *ctr_suite(void)
     tcase_add_test(tc, test_sw_process_mode_inherits_new_threads);
     tcase_add_test(tc, test_open_rejects_foreign_tid);
     tcase_add_test(tc, test_sched_futex_pingpong);
+    tcase_add_test(tc, test_sched_reused_events_follow_new_threads);
     tcase_add_test(tc, test_tp_field_parse);
     tcase_add_test(tc, test_hw_encode_libpfm);
     tcase_add_test(tc, test_hw_counting_or_skip);
