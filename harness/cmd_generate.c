@@ -9,6 +9,7 @@
 #include "engine/sampler.h"
 #include "engine/tokenizer.h"
 #include "harness/cli.h"
+#include "harness/sysfs.h"
 #include "harness/clock.h"
 #include "harness/session.h"
 
@@ -19,21 +20,6 @@ static void usage(FILE *f)
                "otherwise tokens are sampled with the seed (default 42). Timings go to stderr.\n\n"
                "engine flags:\n%s",
             session_flags_help());
-}
-
-/* MemAvailable from /proc/meminfo in bytes, or 0 when unreadable. */
-static uint64_t mem_available(void)
-{
-    FILE *f = fopen("/proc/meminfo", "r");
-    char line[256];
-    uint64_t kb = 0;
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "MemAvailable: %" SCNu64 " kB", &kb) == 1)
-            break;
-    fclose(f);
-    return kb * 1024;
 }
 
 static int run(int argc, char **argv)
@@ -125,7 +111,7 @@ static int run(int argc, char **argv)
         goto done;
     }
     uint64_t kv = infer_kv_bytes(&s.m.hp, so.infer.n_ctx, so.infer.kv_type, so.infer.kv_pad);
-    uint64_t avail = mem_available();
+    uint64_t avail = sysfs_mem_available();
     if (avail && kv > avail) {
         cli_error(CLI_EFAIL, "a KV cache for %d positions needs %" PRIu64 " bytes, more than the %" PRIu64
                              " bytes of memory available",

@@ -54,6 +54,22 @@ int filebuf_load(struct filebuf *b, int fd, uint64_t size, enum filebuf_kind kin
         b->bytes = p;
         return 0;
     }
+    case FILEBUF_READ:
+    case FILEBUF_HUGEPAGE:
+        break;
+    default:
+        snprintf(err, err_len, "unknown placement %d", (int)kind);
+        return -1;
+    }
+    /* a copy bigger than the memory left would end in the OOM killer */
+    const uint64_t avail = sysfs_mem_available();
+    if (avail && size > avail) {
+        snprintf(err, err_len, "a %s copy needs %" PRIu64 " MiB, only %" PRIu64
+                 " MiB of memory is available (--weights map needs none)",
+                 filebuf_kind_names[kind], size >> 20, avail >> 20);
+        return -1;
+    }
+    switch (kind) {
     case FILEBUF_READ: {
         void *p = NULL;
         size_t len = (b->size + 63) & ~(size_t)63;
@@ -89,9 +105,8 @@ int filebuf_load(struct filebuf *b, int fd, uint64_t size, enum filebuf_kind kin
         b->bytes = a;
         break;
     }
-    default:
-        snprintf(err, err_len, "unknown placement %d", (int)kind);
-        return -1;
+    default: /* FILEBUF_MAP returned above */
+        break;
     }
     if (read_all(fd, (uint8_t *)(uintptr_t)b->bytes, size, err, err_len) != 0) {
         filebuf_free(b);
@@ -151,4 +166,11 @@ bool filebuf_thp_usable(void)
     char w[32];
     return sysfs_selected("/sys/kernel/mm/transparent_hugepage/enabled", w, sizeof w) == 0 &&
            (strcmp(w, "always") == 0 || strcmp(w, "madvise") == 0);
+}
+
+enum filebuf_kind filebuf_fast_kind(uint64_t size, uint64_t avail, bool thp)
+{
+    if (!thp)
+        return FILEBUF_MAP;
+    return avail == 0 || size <= avail / 4 * 3 ? FILEBUF_HUGEPAGE : FILEBUF_MAP;
 }

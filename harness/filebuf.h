@@ -49,6 +49,13 @@ void filebuf_free(struct filebuf *b);
  * (/sys/kernel/mm/transparent_hugepage/enabled is "always" or "madvise"). */
 bool filebuf_thp_usable(void);
 
+/* The fastest placement for decode that is safe for a file of size bytes:
+ * hugepage when thp (filebuf_thp_usable) and the copy takes at most 3/4 of
+ * avail (MemAvailable; 0 = unknown, assumed to fit), else map: a 4 KiB
+ * copy decodes slower than the mapping, and a model too big to copy stays
+ * mapped, where it pages instead of failing. */
+enum filebuf_kind filebuf_fast_kind(uint64_t size, uint64_t avail, bool thp);
+
 /* Bytes of b backed by transparent huge pages now (AnonHugePages of the
  * mappings b spans in /proc/self/smaps, at most b->size: the mappings run
  * on to the end of the last 2 MiB page), or -1 when that cannot be read. */

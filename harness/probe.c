@@ -151,20 +151,6 @@ static void probe_events(struct probe_info *p)
 
 /* ---- bandwidth --------------------------------------------------------- */
 
-static uint64_t mem_available(void)
-{
-    FILE *f = fopen("/proc/meminfo", "r");
-    uint64_t kb = 0;
-    if (f) {
-        char line[256];
-        while (fgets(line, sizeof line, f))
-            if (sscanf(line, "MemAvailable: %" SCNu64, &kb) == 1)
-                break;
-        fclose(f);
-    }
-    return kb << 10;
-}
-
 uint64_t probe_bw_default_bytes(void)
 {
     struct probe_info tmp;
@@ -176,7 +162,7 @@ uint64_t probe_bw_default_bytes(void)
     uint64_t want = 4 * llc;
     if (want < (256ull << 20))
         want = 256ull << 20;
-    uint64_t avail = mem_available();
+    uint64_t avail = sysfs_mem_available();
     if (avail && want > avail / 6)
         want = avail / 6;
     return want & ~(uint64_t)4095;

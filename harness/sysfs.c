@@ -1,6 +1,7 @@
 #include "harness/sysfs.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,4 +52,18 @@ int sysfs_selected(const char *path, char *buf, size_t len)
     else
         snprintf(buf, len, "%s", line);
     return 0;
+}
+
+uint64_t sysfs_mem_available(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    uint64_t kb = 0;
+    if (!f)
+        return 0;
+    char line[256];
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %" SCNu64 " kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb << 10;
 }

@@ -15,6 +15,9 @@ int sysfs_read_line(const char *path, char *buf, size_t len);
  * when the file cannot be read. */
 int sysfs_selected(const char *path, char *buf, size_t len);
 
+/* MemAvailable of /proc/meminfo in bytes, or 0 when it cannot be read. */
+uint64_t sysfs_mem_available(void);
+
 /* A decimal kernel field ("12"): its value, or 0 when it is not an int
  * (atoi has undefined behaviour on overflow and reports no errors). */
 int sysfs_int(const char *s);

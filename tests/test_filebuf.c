@@ -12,6 +12,7 @@
 
 #include "harness/filebuf.h"
 #include "harness/session.h"
+#include "harness/sysfs.h"
 #include "testutil.h"
 
 #define FILE_BYTES ((size_t)(5u << 20) + 17)
@@ -143,6 +144,49 @@ START_TEST(test_weights_flag)
 }
 END_TEST
 
+/* A copy bigger than the available memory is refused up front, naming the
+ * sizes; the mapping takes the same file (sparse: no disk used). Twice the
+ * available memory, so that even without the check the allocation would
+ * be refused rather than run into the OOM killer. */
+START_TEST(test_copy_bigger_than_memory_refused)
+{
+    const uint64_t avail = sysfs_mem_available();
+    if (avail == 0) {
+        printf("filebuf: test_copy_bigger_than_memory_refused skipped: no MemAvailable\n");
+        return;
+    }
+    char path[1024], err[256];
+    snprintf(path, sizeof path, "%s/sparse.bin", tu_tmpdir());
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(ftruncate(fd, (off_t)(2 * avail)), 0);
+    for (int k = FILEBUF_READ; k <= FILEBUF_HUGEPAGE; k++) {
+        struct filebuf b;
+        ck_assert_int_eq(filebuf_load(&b, fd, 2 * avail, (enum filebuf_kind)k, err, sizeof err), -1);
+        ck_assert_msg(strstr(err, "of memory is available") && strstr(err, filebuf_kind_names[k]), "%s", err);
+        ck_assert_ptr_null(b.base);
+    }
+    struct filebuf b;
+    ck_assert_msg(filebuf_load(&b, fd, 2 * avail, FILEBUF_MAP, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(b.bytes[avail], 0);
+    filebuf_free(&b);
+    close(fd);
+    unlink(path);
+}
+END_TEST
+
+START_TEST(test_fast_kind)
+{
+    const uint64_t gib = (uint64_t)1 << 30;
+    ck_assert_int_eq(filebuf_fast_kind(gib, 16 * gib, true), FILEBUF_HUGEPAGE);
+    ck_assert_int_eq(filebuf_fast_kind(12 * gib, 16 * gib, true), FILEBUF_HUGEPAGE); /* exactly 3/4 */
+    ck_assert_int_eq(filebuf_fast_kind(12 * gib + 1, 16 * gib, true), FILEBUF_MAP);
+    ck_assert_int_eq(filebuf_fast_kind(40 * gib, 32 * gib, true), FILEBUF_MAP);      /* pages instead of OOM */
+    ck_assert_int_eq(filebuf_fast_kind(gib, 16 * gib, false), FILEBUF_MAP);          /* THP off */
+    ck_assert_int_eq(filebuf_fast_kind(gib, 0, true), FILEBUF_HUGEPAGE);             /* MemAvailable unknown */
+}
+END_TEST
+
 Suite *filebuf_suite(void)
 {
     Suite *s = suite_create("filebuf");
@@ -152,6 +196,8 @@ Suite *filebuf_suite(void)
     tcase_add_test(tc, test_short_file_is_an_error);
     tcase_add_test(tc, test_session_placements_agree);
     tcase_add_test(tc, test_weights_flag);
+    tcase_add_test(tc, test_fast_kind);
+    tcase_add_test(tc, test_copy_bigger_than_memory_refused);
     suite_add_tcase(s, tc);
     return s;
 }
