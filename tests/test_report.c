@@ -41,27 +41,6 @@ static void fake_begin(struct fake *f, const char *workload, const struct result
     f->samples = json_array();
 }
 
-static struct metric mk(const char *name, const char *unit, enum metric_source src, double v)
-{
-    struct metric m;
-    memset(&m, 0, sizeof m);
-    snprintf(m.name, sizeof m.name, "%s", name);
-    m.unit = unit;
-    m.source = src;
-    m.status = METRIC_OK;
-    m.value = v;
-    m.running_fraction = 1;
-    return m;
-}
-
-static struct metric mk_unsup(const char *name, const char *unit, enum metric_source src, const char *why)
-{
-    struct metric m = mk(name, unit, src, 0);
-    m.status = METRIC_UNSUPPORTED;
-    snprintf(m.reason, sizeof m.reason, "%s", why);
-    return m;
-}
-
 static void fake_sample(struct fake *f, int config, int rep, bool ok, const char *error, const struct metric *m,
                         int nm)
 {
@@ -92,9 +71,9 @@ static void write_small(const char *path, const char *engine)
     static const double a[] = { 1000, 1001, 999, 1000, 1002, 998 }, b[] = { 2000, 2600, 1500, 2100, 1900, 2500 };
     for (int rep = 0; rep < 6; rep++)
         for (int c = 0; c < 2; c++) {
-            struct metric m[3] = { mk("t_ns", "ns", METRIC_SRC_TIME, c ? b[rep] : a[rep]),
-                                   mk("rss_bytes", "bytes", METRIC_SRC_SW, 3 * 1048576.0),
-                                   mk_unsup("faults", "count", METRIC_SRC_SW, "no PMU in this VM") };
+            struct metric m[3] = { tu_metric("t_ns", "ns", METRIC_SRC_TIME, c ? b[rep] : a[rep]),
+                                   tu_metric("rss_bytes", "bytes", METRIC_SRC_SW, 3 * 1048576.0),
+                                   tu_metric_unsup("faults", "count", METRIC_SRC_SW, "no PMU in this VM") };
             fake_sample(&f, c, rep, true, NULL, m, 3);
         }
     fake_sample(&f, 1, 6, false, "boom", NULL, 0);
@@ -222,18 +201,18 @@ static void write_threads(const char *path)
             double tps = 10.0 * (t > 2 ? 2.2 : t) * (w ? 0.9 : 1.0) * (1 + 0.01 * rep) + p;
             double wake = 2000.0 * (w ? 10 : 1) * (1 + 0.05 * rep);
             struct metric m[] = {
-                mk("tokens_per_s", "tok/s", METRIC_SRC_TIME, tps),
-                mk("token_p50_ns", "ns", METRIC_SRC_TIME, 1e9 / tps),
-                mk("token_p95_ns", "ns", METRIC_SRC_TIME, 1.2e9 / tps),
-                mk("token_p99_ns", "ns", METRIC_SRC_TIME, 1.5e9 / tps),
-                mk("token_max_ns", "ns", METRIC_SRC_TIME, 3e9 / tps),
-                mk("wakeup_latency_p50_ns", "ns", METRIC_SRC_SCHED, wake),
-                mk("wakeup_latency_p95_ns", "ns", METRIC_SRC_SCHED, wake * 4),
-                mk("wakeup_latency_p99_ns", "ns", METRIC_SRC_SCHED, wake * 9),
-                mk("decode_bytes_per_token", "bytes", METRIC_SRC_DERIVED, 143e6),
-                mk("peak_triad_gbps", "GB/s", METRIC_SRC_DERIVED, 5.0 * (t > 2 ? 2 : t)),
-                mk("context_switches", "count", METRIC_SRC_SW, 10.0 * t * (w + 1) + rep),
-                mk_unsup("cpu_migrations", "count", METRIC_SRC_SW, "perf_event_open: EACCES"),
+                tu_metric("tokens_per_s", "tok/s", METRIC_SRC_TIME, tps),
+                tu_metric("token_p50_ns", "ns", METRIC_SRC_TIME, 1e9 / tps),
+                tu_metric("token_p95_ns", "ns", METRIC_SRC_TIME, 1.2e9 / tps),
+                tu_metric("token_p99_ns", "ns", METRIC_SRC_TIME, 1.5e9 / tps),
+                tu_metric("token_max_ns", "ns", METRIC_SRC_TIME, 3e9 / tps),
+                tu_metric("wakeup_latency_p50_ns", "ns", METRIC_SRC_SCHED, wake),
+                tu_metric("wakeup_latency_p95_ns", "ns", METRIC_SRC_SCHED, wake * 4),
+                tu_metric("wakeup_latency_p99_ns", "ns", METRIC_SRC_SCHED, wake * 9),
+                tu_metric("decode_bytes_per_token", "bytes", METRIC_SRC_DERIVED, 143e6),
+                tu_metric("peak_triad_gbps", "GB/s", METRIC_SRC_DERIVED, 5.0 * (t > 2 ? 2 : t)),
+                tu_metric("context_switches", "count", METRIC_SRC_SW, 10.0 * t * (w + 1) + rep),
+                tu_metric_unsup("cpu_migrations", "count", METRIC_SRC_SW, "perf_event_open: EACCES"),
             };
             fake_sample(&f, c, rep, true, NULL, m, (int)(sizeof m / sizeof m[0]));
         }
@@ -252,15 +231,15 @@ static void write_load(const char *path)
         double k = (c % 2 ? 0.1 : 1.0) * (1 + c / 2);
         for (int rep = 0; rep < 3; rep++) {
             struct metric m[] = {
-                mk("open_ns", "ns", METRIC_SRC_TIME, 6000 + rep),
-                mk("map_read_ns", "ns", METRIC_SRC_TIME, c / 2 == 1 ? 3000 : 80e6 * k),
-                mk("parse_ns", "ns", METRIC_SRC_TIME, 250e3),
-                mk("touch_ns", "ns", METRIC_SRC_TIME, c / 2 == 1 ? 70e6 * k : 1e6),
-                mk("ready_ns", "ns", METRIC_SRC_TIME, 90e6 * k + rep * 1e5),
-                c == 0 ? mk_unsup("first_token_ns", "ns", METRIC_SRC_TIME, "engine: no model")
-                       : mk("first_token_ns", "ns", METRIC_SRC_TIME, 50e6),
-                mk("minor_faults", "count", METRIC_SRC_SW, c / 2 == 0 ? 35000 : 480),
-                mk("rss_anon_delta_bytes", "bytes", METRIC_SRC_SW, c / 2 == 0 ? 137 * 1048576.0 : 0),
+                tu_metric("open_ns", "ns", METRIC_SRC_TIME, 6000 + rep),
+                tu_metric("map_read_ns", "ns", METRIC_SRC_TIME, c / 2 == 1 ? 3000 : 80e6 * k),
+                tu_metric("parse_ns", "ns", METRIC_SRC_TIME, 250e3),
+                tu_metric("touch_ns", "ns", METRIC_SRC_TIME, c / 2 == 1 ? 70e6 * k : 1e6),
+                tu_metric("ready_ns", "ns", METRIC_SRC_TIME, 90e6 * k + rep * 1e5),
+                c == 0 ? tu_metric_unsup("first_token_ns", "ns", METRIC_SRC_TIME, "engine: no model")
+                       : tu_metric("first_token_ns", "ns", METRIC_SRC_TIME, 50e6),
+                tu_metric("minor_faults", "count", METRIC_SRC_SW, c / 2 == 0 ? 35000 : 480),
+                tu_metric("rss_anon_delta_bytes", "bytes", METRIC_SRC_SW, c / 2 == 0 ? 137 * 1048576.0 : 0),
             };
             fake_sample(&f, c, rep, true, NULL, m, (int)(sizeof m / sizeof m[0]));
         }
@@ -279,8 +258,8 @@ static void write_contention(const char *path)
         for (int rep = 0; rep < 3; rep++) {
             double a = atof(align[c / 2]);
             struct metric m[] = {
-                mk("ns_per_1024_rows", "ns", METRIC_SRC_TIME, 50000 + 300 * a + (c % 2 ? 0 : 8000) + rep),
-                mk("l1d_misses_per_1024_rows", "count", METRIC_SRC_SIM, 4000 + 40 * a + (c % 2 ? 0 : 900)),
+                tu_metric("ns_per_1024_rows", "ns", METRIC_SRC_TIME, 50000 + 300 * a + (c % 2 ? 0 : 8000) + rep),
+                tu_metric("l1d_misses_per_1024_rows", "count", METRIC_SRC_SIM, 4000 + 40 * a + (c % 2 ? 0 : 900)),
             };
             fake_sample(&f, c, rep, true, NULL, m, 2);
         }

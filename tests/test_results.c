@@ -19,27 +19,6 @@ static json_t *make_header(void)
     return results_header_new("fake", "a fake workload", false, axes, 1, &plan, NULL, NULL, NULL);
 }
 
-static struct metric mk(const char *name, const char *unit, enum metric_source src, double v)
-{
-    struct metric m;
-    memset(&m, 0, sizeof m);
-    snprintf(m.name, sizeof m.name, "%s", name);
-    m.unit = unit;
-    m.source = src;
-    m.status = METRIC_OK;
-    m.value = v;
-    m.running_fraction = 1;
-    return m;
-}
-
-static struct metric mk_unsup(const char *name, const char *unit, enum metric_source src, const char *why)
-{
-    struct metric m = mk(name, unit, src, 0);
-    m.status = METRIC_UNSUPPORTED;
-    snprintf(m.reason, sizeof m.reason, "%s", why);
-    return m;
-}
-
 /* The known input: mode=a three ok reps (t_ns 1000, 1100, 900); mode=b ok
  * 2000, failed "boom", ok 2200; every rep has an unsupported bytes_x. */
 static void write_known(const char *path, bool end)
@@ -53,8 +32,8 @@ static void write_known(const char *path, bool end)
     for (int rep = 0; rep < 3; rep++)
         for (int cfg = 0; cfg < 2; cfg++) {
             bool ok = !(cfg == 1 && rep == 1);
-            struct metric ms[2] = { mk("t_ns", "ns", METRIC_SRC_TIME, cfg ? vb[rep] : va[rep]),
-                                    mk_unsup("bytes_x", "bytes", METRIC_SRC_HW, "no counter") };
+            struct metric ms[2] = { tu_metric("t_ns", "ns", METRIC_SRC_TIME, cfg ? vb[rep] : va[rep]),
+                                    tu_metric_unsup("bytes_x", "bytes", METRIC_SRC_HW, "no counter") };
             struct results_sample smp = { cfg, rep, ok, ok ? NULL : "boom", rep * 0.5, ms, ok ? 2 : 0 };
             json_t *rec = results_sample_new(h, &smp);
             ck_assert_ptr_nonnull(rec);
@@ -169,7 +148,7 @@ START_TEST(test_torn_line_and_duplicates)
     char err[256];
     ck_assert_int_eq(results_stream_reopen(&s, path, err, sizeof err), 0);
     json_t *h = make_header();
-    struct metric m = mk("t_ns", "ns", METRIC_SRC_TIME, 5);
+    struct metric m = tu_metric("t_ns", "ns", METRIC_SRC_TIME, 5);
     struct results_sample dup = { 0, 0, true, NULL, 0, &m, 1 };
     json_t *rec = results_sample_new(h, &dup);
     ck_assert_int_eq(results_stream_put(s, rec, err, sizeof err), 0);

@@ -134,3 +134,24 @@ int tu_write_file(const char *path, const void *data, size_t len)
         rc = -1;
     return rc;
 }
+
+struct metric tu_metric(const char *name, const char *unit, enum metric_source src, double v)
+{
+    struct metric m;
+    memset(&m, 0, sizeof m);
+    snprintf(m.name, sizeof m.name, "%s", name);
+    m.unit = unit;
+    m.source = src;
+    m.status = METRIC_OK;
+    m.value = v;
+    m.running_fraction = 1;
+    return m;
+}
+
+struct metric tu_metric_unsup(const char *name, const char *unit, enum metric_source src, const char *why)
+{
+    struct metric m = tu_metric(name, unit, src, 0);
+    m.status = METRIC_UNSUPPORTED;
+    snprintf(m.reason, sizeof m.reason, "%s", why);
+    return m;
+}

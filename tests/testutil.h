@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "harness/metric.h"
+
 /* Directory of the golden models (tests/golden), absolute. */
 const char *tu_golden_dir(void);
 
@@ -28,5 +30,11 @@ void *tu_read_file(const char *path, size_t *len);
 
 /* Write len bytes to path (truncating). Returns 0 on success. */
 int tu_write_file(const char *path, const void *data, size_t len);
+
+/* A metric with status ok and value v (running fraction 1). */
+struct metric tu_metric(const char *name, const char *unit, enum metric_source src, double v);
+
+/* An unsupported metric with its reason. */
+struct metric tu_metric_unsup(const char *name, const char *unit, enum metric_source src, const char *why);
 
 #endif
