@@ -40,32 +40,41 @@ CFLAGS  += $(CFLAGS_COMMON)
 CXXFLAGS = -std=c++17 -g $(OPT) $(ARCHFLAGS) -Wall -Wextra $(SANFLAGS) $(DEFS) -pthread -MMD -MP -I.
 LDFLAGS += $(SANFLAGS) -pthread
 
-PKGS      := sqlite3 jansson openblas
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
-CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
+# Library flags come from pkg-config, but only after scripts/install-deps.sh
+# has run: on a bare machine the packages are not there when this file is
+# parsed. $(BUILD)/config.mk is generated after the deps stamp and included;
+# make rebuilds it, then restarts with the real flags (GNU make's "remaking
+# makefiles"). Goals that build nothing do not install anything.
+PKGS     := sqlite3 jansson openblas
 # libpfm4 ships no .pc file.
 PFM_LIBS := -lpfm
+NODEPS_GOALS := clean help layering
+ifneq ($(if $(MAKECMDGOALS),$(filter-out $(NODEPS_GOALS),$(MAKECMDGOALS)),all),)
+include $(BUILD)/config.mk
+endif
 
 ENGINE_SRC   := $(sort $(wildcard engine/*.c))
-HARNESS_SRC  := $(sort $(filter-out harness/main.c,$(wildcard harness/*.c)))
+# harness/ is split by role into subfolders; cli/ is the front end on top.
+HARNESS_SRC  := $(sort $(wildcard harness/*/*.c))
+RESULTS_SRC  := $(sort $(wildcard results/*.c))
+MODELGEN_SRC := $(sort $(wildcard modelgen/*.c))
+CLI_SRC      := $(sort $(filter-out cli/main.c,$(wildcard cli/*.c)))
 WORKLOAD_SRC := $(sort $(wildcard workloads/*.c))
 REPORT_SRC   := $(sort $(wildcard reports/*.c))
 TEST_SRC     := $(sort $(wildcard tests/test_*.c))
 
 ENGINE_OBJ   := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
-APP_OBJ      := $(HARNESS_SRC:%.c=$(BUILD)/%.o) $(WORKLOAD_SRC:%.c=$(BUILD)/%.o) $(REPORT_SRC:%.c=$(BUILD)/%.o)
+APP_OBJ      := $(patsubst %.c,$(BUILD)/%.o,$(RESULTS_SRC) $(MODELGEN_SRC) $(HARNESS_SRC) \
+                  $(WORKLOAD_SRC) $(REPORT_SRC) $(CLI_SRC))
 # Test fixture builders (tests/*_fixture.c) are shared by suites and link into the runner.
 FIXTURE_SRC  := $(sort $(wildcard tests/*_fixture.c))
 TEST_OBJ     := $(TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/check_main.o $(BUILD)/tests/testutil.o $(FIXTURE_SRC:%.c=$(BUILD)/%.o)
 
-# Kernel microbenchmarks: C cases in bench/ over the C++ shim harness/gbench.cc
-# (not globbed into ggperf: only this binary links Google Benchmark).
+# Kernel microbenchmarks: C cases in bench/ over the C++ shim harness/gbench/gbench.cc
+# (harness/gbench/ is C++ and not globbed into ggperf: only this binary links Google Benchmark).
 BENCH_SRC   := $(sort $(wildcard bench/*.c))
-BENCH_OBJ   := $(BENCH_SRC:%.c=$(BUILD)/%.o) $(BUILD)/harness/gbench.o \
-               $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard harness/ctr*.c) harness/sysfs.c))
-GBENCH_LIBS := $(or $(shell pkg-config --libs benchmark 2>/dev/null),-lbenchmark) -lpthread
+BENCH_OBJ   := $(BENCH_SRC:%.c=$(BUILD)/%.o) $(BUILD)/harness/gbench/gbench.o \
+               $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard harness/counters/*.c) harness/machine/sysfs.c))
 # Debian's compare.py wants Debian's python3 (scipy from python3-scipy), not
 # whatever python3 comes first in PATH.
 COMPARE_PY  := /usr/bin/python3 /usr/share/benchmark/compare.py
@@ -78,7 +87,7 @@ TESTBIN    := $(BUILD)/ggperf-tests
 MICROBENCH := $(BUILD)/ggperf-microbench
 STAMP_DEPS := $(BUILD)/.deps-ok
 
-.PHONY: all deps test asan tsan fuzz microbench microbench-compare clean demo help gate gate-selftest
+.PHONY: all deps layering test asan tsan fuzz microbench microbench-compare clean demo help gate gate-selftest
 .DEFAULT_GOAL := all
 
 # Build the ggperf binary (installs missing Debian packages first).
@@ -94,6 +103,25 @@ $(STAMP_DEPS): scripts/install-deps.sh
 	@./scripts/install-deps.sh --check-only >/dev/null 2>&1 || ./scripts/install-deps.sh
 	@mkdir -p $(@D) && touch $@
 
+# pkg-config's answers, computed once the packages are installed. A missing
+# .pc file is an error here, not an empty flag and 1500 undefined references.
+$(BUILD)/config.mk: $(STAMP_DEPS) Makefile
+	@mkdir -p $(@D)
+	@{ echo "PKG_CFLAGS := $$(pkg-config --cflags $(PKGS))"; \
+	   echo "PKG_LIBS := $$(pkg-config --libs $(PKGS))"; \
+	   echo "CHECK_CFLAGS := $$(pkg-config --cflags check)"; \
+	   echo "CHECK_LIBS := $$(pkg-config --libs check)"; \
+	   echo "GBENCH_LIBS := $$(pkg-config --libs benchmark 2>/dev/null || echo -lbenchmark) -lpthread"; \
+	 } > $@.tmp || { rm -f $@.tmp; echo "config.mk: pkg-config failed for $(PKGS) check" >&2; exit 1; }
+	@grep -q 'PKG_LIBS := .*-ljansson' $@.tmp || { echo "config.mk: pkg-config gave no flags for $(PKGS)" >&2; rm -f $@.tmp; exit 1; }
+	@mv $@.tmp $@
+
+# The engine is built with libc/libm/pthreads flags only: no library
+# include path can leak into it.
+$(BUILD)/engine/%.o: engine/%.c | $(STAMP_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
 $(BUILD)/%.o: %.c | $(STAMP_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(CHECK_CFLAGS) -c $< -o $@
@@ -105,7 +133,7 @@ $(BUILD)/%.o: %.cc | $(STAMP_DEPS)
 # The build info object is rebuilt every time so the commit is never stale.
 $(BUILD)/buildinfo.c: FORCE
 	@mkdir -p $(@D)
-	@printf '%s\n' '#include "harness/buildinfo.h"' \
+	@printf '%s\n' '#include "harness/machine/buildinfo.h"' \
 	  'const char buildinfo_commit[] = "$(GIT_COMMIT)";' \
 	  'const char buildinfo_cc[] = "$(shell $(CC) --version | head -1)";' \
 	  'const char buildinfo_cflags[] = "$(strip $(OPT) $(ARCHFLAGS) $(SANFLAGS) $(DEFS))";' > $@.tmp
@@ -118,7 +146,7 @@ $(ENGINE_LIB): $(ENGINE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(GGPERF): $(BUILD)/harness/main.o $(APP_OBJ) $(BUILD)/buildinfo.o $(ENGINE_LIB)
+$(GGPERF): $(BUILD)/cli/main.o $(APP_OBJ) $(BUILD)/buildinfo.o $(ENGINE_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(PFM_LIBS) -lm -ldl
 
 $(MICROBENCH): $(BENCH_OBJ) $(BUILD)/buildinfo.o $(ENGINE_LIB)
@@ -148,6 +176,7 @@ $(TESTBIN): $(TEST_OBJ) $(APP_OBJ) $(BUILD)/buildinfo.o $(ENGINE_LIB) | $(GGPERF
 
 # Run every Check suite (fork mode); fails on any failure.
 test: $(TESTBIN) $(GGPERF) $(MICROBENCH)
+	@./scripts/check-layering.sh
 	GGPERF_BIN=$(abspath $(GGPERF)) GGPERF_BUILD=$(abspath $(BUILD)) ./$(TESTBIN)
 
 # The same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
@@ -184,6 +213,10 @@ fuzz:
 # The main job on the built-in default: synthesize a model and study it.
 demo: $(GGPERF)
 	./scripts/demo.sh
+
+# Fail on an #include across a forbidden boundary (scripts/check-layering.sh says which).
+layering:
+	@./scripts/check-layering.sh
 
 clean:
 	rm -rf build build-san-*

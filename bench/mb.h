@@ -1,6 +1,6 @@
 /* mb — ggperf's kernel microbenchmarks (the ggperf-microbench binary):
  * the engine's per-type kernels measured through Google Benchmark
- * (harness/gbench.h). Private to bench/: mb_main.c registers the cases,
+ * (harness/gbench/gbench.h). Private to bench/: mb_main.c registers the cases,
  * mb_kernels.c holds the benchmark bodies and their data.
  *
  * Families (one Google Benchmark name per case, "/"-separated):
@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #include "engine/quant.h"
-#include "harness/gbench.h"
+#include "harness/gbench/gbench.h"
 
 enum mb_family {
     MB_TO_FLOAT,
@@ -78,7 +78,7 @@ void mb_run_case(struct gbench_state *st, void *arg);
 
 /* Simulated counters (--mb_sim). Cases of the single-thread families
  * (to_float, from_float, dot, dot_row) then also run once under valgrind
- * callgrind with the cache simulation (harness/ctr.h ctr_sim_run): the
+ * callgrind with the cache simulation (harness/counters/ctr.h ctr_sim_run): the
  * binary (exe) re-runs itself as `exe --mb_sim_child=NAME,ITERS`, which
  * runs the case's loop body ITERS times with collection on only around it
  * (no Google Benchmark), and the case attaches the totals divided by ITERS
@@ -95,7 +95,7 @@ int64_t mb_sim_iters(const struct mb_case *c);
  * times between ctr_sim_collect_begin/end, clean up. 0, or -1 with err. */
 int mb_sim_child(const struct mb_case *c, int64_t iters, char *err, size_t err_len);
 
-/* Whether the software counters (harness/ctr.h) work here: 0 and a
+/* Whether the software counters (harness/counters/ctr.h) work here: 0 and a
  * description of what each run reports, or -1 and why not, in buf. */
 int mb_sw_counters_probe(char *buf, size_t len);
 

@@ -16,7 +16,7 @@
 
 #include "bench/mb.h"
 #include "engine/pool.h"
-#include "harness/ctr.h"
+#include "harness/counters/ctr.h"
 
 #define ROW_GRAIN 16      /* rows per pool split unit, as the engine's matmul */
 #define TEMPLATE_ROWS 16  /* distinct rows generated; the rest of a matrix repeats them */
@@ -236,7 +236,7 @@ static void skip_oom(struct gbench_state *st, const char *what)
     gbench_skip_with_error(st, msg);
 }
 
-/* ---- software counters (harness/ctr.h) around the timed loop ------------ */
+/* ---- software counters (harness/counters/ctr.h) around the timed loop ------------ */
 
 /* Kernel software events during the timed loop, attached as user counters
  * (totals over the run's iterations; summed over Google Benchmark threads,

@@ -1,5 +1,5 @@
 /* mb_main — ggperf-microbench: registers every kernel case (see bench/mb.h)
- * with Google Benchmark through harness/gbench.h and runs the ones the
+ * with Google Benchmark through harness/gbench/gbench.h and runs the ones the
  * filter selects. `make microbench` runs it with a short min time and
  * writes build/microbench.json.
  *
@@ -30,7 +30,7 @@
 
 #include "bench/mb.h"
 #include "engine/cpu.h"
-#include "harness/buildinfo.h"
+#include "harness/machine/buildinfo.h"
 
 #define N_OFFSETS 5
 static const int offsets[N_OFFSETS] = { 0, 1, 8, 18, 32 };

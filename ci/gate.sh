@@ -18,7 +18,7 @@
 #   (the baseline is still tied to the compiler: Debian 12's gcc 12).
 #
 #   Plan: once `ggperf run` has a workload with --sim (the callgrind backend
-#   of harness/ctr.h), measure with it instead of converting callgrind
+#   of harness/counters/ctr.h), measure with it instead of converting callgrind
 #   output here.
 #
 # usage: ci/gate.sh [--ggperf BIN] [--baseline FILE] [--out DIR] [-- GATE FLAGS...]

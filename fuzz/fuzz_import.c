@@ -17,7 +17,7 @@
  *
  * Built and run by scripts/fuzz.sh; tests/test_harden_fuzz_import.c feeds
  * the seeds and past findings through it in `make test`.
- * fuzz-build: harness/results.c harness/stats.c reports/import.c -ljansson -lsqlite3
+ * fuzz-build: results/results.c results/stats.c reports/import.c -ljansson -lsqlite3
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -27,7 +27,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "harness/results.h"
+#include "results/results.h"
 #include "reports/import.h"
 
 static void fzi_check_message(const char *err)

@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "harness/metric.h"
-#include "harness/results.h"
+#include "results/metric.h"
+#include "results/results.h"
 
 #define MAX_AXES 8
 #define MAX_CONFIGS 100000

@@ -18,7 +18,7 @@
  *                report uses for the bandwidth roofline. The environment
  *                says engine "llama.cpp", cpu from cpu_info, build commit
  *                and number; the model from model_filename/type/size.
- *   ggperf-bench `ggperf bench -o json` (harness/cmd_bench.c): an array of
+ *   ggperf-bench `ggperf bench -o json` (cli/cmd_bench.c): an array of
  *                {model, kernels, test, threads, n_tokens, samples [tok/s],
  *                bytes_per_token?}; engine "ggperf".
  *   gbench       Google Benchmark's JSON (--benchmark_format=json or

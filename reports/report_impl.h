@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "harness/results.h"
+#include "results/results.h"
 #include "reports/report.h"
 
 /* One input file. */

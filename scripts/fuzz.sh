@@ -72,7 +72,7 @@ for src in fuzz/fuzz_*.c; do
     fi
     bin="$out/fuzz_$name"
     # sources and libraries beyond the engine that a target names on its
-    # " * fuzz-build:" comment line (e.g. harness/results.c -ljansson)
+    # " * fuzz-build:" comment line (e.g. results/results.c -ljansson)
     extra=$(sed -n 's/^ \* fuzz-build: //p' "$src" | head -n 1)
     if ! $cc $target_flags "$src" $extra "$lib" -o "$bin" -lm; then
         echo "fuzz: building $src failed" >&2

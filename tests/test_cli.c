@@ -2,7 +2,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "harness/cli.h"
+#include "cli/cli.h"
 #include "tests/testutil.h"
 
 START_TEST(test_parse_int_strict)

@@ -13,8 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "harness/ctr.h"
-#include "harness/probe.h"
+#include "harness/counters/ctr.h"
+#include "harness/machine/probe.h"
 #include "tests/testutil.h"
 
 #if defined(__SANITIZE_ADDRESS__)

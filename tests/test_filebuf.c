@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness/filebuf.h"
-#include "harness/session.h"
-#include "harness/sysfs.h"
+#include "harness/run/filebuf.h"
+#include "harness/run/session.h"
+#include "harness/machine/sysfs.h"
 #include "testutil.h"
 
 #define FILE_BYTES ((size_t)(5u << 20) + 17)

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness/gate.h"
-#include "harness/results.h"
+#include "harness/store/gate.h"
+#include "results/results.h"
 #include "tests/testutil.h"
 
 /* ---- writing results files ------------------------------------------------ */

@@ -15,7 +15,7 @@
 
 #include "bench/mb.h"
 #include "engine/quant.h"
-#include "harness/ctr.h"
+#include "harness/counters/ctr.h"
 #include "tests/testutil.h"
 
 #if defined(__SANITIZE_ADDRESS__)

@@ -34,13 +34,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli/sigbus.h"
 #include "engine/gguf.h"
-#include "harness/results.h"
-#include "harness/runner.h"
-#include "harness/session.h"
+#include "results/results.h"
+#include "harness/run/runner.h"
+#include "harness/run/session.h"
 #include "tests/gguf_fixture.h"
 #include "tests/testutil.h"
-#include "workloads/workload.h"
+#include "workloads/registry.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define SANITIZED 1 /* shadow memory: no RLIMIT_AS, and the sanitizer may catch a SIGBUS first */
@@ -218,7 +219,7 @@ START_TEST(test_sigbus_guard_session)
         char err[512];
         if (session_open(&s, &so, true, err, sizeof err) != 0)
             _exit(10);
-        session_guard(&s, model);
+        cli_guard_session(&s, model);
         if (truncate(model, 4096) != 0)
             _exit(11);
         int32_t tok = 1;
@@ -260,7 +261,7 @@ START_TEST(test_sigbus_guard_only_its_mapping)
             volatile const char *mb = mmap(NULL, 65536, PROT_READ, MAP_PRIVATE, fb, 0);
             if (ma == MAP_FAILED || mb == MAP_FAILED)
                 _exit(10);
-            session_guard_mapping(a, fa, ma, 65536);
+            cli_guard_mapping(a, fa, ma, 65536);
             if (kind == 0) {
                 raise(SIGBUS); /* sent, not a fault */
             } else if (kind == 1) {
@@ -268,7 +269,7 @@ START_TEST(test_sigbus_guard_only_its_mapping)
                     _exit(11);
                 (void)mb[8192];
             } else {
-                session_guard_mapping(NULL, -1, NULL, 0); /* guard ended: its own mapping too */
+                cli_guard_mapping(NULL, -1, NULL, 0); /* guard ended: its own mapping too */
                 if (truncate(a, 0) != 0)
                     _exit(11);
                 (void)((volatile const char *)ma)[8192];

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "harness/results.h"
+#include "results/results.h"
 #include "reports/import.h"
 #include "tests/testutil.h"
 

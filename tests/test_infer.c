@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/session.h"
+#include "harness/run/session.h"
 #include "tests/testutil.h"
 
 #define N_TOK 16

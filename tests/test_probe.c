@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/probe.h"
+#include "harness/machine/probe.h"
 #include "tests/testutil.h"
 
 START_TEST(test_probe_quick_collect)

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "harness/results.h"
+#include "results/results.h"
 #include "reports/html.h"
 #include "reports/import.h"
 #include "reports/report.h"

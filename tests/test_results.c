@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness/results.h"
+#include "results/results.h"
 #include "tests/testutil.h"
 
 static json_t *make_header(void)

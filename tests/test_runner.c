@@ -12,11 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness/env.h"
-#include "harness/results.h"
-#include "harness/runner.h"
+#include "harness/machine/env.h"
+#include "results/results.h"
+#include "harness/run/runner.h"
 #include "tests/testutil.h"
-#include "workloads/workload.h"
+#include "harness/run/workload.h"
 
 /* ---- a fake workload, known only here ---------------------------------- */
 

@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "harness/stats.h"
+#include "results/stats.h"
 
 START_TEST(test_summary_one_to_ten)
 {

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness/results.h"
-#include "harness/store.h"
+#include "results/results.h"
+#include "harness/store/store.h"
 #include "tests/testutil.h"
 
 /* A small JSONL stream: 2 configurations x 3 repetitions of t_ns. */

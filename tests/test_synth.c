@@ -24,8 +24,8 @@
 #include "engine/model.h"
 #include "engine/quant.h"
 #include "engine/tokenizer.h"
-#include "harness/gguf_writer.h"
-#include "harness/synth.h"
+#include "modelgen/gguf_writer.h"
+#include "modelgen/synth.h"
 #include "tests/testutil.h"
 
 /* ------------------------------------------------------------------ */

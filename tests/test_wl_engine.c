@@ -15,14 +15,14 @@
 #include <unistd.h>
 
 #include "engine/infer.h"
-#include "harness/ctr.h"
-#include "harness/env.h"
-#include "harness/runner.h"
-#include "harness/session.h"
-#include "harness/synth.h"
+#include "harness/counters/ctr.h"
+#include "harness/machine/env.h"
+#include "harness/run/runner.h"
+#include "harness/run/session.h"
+#include "modelgen/synth.h"
 #include "tests/testutil.h"
 #include "workloads/wlutil.h"
-#include "workloads/workload.h"
+#include "workloads/registry.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define TEST_ASAN 1

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/results.h"
-#include "harness/runner.h"
+#include "results/results.h"
+#include "harness/run/runner.h"
 #include "tests/testutil.h"
-#include "workloads/workload.h"
+#include "workloads/registry.h"
 
 static const json_t *metric(const json_t *sample, const char *name)
 {

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "harness/metric.h"
+#include "results/metric.h"
 
 /* Directory of the golden models (tests/golden), absolute. */
 const char *tu_golden_dir(void);

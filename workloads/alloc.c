@@ -29,8 +29,8 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 
-#include "harness/clock.h"
-#include "harness/session.h"
+#include "harness/machine/clock.h"
+#include "harness/run/session.h"
 #include "workloads/wlutil.h"
 
 static const char *const alloc_strategies[] = { "heap", "arena", "mmap", NULL };

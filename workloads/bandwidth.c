@@ -1,4 +1,4 @@
-/* bandwidth — the STREAM-style memory bandwidth probe (harness/probe.h)
+/* bandwidth — the STREAM-style memory bandwidth probe (harness/machine/probe.h)
  * as a workload, so it can be swept, repeated and compared like the rest:
  * per repetition, copy (c = a) and triad (a = b + s*c) over three arrays of
  * `mib` MiB each with `threads` threads, best of 3 passes of each.
@@ -13,8 +13,8 @@
  */
 #include <stdlib.h>
 
-#include "harness/probe.h"
-#include "workloads/workload.h"
+#include "harness/machine/probe.h"
+#include "harness/run/workload.h"
 
 enum { AX_THREADS, AX_MIB, AX_N };
 

@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/clock.h"
+#include "harness/machine/clock.h"
 #include "workloads/wlutil.h"
 
 #define CT_ROWS 1024

@@ -1,4 +1,4 @@
-/* ctxswitch — the context-switch probe (harness/probe.h) as a workload:
+/* ctxswitch — the context-switch probe (harness/machine/probe.h) as a workload:
  * two threads hand a token back and forth `rounds` times through a futex
  * or a pipe, both pinned to one CPU (pin on: every hand-over is a context
  * switch on that CPU) or left to the scheduler (pin off: on an idle
@@ -16,7 +16,7 @@
  */
 #include <stdlib.h>
 
-#include "harness/probe.h"
+#include "harness/machine/probe.h"
 #include "workloads/wlutil.h"
 
 static const char *const ctxswitch_kinds[] = { "futex", "pipe", NULL };

@@ -17,7 +17,7 @@
  * (measured once per sweep at setup over three arrays of peak_mib MiB and
  * cached; 0 turns it off), matmul_gflops, weights_huge_fraction (the
  * share of the file's bytes on transparent huge pages: the weights axis
- * places them, see harness/filebuf.h), and counters over the timed steps
+ * places them, see harness/run/filebuf.h), and counters over the timed steps
  * on the pool's threads (thread 0, the caller, included), one set opened per
  * repetition and read twice (before the first step, after the last):
  *   hw     cycles, instructions, l1d/llc/dtlb load misses, each _per_token,
@@ -71,8 +71,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/clock.h"
-#include "harness/session.h"
+#include "harness/machine/clock.h"
+#include "harness/run/session.h"
 #include "workloads/wlutil.h"
 
 static const char *const decode_kv[] = { "f16", "f32", NULL };

@@ -45,9 +45,9 @@
 #include "engine/gguf.h"
 #include "engine/infer.h"
 #include "engine/model.h"
-#include "harness/clock.h"
-#include "harness/filebuf.h"
-#include "workloads/workload.h"
+#include "harness/machine/clock.h"
+#include "harness/run/filebuf.h"
+#include "harness/run/workload.h"
 
 enum load_mode { LM_READ, LM_MMAP, LM_POPULATE, LM_WILLNEED, LM_SEQUENTIAL, LM_HUGEPAGE, LM_DIRECT };
 enum load_cache { LC_COLD, LC_WARM };

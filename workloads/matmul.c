@@ -34,7 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/clock.h"
+#include "harness/machine/clock.h"
 #include "workloads/wlutil.h"
 
 static const char *const mm_impls[] = { "naive",      "blocked",     "blas",        "engine-f32", "engine-f16",

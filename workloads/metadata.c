@@ -33,9 +33,9 @@
 #include <unistd.h>
 
 #include "engine/gguf.h"
-#include "harness/clock.h"
-#include "harness/synth.h"
-#include "workloads/workload.h"
+#include "harness/machine/clock.h"
+#include "modelgen/synth.h"
+#include "harness/run/workload.h"
 
 static const char *const metadata_index[] = { "caller", "alloc", NULL };
 

@@ -2,7 +2,7 @@
  * file in workloads/ plus one line here (and its extern below). */
 #include <string.h>
 
-#include "workloads/workload.h"
+#include "workloads/registry.h"
 
 extern const struct workload workload_load, workload_metadata, workload_sleep;
 extern const struct workload workload_decode, workload_prefill, workload_threads,
@@ -31,12 +31,4 @@ const struct workload *workload_find(const char *name)
         if (strcmp(workload_registry[i]->name, name) == 0)
             return workload_registry[i];
     return NULL;
-}
-
-int workload_axis_index(const struct workload *wl, const char *name)
-{
-    for (int i = 0; i < wl->n_axes; i++)
-        if (strcmp(wl->axes[i].name, name) == 0)
-            return i;
-    return -1;
 }

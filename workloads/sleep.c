@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "harness/clock.h"
-#include "workloads/workload.h"
+#include "harness/machine/clock.h"
+#include "harness/run/workload.h"
 
 struct sleep_state {
     int64_t us;

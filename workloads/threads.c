@@ -22,8 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/clock.h"
-#include "harness/session.h"
+#include "harness/machine/clock.h"
+#include "harness/run/session.h"
 #include "workloads/wlutil.h"
 
 static const char *const threads_pin[] = { "off", "on", NULL };

@@ -11,8 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "harness/probe.h"
-#include "harness/results.h"
+#include "harness/machine/probe.h"
+#include "results/results.h"
 
 const char *const wlutil_kernel_choices[] = { "auto", "ref", "avx2", "avx512", NULL };
 

@@ -25,8 +25,8 @@
 
 #include "engine/infer.h"
 #include "engine/quant.h"
-#include "harness/ctr.h"
-#include "workloads/workload.h"
+#include "harness/counters/ctr.h"
+#include "harness/run/workload.h"
 
 /* "auto", "ref", "avx2", "avx512", NULL: the kernels axis's words. */
 extern const char *const wlutil_kernel_choices[];

@@ -1,0 +1,176 @@
+#include "harness/run/filebuf.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "harness/machine/sysfs.h"
+
+#define HUGE_ALIGN ((size_t)2 << 20)
+#define READ_CHUNK ((size_t)1 << 30)
+
+const char *const filebuf_kind_names[] = { "map", "read", "hugepage", NULL };
+
+static int read_all(int fd, uint8_t *dst, uint64_t size, char *err, size_t err_len)
+{
+    uint64_t off = 0;
+    while (off < size) {
+        size_t want = size - off > READ_CHUNK ? READ_CHUNK : (size_t)(size - off);
+        ssize_t r = pread(fd, dst + off, want, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            snprintf(err, err_len, "read at byte %" PRIu64 " of %" PRIu64 ": %s", off, size,
+                     r < 0 ? strerror(errno) : "unexpected end of file");
+            return -1;
+        }
+        off += (uint64_t)r;
+    }
+    return 0;
+}
+
+int filebuf_load(struct filebuf *b, int fd, uint64_t size, enum filebuf_kind kind, char *err, size_t err_len)
+{
+    memset(b, 0, sizeof *b);
+    b->kind = kind;
+    if (size == 0 || size > SIZE_MAX - 2 * HUGE_ALIGN) {
+        snprintf(err, err_len, "cannot hold %" PRIu64 " bytes in memory", size);
+        return -1;
+    }
+    b->size = (size_t)size;
+    switch (kind) {
+    case FILEBUF_MAP: {
+        void *p = mmap(NULL, b->size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            snprintf(err, err_len, "mmap of %zu bytes: %s", b->size, strerror(errno));
+            return -1;
+        }
+        b->base = p;
+        b->base_len = b->size;
+        b->bytes = p;
+        return 0;
+    }
+    case FILEBUF_READ:
+    case FILEBUF_HUGEPAGE:
+        break;
+    default:
+        snprintf(err, err_len, "unknown placement %d", (int)kind);
+        return -1;
+    }
+    /* a copy bigger than the memory left would end in the OOM killer */
+    const uint64_t avail = sysfs_mem_available();
+    if (avail && size > avail) {
+        snprintf(err, err_len, "a %s copy needs %" PRIu64 " MiB, only %" PRIu64
+                 " MiB of memory is available (--weights map needs none)",
+                 filebuf_kind_names[kind], size >> 20, avail >> 20);
+        return -1;
+    }
+    switch (kind) {
+    case FILEBUF_READ: {
+        void *p = NULL;
+        size_t len = (b->size + 63) & ~(size_t)63;
+        if (posix_memalign(&p, 64, len) != 0) {
+            snprintf(err, err_len, "cannot allocate %zu bytes to read the file into (--weights map needs none)",
+                     len);
+            return -1;
+        }
+        b->base = p;
+        b->base_len = len;
+        b->bytes = p;
+        break;
+    }
+    case FILEBUF_HUGEPAGE: {
+        /* one spare huge page to align the start; THP needs 2 MiB-aligned
+         * 2 MiB extents */
+        size_t len = ((b->size + HUGE_ALIGN - 1) & ~(HUGE_ALIGN - 1)) + HUGE_ALIGN;
+        void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            snprintf(err, err_len, "cannot map %zu anonymous bytes to read the file into: %s", len, strerror(errno));
+            return -1;
+        }
+        b->base = p;
+        b->base_len = len;
+        uint8_t *a = (uint8_t *)(((uintptr_t)p + HUGE_ALIGN - 1) & ~(uintptr_t)(HUGE_ALIGN - 1));
+        /* EINVAL means a kernel without THP: a 4 KiB copy is still a copy,
+         * and filebuf_huge_bytes reports the 0 huge pages it got */
+        if (madvise(a, (b->size + HUGE_ALIGN - 1) & ~(HUGE_ALIGN - 1), MADV_HUGEPAGE) != 0 && errno != EINVAL) {
+            snprintf(err, err_len, "madvise(MADV_HUGEPAGE): %s", strerror(errno));
+            filebuf_free(b);
+            return -1;
+        }
+        b->bytes = a;
+        break;
+    }
+    default: /* FILEBUF_MAP returned above */
+        break;
+    }
+    if (read_all(fd, (uint8_t *)(uintptr_t)b->bytes, size, err, err_len) != 0) {
+        filebuf_free(b);
+        return -1;
+    }
+    return 0;
+}
+
+void filebuf_free(struct filebuf *b)
+{
+    if (!b || !b->base)
+        return;
+    if (b->kind == FILEBUF_READ)
+        free(b->base);
+    else
+        munmap(b->base, b->base_len);
+    b->base = NULL;
+    b->bytes = NULL;
+    b->base_len = b->size = 0;
+}
+
+int64_t filebuf_huge_bytes(const struct filebuf *b)
+{
+    if (!b || !b->bytes)
+        return -1;
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f)
+        return -1;
+    uintptr_t lo = (uintptr_t)b->bytes, hi = lo + b->size;
+    char line[512];
+    int in = 0, seen = 0;
+    int64_t kb = 0;
+    while (fgets(line, sizeof line, f)) {
+        uintptr_t s, e;
+        /* a mapping's header line: "start-end perms offset dev inode path";
+         * field lines ("AnonHugePages: 0 kB") have no hex-hex start */
+        if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " ", &s, &e) == 2) {
+            in = s < hi && e > lo;
+            continue;
+        }
+        long long v;
+        if (in && sscanf(line, "AnonHugePages: %lld kB", &v) == 1) {
+            kb += v;
+            seen = 1;
+        }
+    }
+    fclose(f);
+    if (!seen)
+        return -1;
+    /* the mappings extend past the file's last byte (to the end of its last
+     * 2 MiB page): count only the file's bytes */
+    return kb * 1024 < (int64_t)b->size ? kb * 1024 : (int64_t)b->size;
+}
+
+bool filebuf_thp_usable(void)
+{
+    char w[32];
+    return sysfs_selected("/sys/kernel/mm/transparent_hugepage/enabled", w, sizeof w) == 0 &&
+           (strcmp(w, "always") == 0 || strcmp(w, "madvise") == 0);
+}
+
+enum filebuf_kind filebuf_fast_kind(uint64_t size, uint64_t avail, bool thp)
+{
+    if (!thp)
+        return FILEBUF_MAP;
+    return avail == 0 || size <= avail / 4 * 3 ? FILEBUF_HUGEPAGE : FILEBUF_MAP;
+}

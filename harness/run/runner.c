@@ -1,0 +1,897 @@
+/* runner — the sweep runner (see runner.h). */
+#include "harness/run/runner.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness/machine/clock.h"
+#include "harness/machine/env.h"
+#include "harness/machine/probe.h"
+#include "results/results.h"
+#include "results/stats.h"
+#include "modelgen/synth.h"
+
+static int fail(char *err, size_t err_len, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t err_len, int code, const char *fmt, ...)
+{
+    if (err && err_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, err_len, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+/* ---- plan ------------------------------------------------------------- */
+
+void runner_plan_free(struct runner_plan *p)
+{
+    for (int i = 0; i < WORKLOAD_MAX_AXES; i++)
+        for (int v = 0; v < p->n_values[i] && v < RUNNER_MAX_VALUES; v++)
+            free(p->values[i][v]);
+    memset(p, 0, sizeof *p);
+}
+
+/* Allowed values of an axis for messages: "read|mmap" or "1..64". */
+static void axis_allowed(const struct workload_axis *a, char *buf, size_t len)
+{
+    if (a->kind == WORKLOAD_AXIS_INT) {
+        snprintf(buf, len, "%" PRId64 "..%" PRId64, a->lo, a->hi);
+        return;
+    }
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; a->choices && a->choices[i]; i++) {
+        int w = snprintf(buf + used, len - used, "%s%s", i ? "|" : "", a->choices[i]);
+        if (w < 0 || (size_t)w >= len - used)
+            break;
+        used += (size_t)w;
+    }
+}
+
+static int parse_value(const struct workload_axis *a, const char *text, int64_t *num, char *err, size_t err_len)
+{
+    char allowed[512];
+    if (a->kind == WORKLOAD_AXIS_INT) {
+        char *end;
+        errno = 0;
+        long long v = strtoll(text, &end, 10);
+        if (!*text || *end || errno == ERANGE || v < a->lo || v > a->hi) {
+            axis_allowed(a, allowed, sizeof allowed);
+            return fail(err, err_len, RUNNER_EINVAL, "--%s: '%s' is not an integer in %s", a->name, text, allowed);
+        }
+        *num = v;
+        return 0;
+    }
+    for (int i = 0; a->choices && a->choices[i]; i++)
+        if (strcmp(a->choices[i], text) == 0) {
+            *num = i;
+            return 0;
+        }
+    axis_allowed(a, allowed, sizeof allowed);
+    return fail(err, err_len, RUNNER_EINVAL, "--%s: '%s' is not one of %s", a->name, text, allowed);
+}
+
+int runner_plan_init(struct runner_plan *p, const struct workload *wl, const char *const *lists, char *err,
+                     size_t err_len)
+{
+    memset(p, 0, sizeof *p);
+    p->wl = wl;
+    if (wl->n_axes < 0 || wl->n_axes > WORKLOAD_MAX_AXES)
+        return fail(err, err_len, RUNNER_EINVAL, "%s: %d axes (at most %d)", wl->name, wl->n_axes,
+                    WORKLOAD_MAX_AXES);
+    p->n_axes = wl->n_axes;
+    long n_configs = 1;
+    for (int i = 0; i < wl->n_axes; i++) {
+        const struct workload_axis *a = &wl->axes[i];
+        const char *list = lists && lists[i] ? lists[i] : a->defaults;
+        if (!list || !*list) {
+            runner_plan_free(p);
+            return fail(err, err_len, RUNNER_EINVAL, "--%s: empty list", a->name);
+        }
+        const char *s = list;
+        for (;;) {
+            size_t n = strcspn(s, ",");
+            if (n == 0) {
+                runner_plan_free(p);
+                return fail(err, err_len, RUNNER_EINVAL, "--%s: empty value in '%s'", a->name, list);
+            }
+            if (p->n_values[i] == RUNNER_MAX_VALUES) {
+                runner_plan_free(p);
+                return fail(err, err_len, RUNNER_EINVAL, "--%s: more than %d values", a->name, RUNNER_MAX_VALUES);
+            }
+            char *v = strndup(s, n);
+            if (!v) {
+                runner_plan_free(p);
+                return fail(err, err_len, RUNNER_ENOMEM, "out of memory");
+            }
+            int k = p->n_values[i]++;
+            p->values[i][k] = v;
+            int rc = parse_value(a, v, &p->nums[i][k], err, err_len);
+            if (rc != 0) {
+                runner_plan_free(p);
+                return rc;
+            }
+            for (int j = 0; j < k; j++)
+                if (p->nums[i][j] == p->nums[i][k]) {
+                    fail(err, err_len, RUNNER_EINVAL, "--%s: '%s' is listed twice", a->name, v);
+                    runner_plan_free(p);
+                    return RUNNER_EINVAL;
+                }
+            if (!s[n])
+                break;
+            s += n + 1;
+        }
+        n_configs *= p->n_values[i];
+        if (n_configs > RUNNER_MAX_CONFIGS) {
+            runner_plan_free(p);
+            return fail(err, err_len, RUNNER_EINVAL, "the sweep has more than %d configurations", RUNNER_MAX_CONFIGS);
+        }
+    }
+    p->n_configs = (int)n_configs;
+    return 0;
+}
+
+void runner_plan_config(const struct runner_plan *p, int id, struct workload_config *cfg)
+{
+    int digits[WORKLOAD_MAX_AXES];
+    results_config_digits(p->n_axes, p->n_values, id, digits);
+    cfg->n_axes = p->n_axes;
+    for (int i = 0; i < p->n_axes; i++) {
+        cfg->text[i] = p->values[i][digits[i]];
+        cfg->num[i] = p->nums[i][digits[i]];
+    }
+}
+
+void runner_plan_label(const struct runner_plan *p, int id, char *buf, size_t len)
+{
+    int digits[WORKLOAD_MAX_AXES];
+    results_config_digits(p->n_axes, p->n_values, id, digits);
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < p->n_axes; i++) {
+        int w = snprintf(buf + used, len - used, "%s%s=%s", i ? " " : "", p->wl->axes[i].name,
+                         p->values[i][digits[i]]);
+        if (w < 0 || (size_t)w >= len - used)
+            break;
+        used += (size_t)w;
+    }
+}
+
+/* ---- order ------------------------------------------------------------ */
+
+static uint64_t splitmix64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+void runner_round_order(int n, uint64_t seed, uint64_t round, int *order)
+{
+    uint64_t s = seed ^ (round * 0xD1B54A32D192ED03ull + 0x2545F4914F6CDD1Dull);
+    for (int i = 0; i < n; i++)
+        order[i] = i;
+    for (int i = n - 1; i > 0; i--) {
+        /* multiply-shift maps 64 random bits to [0, i] without modulo bias worth noting */
+        int j = (int)(((unsigned __int128)splitmix64(&s) * (unsigned)(i + 1)) >> 64);
+        int t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+}
+
+/* ---- synthesized models -------------------------------------------------- */
+
+bool runner_synth_path(const char *cache_dir, const char *shape, const char *type, char *path, size_t len)
+{
+    snprintf(path, len, "%s/synth-%s-%s.gguf", cache_dir, shape, type);
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int runner_synth_model(const char *cache_dir, const char *shape, const char *type, char *path, size_t len,
+                       char *err, size_t err_len)
+{
+    if (runner_synth_path(cache_dir, shape, type, path, len))
+        return 0; /* synth_write renames into place only when complete */
+    struct synth_spec spec;
+    if (synth_shape_find(shape, &spec) != 0)
+        return fail(err, err_len, RUNNER_EMODEL, "no synth shape '%s'", shape);
+    int ft = synth_ftype_from_name(type, false);
+    if (ft < 0)
+        return fail(err, err_len, RUNNER_EMODEL, "no synth type '%s' (allowed: %s)", type, synth_type_names());
+    spec.ftype = ft;
+    char serr[256];
+    if (synth_write(&spec, path, 0, NULL, NULL, serr, sizeof serr) != 0) {
+        if (runner_synth_path(cache_dir, shape, type, path, len)) /* another process won the race */
+            return 0;
+        return fail(err, err_len, RUNNER_EMODEL, "synthesizing %s: %s", path, serr);
+    }
+    return 0;
+}
+
+/* ---- the sweep ----------------------------------------------------------- */
+
+#define UNIT_POOL 64
+#define UNIT_LEN 24
+
+/* What an isolated child sends back. */
+struct wire_head {
+    int32_t rc;
+    int32_t n;
+    uint64_t t0, t1;
+    char err[512];
+};
+
+struct wire_metric {
+    char name[METRIC_NAME_MAX];
+    char unit[UNIT_LEN];
+    int32_t source, status;
+    double value, running_fraction;
+    char reason[METRIC_REASON_MAX];
+};
+
+struct ctx {
+    const struct runner_opts *o;
+    struct runner_plan plan;
+    json_t *header;
+    struct results_stream *stream;
+    void **states;
+    bool *ready;              /* [config]: set up, teardown due */
+    char **setup_err;         /* [config]: why setup failed, or NULL */
+    uint8_t **done;           /* [config] bitset over reps */
+    size_t *done_bytes;
+    double *run_ns_sum;       /* [config] */
+    int *order;
+    /* distinct units seen from isolated children, interned: struct metric
+     * holds a pointer to a static string, which a pipe cannot carry */
+    char units[UNIT_POOL][UNIT_LEN];
+    int n_units;
+    uint64_t t_start, prev_run_end;
+    double *overheads;        /* this invocation's overheads, for the median: bounded below */
+    struct workload_sink sink;            /* the repetition being measured */
+    struct workload_sink child_sink;      /* an isolated child's own */
+    struct wire_metric wire[WORKLOAD_MAX_METRICS];
+    size_t n_over, cap_over;
+};
+
+/* Overheads kept for the summary's median: a reservoir bounded in size so
+ * memory does not grow with the sweep. */
+#define OVERHEAD_KEEP 4096
+
+static const char *intern_unit(struct ctx *c, const char *u)
+{
+    static const char *const known[] = { "ns", "count", "bytes", "fraction", "GB/s", "GFLOP/s", "tok/s", "bool",
+                                         "ratio", "%", "B/token", "" };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(known[i], u) == 0)
+            return known[i];
+    for (int i = 0; i < c->n_units; i++)
+        if (strcmp(c->units[i], u) == 0)
+            return c->units[i];
+    if (c->n_units == UNIT_POOL)
+        return "?";
+    snprintf(c->units[c->n_units], UNIT_LEN, "%s", u);
+    return c->units[c->n_units++];
+}
+
+static bool is_done(const struct ctx *c, int cfg, int rep)
+{
+    size_t byte = (size_t)rep / 8;
+    return byte < c->done_bytes[cfg] && (c->done[cfg][byte] >> (rep % 8)) & 1;
+}
+
+static int mark_done(struct ctx *c, int cfg, int rep)
+{
+    size_t byte = (size_t)rep / 8;
+    if (byte >= c->done_bytes[cfg]) {
+        size_t nb = c->done_bytes[cfg] ? c->done_bytes[cfg] : 8;
+        while (nb <= byte)
+            nb *= 2;
+        uint8_t *p = realloc(c->done[cfg], nb);
+        if (!p)
+            return -1;
+        memset(p + c->done_bytes[cfg], 0, nb - c->done_bytes[cfg]);
+        c->done[cfg] = p;
+        c->done_bytes[cfg] = nb;
+    }
+    c->done[cfg][byte] |= (uint8_t)(1u << (rep % 8));
+    return 0;
+}
+
+static int write_full(int fd, const void *p, size_t n)
+{
+    const char *b = p;
+    while (n) {
+        ssize_t w = write(fd, b, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        b += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static size_t read_full(int fd, void *p, size_t n)
+{
+    char *b = p;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, b + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    return got;
+}
+
+/* One repetition in a fresh child. Returns the run's rc (negative: failed,
+ * message in err); t0/t1 bracket run() on the shared monotonic clock. */
+static int run_isolated(struct ctx *c, void *state, struct workload_sink *sink, uint64_t *t0, uint64_t *t1,
+                        char *err, size_t err_len)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return fail(err, err_len, -1, "runner: pipe: %s", strerror(errno));
+    fflush(NULL); /* nothing buffered may be written twice */
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return fail(err, err_len, -1, "runner: fork: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        /* a crash must reach the runner as the signal it was, whatever
+         * handler the caller (ggperf run) has for itself */
+        signal(SIGBUS, SIG_DFL);
+        signal(SIGSEGV, SIG_DFL);
+        /* the child owns a copy of the context: its buffers are free to use */
+        struct workload_sink *csink = &c->child_sink;
+        struct wire_metric *wm = c->wire;
+        struct wire_head h;
+        memset(&h, 0, sizeof h);
+        csink->n = 0;
+        h.t0 = clock_ns();
+        h.rc = c->o->wl->run(state, csink, h.err, sizeof h.err);
+        h.t1 = clock_ns();
+        h.n = csink->n;
+        memset(wm, 0, sizeof c->wire);
+        for (int i = 0; i < csink->n; i++) {
+            const struct metric *m = &csink->m[i];
+            memcpy(wm[i].name, m->name, sizeof wm[i].name);
+            snprintf(wm[i].unit, sizeof wm[i].unit, "%s", m->unit ? m->unit : "");
+            wm[i].source = (int32_t)m->source;
+            wm[i].status = (int32_t)m->status;
+            wm[i].value = m->value;
+            wm[i].running_fraction = m->running_fraction;
+            memcpy(wm[i].reason, m->reason, sizeof wm[i].reason);
+        }
+        int bad = write_full(fds[1], &h, sizeof h) || write_full(fds[1], wm, (size_t)h.n * sizeof wm[0]);
+        _exit(bad ? 3 : 0);
+    }
+    close(fds[1]);
+    struct wire_head h;
+    struct wire_metric *wm = c->wire;
+    size_t got = read_full(fds[0], &h, sizeof h);
+    bool whole = got == sizeof h && h.n >= 0 && h.n <= WORKLOAD_MAX_METRICS &&
+                 read_full(fds[0], wm, (size_t)h.n * sizeof wm[0]) == (size_t)h.n * sizeof wm[0];
+    close(fds[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS)
+        return fail(err, err_len, -1,
+                    "repetition process killed by signal %d (SIGBUS, %s): a mapped file (the model?) was "
+                    "truncated or rewritten by another process, or could not be read",
+                    SIGBUS, strsignal(SIGBUS));
+    if (WIFSIGNALED(status))
+        return fail(err, err_len, -1, "repetition process killed by signal %d (%s)", WTERMSIG(status),
+                    strsignal(WTERMSIG(status)));
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !whole)
+        return fail(err, err_len, -1, "repetition process exited with status %d without a complete result",
+                    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    *t0 = h.t0;
+    *t1 = h.t1;
+    sink->n = 0;
+    for (int i = 0; i < h.n; i++) {
+        struct metric *m = &sink->m[sink->n++];
+        memset(m, 0, sizeof *m);
+        memcpy(m->name, wm[i].name, sizeof m->name);
+        m->name[sizeof m->name - 1] = '\0';
+        wm[i].unit[UNIT_LEN - 1] = '\0';
+        m->unit = intern_unit(c, wm[i].unit);
+        m->source = (enum metric_source)wm[i].source;
+        m->status = (enum metric_status)wm[i].status;
+        m->value = wm[i].value;
+        m->running_fraction = wm[i].running_fraction;
+        memcpy(m->reason, wm[i].reason, sizeof m->reason);
+        m->reason[sizeof m->reason - 1] = '\0';
+    }
+    if (h.rc != 0) {
+        h.err[sizeof h.err - 1] = '\0';
+        return fail(err, err_len, h.rc < 0 ? h.rc : -1, "%s", h.err[0] ? h.err : "failed (no message)");
+    }
+    return 0;
+}
+
+/* Runs one repetition of configuration cfg into sink. */
+static int run_one(struct ctx *c, int cfg, struct workload_sink *sink, uint64_t *t0, uint64_t *t1, char *err,
+                   size_t err_len)
+{
+    sink->n = 0;
+    err[0] = '\0';
+    if (c->o->wl->flags & WORKLOAD_ISOLATE)
+        return run_isolated(c, c->states[cfg], sink, t0, t1, err, err_len);
+    *t0 = clock_ns();
+    int rc = c->o->wl->run(c->states[cfg], sink, err, err_len);
+    *t1 = clock_ns();
+    if (rc != 0 && !err[0])
+        snprintf(err, err_len, "failed (no message)");
+    return rc;
+}
+
+static void add_runner_metrics(struct ctx *c, int cfg, struct workload_sink *sink, bool ok, double run_ns,
+                               double overhead_ns)
+{
+    /* the runner's figures always fit: the workload's share is WORKLOAD_MAX_METRICS - 4 at most */
+    if (sink->n > WORKLOAD_MAX_METRICS - 4)
+        sink->n = WORKLOAD_MAX_METRICS - 4;
+    workload_emit(sink, "run_ns", "ns", METRIC_SRC_TIME, run_ns);
+    workload_emit(sink, "runner_overhead_ns", "ns", METRIC_SRC_TIME, overhead_ns);
+    if (ok && c->o->wl->work && run_ns > 0) {
+        double bytes = 0, flops = 0;
+        c->o->wl->work(c->states[cfg], &bytes, &flops);
+        if (bytes > 0)
+            workload_emit(sink, "bandwidth_gbps", "GB/s", METRIC_SRC_DERIVED, bytes / run_ns);
+        if (flops > 0)
+            workload_emit(sink, "gflops", "GFLOP/s", METRIC_SRC_DERIVED, flops / run_ns);
+    }
+}
+
+static void keep_overhead(struct ctx *c, double v)
+{
+    if (c->n_over < OVERHEAD_KEEP) {
+        if (c->n_over == c->cap_over) {
+            size_t cap = c->cap_over ? c->cap_over * 2 : 64;
+            double *p = realloc(c->overheads, cap * sizeof *p);
+            if (!p)
+                return;
+            c->overheads = p;
+            c->cap_over = cap;
+        }
+        c->overheads[c->n_over++] = v;
+    }
+}
+
+static int record(struct ctx *c, int cfg, int rep, bool ok, const char *error, const struct workload_sink *sink,
+                  double t_s, char *err, size_t err_len)
+{
+    struct results_sample s = { cfg, rep, ok, ok ? NULL : error, t_s, sink ? sink->m : NULL, sink ? sink->n : 0 };
+    json_t *rec = results_sample_new(c->header, &s);
+    if (!rec)
+        return fail(err, err_len, RUNNER_ENOMEM, "runner: cannot build the sample record");
+    int rc = results_stream_put(c->stream, rec, err, err_len);
+    json_decref(rec);
+    if (rc != 0)
+        return RUNNER_ERESULTS;
+    if (mark_done(c, cfg, rep) != 0)
+        return fail(err, err_len, RUNNER_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Rebuild the plan from a stream header (resume). */
+static int plan_from_header(struct ctx *c, const json_t *h, char *err, size_t err_len)
+{
+    const struct workload *wl = c->o->wl;
+    const char *name = json_string_value(json_object_get(json_object_get(h, "workload"), "name"));
+    if (!name || strcmp(name, wl->name) != 0)
+        return fail(err, err_len, RUNNER_EMISMATCH, "%s: a sweep of workload '%s', not '%s'", c->o->stream_path,
+                    name ? name : "?", wl->name);
+    json_t *axes = json_object_get(h, "axes");
+    if ((int)json_array_size(axes) != wl->n_axes)
+        return fail(err, err_len, RUNNER_EMISMATCH, "%s: %zu axes in the header, workload %s has %d",
+                    c->o->stream_path, json_array_size(axes), wl->name, wl->n_axes);
+    char *lists[WORKLOAD_MAX_AXES] = { 0 };
+    int rc = 0;
+    for (int i = 0; i < wl->n_axes && rc == 0; i++) {
+        json_t *a = json_array_get(axes, (size_t)i);
+        const char *an = json_string_value(json_object_get(a, "name"));
+        if (!an || strcmp(an, wl->axes[i].name) != 0) {
+            rc = fail(err, err_len, RUNNER_EMISMATCH, "%s: axis %d is '%s', workload %s calls it '%s'",
+                      c->o->stream_path, i, an ? an : "?", wl->name, wl->axes[i].name);
+            break;
+        }
+        size_t len = 1, k;
+        json_t *v;
+        json_array_foreach(json_object_get(a, "values"), k, v) len += strlen(json_string_value(v) ? json_string_value(v) : "") + 1;
+        lists[i] = calloc(1, len);
+        if (!lists[i]) {
+            rc = fail(err, err_len, RUNNER_ENOMEM, "out of memory");
+            break;
+        }
+        json_array_foreach(json_object_get(a, "values"), k, v) {
+            if (k)
+                strcat(lists[i], ",");
+            strcat(lists[i], json_string_value(v) ? json_string_value(v) : "");
+        }
+    }
+    if (rc == 0)
+        rc = runner_plan_init(&c->plan, wl, (const char *const *)lists, err, err_len);
+    for (int i = 0; i < WORKLOAD_MAX_AXES; i++)
+        free(lists[i]);
+    if (rc == 0 && c->plan.n_configs != results_header_n_configs(h)) {
+        runner_plan_free(&c->plan);
+        rc = fail(err, err_len, RUNNER_EMISMATCH, "%s: header lists %d configurations, its axes make %d",
+                  c->o->stream_path, results_header_n_configs(h), c->plan.n_configs);
+    }
+    return rc == 0 ? 0 : (rc == RUNNER_ENOMEM ? rc : RUNNER_EMISMATCH);
+}
+
+/* The probe summary for the header: capabilities only (PMU, events,
+ * tracepoints, THP, caches). Its benchmarks (bandwidth, context switch)
+ * take seconds to a minute: `ggperf probe` runs them; sweeps do not. */
+static json_t *collect_probe(bool skip)
+{
+    if (skip)
+        return json_pack("{s:s, s:s}", "status", "not collected", "reason", "skipped by the caller");
+    struct probe_info *info = calloc(1, sizeof *info);
+    json_t *j = NULL;
+    if (info && probe_collect(info, PROBE_NO_BANDWIDTH | PROBE_NO_CTXSW) == 0 && probe_to_json(info, &j) == 0)
+        json_object_set_new(j, "benchmarks", json_string("skipped in sweeps (ggperf probe runs them)"));
+    else
+        j = json_pack("{s:s, s:s}", "status", "not collected", "reason", "probe failed (out of memory)");
+    free(info);
+    return j;
+}
+
+static double sample_run_ns(const json_t *s)
+{
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(s, "metrics"), i, m) {
+        const char *n = json_string_value(json_object_get(m, "name"));
+        if (n && strcmp(n, "run_ns") == 0)
+            return json_number_value(json_object_get(m, "value"));
+    }
+    return 0;
+}
+
+static void ctx_free(struct ctx *c)
+{
+    int n = c->plan.n_configs;
+    if (c->states && c->ready)
+        for (int i = 0; i < n; i++)
+            if (c->ready[i] && c->o->wl->teardown)
+                c->o->wl->teardown(c->states[i]);
+    free(c->states);
+    free(c->ready);
+    if (c->setup_err)
+        for (int i = 0; i < n; i++)
+            free(c->setup_err[i]);
+    free(c->setup_err);
+    if (c->done)
+        for (int i = 0; i < n; i++)
+            free(c->done[i]);
+    free(c->done);
+    free(c->done_bytes);
+    free(c->run_ns_sum);
+    free(c->order);
+    free(c->overheads);
+    results_stream_close(c->stream);
+    json_decref(c->header);
+    runner_plan_free(&c->plan);
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *err, size_t err_len)
+{
+    struct ctx c;
+    memset(&c, 0, sizeof c);
+    memset(sum, 0, sizeof *sum);
+    sum->overhead_median_ns = -1;
+    c.o = o;
+    c.t_start = clock_ns();
+    const struct workload *wl = o->wl;
+    int rc = 0, reps = o->repetitions, warmup = o->warmup, max_rounds = o->max_rounds;
+    double min_time_s = o->min_time_s;
+    uint64_t seed = o->seed;
+    const char *model_path = o->model_path;
+    bool already_complete = false;
+
+    if (!o->stream_path)
+        return fail(err, err_len, RUNNER_EINVAL, "runner: no stream path");
+    if (o->resume) {
+        struct results_reader *r = NULL;
+        if (results_reader_open(&r, o->stream_path, err, err_len) != 0)
+            return RUNNER_ERESULTS;
+        c.header = json_deep_copy(results_reader_header(r));
+        json_object_del(c.header, "kind");
+        json_object_set_new(c.header, "kind", json_string("header"));
+        if ((rc = plan_from_header(&c, c.header, err, err_len)) != 0) {
+            results_reader_close(r);
+            goto out;
+        }
+        json_t *plan = json_object_get(c.header, "plan");
+        reps = (int)json_integer_value(json_object_get(plan, "repetitions"));
+        warmup = (int)json_integer_value(json_object_get(plan, "warmup"));
+        min_time_s = json_number_value(json_object_get(plan, "min_time_s"));
+        max_rounds = (int)json_integer_value(json_object_get(plan, "max_rounds"));
+        seed = (uint64_t)json_integer_value(json_object_get(plan, "seed"));
+        model_path = json_string_value(json_object_get(json_object_get(c.header, "model"), "path"));
+        int n = c.plan.n_configs;
+        c.done = calloc((size_t)n, sizeof *c.done);
+        c.done_bytes = calloc((size_t)n, sizeof *c.done_bytes);
+        c.run_ns_sum = calloc((size_t)n, sizeof *c.run_ns_sum);
+        if (!c.done || !c.done_bytes || !c.run_ns_sum) {
+            results_reader_close(r);
+            rc = fail(err, err_len, RUNNER_ENOMEM, "out of memory");
+            goto out;
+        }
+        json_t *s;
+        int got;
+        while ((got = results_reader_next(r, &s, err, err_len)) == 1) {
+            int cfg = (int)json_integer_value(json_object_get(s, "config"));
+            int rep = (int)json_integer_value(json_object_get(s, "rep"));
+            c.run_ns_sum[cfg] += sample_run_ns(s);
+            json_decref(s);
+            if (mark_done(&c, cfg, rep) != 0) {
+                got = fail(err, err_len, RUNNER_ENOMEM, "out of memory");
+                break;
+            }
+            sum->reps_skipped++;
+        }
+        already_complete = results_reader_complete(r);
+        results_reader_close(r);
+        if (got < 0) {
+            rc = RUNNER_ERESULTS;
+            goto out;
+        }
+        if (results_stream_reopen(&c.stream, o->stream_path, err, err_len) != 0) {
+            rc = RUNNER_ERESULTS;
+            goto out;
+        }
+        char now[32];
+        results_time_iso(now, sizeof now);
+        json_t *env = o->skip_env ? json_null() : env_collect();
+        json_t *rec = json_pack("{s:s, s:s, s:I, s:o}", "kind", "resume", "time", now, "samples_before",
+                                (json_int_t)sum->reps_skipped, "environment", env ? env : json_null());
+        rc = results_stream_put(c.stream, rec, err, err_len);
+        json_decref(rec);
+        if (rc != 0) {
+            rc = RUNNER_ERESULTS;
+            goto out;
+        }
+    } else {
+        if (reps < 1 || warmup < 0 || min_time_s < 0 || max_rounds < 0) {
+            rc = fail(err, err_len, RUNNER_EINVAL, "runner: repetitions must be >= 1, warmup and min time >= 0");
+            goto out;
+        }
+        if (max_rounds == 0)
+            max_rounds = RUNNER_DEFAULT_MAX_ROUNDS;
+        if (max_rounds < reps)
+            max_rounds = reps;
+        if ((wl->flags & WORKLOAD_NEEDS_MODEL) && !model_path) {
+            rc = fail(err, err_len, RUNNER_EMODEL, "workload %s needs a model (-m MODEL)", wl->name);
+            goto out;
+        }
+        if ((rc = runner_plan_init(&c.plan, wl, o->axis_lists, err, err_len)) != 0)
+            goto out;
+        json_t *model = NULL;
+        if (model_path && (wl->flags & WORKLOAD_NEEDS_MODEL)) {
+            model = env_model(model_path, o->cache_dir, err, err_len);
+            if (!model) {
+                rc = RUNNER_EMODEL;
+                goto out;
+            }
+        }
+        json_t *env = o->skip_env ? NULL : env_collect();
+        json_t *probe = collect_probe(o->skip_env);
+        struct results_axis axes[WORKLOAD_MAX_AXES];
+        for (int i = 0; i < c.plan.n_axes; i++)
+            axes[i] = (struct results_axis){ wl->axes[i].name, c.plan.n_values[i],
+                                             (const char *const *)c.plan.values[i] };
+        struct results_plan rp = { reps, warmup, min_time_s, max_rounds, seed };
+        c.header = results_header_new(wl->name, wl->description, (wl->flags & WORKLOAD_ISOLATE) != 0, axes,
+                                      c.plan.n_axes, &rp, env, probe, model);
+        json_decref(env);
+        json_decref(probe);
+        json_decref(model);
+        if (!c.header) {
+            rc = fail(err, err_len, RUNNER_ENOMEM, "out of memory");
+            goto out;
+        }
+        int n = c.plan.n_configs;
+        c.done = calloc((size_t)n, sizeof *c.done);
+        c.done_bytes = calloc((size_t)n, sizeof *c.done_bytes);
+        c.run_ns_sum = calloc((size_t)n, sizeof *c.run_ns_sum);
+        if (!c.done || !c.done_bytes || !c.run_ns_sum) {
+            rc = fail(err, err_len, RUNNER_ENOMEM, "out of memory");
+            goto out;
+        }
+        if (results_stream_create(&c.stream, o->stream_path, c.header, err, err_len) != 0) {
+            rc = RUNNER_ERESULTS;
+            goto out;
+        }
+    }
+
+    int n = c.plan.n_configs;
+    sum->n_configs = n;
+    if (already_complete) {
+        sum->complete = true;
+        goto out;
+    }
+    c.states = calloc((size_t)n, sizeof *c.states);
+    c.setup_err = calloc((size_t)n, sizeof *c.setup_err);
+    c.ready = calloc((size_t)n, sizeof *c.ready);
+    c.order = malloc((size_t)n * sizeof *c.order);
+    if (!c.states || !c.setup_err || !c.ready || !c.order) {
+        rc = fail(err, err_len, RUNNER_ENOMEM, "out of memory");
+        goto out;
+    }
+
+    /* which configurations still need work: setup only those */
+    for (int i = 0; i < n; i++) {
+        bool needed = false;
+        for (int r = 0; r < reps && !needed; r++)
+            needed = !is_done(&c, i, r);
+        needed = needed || (min_time_s > 0 && c.run_ns_sum[i] * 1e-9 < min_time_s);
+        if (!needed)
+            continue;
+        struct workload_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.model_path = model_path;
+        cfg.cache_dir = o->cache_dir;
+        cfg.seed = seed;
+        runner_plan_config(&c.plan, i, &cfg);
+        char serr[512] = "";
+        void *st = NULL;
+        if (wl->setup && wl->setup(&cfg, &st, serr, sizeof serr) != 0) {
+            size_t need = strlen(serr) + 32;
+            c.setup_err[i] = malloc(need);
+            if (!c.setup_err[i]) {
+                rc = fail(err, err_len, RUNNER_ENOMEM, "out of memory");
+                goto out;
+            }
+            snprintf(c.setup_err[i], need, "setup failed: %s", serr[0] ? serr : "(no message)");
+            continue;
+        }
+        c.states[i] = st;
+        c.ready[i] = true;
+    }
+
+    struct workload_sink *sink = &c.sink;
+    char rerr[1024], label[256];
+    long total = (long)n * reps - sum->reps_skipped;
+    if (total < 0)
+        total = 0;
+
+    /* warm-up: unrecorded, interleaved like the rounds */
+    for (int w = 0; w < warmup && !(o->stop && *o->stop); w++) {
+        runner_round_order(n, seed, UINT64_MAX - (uint64_t)w, c.order);
+        for (int k = 0; k < n && !(o->stop && *o->stop); k++) {
+            int i = c.order[k];
+            if (!c.ready[i]) /* failed setup, or nothing left to do (resume) */
+                continue;
+            if (o->progress) {
+                runner_plan_label(&c.plan, i, label, sizeof label);
+                struct runner_progress p = { k + 1, n, w, reps, 0, total, true,
+                                             clock_seconds(c.t_start, clock_ns()), -1, label };
+                o->progress(o->progress_user, &p);
+            }
+            uint64_t t0, t1;
+            run_one(&c, i, sink, &t0, &t1, rerr, sizeof rerr);
+        }
+    }
+
+    c.prev_run_end = clock_ns();
+    int round;
+    for (round = 0; round < max_rounds; round++) {
+        if (o->stop && *o->stop)
+            break;
+        bool want = round < reps;
+        if (!want && min_time_s > 0)
+            for (int i = 0; i < n && !want; i++)
+                want = !c.setup_err[i] && c.run_ns_sum[i] * 1e-9 < min_time_s;
+        if (!want)
+            break;
+        if (round >= reps)
+            total += n; /* min-time extends the plan a round at a time */
+        runner_round_order(n, seed, (uint64_t)round, c.order);
+        for (int k = 0; k < n; k++) {
+            if (o->stop && *o->stop)
+                break;
+            int i = c.order[k];
+            if (is_done(&c, i, round) || (!c.ready[i] && !c.setup_err[i]))
+                continue;
+            if (round >= reps && (c.setup_err[i] || c.run_ns_sum[i] * 1e-9 >= min_time_s))
+                continue;
+            double t_s = clock_seconds(c.t_start, clock_ns());
+            if (o->progress) {
+                runner_plan_label(&c.plan, i, label, sizeof label);
+                long done = sum->reps_run;
+                double eta = done > 0 ? t_s / (double)done * (double)(total - done) : -1;
+                struct runner_progress p = { k + 1, n, round, reps, done, total, false, t_s, eta, label };
+                o->progress(o->progress_user, &p);
+            }
+            if (c.setup_err[i]) {
+                sink->n = 0;
+                rc = record(&c, i, round, false, c.setup_err[i], sink, t_s, err, err_len);
+                if (rc != 0)
+                    goto out;
+                sum->reps_run++;
+                sum->reps_failed++;
+                continue;
+            }
+            uint64_t t0 = 0, t1 = 0;
+            int rr = run_one(&c, i, sink, &t0, &t1, rerr, sizeof rerr);
+            bool ok = rr == 0;
+            if (t0 == 0) { /* the child never reported: the whole slot was the runner's and the child's */
+                t0 = c.prev_run_end;
+                t1 = clock_ns();
+            }
+            double run_ns = (double)(t1 - t0);
+            double over_ns = t0 > c.prev_run_end ? (double)(t0 - c.prev_run_end) : 0;
+            c.prev_run_end = t1;
+            c.run_ns_sum[i] += run_ns;
+            add_runner_metrics(&c, i, sink, ok, run_ns, over_ns);
+            keep_overhead(&c, over_ns);
+            rc = record(&c, i, round, ok, rerr, sink, clock_seconds(c.t_start, t0), err, err_len);
+            if (rc != 0)
+                goto out;
+            sum->reps_run++;
+            if (ok)
+                sum->reps_ok++;
+            else
+                sum->reps_failed++;
+        }
+    }
+    sum->rounds = round;
+    if (o->stop && *o->stop) {
+        rc = fail(err, err_len, RUNNER_ESTOPPED, "stopped after %ld repetitions; resume with --resume %s",
+                  sum->reps_run, o->stream_path);
+        goto out;
+    }
+    {
+        char now[32];
+        results_time_iso(now, sizeof now);
+        json_t *end = json_pack("{s:s, s:s, s:I}", "kind", "end", "time", now, "samples",
+                                (json_int_t)(sum->reps_run + sum->reps_skipped));
+        rc = results_stream_put(c.stream, end, err, err_len);
+        json_decref(end);
+        if (rc != 0) {
+            rc = RUNNER_ERESULTS;
+            goto out;
+        }
+        sum->complete = true;
+    }
+out:
+    if (c.n_over) {
+        qsort(c.overheads, c.n_over, sizeof *c.overheads, cmp_d);
+        sum->overhead_median_ns = stats_median_sorted(c.overheads, c.n_over);
+    }
+    sum->elapsed_s = clock_seconds(c.t_start, clock_ns());
+    ctx_free(&c);
+    return rc;
+}
