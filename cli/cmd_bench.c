@@ -35,6 +35,11 @@ static void usage(FILE *f)
                "the available memory): decode streams every weight once per token, and it ran up\n"
                "to 20%% faster from 2 MiB pages than from scattered page-cache pages.\n"
                "The weights column says how many of the file's bytes got huge pages.\n"
+               "Before each timed repetition bench checks that the weights are resident (mincore):\n"
+               "a mapping the kernel evicted is read back in first; the resident column and the\n"
+               "JSON's major_faults and disk_read_bytes say what the timed part found.\n"
+               "  --evict      drop the mapped file from the page cache before each timed\n"
+               "               repetition instead (with --weights map): what a cold start costs\n"
                "\nengine flags:\n%s",
             cli_engine_flags_help());
 }
@@ -47,7 +52,58 @@ struct bench_result {
     int64_t huge_bytes;       /* filebuf_huge_bytes at the start, -1 unknown */
     double samples[MAX_REPS]; /* tokens/s */
     int n;
+    /* Where the weights were when the clock started (filebuf residency). */
+    double resident_min;      /* smallest resident fraction at the start of a timed rep, -1 unknown */
+    int rewarmed;             /* timed reps whose weights had to be read back in first */
+    int64_t major_faults;     /* during the timed reps; -1 unknown */
+    int64_t disk_read_bytes;  /* during the timed reps; -1 unknown */
 };
+
+/* Weights are "resident" when at least this fraction of their pages is. */
+#define RESIDENT_OK 0.99
+
+/* Before a timed repetition: measure residency; a mapping that lost pages is
+ * read back in (and counted) so the run times the model, not the disk; with
+ * evict (a test knob) the mapping is dropped instead, so the run shows what
+ * a non-resident start costs. Records the fraction the clock starts with. */
+static int prepare_weights(struct session *s, struct bench_result *r, bool evict, char *err, size_t err_len)
+{
+    double f = filebuf_resident_fraction(&s->file);
+    if (f >= 0 && f < RESIDENT_OK && !evict) {
+        filebuf_touch(&s->file);
+        r->rewarmed++;
+        f = filebuf_resident_fraction(&s->file);
+    }
+    if (evict) {
+        if (filebuf_evict(&s->file, s->fd, err, err_len) != 0)
+            return -1;
+        f = filebuf_resident_fraction(&s->file);
+    }
+    if (f < 0)
+        r->resident_min = -1;
+    else if (r->resident_min >= 0 && f < r->resident_min)
+        r->resident_min = f;
+    return 0;
+}
+
+static void add_io(int64_t *acc, int64_t before, int64_t after)
+{
+    if (*acc < 0 || before < 0 || after < 0)
+        *acc = -1;
+    else
+        *acc += after - before;
+}
+
+/* "100%", or the fraction and what the cold start cost. */
+static void residency_text(const struct bench_result *r, char *buf, size_t len)
+{
+    if (r->resident_min < 0)
+        snprintf(buf, len, "n/a");
+    else if (r->resident_min >= RESIDENT_OK)
+        snprintf(buf, len, "%.0f%%%s", 100 * r->resident_min, r->rewarmed ? " (re-warmed)" : "");
+    else
+        snprintf(buf, len, "%.0f%% NOT RESIDENT, %" PRId64 " major faults", 100 * r->resident_min, r->major_faults);
+}
 
 /* One pp or tg repetition; returns tokens/s or a negative value on error. */
 static double one_rep(struct infer *ctx, const int32_t *toks, int n, bool prompt, char *err, size_t err_len)
@@ -80,8 +136,8 @@ static struct stats_summary summary(const struct bench_result *r)
 static void print_md(size_t file_bytes, const char *isa, const char *path, struct bench_result *res, int nres,
                      double tg_bytes)
 {
-    printf("| model | size | weights | kernels | threads | test | t/s | median t/s | eff. GB/s |\n");
-    printf("| --- | ---: | --- | --- | ---: | --- | ---: | ---: | ---: |\n");
+    printf("| model | size | weights | kernels | threads | test | t/s | median t/s | eff. GB/s | resident |\n");
+    printf("| --- | ---: | --- | --- | ---: | --- | ---: | ---: | ---: | --- |\n");
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     for (int i = 0; i < nres; i++) {
         struct bench_result *r = &res[i];
@@ -97,9 +153,11 @@ static void print_md(size_t file_bytes, const char *isa, const char *path, struc
             snprintf(wt, sizeof wt, "hugepage (THP n/a)");
         else
             snprintf(wt, sizeof wt, "hugepage (%.0f%% THP)", 100.0 * (double)r->huge_bytes / (double)file_bytes);
-        printf("| %s | %.0f MiB | %s | %s | %d | %s | %.2f ± %.2f | %.2f | %s |\n", base,
+        char res_txt[96];
+        residency_text(r, res_txt, sizeof res_txt);
+        printf("| %s | %.0f MiB | %s | %s | %d | %s | %.2f ± %.2f | %.2f | %s | %s |\n", base,
                (double)file_bytes / (1 << 20), wt, isa, r->threads,
-               r->test, mean, sd, sm.median, bw);
+               r->test, mean, sd, sm.median, bw, res_txt);
     }
 }
 
@@ -117,7 +175,9 @@ static void print_json(const char *path, struct bench_result *res, int nres, dou
                sm.median);
         for (int k = 0; k < r->n; k++)
             printf("%s%.4f", k ? ", " : "", r->samples[k]);
-        printf("]");
+        printf("], \"resident_fraction_min\": %.4f, \"rewarmed_reps\": %d, \"major_faults\": %" PRId64
+               ", \"disk_read_bytes\": %" PRId64,
+               r->resident_min, r->rewarmed, r->major_faults, r->disk_read_bytes);
         if (strncmp(r->test, "tg", 2) == 0)
             printf(", \"bytes_per_token\": %.0f, \"eff_bandwidth_gbps\": %.3f", tg_bytes, tg_bytes * mean / 1e9);
         printf("}%s\n", i + 1 < nres ? "," : "");
@@ -152,6 +212,7 @@ static int run(int argc, char **argv)
     session_opts_init(&so);
     so.weights = (enum filebuf_kind)-1; /* chosen after parsing unless --weights says */
     int threads[MAX_THREADS_LIST], n_threads = 0, n_prompt = 64, n_gen = 32, reps = 5, json = 0;
+    bool evict = false;
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i];
         if (!strcmp(f, "-t") || !strcmp(f, "--threads")) {
@@ -160,6 +221,10 @@ static int run(int argc, char **argv)
             n_threads = cli_parse_int_list(f, argv[++i], 1, 1024, threads, MAX_THREADS_LIST);
             if (n_threads < 0)
                 return CLI_EUSAGE;
+            continue;
+        }
+        if (!strcmp(f, "--evict")) {
+            evict = true;
             continue;
         }
         int r = cli_engine_flag(&so, argc, argv, &i);
@@ -190,7 +255,9 @@ static int run(int argc, char **argv)
     if (!so.model_path)
         return cli_error(CLI_EUSAGE, "-m MODEL is required");
     if ((int)so.weights < 0)
-        so.weights = default_weights(so.model_path);
+        so.weights = evict ? FILEBUF_MAP : default_weights(so.model_path);
+    if (evict && so.weights != FILEBUF_MAP)
+        return cli_error(CLI_EUSAGE, "--evict: only a mapping can be evicted (use --weights map)");
     if (n_threads == 0) {
         threads[0] = 0; /* online CPUs */
         n_threads = 1;
@@ -251,12 +318,22 @@ static int run(int argc, char **argv)
             r->n_tokens = n;
             r->weights = s.file.kind;
             r->huge_bytes = huge;
+            r->resident_min = 1.0;
             if (one_rep(ctx, toks, n, kind == 0, err, sizeof err) < 0) { /* warm-up */
                 rc = cli_error(CLI_EFAIL, "%s", err);
                 break;
             }
             for (int k = 0; k < reps; k++) {
+                if (prepare_weights(&s, r, evict, err, sizeof err) != 0) {
+                    rc = cli_error(CLI_EFAIL, "%s: %s", so.model_path, err);
+                    break;
+                }
+                struct filebuf_io io0, io1;
+                filebuf_io_now(&io0);
                 double tps = one_rep(ctx, toks, n, kind == 0, err, sizeof err);
+                filebuf_io_now(&io1);
+                add_io(&r->major_faults, io0.major_faults, io1.major_faults);
+                add_io(&r->disk_read_bytes, io0.disk_read_bytes, io1.disk_read_bytes);
                 if (tps < 0) {
                     rc = cli_error(CLI_EFAIL, "%s", err);
                     break;
@@ -267,6 +344,10 @@ static int run(int argc, char **argv)
             }
             if (cli_stderr_is_tty())
                 fprintf(stderr, "\r%60s\r", "");
+            if (r->resident_min >= 0 && r->resident_min < RESIDENT_OK)
+                fprintf(stderr, "ggperf: bench: %s t=%d: weights were %.0f%% resident when timing started "
+                                "(%" PRId64 " major faults during the timed part): this measures the disk\n",
+                        r->test, r->threads, 100 * r->resident_min, r->major_faults);
         }
         infer_free(ctx);
     }

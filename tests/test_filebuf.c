@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "harness/run/filebuf.h"
@@ -175,6 +177,84 @@ START_TEST(test_copy_bigger_than_memory_refused)
 }
 END_TEST
 
+/* True when path's file system keeps its pages only in the page cache
+ * (tmpfs): there nothing can be evicted, and the residency tests say so. */
+static int on_tmpfs(const char *path)
+{
+    struct statfs sf;
+    return statfs(path, &sf) == 0 && sf.f_type == TMPFS_MAGIC;
+}
+
+/* Residency is measured, restored by a touch, and lost by an eviction. */
+START_TEST(test_residency_evict_and_touch)
+{
+    char path[1024], err[256];
+    uint8_t *data = write_random_file(path, sizeof path);
+    free(data);
+    if (on_tmpfs(path)) {
+        printf("filebuf: test_residency_evict_and_touch skipped: %s is on tmpfs (nothing to evict)\n", path);
+        unlink(path);
+        return;
+    }
+    int fd = open(path, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    struct filebuf b;
+    ck_assert_msg(filebuf_load(&b, fd, FILE_BYTES, FILEBUF_MAP, err, sizeof err) == 0, "%s", err);
+    filebuf_touch(&b);
+    ck_assert_double_ge(filebuf_resident_fraction(&b), 0.99);
+    ck_assert_msg(filebuf_evict(&b, fd, err, sizeof err) == 0, "%s", err);
+    ck_assert_double_lt(filebuf_resident_fraction(&b), 0.5);
+    struct filebuf_io a, z;
+    filebuf_io_now(&a);
+    filebuf_touch(&b);
+    filebuf_io_now(&z);
+    ck_assert_double_ge(filebuf_resident_fraction(&b), 0.99);
+    ck_assert_int_gt(z.major_faults, a.major_faults); /* the touch had to go to the file */
+    filebuf_free(&b);
+    /* A copy cannot be evicted: an error that says so. */
+    ck_assert_int_eq(filebuf_load(&b, fd, FILE_BYTES, FILEBUF_READ, err, sizeof err), 0);
+    ck_assert_int_eq(filebuf_evict(&b, fd, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "mapping") != NULL, "%s", err);
+    filebuf_free(&b);
+    close(fd);
+    unlink(path);
+}
+END_TEST
+
+/* bench reports a mapping that was not resident when the clock started,
+ * and the major faults it cost (the file is evicted between the warm-up
+ * and each timed repetition with --evict); without --evict the same run
+ * starts resident. */
+START_TEST(test_bench_reports_non_resident_weights)
+{
+    char path[1024], cmd[2048], out[16384], err[4096];
+    tu_golden_path(path, sizeof path, "shared-F32.gguf");
+    if (on_tmpfs(path)) {
+        printf("filebuf: test_bench_reports_non_resident_weights skipped: %s is on tmpfs\n", path);
+        return;
+    }
+    snprintf(cmd, sizeof cmd, "%s bench -m %s --weights map --evict -t 1 -p 4 -n 2 -r 2 -o json", tu_ggperf_bin(),
+             path);
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out, err, sizeof err), 0);
+    const char *f = strstr(out, "\"resident_fraction_min\": ");
+    ck_assert_msg(f != NULL, "%s", out);
+    ck_assert_double_lt(strtod(f + strlen("\"resident_fraction_min\": "), NULL), 0.5);
+    const char *m = strstr(out, "\"major_faults\": ");
+    ck_assert_msg(m != NULL, "%s", out);
+    ck_assert_int_gt(strtol(m + strlen("\"major_faults\": "), NULL, 10), 0);
+    ck_assert_msg(strstr(err, "resident when timing started") != NULL, "no warning: %s", err);
+
+    snprintf(cmd, sizeof cmd, "%s bench -m %s --weights map -t 1 -p 4 -n 2 -r 2 -o json", tu_ggperf_bin(), path);
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out, err, sizeof err), 0);
+    ck_assert_msg(strstr(out, "\"resident_fraction_min\": 1.0000") != NULL, "%s", out);
+    ck_assert_msg(strstr(err, "resident when timing started") == NULL, "%s", err);
+    /* --evict of a copy is a usage error naming the flag */
+    snprintf(cmd, sizeof cmd, "%s bench -m %s --weights read --evict -r 1", tu_ggperf_bin(), path);
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out, err, sizeof err), 2);
+    ck_assert_msg(strstr(err, "--evict") != NULL, "%s", err);
+}
+END_TEST
+
 START_TEST(test_fast_kind)
 {
     const uint64_t gib = (uint64_t)1 << 30;
@@ -198,6 +278,8 @@ Suite *filebuf_suite(void)
     tcase_add_test(tc, test_weights_flag);
     tcase_add_test(tc, test_fast_kind);
     tcase_add_test(tc, test_copy_bigger_than_memory_refused);
+    tcase_add_test(tc, test_residency_evict_and_touch);
+    tcase_add_test(tc, test_bench_reports_non_resident_weights);
     suite_add_tcase(s, tc);
     return s;
 }

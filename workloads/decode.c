@@ -368,6 +368,8 @@ static int decode_run(void *state, struct workload_sink *out, char *err, size_t 
     else /* the parent's figures are the sim ones; perf rings under valgrind would only slow it */
         snprintf(ctr.why, sizeof ctr.why, "not opened under valgrind (the sim pass)");
 
+    if (!under_sim)
+        wlutil_weights_ready(&s->s.file, out);
     wlutil_ctr_begin(&ctr);
     wlutil_sim_toggle_pool(infer_pool(c));
     double total = 0;

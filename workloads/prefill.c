@@ -75,7 +75,7 @@ fail:
 }
 
 static const char *const prefill_sw_names[] = { "context_switches", "cpu_migrations", "minor_faults",
-                                                "task_clock_ns", NULL };
+                                                "major_faults", "task_clock_ns", NULL };
 
 static int prefill_run(void *state, struct workload_sink *out, char *err, size_t err_len)
 {
@@ -112,6 +112,7 @@ static int prefill_run(void *state, struct workload_sink *out, char *err, size_t
     int nt = wlutil_pool_tids(infer_pool(c), tids, POOL_MAX_THREADS);
     wlutil_ctr_open(&sw, CTR_SW, tids, nt, false);
 
+    wlutil_weights_ready(&s->s.file, out);
     wlutil_ctr_begin(&sw);
     uint64_t t0 = clock_ns();
     int r = infer_eval(c, toks, s->prompt, NULL, e, sizeof e);

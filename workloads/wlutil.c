@@ -1,5 +1,7 @@
 #include "workloads/wlutil.h"
 
+#include "harness/run/filebuf.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -553,4 +555,19 @@ double wlutil_matmul_params(const struct model *m)
             n += (double)w[i]->ne0 * (double)w[i]->ne1;
     }
     return n;
+}
+
+void wlutil_weights_ready(const struct filebuf *weights, struct workload_sink *out)
+{
+    double f = filebuf_resident_fraction(weights);
+    if (f < 0) {
+        workload_emit_unsupported(out, "weights_resident_fraction", "fraction", METRIC_SRC_SW,
+                                  "mincore over the weights failed");
+        return;
+    }
+    workload_emit(out, "weights_resident_fraction", "fraction", METRIC_SRC_SW, f);
+    const bool rewarm = f < 0.99;
+    if (rewarm)
+        filebuf_touch(weights);
+    workload_emit(out, "weights_rewarmed", "bool", METRIC_SRC_SW, rewarm ? 1 : 0);
 }

@@ -148,4 +148,12 @@ void wlutil_random_floats(float *x, size_t n, uint64_t seed);
  * matrix): 2 x this is the matmul flops per token (attention excluded). */
 double wlutil_matmul_params(const struct model *m);
 
+/* Before a timed part that reads a model's weights: measure the fraction
+ * of the weights' pages resident (mincore); a mapping the kernel evicted is
+ * read back in first, so the repetition times the model, not the disk.
+ * Emits weights_resident_fraction (as found, before any re-read) and
+ * weights_rewarmed (1 when they had to be read back in), both source sw. */
+struct filebuf;
+void wlutil_weights_ready(const struct filebuf *weights, struct workload_sink *out);
+
 #endif

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "harness/machine/sysfs.h"
@@ -173,4 +175,76 @@ enum filebuf_kind filebuf_fast_kind(uint64_t size, uint64_t avail, bool thp)
     if (!thp)
         return FILEBUF_MAP;
     return avail == 0 || size <= avail / 4 * 3 ? FILEBUF_HUGEPAGE : FILEBUF_MAP;
+}
+
+double filebuf_resident_fraction(const struct filebuf *b)
+{
+    if (!b || !b->base || !b->base_len)
+        return -1;
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    const size_t pages = (b->base_len + page - 1) / page;
+    unsigned char *vec = malloc(pages);
+    if (!vec)
+        return -1;
+    double frac = -1;
+    if (mincore(b->base, b->base_len, vec) == 0) {
+        size_t in = 0;
+        for (size_t i = 0; i < pages; i++)
+            in += vec[i] & 1;
+        frac = (double)in / (double)pages;
+    }
+    free(vec);
+    return frac;
+}
+
+void filebuf_touch(const struct filebuf *b)
+{
+    if (!b || !b->base)
+        return;
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    const volatile uint8_t *p = b->base;
+    uint8_t sink = 0;
+    for (size_t off = 0; off < b->base_len; off += page)
+        sink ^= p[off];
+    (void)sink;
+}
+
+int filebuf_evict(struct filebuf *b, int fd, char *err, size_t err_len)
+{
+    if (!b || b->kind != FILEBUF_MAP || !b->base) {
+        snprintf(err, err_len, "only a mapping can be evicted (--weights map)");
+        return -1;
+    }
+    if (madvise(b->base, b->base_len, MADV_DONTNEED) != 0) {
+        snprintf(err, err_len, "madvise(MADV_DONTNEED): %s", strerror(errno));
+        return -1;
+    }
+    /* Dirty pages (a file just written) are not dropped: write them first. */
+    if (fdatasync(fd) != 0 && errno != EINVAL) {
+        snprintf(err, err_len, "fdatasync: %s", strerror(errno));
+        return -1;
+    }
+    int e = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    if (e != 0) {
+        snprintf(err, err_len, "posix_fadvise(DONTNEED): %s", strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
+void filebuf_io_now(struct filebuf_io *out)
+{
+    struct rusage ru;
+    out->major_faults = getrusage(RUSAGE_SELF, &ru) == 0 ? (int64_t)ru.ru_majflt : -1;
+    out->disk_read_bytes = -1;
+    FILE *f = fopen("/proc/self/io", "r");
+    if (!f)
+        return;
+    char line[128];
+    while (fgets(line, sizeof line, f)) {
+        long long v;
+        if (sscanf(line, "read_bytes: %lld", &v) == 1)
+            out->disk_read_bytes = v;
+    }
+    fclose(f);
 }

@@ -61,4 +61,34 @@ enum filebuf_kind filebuf_fast_kind(uint64_t size, uint64_t avail, bool thp);
  * on to the end of the last 2 MiB page), or -1 when that cannot be read. */
 int64_t filebuf_huge_bytes(const struct filebuf *b);
 
+/* ---- residency: know where the weights are before timing them ----------
+ * The kernel reclaims page cache on its own (a file read 30 minutes earlier
+ * was 99% evicted with 15 GB free on these VMs), and a run that faults its
+ * weights in from disk measures the disk. */
+
+/* Fraction of b's pages resident in memory now (mincore over b->base: the
+ * page cache's state for a mapping, the process's pages for a copy), or -1
+ * when mincore fails or b is empty. */
+double filebuf_resident_fraction(const struct filebuf *b);
+
+/* Read one byte of every page of b so its pages are resident (for a
+ * mapping: the file's pages come into the page cache). */
+void filebuf_touch(const struct filebuf *b);
+
+/* Drop a mapping's pages from this process and ask the kernel to drop the
+ * file's clean pages from the page cache (madvise MADV_DONTNEED, then
+ * fdatasync and posix_fadvise POSIX_FADV_DONTNEED on fd): for tests that must show a
+ * non-resident run. Returns 0, or -1 with a message (b is not a mapping, or
+ * a call failed). Pages mapped by other processes stay. */
+int filebuf_evict(struct filebuf *b, int fd, char *err, size_t err_len);
+
+/* This process's major page faults and bytes read from storage so far
+ * (getrusage ru_majflt; /proc/self/io read_bytes, -1 when unreadable):
+ * take them before and after a timed region. */
+struct filebuf_io {
+    int64_t major_faults;
+    int64_t disk_read_bytes;
+};
+void filebuf_io_now(struct filebuf_io *out);
+
 #endif
