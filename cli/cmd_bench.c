@@ -20,14 +20,15 @@
 
 #define MAX_THREADS_LIST 32
 #define MAX_REPS 1000
+#define MAX_TOKENS_LIST 8
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ggperf bench -m MODEL [-t 1,2] [-p 64] [-n 32] [-r 5] [-o md|json] [engine flags]\n\n"
+    fprintf(f, "usage: ggperf bench -m MODEL [-t 1,2] [-p 64[,512]] [-n 32] [-r 5] [-o md|json] [engine flags]\n\n"
                "Prompt processing (pp) and text generation (tg) speed, llama-bench style.\n"
                "  -t LIST      thread counts (default: online CPUs)\n"
-               "  -p N         prompt tokens per pp test, 0 to skip (default 64)\n"
-               "  -n N         generated tokens per tg test, 0 to skip (default 32)\n"
+               "  -p LIST      prompt tokens per pp test, e.g. 64,512; 0 to skip (default 64)\n"
+               "  -n LIST      generated tokens per tg test; 0 to skip (default 32)\n"
                "  -r N         repetitions after one warm-up (default 5)\n"
                "  -o md|json   output format (default md)\n\n"
                "Unlike the other commands, bench reads the weights into transparent huge pages\n"
@@ -211,7 +212,8 @@ static int run(int argc, char **argv)
     struct session_opts so;
     session_opts_init(&so);
     so.weights = (enum filebuf_kind)-1; /* chosen after parsing unless --weights says */
-    int threads[MAX_THREADS_LIST], n_threads = 0, n_prompt = 64, n_gen = 32, reps = 5, json = 0;
+    int threads[MAX_THREADS_LIST], n_threads = 0, reps = 5, json = 0;
+    int prompts[MAX_TOKENS_LIST] = { 64 }, gens[MAX_TOKENS_LIST] = { 32 }, n_prompts = 1, n_gens = 1;
     bool evict = false;
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i];
@@ -236,10 +238,10 @@ static int run(int argc, char **argv)
             return cli_error(CLI_EUSAGE, "%s: unknown flag or missing value (ggperf bench --help)", f);
         const char *v = argv[++i];
         if (!strcmp(f, "-p")) {
-            if (cli_parse_int(f, v, 0, 1 << 16, &n_prompt))
+            if ((n_prompts = cli_parse_int_list(f, v, 0, 1 << 16, prompts, MAX_TOKENS_LIST)) < 0)
                 return CLI_EUSAGE;
         } else if (!strcmp(f, "-n")) {
-            if (cli_parse_int(f, v, 0, 1 << 16, &n_gen))
+            if ((n_gens = cli_parse_int_list(f, v, 0, 1 << 16, gens, MAX_TOKENS_LIST)) < 0)
                 return CLI_EUSAGE;
         } else if (!strcmp(f, "-r")) {
             if (cli_parse_int(f, v, 1, MAX_REPS, &reps))
@@ -262,15 +264,27 @@ static int run(int argc, char **argv)
         threads[0] = 0; /* online CPUs */
         n_threads = 1;
     }
-    int ctx_need = (n_prompt > n_gen ? n_prompt : n_gen);
-    if (ctx_need < 1)
+    /* The tests, pp first as llama-bench orders them; a 0 is skipped. */
+    int tests[2 * MAX_TOKENS_LIST], n_tests = 0, ctx_need = 0, max_prompt = 0;
+    for (int i = 0; i < n_prompts; i++)
+        if (prompts[i] > 0) {
+            tests[n_tests++] = prompts[i];
+            max_prompt = prompts[i] > max_prompt ? prompts[i] : max_prompt;
+        }
+    const int first_tg = n_tests;
+    for (int i = 0; i < n_gens; i++)
+        if (gens[i] > 0)
+            tests[n_tests++] = gens[i];
+    for (int i = 0; i < n_tests; i++)
+        ctx_need = tests[i] > ctx_need ? tests[i] : ctx_need;
+    if (n_tests == 0)
         return cli_error(CLI_EUSAGE, "-p and -n are both 0: nothing to measure");
     if (so.infer.n_ctx == 0)
         so.infer.n_ctx = ctx_need;
     if (so.infer.n_batch == 0)
-        so.infer.n_batch = n_prompt > 0 ? n_prompt : 1;
+        so.infer.n_batch = max_prompt > 0 ? max_prompt : 1;
 
-    struct bench_result *res = calloc(2 * (size_t)n_threads, sizeof *res);
+    struct bench_result *res = calloc((size_t)n_tests * (size_t)n_threads, sizeof *res);
     int32_t *toks = malloc(sizeof(int32_t) * (size_t)ctx_need);
     int nres = 0, rc = CLI_OK;
     double tg_bytes = 0;
@@ -308,10 +322,8 @@ static int run(int argc, char **argv)
         tg_bytes = (double)infer_decode_bytes(ctx);
         isa = quant_isa_name(infer_kernels(ctx)->isa);
         int nthreads_real = pool_threads(infer_pool(ctx));
-        for (int kind = 0; kind < 2 && rc == CLI_OK; kind++) {
-            int n = kind == 0 ? n_prompt : n_gen;
-            if (n == 0)
-                continue;
+        for (int ti2 = 0; ti2 < n_tests && rc == CLI_OK; ti2++) {
+            const int kind = ti2 < first_tg ? 0 : 1, n = tests[ti2];
             struct bench_result *r = &res[nres++];
             snprintf(r->test, sizeof r->test, "%s%d", kind == 0 ? "pp" : "tg", n);
             r->threads = nthreads_real;

@@ -255,6 +255,36 @@ START_TEST(test_bench_reports_non_resident_weights)
 }
 END_TEST
 
+/* ggperf pagecache: --evict empties, --warm fills, plain reports; a
+ * missing file is exit 1 naming it; two modes at once is a usage error. */
+START_TEST(test_pagecache_command)
+{
+    char path[1024], cmd[2048], out[4096], err[4096];
+    uint8_t *data = write_random_file(path, sizeof path);
+    free(data);
+    if (on_tmpfs(path)) {
+        printf("filebuf: test_pagecache_command skipped: %s is on tmpfs\n", path);
+        unlink(path);
+        return;
+    }
+    snprintf(cmd, sizeof cmd, "%s pagecache --evict %s", tu_ggperf_bin(), path);
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out, err, sizeof err), 0);
+    ck_assert_double_lt(strtod(out, NULL), 0.5);
+    snprintf(cmd, sizeof cmd, "%s pagecache --warm -o json %s", tu_ggperf_bin(), path);
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out, err, sizeof err), 0);
+    ck_assert_msg(strstr(out, "\"resident_fraction\": 1.0000") != NULL, "%s", out);
+    snprintf(cmd, sizeof cmd, "%s pagecache %s", tu_ggperf_bin(), path);
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out, err, sizeof err), 0);
+    ck_assert_double_ge(strtod(out, NULL), 0.99);
+    snprintf(cmd, sizeof cmd, "%s pagecache %s/no-such-file", tu_ggperf_bin(), tu_tmpdir());
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out, err, sizeof err), 1);
+    ck_assert_msg(strstr(err, "no-such-file") != NULL, "%s", err);
+    snprintf(cmd, sizeof cmd, "%s pagecache --warm --evict %s", tu_ggperf_bin(), path);
+    ck_assert_int_eq(tu_run(cmd, out, sizeof out, err, sizeof err), 2);
+    unlink(path);
+}
+END_TEST
+
 START_TEST(test_fast_kind)
 {
     const uint64_t gib = (uint64_t)1 << 30;
@@ -280,6 +310,7 @@ Suite *filebuf_suite(void)
     tcase_add_test(tc, test_copy_bigger_than_memory_refused);
     tcase_add_test(tc, test_residency_evict_and_touch);
     tcase_add_test(tc, test_bench_reports_non_resident_weights);
+    tcase_add_test(tc, test_pagecache_command);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -179,15 +179,18 @@ enum filebuf_kind filebuf_fast_kind(uint64_t size, uint64_t avail, bool thp)
 
 double filebuf_resident_fraction(const struct filebuf *b)
 {
-    if (!b || !b->base || !b->base_len)
+    if (!b || !b->bytes || !b->size)
         return -1;
-    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    const size_t pages = (b->base_len + page - 1) / page;
+    /* The file's bytes only: a huge-page copy's mapping runs on past them. */
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const uintptr_t lo = (uintptr_t)b->bytes & ~(page - 1);
+    const size_t len = (size_t)((uintptr_t)b->bytes + b->size - lo);
+    const size_t pages = (len + page - 1) / page;
     unsigned char *vec = malloc(pages);
     if (!vec)
         return -1;
     double frac = -1;
-    if (mincore(b->base, b->base_len, vec) == 0) {
+    if (mincore((void *)lo, len, vec) == 0) {
         size_t in = 0;
         for (size_t i = 0; i < pages; i++)
             in += vec[i] & 1;
@@ -199,13 +202,14 @@ double filebuf_resident_fraction(const struct filebuf *b)
 
 void filebuf_touch(const struct filebuf *b)
 {
-    if (!b || !b->base)
+    if (!b || !b->bytes)
         return;
     const size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    const volatile uint8_t *p = b->base;
+    const volatile uint8_t *p = b->bytes;
     uint8_t sink = 0;
-    for (size_t off = 0; off < b->base_len; off += page)
+    for (size_t off = 0; off < b->size; off += page)
         sink ^= p[off];
+    sink ^= p[b->size - 1];
     (void)sink;
 }
 

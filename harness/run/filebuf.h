@@ -66,7 +66,7 @@ int64_t filebuf_huge_bytes(const struct filebuf *b);
  * was 99% evicted with 15 GB free on these VMs), and a run that faults its
  * weights in from disk measures the disk. */
 
-/* Fraction of b's pages resident in memory now (mincore over b->base: the
+/* Fraction of the pages holding b's size bytes resident now (mincore: the
  * page cache's state for a mapping, the process's pages for a copy), or -1
  * when mincore fails or b is empty. */
 double filebuf_resident_fraction(const struct filebuf *b);
