@@ -60,12 +60,6 @@ static void remove_model(void)
     tu_run(cmd, NULL, 0, NULL, 0);
 }
 
-static void skip(const char *test, const char *reason)
-{
-    printf("SKIP: %s: %s\n", test, reason);
-    fflush(stdout);
-}
-
 /* ---- running one configuration ------------------------------------------- */
 
 struct one {
@@ -314,7 +308,7 @@ START_TEST(test_decode_sources)
     need(&o, "wakeup_lost_events", METRIC_SRC_SCHED);
     const struct metric *cnt = need(&o, "wakeup_latency_count", METRIC_SRC_SCHED);
     if (cnt->status != METRIC_OK) {
-        skip("test_decode_sources: sched", cnt->reason);
+        tu_skip("tracefs", "sched part: %s", cnt->reason);
     } else {
         /* futex policy, 2 threads: the worker sleeps at every barrier and is woken */
         ck_assert_msg(cnt->value > 0, "no wake-ups of the pool's worker");
@@ -345,12 +339,12 @@ END_TEST
 START_TEST(test_decode_sim)
 {
 #ifdef TEST_ASAN
-    skip("test_decode_sim", "ggperf is built with AddressSanitizer, which cannot run under valgrind");
+    tu_skip("sanitizer", "ggperf is built with AddressSanitizer, which cannot run under valgrind");
     return;
 #endif
     char why[160];
     if (ctr_sim_valgrind_version(why, sizeof why) != 0) {
-        skip("test_decode_sim", why);
+        tu_skip("valgrind", "%s", why);
         return;
     }
     /* The child hashes the model unless the hash cache has it, and that changes its heap layout and
@@ -526,16 +520,16 @@ END_TEST
 START_TEST(test_kvcache_sim)
 {
 #ifdef TEST_ASAN
-    skip("test_kvcache_sim", "ggperf is built with AddressSanitizer, which cannot run under valgrind");
+    tu_skip("sanitizer", "ggperf is built with AddressSanitizer, which cannot run under valgrind");
     return;
 #endif
     char why[160];
     if (ctr_sim_valgrind_version(why, sizeof why) != 0) {
-        skip("test_kvcache_sim", why);
+        tu_skip("valgrind", "%s", why);
         return;
     }
     if (ctr_hw_pmu_present(why, sizeof why)) {
-        skip("test_kvcache_sim", "a PMU is present: the hw count is used instead of the simulation");
+        tu_skip("pmu-present", "a PMU is present: the hw count is used instead of the simulation");
         return;
     }
     struct one o;
@@ -592,16 +586,16 @@ END_TEST
 START_TEST(test_contention_sim)
 {
 #ifdef TEST_ASAN
-    skip("test_contention_sim", "ggperf is built with AddressSanitizer, which cannot run under valgrind");
+    tu_skip("sanitizer", "ggperf is built with AddressSanitizer, which cannot run under valgrind");
     return;
 #endif
     char why[160];
     if (ctr_sim_valgrind_version(why, sizeof why) != 0) {
-        skip("test_contention_sim", why);
+        tu_skip("valgrind", "%s", why);
         return;
     }
     if (ctr_hw_pmu_present(why, sizeof why)) {
-        skip("test_contention_sim", "a PMU is present: the hw count is used instead of the simulation");
+        tu_skip("pmu-present", "a PMU is present: the hw count is used instead of the simulation");
         return;
     }
     struct one o;
