@@ -49,11 +49,6 @@ static const int64_t shapes[][2] = {
 #define FROM_FLOAT_K 2048
 #define PREFILL_NY 64
 
-static const char gbench_build_note[] =
-    "Debian libbenchmark 1.7.1, library built as debug (timings of the library's own overhead are "
-    "inflated), no libpfm (perf counters unavailable; ggperf's own counters attached as user "
-    "counters instead)";
-
 /* Every case, for freeing after the run. */
 struct reg {
     struct mb_ctx *ctx;
@@ -147,7 +142,10 @@ static void add_context(const struct quant_kernels *k, int n_isa, int max_thread
     cpu_detect(&f);
     char feat[256], buf[512];
     cpu_features_str(&f, feat, sizeof feat);
-    gbench_add_context("gbench_build", gbench_build_note);
+    char lib[768];
+    if (gbench_library_describe(lib, sizeof lib) != 0)
+        snprintf(lib, sizeof lib, "libbenchmark (could not be described)");
+    gbench_add_context("gbench_build", lib);
     gbench_add_context("ggperf_commit", buildinfo_commit);
     gbench_add_context("ggperf_cc", buildinfo_cc);
     gbench_add_context("ggperf_cflags", buildinfo_cflags);

@@ -1,13 +1,18 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include "harness/machine/env.h"
 
 int cli_error(int code, const char *fmt, ...)
 {
@@ -146,3 +151,100 @@ int cli_parse_choice(const char *flag, const char *text, const char *const *allo
 
 bool cli_stdout_is_tty(void) { return isatty(1) == 1; }
 bool cli_stderr_is_tty(void) { return isatty(2) == 1; }
+
+int cli_check_writable(const char *flag, const char *path)
+{
+    if (!path || !*path)
+        return cli_error(CLI_EUSAGE, "%s: empty path", flag);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return cli_error(CLI_EUSAGE, "%s %s: is a directory", flag, path);
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return 0; /* /dev/null, a pipe: written in place */
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    if (stat(dir, &st) != 0)
+        return cli_error(CLI_EUSAGE, "%s %s: directory %s: %s", flag, path, dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return cli_error(CLI_EUSAGE, "%s %s: %s is not a directory", flag, path, dir);
+    /* try it: access() says nothing of read-only mounts or full quotas */
+    char probe[PATH_MAX];
+    int w = snprintf(probe, sizeof probe, "%s/.ggperf-write-check-XXXXXX", dir);
+    if (w < 0 || (size_t)w >= sizeof probe)
+        return cli_error(CLI_EUSAGE, "%s %s: path too long", flag, path);
+    int fd = mkstemp(probe);
+    if (fd < 0)
+        return cli_error(CLI_EUSAGE, "%s %s: cannot create a file in %s: %s", flag, path, dir, strerror(errno));
+    close(fd);
+    unlink(probe);
+    return 0;
+}
+
+/* ---- outputs ggperf wrote -------------------------------------------------- */
+
+static bool outputs_registry(char *buf, size_t len)
+{
+    char cache[PATH_MAX], err[256];
+    if (env_cache_dir(cache, sizeof cache, err, sizeof err) != 0)
+        return false;
+    int w = snprintf(buf, len, "%s/outputs-written.tsv", cache);
+    return w > 0 && (size_t)w < len;
+}
+
+static long long stamp_ns(struct timespec t)
+{
+    return (long long)t.tv_sec * 1000000000ll + t.tv_nsec;
+}
+
+void cli_output_mark(const char *path)
+{
+    char reg[PATH_MAX], real[PATH_MAX];
+    struct stat st;
+    if (!outputs_registry(reg, sizeof reg) || !realpath(path, real) || stat(real, &st) != 0 || !S_ISREG(st.st_mode))
+        return;
+    int fd = open(reg, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return;
+    char line[PATH_MAX + 160];
+    int n = snprintf(line, sizeof line, "%llu\t%llu\t%lld\t%lld\t%lld\t%s\n", (unsigned long long)st.st_dev,
+                     (unsigned long long)st.st_ino, (long long)st.st_size, stamp_ns(st.st_mtim),
+                     stamp_ns(st.st_ctim), real);
+    if (n > 0 && (size_t)n < sizeof line && write(fd, line, (size_t)n) != n) {
+        /* a lost entry only means the next run asks for --force */
+    }
+    close(fd);
+}
+
+bool cli_output_is_ours(const char *path)
+{
+    char reg[PATH_MAX], real[PATH_MAX];
+    struct stat st;
+    if (!outputs_registry(reg, sizeof reg) || !realpath(path, real) || stat(real, &st) != 0 || !S_ISREG(st.st_mode))
+        return false;
+    FILE *f = fopen(reg, "r");
+    if (!f)
+        return false;
+    bool ours = false;
+    char *line = NULL;
+    size_t cap = 0;
+    while (!ours && getline(&line, &cap, f) > 0) {
+        unsigned long long dev, ino;
+        long long size, mt, ct;
+        int off = 0;
+        line[strcspn(line, "\n")] = '\0';
+        /* any write since changes mtime or ctime (a restored mtime still moves ctime) */
+        ours = sscanf(line, "%llu\t%llu\t%lld\t%lld\t%lld\t%n", &dev, &ino, &size, &mt, &ct, &off) == 5 &&
+               off > 0 && dev == (unsigned long long)st.st_dev && ino == (unsigned long long)st.st_ino &&
+               size == (long long)st.st_size && mt == stamp_ns(st.st_mtim) && ct == stamp_ns(st.st_ctim) &&
+               strcmp(line + off, real) == 0;
+    }
+    free(line);
+    fclose(f);
+    return ours;
+}

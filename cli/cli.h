@@ -48,6 +48,23 @@ int cli_parse_int_list(const char *flag, const char *text, int lo, int hi, int *
  * index, or prints "FLAG: 'x' is not one of a|b|c" and returns -CLI_EUSAGE. */
 int cli_parse_choice(const char *flag, const char *text, const char *const *allowed);
 
+/* Whether a file can be created at path, checked before any long work:
+ * path is not a directory and a file can be made (and is removed again) in
+ * its directory, which is where an atomic write puts its temporary file.
+ * Prints "ggperf: FLAG PATH: why" and returns CLI_EUSAGE; else 0. Whether
+ * an existing file may be replaced is the caller's decision. */
+int cli_check_writable(const char *flag, const char *path);
+
+/* Output files ggperf wrote, remembered in the cache directory
+ * (outputs-written.tsv: device, inode, size, mtime, ctime, real path) so
+ * that a later run may replace its own output without --force while a
+ * file ggperf did not write, or one changed since, is still refused.
+ * cli_output_mark records path as just written (call after it is complete
+ * and renamed into place; failures are ignored: it only costs a --force);
+ * cli_output_is_ours says whether path is such a file, unchanged. */
+void cli_output_mark(const char *path);
+bool cli_output_is_ours(const char *path);
+
 /* True when stdout (fd 1) / stderr is a terminal: progress only then. */
 bool cli_stdout_is_tty(void);
 bool cli_stderr_is_tty(void);

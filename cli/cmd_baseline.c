@@ -22,8 +22,7 @@ static void usage(FILE *f)
                "  show     list the baselines, or the details of one\n"
                "  rm       delete a baseline\n"
                "  export   write a baseline back out as a results JSON document\n"
-               "  --store PATH   the store (default $GGPERF_STORE, else $XDG_DATA_HOME/ggperf/\n"
-               "                 store.sqlite, else ~/.local/share/ggperf/store.sqlite)\n\n"
+               "  --store PATH   the store (default " STORE_SEARCH_ORDER("                 ") ")\n\n"
                "NAME: 1..%d printable ASCII characters, no spaces, not starting with '-'.\n"
                "Exit: 0 ok, 1 failed (no such baseline, name taken, bad results file), 2 usage error.\n",
             STORE_NAME_MAX);

@@ -220,7 +220,7 @@ static int run(int argc, char **argv)
         if (!strcmp(f, "-t") || !strcmp(f, "--threads")) {
             if (i + 1 >= argc)
                 return cli_error(CLI_EUSAGE, "%s: missing value", f);
-            n_threads = cli_parse_int_list(f, argv[++i], 1, 1024, threads, MAX_THREADS_LIST);
+            n_threads = cli_parse_int_list(f, argv[++i], 1, POOL_MAX_THREADS, threads, MAX_THREADS_LIST);
             if (n_threads < 0)
                 return CLI_EUSAGE;
             continue;

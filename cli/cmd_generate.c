@@ -18,10 +18,17 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: ggperf generate -m MODEL -p TEXT [-n N] [--seed S] [--temp T] [--top-p P] [--top-k K] [engine flags]\n\n"
-               "Generate N tokens after the prompt (default 32). --temp 0 (default) is greedy;\n"
+               "Generate N tokens after the prompt (default 32); prompt + N must fit in the\n"
+               "context (--ctx, default the model's, at most 4096). --temp 0 (default) is greedy;\n"
                "otherwise tokens are sampled with the seed (default 42). Timings go to stderr.\n\n"
                "engine flags:\n%s",
             cli_engine_flags_help());
+}
+
+/* The context infer_new gives when asked for none (engine/infer.h). */
+static int generate_default_ctx(const struct model_hparams *hp)
+{
+    return hp->n_ctx_train > 0 && hp->n_ctx_train < 4096 ? hp->n_ctx_train : 4096;
 }
 
 static int run(int argc, char **argv)
@@ -103,15 +110,26 @@ static int run(int argc, char **argv)
         cli_error(CLI_EFAIL, "cannot tokenize the prompt (%d)", n_prompt);
         goto done;
     }
-    /* Refuse a KV cache that cannot fit before allocating anything big. */
+    /* One rule: prompt + -n must fit in the context, which is --ctx when
+     * given, else the engine's default (the model's context, at most 4096,
+     * as the engine flags' help says). Without --ctx the KV cache is sized
+     * to what is needed, not to the whole context. Refused before anything
+     * big is allocated. */
     int need_ctx = n_prompt + n_gen;
-    if (so.infer.n_ctx == 0)
-        so.infer.n_ctx = need_ctx;
-    if (so.infer.n_ctx < need_ctx) {
-        cli_error(CLI_EUSAGE, "--ctx %d is smaller than prompt (%d tokens) + -n %d", so.infer.n_ctx, n_prompt, n_gen);
+    bool ctx_given = so.infer.n_ctx > 0;
+    int ctx_limit = ctx_given ? so.infer.n_ctx : generate_default_ctx(&s.m.hp);
+    if (need_ctx > ctx_limit) {
+        if (ctx_given)
+            cli_error(CLI_EUSAGE, "-n %d: prompt (%d tokens) + %d tokens need %d positions, more than --ctx %d",
+                      n_gen, n_prompt, n_gen, need_ctx, ctx_limit);
+        else
+            cli_error(CLI_EUSAGE, "-n %d: prompt (%d tokens) + %d tokens need %d positions, more than the model's "
+                      "context of %d (--ctx N sets another)", n_gen, n_prompt, n_gen, need_ctx, ctx_limit);
         rc = CLI_EUSAGE;
         goto done;
     }
+    if (!ctx_given)
+        so.infer.n_ctx = need_ctx;
     uint64_t kv = infer_kv_bytes(&s.m.hp, so.infer.n_ctx, so.infer.kv_type, so.infer.kv_pad);
     uint64_t avail = sysfs_mem_available();
     if (avail && kv > avail) {

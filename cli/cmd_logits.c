@@ -26,7 +26,8 @@ static void usage(FILE *f)
                "position as little-endian float32, row-major [n_tokens][n_vocab].\n"
                "  --mode batch    all tokens in one pass (default)\n"
                "  --mode decode   one token at a time through the KV cache\n"
-               "  -o FILE         output file (default: stdout); an existing file is kept\n"
+               "  -o FILE         output file (default: stdout); an existing file is kept unless\n"
+               "                  ggperf wrote it (and it is unchanged since)\n"
                "  --force         replace an existing -o FILE (atomically: written aside, then renamed)\n"
                "Exit: 0 ok, 1 bad model or token id, 2 usage error.\n\nengine flags:\n%s",
             cli_engine_flags_help());
@@ -51,9 +52,10 @@ static int out_open(struct out_file *o, const char *path, bool force, char *err,
     o->tmp[0] = '\0';
     bool exists = stat(path, &st) == 0;
     if (exists && S_ISREG(st.st_mode)) {
-        if (!force) {
-            snprintf(err, err_len, "%s exists; not overwriting a file ggperf did not create (--force replaces it)",
-                     path);
+        /* ggperf's own earlier output (unchanged since) is replaced like with --force */
+        if (!force && !cli_output_is_ours(path)) {
+            snprintf(err, err_len, "%s exists and is not an output ggperf wrote (or was changed since); not "
+                     "overwriting it (--force replaces it)", path);
             return -1;
         }
         int w = snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%ld", path, (long)getpid());
@@ -243,6 +245,8 @@ static int run(int argc, char **argv)
     } else if (out_commit(&of, logits, sizeof(float) * count, err, sizeof err) != 0) {
         cli_error(CLI_EFAIL, "%s", err);
         goto done;
+    } else {
+        cli_output_mark(out_path);
     }
     rc = CLI_OK;
 done:

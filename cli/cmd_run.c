@@ -240,6 +240,9 @@ static int run(int argc, char **argv)
     }
     if (fmt == RESULTS_FMT_SQLITE && !out)
         return cli_error(CLI_EUSAGE, "run: -o sqlite needs --out FILE");
+    /* the output is checked before the sweep, not found unwritable after it */
+    if (out && cli_check_writable("run: --out", out) != 0)
+        return CLI_EUSAGE;
 
     char err[1024], cache[PATH_MAX], model_buf[PATH_MAX], stream_buf[PATH_MAX];
     bool have_cache = env_cache_dir(cache, sizeof cache, err, sizeof err) == 0;
@@ -266,6 +269,11 @@ static int run(int argc, char **argv)
             return cli_error(CLI_EUSAGE, "run: which workload? (ggperf run --help lists them)");
         if (model && !(wl->flags & WORKLOAD_NEEDS_MODEL))
             return cli_error(CLI_EUSAGE, "run: workload %s takes no model (-m)", wl->name);
+        /* the axis values are arguments too: refused here, before a model is synthesized or a stream named */
+        struct runner_plan plan;
+        if (runner_plan_init(&plan, wl, axis_lists, err, sizeof err) != 0)
+            return cli_error(CLI_EUSAGE, "run: %s", err);
+        runner_plan_free(&plan);
         if ((wl->flags & WORKLOAD_NEEDS_MODEL) && !model) {
             if (!have_cache)
                 return cli_error(CLI_EFAIL, "run: no -m MODEL and no cache directory for the default model: %s", err);
@@ -292,9 +300,9 @@ static int run(int argc, char **argv)
     if (!force && !may_replace(doc, resume ? stream : NULL))
         return cli_error(CLI_EFAIL, "run: %s exists and is not this sweep's document; not overwriting it "
                                     "(--force replaces it)", doc);
-    if (!force && out && !may_replace(out, NULL))
-        return cli_error(CLI_EFAIL, "run: --out %s exists; not overwriting a file ggperf did not create "
-                                    "(--force replaces it)", out);
+    if (!force && out && !may_replace(out, NULL) && !cli_output_is_ours(out))
+        return cli_error(CLI_EFAIL, "run: --out %s exists and is not an output ggperf wrote (or was changed since); "
+                                    "not overwriting it (--force replaces it)", out);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -354,6 +362,8 @@ static int run(int argc, char **argv)
     free(names);
     if (rc != 0)
         return cli_error(CLI_EFAIL, "run: %s", err);
+    if (out)
+        cli_output_mark(out);
     /* failed repetitions are data (recorded with their errors), not a failed sweep */
     if (sum.reps_failed)
         fprintf(stderr, "ggperf: warning: %ld repetitions failed; their errors are in the results\n",

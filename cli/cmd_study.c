@@ -72,7 +72,7 @@ static const struct study studies[] = {
       "cold state was verified.",
       "1.1b", "Q6_K", load_args,
       "resident_before_fraction,cold_ok,map_read_ns,parse_ns,touch_ns,ready_ns,first_token_ns,rss_anon_delta_bytes,"
-      "rss_file_delta_bytes,minor_faults,major_faults,disk_read_bytes,load_gbps",
+      "rss_file_delta_bytes,minor_faults,major_faults,disk_read_bytes,read_gbps,map_touch_gbps",
       "load study: time per phase, memory and faults per strategy and cache state" },
     { "metadata", "GGUF metadata parse time and heap use, 32k vs 128k vocabulary, caller vs malloc'ed index",
       "Parses GGUF files whose metadata holds a 32k or 128k-token vocabulary, with the index in caller storage\n"

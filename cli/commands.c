@@ -1,10 +1,12 @@
 /* commands — the one explicit table of ggperf subcommands. Adding a
  * subcommand is one file (harness/cmd_NAME.c) plus one line here. */
 #include <stdio.h>
+#include <limits.h>
 #include <string.h>
 
 #include "harness/machine/buildinfo.h"
 #include "cli/cli.h"
+#include "harness/machine/env.h"
 
 extern const struct cli_cmd cmd_info, cmd_synth, cmd_logits, cmd_generate, cmd_bench,
     cmd_probe, cmd_run, cmd_study, cmd_report, cmd_import, cmd_gate, cmd_baseline, cmd_pagecache;
@@ -12,12 +14,20 @@ extern const struct cli_cmd cmd_info, cmd_synth, cmd_logits, cmd_generate, cmd_b
 static int version_run(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
-        printf("usage: ggperf version\n\nPrint the git commit, compiler and flags this binary was built with.\n");
+        printf("usage: ggperf version\n\nPrint the git commit, compiler and flags this binary was built with,\n"
+               "and the cache directory it uses for synthesized models and file hashes\n"
+               "($GGPERF_CACHE, else $XDG_CACHE_HOME/ggperf, else ~/.cache/ggperf).\n");
         return CLI_OK;
     }
     if (argc > 1)
         return cli_error(CLI_EUSAGE, "version: unexpected argument '%s' (usage: ggperf version)", argv[1]);
     printf("ggperf %s\ncompiler: %s\nflags: %s\n", buildinfo_commit, buildinfo_cc, buildinfo_cflags);
+    /* the one rule for the cache directory (env_cache_dir): scripts ask here instead of repeating it */
+    char cache[PATH_MAX], err[256];
+    if (env_cache_dir(cache, sizeof cache, err, sizeof err) == 0)
+        printf("cache: %s\n", cache);
+    else
+        printf("cache: none (%s)\n", err);
     return CLI_OK;
 }
 

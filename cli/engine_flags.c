@@ -39,7 +39,8 @@ int cli_engine_flag(struct session_opts *o, int argc, char **argv, int *i)
     if (!strcmp(f, "-m") || !strcmp(f, "--model")) {
         o->model_path = v;
     } else if (!strcmp(f, "-t") || !strcmp(f, "--threads")) {
-        if (cli_parse_int(f, v, 1, 1024, &o->infer.n_threads))
+        /* the engine's own limit, so a value it would refuse is refused here, naming the flag */
+        if (cli_parse_int(f, v, 1, POOL_MAX_THREADS, &o->infer.n_threads))
             return -CLI_EUSAGE;
         o->threads_set = true;
     } else if (!strcmp(f, "--kernels")) {

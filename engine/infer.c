@@ -210,8 +210,9 @@ int infer_new(struct infer **out, const struct model *m, const struct infer_opts
     if (o.n_batch > o.n_ctx)
         o.n_batch = o.n_ctx;
     o.n_threads = resolve_threads(o.n_threads);
-    if (o.n_threads > 1024)
-        return fail(err, err_len, INFER_EARG, "thread count %d too large (at most 1024)", o.n_threads);
+    if (o.n_threads > POOL_MAX_THREADS)
+        return fail(err, err_len, INFER_EARG, "thread count %d too large (at most %d)", o.n_threads,
+                    POOL_MAX_THREADS);
 
     struct infer *c = mem_alloc(o.mem, sizeof *c, CACHE_LINE);
     if (!c)

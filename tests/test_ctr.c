@@ -1,7 +1,7 @@
 /* ctr suite: every counter backend checked against work whose cost is
  * known (pages touched, ping-pong round trips, a 64-byte-stride walk), the
  * libpfm4 encodings, the parsers, and the region accumulation. Tests that
- * need what this machine lacks print "SKIP: <reason>" and return. */
+ * need what this machine lacks skip (tu_skip) with the reason and return. */
 #include <check.h>
 #include <errno.h>
 #include <math.h>
@@ -34,12 +34,6 @@
 #else
 #define FAULT_SLACK(pages) 256
 #endif
-
-static void skip(const char *test, const char *reason)
-{
-    printf("SKIP: %s: %s\n", test, reason);
-    fflush(stdout);
-}
 
 static const struct metric *need(const struct metric *m, int n, const char *name)
 {
@@ -269,7 +263,7 @@ START_TEST(test_sched_futex_pingpong)
         const struct metric *c = need(m, n, "wakeup_latency_count");
         ck_assert_int_eq(c->status, METRIC_UNSUPPORTED);
         ck_assert(c->reason[0] != '\0');
-        skip("test_sched_futex_pingpong (latency part)", why);
+        tu_skip("tracefs", "latency part: %s", why);
     } else {
         double cnt = ok_value(m, n, "wakeup_latency_count");
         ck_assert_msg(cnt >= K, "%.0f wake-up latency samples for %ld round trips", cnt, K);
@@ -300,7 +294,7 @@ START_TEST(test_sched_reused_events_follow_new_threads)
 {
     char why[256];
     if (!ctr_sched_available(why, sizeof why)) {
-        skip("test_sched_reused_events_follow_new_threads", why);
+        tu_skip("tracefs", "%s", why);
         return;
     }
     int cpu = probe_first_cpu();
@@ -432,12 +426,12 @@ START_TEST(test_hw_counting_or_skip)
             ck_assert_msg(strstr(m[i].reason, "perf_event_open(") != NULL, "%s: %s", m[i].name, m[i].reason);
             ck_assert_msg(strstr(m[i].reason, "PMU") != NULL, "%s: %s", m[i].name, m[i].reason);
         }
-        skip("test_hw_counting_or_skip", why);
+        tu_skip("pmu", "%s", why);
         return;
     }
     const struct metric *ins = need(m, n, "instructions"), *cyc = need(m, n, "cycles");
     if (ins->status != METRIC_OK) {
-        skip("test_hw_counting_or_skip", ins->reason);
+        tu_skip("pmu-event", "%s", ins->reason);
         return;
     }
     /* the loop body is at least load, add, store, compare, branch */
@@ -501,14 +495,14 @@ static double perf_stat_faults(const char *cmd)
 START_TEST(test_run_cmd_agrees_with_perf_stat)
 {
     if (access("/usr/bin/perf", X_OK) != 0) {
-        skip("test_run_cmd_agrees_with_perf_stat", "/usr/bin/perf not installed (Debian package linux-perf)");
+        tu_skip("perf", "/usr/bin/perf not installed (Debian package linux-perf)");
         return;
     }
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "%s probe --touch-pages 20000", tu_ggperf_bin());
     double pf = perf_stat_faults(cmd);
     if (pf < 0) {
-        skip("test_run_cmd_agrees_with_perf_stat", "perf stat did not report page-faults here");
+        tu_skip("perf-sw", "perf stat did not report page-faults here");
         return;
     }
     char *argv[] = { (char *)tu_ggperf_bin(), "probe", "--touch-pages", "20000", NULL };
@@ -677,12 +671,12 @@ END_TEST
 START_TEST(test_sim_walk_deterministic)
 {
 #ifdef TEST_ASAN
-    skip("test_sim_walk_deterministic", "ggperf is built with AddressSanitizer, which cannot run under valgrind");
+    tu_skip("sanitizer", "ggperf is built with AddressSanitizer, which cannot run under valgrind");
     return;
 #endif
     char ver[96];
     if (ctr_sim_valgrind_version(ver, sizeof ver) != 0) {
-        skip("test_sim_walk_deterministic", ver);
+        tu_skip("valgrind", "%s", ver);
         return;
     }
     /* a 1 MiB simulated LL and a 4 MiB buffer: every line misses D1 and LL */

@@ -154,7 +154,7 @@ START_TEST(test_copy_bigger_than_memory_refused)
 {
     const uint64_t avail = sysfs_mem_available();
     if (avail == 0) {
-        printf("filebuf: test_copy_bigger_than_memory_refused skipped: no MemAvailable\n");
+        tu_skip("meminfo", "no MemAvailable in /proc/meminfo");
         return;
     }
     char path[1024], err[256];

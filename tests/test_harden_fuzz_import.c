@@ -1,50 +1,73 @@
 /* harden_fuzz_import suite: every fuzz/regress/import/ input and
  * fuzz/seeds/import/ seed through fuzz/fuzz_import.c's own entry point (the
  * results-file readers: ggperf JSON/JSONL, llama-bench, gbench), in process
- * (see tests/fuzz_fixture.h). Until that target exists the suite says so. */
+ * (see tests/fuzz_fixture.h). Its invariant checks trap, which fails the
+ * file's iteration. The inputs are required: an empty or vanished corpus
+ * fails, and the seeds must reach every reader (the first byte picks it)
+ * and be accepted by each of the three importers at least once, so the
+ * corpus cannot decay into refusal paths only. */
 #include <check.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 
+#include "reports/import.h"
 #include "tests/fuzz_fixture.h"
+#include "tests/testutil.h"
 
-#if defined(__has_include)
-#if __has_include("fuzz/fuzz_import.c")
-#define HAVE_FUZZ_IMPORT 1
-#endif
-#endif
-
-#ifdef HAVE_FUZZ_IMPORT
-/* LLVMFuzzerInitialize is optional in a target: weak, NULL when absent */
-int harden_fuzz_import_init(int *argc, char ***argv) __attribute__((weak));
 #define LLVMFuzzerTestOneInput harden_fuzz_import_one
-#define LLVMFuzzerInitialize harden_fuzz_import_init
 #include "fuzz/fuzz_import.c"
 #undef LLVMFuzzerTestOneInput
-#undef LLVMFuzzerInitialize
 
 START_TEST(test_import_input)
 {
     const char *const *paths;
     int n = fzx_inputs("import", &paths);
     ck_assert_int_lt(_i, n);
-    if (harden_fuzz_import_init) {
-        int argc = 0;
-        char **argv = NULL;
-        harden_fuzz_import_init(&argc, &argv);
-    }
     ck_assert_msg(fzx_run(paths[_i], harden_fuzz_import_one) == 0, "%s", paths[_i]);
 }
 END_TEST
-#endif
 
-START_TEST(test_import_target)
+START_TEST(test_import_inputs_present)
 {
-#ifdef HAVE_FUZZ_IMPORT
     const char *const *paths;
-    printf("harden_fuzz_import: %d inputs\n", fzx_inputs("import", &paths));
-#else
-    printf("harden_fuzz_import: skipped: fuzz/fuzz_import.c does not exist in this checkout\n");
-#endif
+    ck_assert_msg(fzx_inputs("import", &paths) > 0,
+                  "no inputs in fuzz/regress/import or fuzz/seeds/import (run from the repository root)");
+}
+END_TEST
+
+/* Every reader is reached, and each importer accepts at least one input. */
+START_TEST(test_import_inputs_cover_readers)
+{
+    static const int kinds[] = { 0, IMPORT_LLAMA_BENCH, IMPORT_GGPERF_BENCH, IMPORT_GBENCH };
+    const char *const *paths;
+    int n = fzx_inputs("import", &paths);
+    int reached[4] = { 0 }, accepted[4] = { 0 };
+    for (int i = 0; i < n; i++) {
+        size_t len;
+        unsigned char *d = tu_read_file(paths[i], &len);
+        ck_assert_msg(d != NULL, "cannot read %s", paths[i]);
+        if (len > 0) {
+            int mode = d[0] % 4;
+            reached[mode]++;
+            if (mode > 0) {
+                json_t *h = NULL, *s = NULL;
+                char err[512];
+                if (import_parse(kinds[mode], (const char *)d + 1, len - 1, paths[i], &h, &s, err, sizeof err) == 0 &&
+                    json_array_size(s) > 0)
+                    accepted[mode]++;
+                json_decref(h);
+                json_decref(s);
+            }
+        }
+        free(d);
+    }
+    static const char *const names[] = { "results reader", "llama-bench", "ggperf bench", "gbench" };
+    for (int m = 0; m < 4; m++) {
+        ck_assert_msg(reached[m] > 0, "no input reaches the %s (first byte %% 4 == %d)", names[m], m);
+        if (m > 0)
+            ck_assert_msg(accepted[m] > 0, "no input is accepted by the %s importer", names[m]);
+    }
 }
 END_TEST
 
@@ -52,13 +75,12 @@ Suite *harden_fuzz_import_suite(void)
 {
     Suite *s = suite_create("harden_fuzz_import");
     TCase *tc = tcase_create("regress");
-    tcase_add_test(tc, test_import_target);
-#ifdef HAVE_FUZZ_IMPORT
     const char *const *paths;
     int n = fzx_inputs("import", &paths);
+    tcase_add_test(tc, test_import_inputs_present);
+    tcase_add_test(tc, test_import_inputs_cover_readers);
     if (n > 0)
         tcase_add_loop_test(tc, test_import_input, 0, n);
-#endif
     suite_add_tcase(s, tc);
     return s;
 }

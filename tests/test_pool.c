@@ -14,6 +14,7 @@
 
 #include "engine/mem.h"
 #include "engine/pool.h"
+#include "tests/testutil.h"
 
 static const enum pool_wait k_policies[] = { POOL_WAIT_SPIN, POOL_WAIT_FUTEX, POOL_WAIT_HYBRID };
 static const int k_counts[] = { 1, 2, 3, 4, 8 };
@@ -284,7 +285,7 @@ START_TEST(test_pin_cpu0)
     CPU_ZERO(&orig);
     ck_assert_int_eq(sched_getaffinity(0, sizeof orig, &orig), 0);
     if (!CPU_ISSET(0, &orig)) {
-        fprintf(stderr, "pool: test_pin_cpu0 skipped: cpu 0 is not in this process's affinity mask\n");
+        tu_skip("affinity", "cpu 0 is not in this process's affinity mask");
         return;
     }
     int cpu0 = 0;

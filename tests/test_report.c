@@ -361,7 +361,7 @@ static bool chromium_body(const char *html_path, char *body, size_t len)
 {
     const char *bin = access("/usr/bin/chromium", X_OK) == 0 ? "/usr/bin/chromium" : NULL;
     if (!bin) {
-        printf("report: chromium not installed (scripts/install-deps.sh installs it): HTML check skipped\n");
+        tu_skip("chromium", "chromium not installed (scripts/install-deps.sh installs it): HTML check skipped");
         return false;
     }
     char abs[1024], cmd[4096];

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -474,7 +475,8 @@ START_TEST(test_env_hash_and_capture)
         env_xxh64_update(&s, buf + off, off + step > 1000 ? 1000 - off : step);
     ck_assert_uint_eq(env_xxh64_digest(&s), env_xxh64(buf, 1000, 5));
 
-    /* the file hash is cached by (path, size, mtime, inode) */
+    /* the file hash is cached by (path, size, mtime, ctime, inode), and only
+     * once the file's last change is older than a timestamp tick */
     const char *dir = tu_tmpdir();
     char f[256];
     snprintf(f, sizeof f, "%s/file.bin", dir);
@@ -485,16 +487,36 @@ START_TEST(test_env_hash_and_capture)
     ck_assert_int_eq(env_file_hash(f, dir, &h1, &cached, err, sizeof err), 0);
     ck_assert(!cached);
     ck_assert_uint_eq(h1, env_xxh64(buf, 1000, 0));
+    /* just written: a same-size rewrite in this tick would keep every stamp, so nothing is remembered */
     ck_assert_int_eq(env_file_hash(f, dir, &h2, &cached, err, sizeof err), 0);
-    ck_assert(cached);
-    ck_assert_uint_eq(h1, h2);
+    ck_assert(!cached);
     buf[0] ^= 1;
-    struct timespec ts = { 0, 2000000 };
-    nanosleep(&ts, NULL);
     ck_assert_int_eq(tu_write_file(f, buf, 1000), 0);
     ck_assert_int_eq(env_file_hash(f, dir, &h2, &cached, err, sizeof err), 0);
     ck_assert(!cached);
     ck_assert_uint_ne(h1, h2);
+    ck_assert_uint_eq(h2, env_xxh64(buf, 1000, 0));
+    h1 = h2;
+    /* ctime cannot be set back: wait until the file's last change is old enough to cache */
+    struct timespec ts = { ENV_HASH_RACY_NS / 1000000000ll, ENV_HASH_RACY_NS % 1000000000ll + 50000000 };
+    nanosleep(&ts, NULL);
+    ck_assert_int_eq(env_file_hash(f, dir, &h2, &cached, err, sizeof err), 0);
+    ck_assert(!cached);
+    ck_assert_int_eq(env_file_hash(f, dir, &h2, &cached, err, sizeof err), 0);
+    ck_assert(cached);
+    ck_assert_uint_eq(h1, h2);
+    /* a same-size rewrite that puts the old mtime back (as within one coarse
+     * tick, or cp -p): the mtime matches, the ctime does not */
+    struct stat st0;
+    ck_assert_int_eq(stat(f, &st0), 0);
+    buf[1] ^= 1;
+    ck_assert_int_eq(tu_write_file(f, buf, 1000), 0);
+    struct timespec times[2] = { st0.st_atim, st0.st_mtim };
+    ck_assert_int_eq(utimensat(AT_FDCWD, f, times, 0), 0);
+    ck_assert_int_eq(env_file_hash(f, dir, &h2, &cached, err, sizeof err), 0);
+    ck_assert(!cached);
+    ck_assert_uint_ne(h1, h2);
+    ck_assert_uint_eq(h2, env_xxh64(buf, 1000, 0));
 
     json_t *e = env_collect();
     ck_assert_ptr_nonnull(e);

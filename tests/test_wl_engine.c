@@ -60,12 +60,6 @@ static void remove_model(void)
     tu_run(cmd, NULL, 0, NULL, 0);
 }
 
-static void skip(const char *test, const char *reason)
-{
-    printf("SKIP: %s: %s\n", test, reason);
-    fflush(stdout);
-}
-
 /* ---- running one configuration ------------------------------------------- */
 
 struct one {
@@ -314,7 +308,7 @@ START_TEST(test_decode_sources)
     need(&o, "wakeup_lost_events", METRIC_SRC_SCHED);
     const struct metric *cnt = need(&o, "wakeup_latency_count", METRIC_SRC_SCHED);
     if (cnt->status != METRIC_OK) {
-        skip("test_decode_sources: sched", cnt->reason);
+        tu_skip("tracefs", "sched part: %s", cnt->reason);
     } else {
         /* futex policy, 2 threads: the worker sleeps at every barrier and is woken */
         ck_assert_msg(cnt->value > 0, "no wake-ups of the pool's worker");
@@ -345,12 +339,12 @@ END_TEST
 START_TEST(test_decode_sim)
 {
 #ifdef TEST_ASAN
-    skip("test_decode_sim", "ggperf is built with AddressSanitizer, which cannot run under valgrind");
+    tu_skip("sanitizer", "ggperf is built with AddressSanitizer, which cannot run under valgrind");
     return;
 #endif
     char why[160];
     if (ctr_sim_valgrind_version(why, sizeof why) != 0) {
-        skip("test_decode_sim", why);
+        tu_skip("valgrind", "%s", why);
         return;
     }
     /* The child hashes the model unless the hash cache has it, and that changes its heap layout and
@@ -480,7 +474,17 @@ START_TEST(test_alloc_strategies)
         run_one(&o, "alloc", (const char *[]){ strat[k], "n_gen=4", "threads=1", NULL });
         ck_assert_double_eq(need_ok(&o, "scratch_bytes", METRIC_SRC_DERIVED), scratch);
         need_latency(&o, "token");
-        need_latency_z(&o, "alloc", k == 1);
+        if (k == 1) {
+            /* arena: no allocator call per token, so no per-token latency: said so, not a 0 */
+            static const char *const pct[] = { "alloc_p50_ns", "alloc_p95_ns", "alloc_p99_ns", "alloc_max_ns" };
+            for (int q = 0; q < 4; q++) {
+                const struct metric *m = need(&o, pct[q], METRIC_SRC_TIME);
+                ck_assert_int_eq(m->status, METRIC_UNSUPPORTED);
+                ck_assert_msg(strstr(m->reason, "not applicable") != NULL, "%s: %s", m->name, m->reason);
+            }
+        } else {
+            need_latency(&o, "alloc");
+        }
         ck_assert(need_ok(&o, "tokens_per_s", METRIC_SRC_TIME) > 0);
         alloc_ns[k] = need_ok(&o, "alloc_ns_per_token", METRIC_SRC_TIME);
         ck_assert(need_ok(&o, "touch_ns_per_token", METRIC_SRC_TIME) > 0);
@@ -488,8 +492,8 @@ START_TEST(test_alloc_strategies)
         ck_assert(need_ok(&o, "rss_anon_bytes", METRIC_SRC_SW) > 0);
         need_ok(&o, "rss_anon_delta_bytes", METRIC_SRC_SW);
     }
-    ck_assert_double_eq(alloc_ns[1], 0);       /* arena: no allocator call in the loop */
-    ck_assert(alloc_ns[0] > 0 && alloc_ns[2] > 0);
+    /* every strategy's allocator time is measured, the arena's one malloc before the loop included */
+    ck_assert(alloc_ns[0] > 0 && alloc_ns[1] > 0 && alloc_ns[2] > 0);
     ck_assert_msg(faults[2] >= 0.9 * pages, "mmap: %.1f faults per token, %.0f pages", faults[2], pages);
     ck_assert_msg(faults[1] < faults[2] / 2, "arena %.1f vs mmap %.1f faults per token", faults[1], faults[2]);
 }
@@ -526,16 +530,16 @@ END_TEST
 START_TEST(test_kvcache_sim)
 {
 #ifdef TEST_ASAN
-    skip("test_kvcache_sim", "ggperf is built with AddressSanitizer, which cannot run under valgrind");
+    tu_skip("sanitizer", "ggperf is built with AddressSanitizer, which cannot run under valgrind");
     return;
 #endif
     char why[160];
     if (ctr_sim_valgrind_version(why, sizeof why) != 0) {
-        skip("test_kvcache_sim", why);
+        tu_skip("valgrind", "%s", why);
         return;
     }
     if (ctr_hw_pmu_present(why, sizeof why)) {
-        skip("test_kvcache_sim", "a PMU is present: the hw count is used instead of the simulation");
+        tu_skip("pmu-present", "a PMU is present: the hw count is used instead of the simulation");
         return;
     }
     struct one o;
@@ -592,16 +596,16 @@ END_TEST
 START_TEST(test_contention_sim)
 {
 #ifdef TEST_ASAN
-    skip("test_contention_sim", "ggperf is built with AddressSanitizer, which cannot run under valgrind");
+    tu_skip("sanitizer", "ggperf is built with AddressSanitizer, which cannot run under valgrind");
     return;
 #endif
     char why[160];
     if (ctr_sim_valgrind_version(why, sizeof why) != 0) {
-        skip("test_contention_sim", why);
+        tu_skip("valgrind", "%s", why);
         return;
     }
     if (ctr_hw_pmu_present(why, sizeof why)) {
-        skip("test_contention_sim", "a PMU is present: the hw count is used instead of the simulation");
+        tu_skip("pmu-present", "a PMU is present: the hw count is used instead of the simulation");
         return;
     }
     struct one o;

@@ -107,6 +107,14 @@ START_TEST(test_load_phases_cache_and_rss)
         double anon = value_ok(s, "rss_anon_delta_bytes"), filed = value_ok(s, "rss_file_delta_bytes");
         bool mapped = strcmp(mode, "mmap") == 0 || strcmp(mode, "populate") == 0 || strcmp(mode, "willneed") == 0 ||
                       strcmp(mode, "sequential") == 0;
+        /* a copy's throughput and a mapping's are different measures under different names */
+        const char *has = mapped ? "map_touch_gbps" : "read_gbps", *lacks = mapped ? "read_gbps" : "map_touch_gbps";
+        ck_assert_msg(value_ok(s, has) > 0, "%s: %s", mode, has);
+        const json_t *na = metric(s, lacks);
+        ck_assert_msg(na != NULL, "%s: no %s", mode, lacks);
+        ck_assert_str_eq(json_string_value(json_object_get(na, "status")), "unsupported");
+        ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(na, "reason")), "not applicable"));
+        ck_assert_ptr_null(metric(s, "load_gbps"));
         if (mapped) {
             ck_assert_msg(filed >= 0.8 * file, "%s: file-backed RSS grew %.0f of %.0f", mode, filed, file);
             ck_assert_msg(anon < 0.25 * file, "%s: anonymous RSS grew %.0f", mode, anon);

@@ -1,14 +1,23 @@
+/* testutil — the helpers of tests/testutil.h: fixture paths, temporary
+ * directories, running commands, and the skip log with its explanations. */
 #include "tests/testutil.h"
 
 #include <errno.h>
+#include <sched.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "engine/cpu.h"
+#include "harness/machine/probe.h"
+#include "harness/machine/sysfs.h"
 
 const char *tu_golden_dir(void)
 {
@@ -154,4 +163,160 @@ struct metric tu_metric_unsup(const char *name, const char *unit, enum metric_so
     m.status = METRIC_UNSUPPORTED;
     snprintf(m.reason, sizeof m.reason, "%s", why);
     return m;
+}
+
+/* ---- skips ---------------------------------------------------------------- */
+
+void tu_skip_named(const char *test, const char *category, const char *fmt, ...)
+{
+    char reason[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    /* one line per skip: tabs and newlines in a reason would split it */
+    for (char *p = reason; *p; p++)
+        if (*p == '\t' || *p == '\n')
+            *p = ' ';
+    printf("SKIP: %s [%s]: %s\n", test ? test : "?", category, reason);
+    fflush(stdout);
+    const char *log = getenv("GGPERF_SKIP_LOG");
+    if (!log || !*log)
+        return;
+    /* O_APPEND: tests run in forked children, one line is one write */
+    char line[800];
+    int n = snprintf(line, sizeof line, "%s\t%s\t%s\n", category, test ? test : "?", reason);
+    int fd = open(log, O_WRONLY | O_APPEND | O_CREAT, 0644);
+    ck_assert_msg(fd >= 0, "skip log %s: %s", log, strerror(errno));
+    ck_assert_int_eq(write(fd, line, (size_t)n), n);
+    close(fd);
+}
+
+const char *const tu_skip_categories[] = {
+    "pmu", "pmu-event", "pmu-present", "tracefs", "valgrind", "sanitizer", "perf", "perf-sw", "avx2",
+    "avx512", "avx512-vnni", "chromium", "affinity", "meminfo", "disk-space", "slow-build", NULL,
+};
+
+/* What the harness's probe says about this machine, collected once. */
+static const struct probe_info *probe_once(void)
+{
+    static struct probe_info info;
+    static int done;
+    if (!done) {
+        probe_collect(&info, PROBE_QUICK | PROBE_NO_BANDWIDTH | PROBE_NO_CTXSW);
+        done = 1;
+    }
+    return &info;
+}
+
+bool tu_skip_explained(const char *category, char *why, size_t why_len)
+{
+    char sink[8];
+    if (!why) {
+        why = sink;
+        why_len = sizeof sink;
+    }
+    why[0] = '\0';
+    if (!category)
+        return false;
+    struct cpu_features f;
+    cpu_detect(&f);
+    if (strcmp(category, "pmu") == 0 || strcmp(category, "pmu-present") == 0) {
+        const struct probe_info *p = probe_once();
+        snprintf(why, why_len, "probe: %s", p->pmu_present ? "PMU present" : p->pmu_reason);
+        return strcmp(category, "pmu") == 0 ? !p->pmu_present : p->pmu_present;
+    }
+    if (strcmp(category, "pmu-event") == 0) {
+        const struct probe_info *p = probe_once();
+        if (!p->pmu_present) {
+            snprintf(why, why_len, "probe: no PMU (%s)", p->pmu_reason);
+            return true;
+        }
+        for (int i = 0; i < p->n_hw; i++)
+            if (!p->hw[i].opens) {
+                snprintf(why, why_len, "probe: %s does not open: %s", p->hw[i].name, p->hw[i].reason);
+                return true;
+            }
+        snprintf(why, why_len, "probe: every default hardware event opens");
+        return false;
+    }
+    if (strcmp(category, "tracefs") == 0) {
+        const struct probe_info *p = probe_once();
+        snprintf(why, why_len, "probe: %s", p->tracepoints_ok ? "tracepoints usable" : p->tracepoints_reason);
+        return !p->tracepoints_ok;
+    }
+    if (strcmp(category, "valgrind") == 0) {
+        const struct probe_info *p = probe_once();
+        snprintf(why, why_len, "probe: %s", p->valgrind);
+        return !p->valgrind_ok;
+    }
+    if (strcmp(category, "perf-sw") == 0) {
+        const struct probe_info *p = probe_once();
+        snprintf(why, why_len, "probe: %s", p->sw_ok ? "software events open" : p->sw_reason);
+        return !p->sw_ok;
+    }
+    if (strcmp(category, "sanitizer") == 0) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+        snprintf(why, why_len, "this is a sanitizer build");
+        return true;
+#else
+        snprintf(why, why_len, "this is not a sanitizer build");
+        return false;
+#endif
+    }
+    if (strcmp(category, "perf") == 0) {
+        bool have = access("/usr/bin/perf", X_OK) == 0;
+        snprintf(why, why_len, "/usr/bin/perf %s", have ? "is installed" : "is not installed");
+        return !have;
+    }
+    if (strcmp(category, "chromium") == 0) {
+        bool have = access("/usr/bin/chromium", X_OK) == 0;
+        snprintf(why, why_len, "/usr/bin/chromium %s", have ? "is installed" : "is not installed");
+        return !have;
+    }
+    if (strcmp(category, "avx2") == 0) {
+        bool have = f.avx2 && f.fma && f.f16c;
+        snprintf(why, why_len, "CPU %s avx2+fma+f16c", have ? "has" : "lacks");
+        return !have;
+    }
+    if (strcmp(category, "avx512") == 0) {
+        bool have = f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq;
+        snprintf(why, why_len, "CPU %s avx512f/bw/vl/dq", have ? "has" : "lacks");
+        return !have;
+    }
+    if (strcmp(category, "avx512-vnni") == 0) {
+        snprintf(why, why_len, "CPU %s avx512vnni", f.avx512vnni ? "has" : "lacks");
+        return !f.avx512vnni;
+    }
+    if (strcmp(category, "affinity") == 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        bool in = sched_getaffinity(0, sizeof set, &set) == 0 && CPU_ISSET(0, &set);
+        snprintf(why, why_len, "cpu 0 %s this process's affinity mask", in ? "is in" : "is not in");
+        return !in;
+    }
+    if (strcmp(category, "meminfo") == 0) {
+        uint64_t avail = sysfs_mem_available();
+        snprintf(why, why_len, "MemAvailable %s", avail ? "present" : "absent");
+        return avail == 0;
+    }
+    if (strcmp(category, "disk-space") == 0) {
+        struct statvfs v;
+        const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+        if (statvfs(tmp, &v) != 0) {
+            snprintf(why, why_len, "statvfs %s: %s", tmp, strerror(errno));
+            return false;
+        }
+        double free_b = (double)v.f_bavail * (double)v.f_frsize;
+        snprintf(why, why_len, "%s has %.3g TB free", tmp, free_b / 1e12);
+        return free_b > 1e12;
+    }
+    if (strcmp(category, "slow-build") == 0) {
+        const char *slow = getenv("GGPERF_SLOW_BIN");
+        bool have = slow && access(slow, X_OK) == 0;
+        snprintf(why, why_len, "GGPERF_SLOW_BIN %s", have ? "is set" : "is unset or not executable");
+        return !have;
+    }
+    snprintf(why, why_len, "'%s' is not a known skip category (tests/testutil.h lists them)", category);
+    return false;
 }

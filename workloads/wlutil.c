@@ -151,14 +151,26 @@ void wlutil_ctr_open(struct wlutil_ctr *c, unsigned backends, const int *tids, i
 
 void wlutil_ctr_begin(struct wlutil_ctr *c)
 {
-    if (c->set)
-        ctr_read(c->set, c->a);
+    if (!c->set)
+        return;
+    c->n = -1;
+    c->why[0] = '\0';
+    /* A failed read repeats the previous values in the snapshot: a delta
+     * from it would silently widen the interval, so the interval fails. */
+    c->begin_failed = ctr_read(c->set, c->a) != 0;
+    if (c->begin_failed)
+        snprintf(c->why, sizeof c->why, "counter read at the interval's start failed: %.110s",
+                 ctr_last_error(c->set));
 }
 
 void wlutil_ctr_end(struct wlutil_ctr *c)
 {
     if (!c->set)
         return;
+    if (c->begin_failed) {
+        c->n = -1;
+        return;
+    }
     if (ctr_read(c->set, c->b) != 0) {
         snprintf(c->why, sizeof c->why, "counter read failed: %.130s", ctr_last_error(c->set));
         c->n = -1;

@@ -62,15 +62,20 @@ int wlutil_affinity_cpus(int *cpus, int max);
 struct wlutil_ctr {
     struct ctr_set *set;
     struct ctr_snap *a, *b;
-    char why[METRIC_REASON_MAX];   /* why the set could not be opened */
+    char why[METRIC_REASON_MAX];   /* why the set could not be opened, or why the last interval failed */
     struct metric m[96];
-    int n;                          /* metrics of the last interval, -1 before */
+    int n;                          /* metrics of the last interval, -1 before or when it failed */
+    bool begin_failed;              /* the read at the last interval's start failed */
 };
 
 /* Open a set of backends on tids (n_tids 0: this process) with thread_stats
  * as given. Never fails: when the set cannot be opened, wlutil_ctr_emit
  * reports every asked metric as unsupported with the reason. */
 void wlutil_ctr_open(struct wlutil_ctr *c, unsigned backends, const int *tids, int n_tids, bool thread_stats);
+/* Read at an interval's start and end. When either read fails the
+ * interval has no metrics (wlutil_ctr_find gives NULL) and wlutil_ctr_emit
+ * reports them unsupported with the read's error: a failed read would
+ * otherwise leave the previous values in the snapshot and widen the delta. */
 void wlutil_ctr_begin(struct wlutil_ctr *c);
 void wlutil_ctr_end(struct wlutil_ctr *c);
 void wlutil_ctr_close(struct wlutil_ctr *c);

@@ -8,7 +8,15 @@
 
 #include <benchmark/benchmark.h>
 
+#include <dlfcn.h>
+#include <link.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include <map>
+#include <sstream>
 #include <new>
 #include <string>
 #include <utility>
@@ -200,6 +208,98 @@ int gbench_add_context(const char *key, const char *value)
         return GBENCH_ENOMEM;
     }
     return 0;
+}
+
+namespace {
+
+// The library's own build type: its JSON reporter writes it into the
+// context ("library_build_type"), from how the library itself was compiled.
+std::string library_build_type()
+{
+    std::ostringstream out, err;
+    benchmark::JSONReporter rep;
+    rep.SetOutputStream(&out);
+    rep.SetErrorStream(&err);
+    rep.ReportContext(benchmark::BenchmarkReporter::Context());
+    const std::string s = out.str(), key = "\"library_build_type\": \"";
+    size_t at = s.find(key);
+    if (at == std::string::npos)
+        return "";
+    at += key.size();
+    size_t end = s.find('"', at);
+    return end == std::string::npos ? "" : s.substr(at, end - at);
+}
+
+struct needed_scan {
+    const char *lib; // the library's file as the loader names it
+    bool found, pfm;
+};
+
+// Does the loaded object named scan->lib list libpfm among its DT_NEEDED?
+int scan_needed(struct dl_phdr_info *info, size_t, void *arg)
+{
+    auto *scan = static_cast<needed_scan *>(arg);
+    if (!info->dlpi_name || strcmp(info->dlpi_name, scan->lib) != 0)
+        return 0;
+    scan->found = true;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        if (info->dlpi_phdr[i].p_type != PT_DYNAMIC)
+            continue;
+        auto *dyn = reinterpret_cast<const ElfW(Dyn) *>(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+        const char *strtab = nullptr;
+        for (const ElfW(Dyn) *d = dyn; d->d_tag != DT_NULL; d++)
+            if (d->d_tag == DT_STRTAB) {
+                // glibc relocates DT_STRTAB in place; other loaders may not
+                ElfW(Addr) p = d->d_un.d_ptr;
+                strtab = reinterpret_cast<const char *>(p < info->dlpi_addr ? p + info->dlpi_addr : p);
+            }
+        for (const ElfW(Dyn) *d = dyn; strtab && d->d_tag != DT_NULL; d++)
+            if (d->d_tag == DT_NEEDED && strstr(strtab + d->d_un.d_val, "libpfm"))
+                scan->pfm = true;
+    }
+    return 1;
+}
+
+} // namespace
+
+int gbench_library_describe(char *buf, size_t len)
+{
+    if (!buf || len == 0)
+        return GBENCH_EINVAL;
+    try {
+        std::string build = library_build_type();
+        // Which file the library was loaded from: its real name carries the version.
+        Dl_info di;
+        char real[PATH_MAX] = "";
+        const char *version = nullptr;
+        needed_scan scan = { nullptr, false, false };
+        if (dladdr(reinterpret_cast<void *>(&benchmark::Shutdown), &di) && di.dli_fname) {
+            scan.lib = di.dli_fname;
+            dl_iterate_phdr(scan_needed, &scan);
+            if (realpath(di.dli_fname, real)) {
+                const char *base = strrchr(real, '/') ? strrchr(real, '/') + 1 : real;
+                const char *so = strstr(base, ".so.");
+                if (strncmp(base, "libbenchmark", 12) == 0 && so && so[4] >= '0' && so[4] <= '9')
+                    version = so + 4;
+            }
+        }
+        std::string note = "libbenchmark ";
+        if (!scan.found)
+            note += "(linked statically: version and libpfm unknown)";
+        else
+            note += std::string(version ? version : "(version unknown)") + " (" + real + ")";
+        note += ", library built as " + (build.empty() ? std::string("(unknown)") : build);
+        if (build == "debug")
+            note += " (timings of the library's own overhead are inflated)";
+        if (scan.found)
+            note += scan.pfm ? ", with libpfm (the library's perf counters are available)"
+                             : ", no libpfm (perf counters unavailable; ggperf's own counters attached as user "
+                               "counters instead)";
+        snprintf(buf, len, "%s", note.c_str());
+        return 0;
+    } catch (...) {
+        return GBENCH_ENOMEM;
+    }
 }
 
 int gbench_main(int argc, char **argv)

@@ -41,6 +41,7 @@
 #define GGPERF_HARNESS_GBENCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -139,6 +140,15 @@ int gbench_measure_process_cpu_time(struct gbench *b);
  * writes itself ("date", "host_name", "num_cpus", ...) are not visible here:
  * avoid them, or the report holds the key twice. */
 int gbench_add_context(const char *key, const char *value);
+
+/* What library the numbers come from, found out rather than assumed: its
+ * version (the real name of the shared object it was loaded from), its
+ * build type (what the library's own JSON reporter writes as
+ * library_build_type) and whether it links libpfm (its DT_NEEDED). Fills
+ * buf with one line, e.g. "libbenchmark 1.7.1 (/usr/lib/.../libbenchmark.so.1.7.1),
+ * library built as debug (...), no libpfm (...)". Returns 0, or
+ * GBENCH_EINVAL / GBENCH_ENOMEM. */
+int gbench_library_describe(char *buf, size_t len);
 
 /* Parse Google Benchmark's flags from argv (Initialize, which removes the
  * ones it knows), refuse any argument left over (printed by the library),

@@ -380,23 +380,35 @@ int env_file_hash(const char *path, const char *cache_dir, uint64_t *hash, bool 
     if (!realpath(path, real) || stat(real, &st) != 0)
         return fail(err, err_len, ENV_EIO, "%s: %s", path, strerror(errno));
     long long mtime = (long long)st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec;
+    long long ctime_ns = (long long)st.st_ctim.tv_sec * 1000000000ll + st.st_ctim.tv_nsec;
+    /* Timestamps come from the kernel's coarse clock (a tick of up to 10 ms;
+     * whole seconds on some filesystems): a same-size rewrite within one tick
+     * of the last write leaves size, mtime and ctime as they were. So a hash
+     * is remembered only when the file's last change is older than now by
+     * more than any tick (git's "racily clean" rule), and the key also holds
+     * ctime, which a rewrite that puts the old mtime back cannot restore. */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    long long now_ns = (long long)now.tv_sec * 1000000000ll + now.tv_nsec;
+    bool racy = now_ns - mtime < ENV_HASH_RACY_NS || now_ns - ctime_ns < ENV_HASH_RACY_NS;
     FILE *f = NULL;
     if (cache_dir) {
-        snprintf(cache, sizeof cache, "%s/file-hashes.tsv", cache_dir);
+        snprintf(cache, sizeof cache, "%s/file-hashes-v2.tsv", cache_dir);
         f = fopen(cache, "r");
     }
     if (f) {
-        /* line: hash \t size \t mtime_ns \t inode \t realpath */
+        /* line: hash \t size \t mtime_ns \t ctime_ns \t inode \t realpath */
         char *line = NULL;
         size_t cap = 0;
         while (getline(&line, &cap, f) > 0) {
             unsigned long long h, size, ino;
-            long long mt;
+            long long mt, ct;
             int off = 0;
             line[strcspn(line, "\n")] = '\0';
-            if (sscanf(line, "%16llx\t%llu\t%lld\t%llu\t%n", &h, &size, &mt, &ino, &off) == 4 && off > 0 &&
-                size == (unsigned long long)st.st_size && mt == mtime && ino == (unsigned long long)st.st_ino &&
-                strcmp(line + off, real) == 0) {
+            if (!racy &&
+                sscanf(line, "%16llx\t%llu\t%lld\t%lld\t%llu\t%n", &h, &size, &mt, &ct, &ino, &off) == 5 &&
+                off > 0 && size == (unsigned long long)st.st_size && mt == mtime && ct == ctime_ns &&
+                ino == (unsigned long long)st.st_ino && strcmp(line + off, real) == 0) {
                 *hash = h;
                 *from_cache = true;
             }
@@ -407,14 +419,14 @@ int env_file_hash(const char *path, const char *cache_dir, uint64_t *hash, bool 
             return ENV_OK;
     }
     int rc = hash_file(real, hash, err, err_len);
-    if (rc != ENV_OK || !cache_dir)
+    if (rc != ENV_OK || !cache_dir || racy)
         return rc;
     /* one append per entry; a lost entry only costs a rehash */
     int fd = open(cache, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd >= 0) {
         char line[PATH_MAX + 128];
-        int n = snprintf(line, sizeof line, "%016" PRIx64 "\t%llu\t%lld\t%llu\t%s\n", *hash,
-                         (unsigned long long)st.st_size, mtime, (unsigned long long)st.st_ino, real);
+        int n = snprintf(line, sizeof line, "%016" PRIx64 "\t%llu\t%lld\t%lld\t%llu\t%s\n", *hash,
+                         (unsigned long long)st.st_size, mtime, ctime_ns, (unsigned long long)st.st_ino, real);
         if (n > 0 && (size_t)n < sizeof line && write(fd, line, (size_t)n) != n) {
             /* the cache is an optimization: a failed write is not an error */
         }

@@ -6,8 +6,11 @@
  *
  * The model's content hash is XXH64 (seed 0) over the whole file. Hashing
  * a 1 GB file takes a second or more, so the result is cached in the cache
- * directory (file-hashes.tsv), keyed by (real path, size, mtime in ns, inode):
- * a file rewritten in place gets a new mtime and is hashed again.
+ * directory (file-hashes-v2.tsv), keyed by (real path, size, mtime and
+ * ctime in ns, inode). A file rewritten in place gets a new mtime or ctime
+ * and is hashed again; a file changed less than ENV_HASH_RACY_NS ago is
+ * always hashed and never remembered, since a same-size rewrite within
+ * one timestamp tick would leave all of the key unchanged.
  */
 #ifndef GGPERF_HARNESS_ENV_H
 #define GGPERF_HARNESS_ENV_H
@@ -44,6 +47,10 @@ json_t *env_collect(void);
  * may be NULL (no hash cache). Returns NULL with a message in err when the
  * file cannot be read or parsed. */
 json_t *env_model(const char *path, const char *cache_dir, char *err, size_t err_len);
+
+/* How long after its last change a file's hash may be cached: above the
+ * coarse kernel clock's tick and the 1-2 s timestamps of some filesystems. */
+#define ENV_HASH_RACY_NS 3000000000ll
 
 /* XXH64 of the whole file at path, through the cache in cache_dir (NULL:
  * no cache). *from_cache tells which. Returns 0 or ENV_EIO. */

@@ -6,7 +6,8 @@
  * `ggperf baseline save|show|rm` use.
  *
  * Where: $GGPERF_STORE, else $XDG_DATA_HOME/ggperf/store.sqlite, else
- * $HOME/.local/share/ggperf/store.sqlite (store_default_path).
+ * $HOME/.local/share/ggperf/store.sqlite (store_default_path; the commands'
+ * --help texts print STORE_SEARCH_ORDER, so they cannot drift apart).
  *
  * Schema (version 1, in table meta):
  *   baselines(name TEXT PRIMARY KEY, saved TEXT -- ISO 8601 UTC,
@@ -36,6 +37,12 @@ enum store_status {
     STORE_EFORMAT = -7,    /* the results file to save is not usable (err says why) */
     STORE_ENOSTORE = -8,   /* store_open without create: the database does not exist */
 };
+
+/* The default store's search order as help text, lines after the first
+ * indented by indent (a string literal): what store_default_path does. */
+#define STORE_SEARCH_ORDER(indent)                                                                                     \
+    "$GGPERF_STORE, else\n" indent "$XDG_DATA_HOME/ggperf/store.sqlite, else\n" indent                                 \
+    "~/.local/share/ggperf/store.sqlite"
 
 #define STORE_NAME_MAX 128
 
