@@ -192,7 +192,7 @@ START_TEST(test_residency_evict_and_touch)
     uint8_t *data = write_random_file(path, sizeof path);
     free(data);
     if (on_tmpfs(path)) {
-        printf("filebuf: test_residency_evict_and_touch skipped: %s is on tmpfs (nothing to evict)\n", path);
+        tu_skip("tmpfs", "%s is on tmpfs (nothing to evict)", path);
         unlink(path);
         return;
     }
@@ -230,7 +230,7 @@ START_TEST(test_bench_reports_non_resident_weights)
     char path[1024], cmd[2048], out[16384], err[4096];
     tu_golden_path(path, sizeof path, "shared-F32.gguf");
     if (on_tmpfs(path)) {
-        printf("filebuf: test_bench_reports_non_resident_weights skipped: %s is on tmpfs\n", path);
+        tu_skip("tmpfs", "%s is on tmpfs (nothing to evict)", path);
         return;
     }
     snprintf(cmd, sizeof cmd, "%s bench -m %s --weights map --evict -t 1 -p 4 -n 2 -r 2 -o json", tu_ggperf_bin(),
@@ -263,7 +263,7 @@ START_TEST(test_pagecache_command)
     uint8_t *data = write_random_file(path, sizeof path);
     free(data);
     if (on_tmpfs(path)) {
-        printf("filebuf: test_pagecache_command skipped: %s is on tmpfs\n", path);
+        tu_skip("tmpfs", "%s is on tmpfs (nothing to evict)", path);
         unlink(path);
         return;
     }

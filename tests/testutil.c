@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <linux/magic.h>
 #include <sys/statvfs.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -194,7 +196,7 @@ void tu_skip_named(const char *test, const char *category, const char *fmt, ...)
 
 const char *const tu_skip_categories[] = {
     "pmu", "pmu-event", "pmu-present", "tracefs", "valgrind", "sanitizer", "perf", "perf-sw", "avx2",
-    "avx512", "avx512-vnni", "chromium", "affinity", "meminfo", "disk-space", "slow-build", NULL,
+    "avx512", "avx512-vnni", "chromium", "affinity", "meminfo", "disk-space", "slow-build", "tmpfs", NULL,
 };
 
 /* What the harness's probe says about this machine, collected once. */
@@ -310,6 +312,19 @@ bool tu_skip_explained(const char *category, char *why, size_t why_len)
         double free_b = (double)v.f_bavail * (double)v.f_frsize;
         snprintf(why, why_len, "%s has %.3g TB free", tmp, free_b / 1e12);
         return free_b > 1e12;
+    }
+    if (strcmp(category, "tmpfs") == 0) {
+        /* page-cache residency tests need files that can be evicted */
+        const char *dirs[] = { tu_tmpdir(), tu_golden_dir() };
+        for (int i = 0; i < 2; i++) {
+            struct statfs sf;
+            if (statfs(dirs[i], &sf) == 0 && sf.f_type == TMPFS_MAGIC) {
+                snprintf(why, why_len, "%s is on tmpfs", dirs[i]);
+                return true;
+            }
+        }
+        snprintf(why, why_len, "neither %s nor %s is on tmpfs", dirs[0], dirs[1]);
+        return false;
     }
     if (strcmp(category, "slow-build") == 0) {
         const char *slow = getenv("GGPERF_SLOW_BIN");
