@@ -48,6 +48,13 @@ int cli_parse_int_list(const char *flag, const char *text, int lo, int hi, int *
  * index, or prints "FLAG: 'x' is not one of a|b|c" and returns -CLI_EUSAGE. */
 int cli_parse_choice(const char *flag, const char *text, const char *const *allowed);
 
+/* --cache GEOM: check GEOM (cpuinfo_caches_parse) and put it in this
+ * process's $GGPERF_CACHE_GEOMETRY, where the cache simulator, the probe
+ * and the environment capture (and every child they start) take the
+ * geometry from, with source "user". Returns 0, or prints the parse error
+ * naming the flag and returns CLI_EUSAGE. */
+int cli_cache_flag(const char *flag, const char *geom);
+
 /* True when stdout (fd 1) / stderr is a terminal: progress only then. */
 bool cli_stdout_is_tty(void);
 bool cli_stderr_is_tty(void);

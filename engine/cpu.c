@@ -59,11 +59,14 @@ void cpu_detect(struct cpu_features *f)
             __cpuid(0x80000002u + i, regs[4 * i], regs[4 * i + 1], regs[4 * i + 2], regs[4 * i + 3]);
         memcpy(f->brand, regs, 48);
         f->brand[48] = '\0';
-        /* trim leading spaces some CPUs pad with */
+        /* trim the spaces some CPUs pad with, on both sides */
         char *p = f->brand;
         while (*p == ' ')
             p++;
         memmove(f->brand, p, strlen(p) + 1);
+        size_t n = strlen(f->brand);
+        while (n > 0 && f->brand[n - 1] == ' ')
+            f->brand[--n] = '\0';
     }
 }
 
