@@ -64,7 +64,7 @@ struct probe_info {
     bool sw_ok;
     char sw_reason[160];
     bool tracepoints_ok;
-    char tracefs[64];             /* where it is mounted */
+    char tracefs[256];            /* where it is mounted (under sysfs_root()) */
     char tracepoints_reason[160];
     bool valgrind_ok;
     char valgrind[96];            /* version, or why not */
