@@ -471,6 +471,12 @@ int main(int argc, char **argv)
         }
     }
 
+    char cpu_err[512];
+    if (quant_cpu_disable_check(cpu_err, sizeof cpu_err) != 0) {
+        fprintf(stderr, "ggperf-microbench: $GGPERF_CPU_DISABLE: %s\n", cpu_err);
+        free(gargv);
+        return 2;
+    }
     /* Tables for every ISA level the CPU has: k[i] is capped at level i. */
     struct quant_kernels k[3];
     int n_isa = 0;

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 
 #include "cli/cli.h"
+#include "engine/quant.h"
 #include "harness/counters/ctr.h"
 #include "harness/machine/probe.h"
 
@@ -102,6 +103,15 @@ static void print_text(const struct probe_info *p)
                c->line_bytes, c->sets ? b : "?", c->shared_cpus[0] ? c->shared_cpus : "?",
                cpuinfo_source_name(p->caches.source));
     }
+    struct quant_kernels k;
+    quant_kernels_init(&k, QISA_AVX512);
+    const char *off = getenv("GGPERF_CPU_DISABLE");
+    printf("kernels              %s%s%s%s\n", quant_isa_name(k.isa), off && *off ? " (GGPERF_CPU_DISABLE=" : "",
+           off && *off ? off : "", off && *off ? ")" : "");
+    for (int t = 0; t < QT_COUNT; t++)
+        if (k.dot_variant[t] && k.dot_isa[t] != QISA_REF)
+            printf("  %-8s dot %-*s%s%s\n", quant_type_name(t), k.gemm_variant[t] ? 17 : 0, k.dot_variant[t],
+                   k.gemm_variant[t] ? " gemm " : "", k.gemm_variant[t] ? k.gemm_variant[t] : "");
     if (p->flags & PROBE_NO_BANDWIDTH) {
         printf("bandwidth            %s\n", fmt_metric(a, sizeof a, &p->peak_triad_gbps, "%.2f"));
     } else {

@@ -273,6 +273,7 @@ json_t *env_collect(void)
     json_object_set_new(cpu, "smt", file_str("/sys/devices/system/cpu/smt/active"));
     json_object_set_new(o, "cpu", cpu);
     json_object_set_new(o, "caches", caches_json());
+    json_object_set_new(o, "kernels", probe_kernels_json());
     json_object_set_new(o, "memory", json_pack("{s:s}", "total", proc_field("/proc/meminfo", "MemTotal", buf,
                                                                               sizeof buf) ? buf : UNREADABLE));
     json_object_set_new(o, "thp", json_pack("{s:o, s:o}", "enabled",

@@ -19,6 +19,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "engine/quant.h"
 #include "harness/machine/clock.h"
 
 static void set_err(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -641,6 +642,28 @@ json_t *probe_cpu_json(const struct cpuinfo_cpu *c)
     return o;
 }
 
+json_t *probe_kernels_json(void)
+{
+    struct quant_kernels k;
+    quant_kernels_init(&k, QISA_AVX512);
+    const char *off = getenv("GGPERF_CPU_DISABLE");
+    json_t *o = json_object(), *types = json_object();
+    if (!o || !types) {
+        json_decref(o);
+        json_decref(types);
+        return NULL;
+    }
+    for (int t = 0; t < QT_COUNT; t++)
+        if (k.dot_variant[t])
+            json_object_set_new(types, quant_type_name(t),
+                                json_pack("{s:s, s:o}", "dot", k.dot_variant[t], "gemm",
+                                          k.gemm_variant[t] ? json_string(k.gemm_variant[t]) : json_null()));
+    json_object_set_new(o, "isa", json_string(quant_isa_name(k.isa)));
+    json_object_set_new(o, "cpu_disable", off && *off ? json_string(off) : json_null());
+    json_object_set_new(o, "types", types);
+    return o;
+}
+
 json_t *probe_caches_json(const struct cpuinfo_caches *cs)
 {
     json_t *arr = json_array();
@@ -675,6 +698,7 @@ int probe_to_json(const struct probe_info *p, json_t **out)
     }
     json_object_set_new(o, "cpu_model", json_string(p->cpu_model));
     json_object_set_new(o, "cpu", probe_cpu_json(&p->cpu));
+    json_object_set_new(o, "kernels", probe_kernels_json());
     json_object_set_new(o, "online_cpus", json_integer(p->n_cpus));
     json_object_set_new(o, "kernel", json_string(p->kernel));
     json_t *pmu = json_object();

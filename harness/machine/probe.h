@@ -103,6 +103,12 @@ int probe_to_json(const struct probe_info *info, json_t **out);
  * of memory. */
 json_t *probe_cpu_json(const struct cpuinfo_cpu *c);
 
+/* The engine's kernels as quant_kernels_init(QISA_AVX512) picks them here
+ * (after $GGPERF_CPU_DISABLE): {isa, cpu_disable, types: {TYPE: {dot,
+ * gemm}}} with each slot's exact variant ("avx512-vbmi-gfni", ...). NULL on
+ * out of memory. */
+json_t *probe_kernels_json(void);
+
 /* The cache levels as an array of {level, type, size_bytes, ways,
  * line_bytes, sets, shared_cpus, source}. NULL on out of memory. */
 json_t *probe_caches_json(const struct cpuinfo_caches *cs);
