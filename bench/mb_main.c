@@ -13,7 +13,7 @@
  *                       dot, dot_row) once under valgrind callgrind and attach
  *                       sim_instructions, sim_d1_misses, sim_ll_misses (per
  *                       iteration) and sim_isa (see bench/mb.h)
- *   --mb_cache=GEOM     cache geometry of --mb_sim (cpuinfo.h's syntax)
+ *   --mb_cache_geometry=GEOM  CPU caches of --mb_sim (cpuinfo.h's syntax)
  *   --mb_help           print these flags
  * Hidden: --mb_sim_child=NAME,ITERS runs case NAME's loop body ITERS times
  * without Google Benchmark, collecting only that (what --mb_sim runs under
@@ -198,7 +198,7 @@ static void usage(FILE *f)
                "  --mb_sim            single-thread cases also run once under valgrind callgrind:\n"
                "                      sim_instructions, sim_d1_misses, sim_ll_misses per iteration,\n"
                "                      sim_isa (0 ref, 1 avx2, 2 avx512: AVX-512 cases are skipped)\n"
-               "  --mb_cache=GEOM     cache geometry for --mb_sim, e.g. L1d=48K/12/64,L2=2M/16/64,LL=32M/16/64\n"
+               "  --mb_cache_geometry=GEOM  CPU caches for --mb_sim, e.g. L1d=48K/12/64,L2=2M/16/64,LL=32M/16/64\n"
                "                      (default: $GGPERF_CACHE_GEOMETRY, else sysfs, CPUID, getconf)\n"
                "  Google Benchmark's flags: --help\n");
 }
@@ -438,15 +438,15 @@ int main(int argc, char **argv)
             selftest = true;
         } else if (strcmp(a, "--mb_sim") == 0) {
             sim = true;
-        } else if (strncmp(a, "--mb_cache=", 11) == 0) {
+        } else if (strncmp(a, "--mb_cache_geometry=", 20) == 0) {
             struct cpuinfo_caches cs;
             char e[256];
-            if (cpuinfo_caches_parse(a + 11, &cs, e, sizeof e) != 0) {
-                fprintf(stderr, "ggperf-microbench: --mb_cache: %s\n", e);
+            if (cpuinfo_caches_parse(a + 20, &cs, e, sizeof e) != 0) {
+                fprintf(stderr, "ggperf-microbench: --mb_cache_geometry: %s\n", e);
                 free(gargv);
                 return 2;
             }
-            setenv("GGPERF_CACHE_GEOMETRY", a + 11, 1); /* where ctr_sim_run and the sim children read it */
+            setenv("GGPERF_CACHE_GEOMETRY", a + 20, 1); /* where ctr_sim_run and the sim children read it */
         } else if (strncmp(a, "--mb_sim_child=", 15) == 0) {
             child = a + 15;
         } else if (strncmp(a, "--mb_max_threads=", 17) == 0) {

@@ -48,7 +48,7 @@ int cli_parse_int_list(const char *flag, const char *text, int lo, int hi, int *
  * index, or prints "FLAG: 'x' is not one of a|b|c" and returns -CLI_EUSAGE. */
 int cli_parse_choice(const char *flag, const char *text, const char *const *allowed);
 
-/* --cache GEOM: check GEOM (cpuinfo_caches_parse) and put it in this
+/* --cache-geometry GEOM: check GEOM (cpuinfo_caches_parse) and put it in this
  * process's $GGPERF_CACHE_GEOMETRY, where the cache simulator, the probe
  * and the environment capture (and every child they start) take the
  * geometry from, with source "user". Returns 0, or prints the parse error

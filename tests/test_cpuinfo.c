@@ -557,13 +557,13 @@ START_TEST(test_cli_probe_sources)
     snprintf(cmd, sizeof cmd, "GGPERF_CACHE_GEOMETRY=L1d=oops %s probe --no-bandwidth --no-ctxsw", tu_ggperf_bin());
     ck_assert_int_eq(tu_run(cmd, out, sizeof out, err, sizeof err), 0);
     ck_assert_msg(strstr(out, "caches (cpu0)        unknown: $GGPERF_CACHE_GEOMETRY") != NULL, "%s", out);
-    /* --cache is checked before anything runs, and names the flag */
-    snprintf(cmd, sizeof cmd, "%s run contention --cache L1d=48K/13/64 -r 1", tu_ggperf_bin());
+    /* --cache-geometry is checked before anything runs, and names the flag */
+    snprintf(cmd, sizeof cmd, "%s run contention --cache-geometry L1d=48K/13/64 -r 1", tu_ggperf_bin());
     ck_assert_int_eq(tu_run(cmd, out, sizeof out, err, sizeof err), 2);
-    ck_assert_msg(strstr(err, "--cache") && strstr(err, "not a multiple"), "%s", err);
-    snprintf(cmd, sizeof cmd, "%s study contention --cache L1d", tu_ggperf_bin());
+    ck_assert_msg(strstr(err, "--cache-geometry") && strstr(err, "not a multiple"), "%s", err);
+    snprintf(cmd, sizeof cmd, "%s study contention --cache-geometry L1d", tu_ggperf_bin());
     ck_assert_int_eq(tu_run(cmd, out, sizeof out, err, sizeof err), 2);
-    ck_assert_msg(strstr(err, "--cache") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "--cache-geometry") != NULL, "%s", err);
     snprintf(cmd, sizeof cmd, "GGPERF_CPU_DISABLE=avx9 %s probe --no-bandwidth --no-ctxsw", tu_ggperf_bin());
     ck_assert_int_eq(tu_run(cmd, out, sizeof out, err, sizeof err), 2);
     ck_assert_msg(strstr(err, "GGPERF_CPU_DISABLE") && strstr(err, "avx9"), "%s", err);
