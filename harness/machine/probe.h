@@ -6,7 +6,9 @@
  * probe_collect fills a struct probe_info: PMU present or not and why, which
  * default hardware events open (each tried alone), software events,
  * scheduler tracepoints, valgrind, perf_event_paranoid, THP mode, CPU
- * identity and cache geometry (cpuinfo.h, each with its source), bandwidth per thread count and its peak, context-switch cost.
+ * identity and cache geometry (cpuinfo.h, each with its source), the
+ * engine's kernel variants, bandwidth per thread count and its peak,
+ * context-switch cost.
  * Every figure is a struct metric (results/metric.h): one that could not be
  * had is unsupported or not counted with the reason, never a 0.
  * probe_to_json turns it into a jansson object (the runner embeds it in
