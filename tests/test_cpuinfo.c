@@ -278,7 +278,7 @@ START_TEST(test_caches_sysfs_agrees_with_cpuid)
 {
     struct cpuinfo_caches sys, id;
     if (cpuinfo_caches_sysfs(&sys) != 0 || cpuinfo_caches_cpuid(&id, NULL, NULL) != 0) {
-        printf("cpuinfo: sysfs/CPUID comparison not run: %s\n", sys.n ? id.why : sys.why);
+        printf("SKIP: test_caches_sysfs_agrees_with_cpuid: %s\n", sys.n ? id.why : sys.why);
         return;
     }
     int compared = 0;
@@ -300,7 +300,7 @@ START_TEST(test_caches_getconf)
     struct cpuinfo_caches g, sys;
     if (cpuinfo_caches_getconf(&g) != 0) {
         ck_assert(g.n == 0 && strstr(g.why, "getconf") != NULL);
-        printf("cpuinfo: getconf check not run: %s\n", g.why);
+        printf("SKIP: test_caches_getconf: %s\n", g.why);
         return;
     }
     ck_assert_int_eq(g.source, CPUINFO_SRC_GETCONF);
@@ -576,7 +576,7 @@ START_TEST(test_cli_sim_without_sysfs_caches)
 {
     char vg[128];
     if (ctr_sim_valgrind_version(vg, sizeof vg) != 0) {
-        printf("cpuinfo: --sim without sysfs caches not run: %s\n", vg);
+        printf("SKIP: test_cli_sim_without_sysfs_caches: %s\n", vg);
         return;
     }
     static char out[262144], err[8192];
