@@ -477,7 +477,10 @@ START_TEST(test_cpu_identity_here)
     ck_assert(n > 0 && name[n - 1] != ' ' && name[0] != ' ');
     json_t *env = env_collect();
     json_t *cpu = json_object_get(env, "cpu");
-    ck_assert_str_eq(json_string_value(json_object_get(cpu, "name")), name);
+    ck_assert_str_eq(json_string_value(json_object_get(cpu, "name")), name); /* what gate compares */
+    struct probe_info p;
+    ck_assert_int_eq(probe_collect(&p, PROBE_NO_BANDWIDTH | PROBE_NO_CTXSW), 0);
+    ck_assert_str_eq(p.cpu_model, name); /* what probe prints */
     const char *mn = json_string_value(json_object_get(cpu, "model_name"));
     ck_assert(mn && (strcmp(mn, "unreadable") == 0 || mn[strlen(mn) - 1] != ' '));
     const char *brand = json_string_value(json_object_get(cpu, "brand"));
