@@ -20,6 +20,14 @@
 #include "harness/machine/sysfs.h"
 #include "tests/testutil.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+
 /* ---- fake trees ------------------------------------------------------------ */
 
 /* mkdir -p of the directory part of root/rel, then write text to it. */
@@ -577,6 +585,11 @@ END_TEST
  * geometry's source in the results' environment. */
 START_TEST(test_cli_sim_without_sysfs_caches)
 {
+#ifdef TEST_ASAN
+    printf("SKIP: test_cli_sim_without_sysfs_caches: ggperf is built with AddressSanitizer, which cannot run under "
+           "valgrind\n");
+    return;
+#endif
     char vg[128];
     if (ctr_sim_valgrind_version(vg, sizeof vg) != 0) {
         printf("SKIP: test_cli_sim_without_sysfs_caches: %s\n", vg);
