@@ -13,6 +13,7 @@
  *                       dot, dot_row) once under valgrind callgrind and attach
  *                       sim_instructions, sim_d1_misses, sim_ll_misses (per
  *                       iteration) and sim_isa (see bench/mb.h)
+ *   --mb_cache_geometry=GEOM  CPU caches of --mb_sim (cpuinfo.h's syntax)
  *   --mb_help           print these flags
  * Hidden: --mb_sim_child=NAME,ITERS runs case NAME's loop body ITERS times
  * without Google Benchmark, collecting only that (what --mb_sim runs under
@@ -31,6 +32,7 @@
 #include "bench/mb.h"
 #include "engine/cpu.h"
 #include "harness/machine/buildinfo.h"
+#include "harness/machine/cpuinfo.h"
 
 #define N_OFFSETS 5
 static const int offsets[N_OFFSETS] = { 0, 1, 8, 18, 32 };
@@ -194,6 +196,8 @@ static void usage(FILE *f)
                "  --mb_sim            single-thread cases also run once under valgrind callgrind:\n"
                "                      sim_instructions, sim_d1_misses, sim_ll_misses per iteration,\n"
                "                      sim_isa (0 ref, 1 avx2, 2 avx512: AVX-512 cases are skipped)\n"
+               "  --mb_cache_geometry=GEOM  CPU caches for --mb_sim, e.g. L1d=48K/12/64,L2=2M/16/64,LL=32M/16/64\n"
+               "                      (default: $GGPERF_CACHE_GEOMETRY, else sysfs, CPUID, getconf)\n"
                "  Google Benchmark's flags: --help\n");
 }
 
@@ -432,6 +436,15 @@ int main(int argc, char **argv)
             selftest = true;
         } else if (strcmp(a, "--mb_sim") == 0) {
             sim = true;
+        } else if (strncmp(a, "--mb_cache_geometry=", 20) == 0) {
+            struct cpuinfo_caches cs;
+            char e[256];
+            if (cpuinfo_caches_parse(a + 20, &cs, e, sizeof e) != 0) {
+                fprintf(stderr, "ggperf-microbench: --mb_cache_geometry: %s\n", e);
+                free(gargv);
+                return 2;
+            }
+            setenv("GGPERF_CACHE_GEOMETRY", a + 20, 1); /* where ctr_sim_run and the sim children read it */
         } else if (strncmp(a, "--mb_sim_child=", 15) == 0) {
             child = a + 15;
         } else if (strncmp(a, "--mb_max_threads=", 17) == 0) {
@@ -456,6 +469,12 @@ int main(int argc, char **argv)
         }
     }
 
+    char cpu_err[512];
+    if (quant_cpu_disable_check(cpu_err, sizeof cpu_err) != 0) {
+        fprintf(stderr, "ggperf-microbench: $GGPERF_CPU_DISABLE: %s\n", cpu_err);
+        free(gargv);
+        return 2;
+    }
     /* Tables for every ISA level the CPU has: k[i] is capped at level i. */
     struct quant_kernels k[3];
     int n_isa = 0;
@@ -486,12 +505,17 @@ int main(int argc, char **argv)
     }
     if (!child)
         add_context(k, n_isa, max_threads);
-    if (sim && !child)
-        gbench_add_context("mb_sim", "valgrind callgrind cache simulation (this machine's cache geometry from "
-                                     "sysfs) of each single-thread case's loop body, one warm-up iteration "
-                                     "then a fixed count (dot_row 64, others 1) collected; counters per "
-                                     "iteration; AVX-512 cases skipped (valgrind 3.19 cannot run them), "
-                                     "sim_isa 0 ref 1 avx2 2 avx512");
+    if (sim && !child) {
+        struct cpuinfo_caches cs;
+        char text[512];
+        cpuinfo_caches_get(&cs);
+        snprintf(text, sizeof text,
+                 "valgrind callgrind cache simulation (cache geometry from %s) of each single-thread case's loop "
+                 "body, one warm-up iteration then a fixed count (dot_row 64, others 1) collected; counters per "
+                 "iteration; AVX-512 cases skipped (valgrind 3.19 cannot run them), sim_isa 0 ref 1 avx2 2 avx512",
+                 cpuinfo_source_name(cs.source));
+        gbench_add_context("mb_sim", text);
+    }
     register_all(&r, k, n_isa, max_threads, selftest && !child);
     int rc;
     if (child) {

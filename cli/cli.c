@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "harness/machine/cpuinfo.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -130,6 +131,19 @@ int cli_parse_int_list(const char *flag, const char *text, int lo, int hi, int *
         }
     }
     return n;
+}
+
+int cli_cache_flag(const char *flag, const char *geom)
+{
+    struct cpuinfo_caches cs;
+    char err[256];
+    if (cpuinfo_caches_parse(geom, &cs, err, sizeof err) != 0)
+        return cli_error(CLI_EUSAGE, "%s: %s", flag, err);
+    /* the environment, not an option threaded through: the simulation runs
+     * in workloads several calls down and in child processes */
+    if (setenv("GGPERF_CACHE_GEOMETRY", geom, 1) != 0)
+        return cli_error(CLI_EFAIL, "%s: setenv: out of memory", flag);
+    return 0;
 }
 
 int cli_parse_choice(const char *flag, const char *text, const char *const *allowed)

@@ -65,6 +65,13 @@ int cli_check_writable(const char *flag, const char *path);
 void cli_output_mark(const char *path);
 bool cli_output_is_ours(const char *path);
 
+/* --cache-geometry GEOM: check GEOM (cpuinfo_caches_parse) and put it in this
+ * process's $GGPERF_CACHE_GEOMETRY, where the cache simulator, the probe
+ * and the environment capture (and every child they start) take the
+ * geometry from, with source "user". Returns 0, or prints the parse error
+ * naming the flag and returns CLI_EUSAGE. */
+int cli_cache_flag(const char *flag, const char *geom);
+
 /* True when stdout (fd 1) / stderr is a terminal: progress only then. */
 bool cli_stdout_is_tty(void);
 bool cli_stderr_is_tty(void);

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 
 #include "cli/cli.h"
+#include "engine/quant.h"
 #include "harness/counters/ctr.h"
 #include "harness/machine/probe.h"
 
@@ -65,8 +66,14 @@ static void fmt_bytes(char *buf, size_t len, uint64_t b)
 static void print_text(const struct probe_info *p)
 {
     char a[256], b[256];
-    printf("cpu                  %s, %d online CPUs, Linux %s\n", p->cpu_model[0] ? p->cpu_model : "unknown",
-           p->n_cpus, p->kernel);
+    printf("cpu                  %s, %d online CPUs, Linux %s\n", p->cpu_model, p->n_cpus, p->kernel);
+    if (p->cpu.family >= 0)
+        printf("cpu identity         %s family %d model %d (0x%x) stepping %d, %s%s%s%s\n", p->cpu.vendor,
+               p->cpu.family, p->cpu.model, (unsigned)p->cpu.model, p->cpu.stepping,
+               p->cpu.uarch[0] ? p->cpu.uarch : "microarchitecture unknown", p->cpu.uarch_basis[0] ? " (from " : "",
+               p->cpu.uarch_basis, p->cpu.uarch_basis[0] ? ")" : "");
+    else
+        printf("cpu identity         unknown (no CPUID)\n");
     printf("pmu                  %s%s\n", p->pmu_present ? "present" : "absent: ", p->pmu_present ? "" : p->pmu_reason);
     printf("libpfm4 pmu          %s\n", p->pfm_pmu[0] ? p->pfm_pmu : "none known");
     if (p->perf_event_paranoid != INT32_MIN)
@@ -84,13 +91,27 @@ static void print_text(const struct probe_info *p)
         printf("sched tracepoints    unsupported: %s\n", p->tracepoints_reason);
     printf("valgrind             %s%s\n", p->valgrind_ok ? "" : "unsupported: ", p->valgrind);
     printf("THP                  enabled=%s defrag=%s\n", p->thp_enabled, p->thp_defrag);
-    printf("caches (cpu0):\n");
-    for (int i = 0; i < p->n_caches; i++) {
-        const struct probe_cache *c = &p->caches[i];
+    if (p->caches.n)
+        printf("caches (cpu0)        source %s\n", cpuinfo_source_name(p->caches.source));
+    else
+        printf("caches (cpu0)        unknown: %s\n", p->caches.why);
+    for (int i = 0; i < p->caches.n; i++) {
+        const struct cpuinfo_cache *c = &p->caches.c[i];
         fmt_bytes(a, sizeof a, c->size_bytes);
-        printf("  L%d %-12s %9s %3d-way %3d B lines %7d sets  cpus %s\n", c->level, c->type, a, c->ways,
-               c->line_bytes, c->sets, c->shared_cpus);
+        snprintf(b, sizeof b, "%d", c->sets);
+        printf("  L%d %-12s %9s %3d-way %3d B lines %7s sets  cpus %-8s %s\n", c->level, c->type, a, c->ways,
+               c->line_bytes, c->sets ? b : "?", c->shared_cpus[0] ? c->shared_cpus : "?",
+               cpuinfo_source_name(p->caches.source));
     }
+    struct quant_kernels k;
+    quant_kernels_init(&k, QISA_AVX512);
+    const char *off = getenv("GGPERF_CPU_DISABLE");
+    printf("kernels              %s%s%s%s\n", quant_isa_name(k.isa), off && *off ? " (GGPERF_CPU_DISABLE=" : "",
+           off && *off ? off : "", off && *off ? ")" : "");
+    for (int t = 0; t < QT_COUNT; t++)
+        if (k.dot_variant[t] && k.dot_isa[t] != QISA_REF)
+            printf("  %-8s dot %-*s%s%s\n", quant_type_name(t), k.gemm_variant[t] ? 17 : 0, k.dot_variant[t],
+                   k.gemm_variant[t] ? " gemm " : "", k.gemm_variant[t] ? k.gemm_variant[t] : "");
     if (p->flags & PROBE_NO_BANDWIDTH) {
         printf("bandwidth            %s\n", fmt_metric(a, sizeof a, &p->peak_triad_gbps, "%.2f"));
     } else {

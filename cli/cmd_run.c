@@ -79,6 +79,10 @@ static void usage(FILE *f, const struct workload *only)
             "  --stream FILE   the JSONL stream (default results/WORKLOAD-TIME-PID.jsonl)\n"
             "  --metrics LIST  columns of the md/csv view (default: every metric)\n"
             "  --title TEXT    heading of the md view\n"
+            "  --cache-geometry GEOM\n"
+            "                  CPU caches for --sim on (valgrind's cache simulation), e.g.\n"
+            "                  L1d=48K/12/64,L2=2M/16/64,LL=32M/16/64 (SIZE/WAYS/LINE); default:\n"
+            "                  $GGPERF_CACHE_GEOMETRY, else sysfs, CPUID, getconf (`ggperf probe` shows it)\n"
             "  --resume STREAM continue a killed or stopped sweep; its plan comes from STREAM\n\n",
             RUNNER_DEFAULT_SHAPE, RUNNER_DEFAULT_TYPE);
     fprintf(f, "workloads:\n");
@@ -222,6 +226,9 @@ static int run(int argc, char **argv)
             metrics = v;
         } else if (strcmp(a, "--title") == 0) {
             title = v;
+        } else if (strcmp(a, "--cache-geometry") == 0) {
+            /* not --cache: the load workload has an axis of that name (page cache state) */
+            rc = cli_cache_flag(a, v);
         } else if (a[1] == '-' && wl && workload_axis_index(wl, a + 2) >= 0) {
             axis_lists[workload_axis_index(wl, a + 2)] = v;
             sweep_flags = true;

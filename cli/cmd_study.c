@@ -143,10 +143,11 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: ggperf study list\n"
                "       ggperf study NAME [-m MODEL] [-r N] [--seed S] [-o md|csv|json|jsonl|sqlite] [--out FILE]\n"
-               "                         [--stream FILE] [--resume STREAM] [--force]\n\n"
+               "                         [--stream FILE] [--resume STREAM] [--cache-geometry GEOM] [--force]\n\n"
                "Run a predefined sweep and print its comparison table. Studies run through\n"
                "`ggperf run` (streamed results, --resume, the same outputs). -m replaces the\n"
-               "study's model (synthesized once into the cache directory otherwise).\n\nstudies:\n");
+               "study's model (synthesized once into the cache directory otherwise).\n"
+               "--cache-geometry gives the CPU caches of simulated runs (`ggperf run --help`).\n\nstudies:\n");
     for (size_t i = 0; i < N_STUDIES; i++)
         fprintf(f, "  %-10s %s\n", studies[i].name, studies[i].summary);
 }
@@ -177,14 +178,15 @@ static int run(int argc, char **argv)
         return cli_error(CLI_EUSAGE, "study: unknown study '%s' (ggperf study list)", argv[1]);
     if (cli_wants_help(argc, argv)) {
         printf("usage: ggperf study %s [-m MODEL] [-r N] [--seed S] [-o FMT] [--out FILE] [--stream FILE]\n"
-               "                        [--resume STREAM] [--force]\n\n%s\n",
+               "                        [--resume STREAM] [--cache-geometry GEOM] [--force]\n\n%s\n",
                s->name, s->details);
         return CLI_OK;
     }
 
     /* the user's options, checked here so that unknown ones name the study
      * and bad values fail before a model is synthesized */
-    static const char *const passed[] = { "-m", "-r", "--seed", "-o", "--out", "--stream", "--resume", NULL };
+    static const char *const passed[] = { "-m", "-r", "--seed", "-o", "--out", "--stream", "--resume",
+                                          "--cache-geometry", NULL };
     const char *model = NULL, *resume = NULL, *user[32];
     int n_user = 0;
     bool force = false;
@@ -199,7 +201,7 @@ static int run(int argc, char **argv)
             known = known || strcmp(argv[i], passed[k]) == 0;
         if (!known)
             return cli_error(CLI_EUSAGE, "study: unknown option '%s' (allowed: -m -r --seed -o --out --stream "
-                                         "--resume --force)", argv[i]);
+                                         "--resume --cache-geometry --force)", argv[i]);
         if (i + 1 >= argc)
             return cli_error(CLI_EUSAGE, "study: %s needs a value", argv[i]);
         const char *v = argv[i + 1];
@@ -212,6 +214,8 @@ static int run(int argc, char **argv)
         else if (strcmp(argv[i], "-r") == 0 && cli_parse_int("-r", v, 1, 1000000, &iv) != 0)
             return CLI_EUSAGE;
         else if (strcmp(argv[i], "--seed") == 0 && cli_parse_u64("--seed", v, 0, UINT64_MAX, &uv) != 0)
+            return CLI_EUSAGE;
+        else if (strcmp(argv[i], "--cache-geometry") == 0 && cli_cache_flag("--cache-geometry", v) != 0)
             return CLI_EUSAGE;
         else if (strcmp(argv[i], "-o") == 0 && results_format_from_name(v) < 0)
             return cli_error(CLI_EUSAGE, "study: -o: '%s' is not one of md|csv|json|jsonl|sqlite", v);

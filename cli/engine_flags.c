@@ -2,6 +2,7 @@
  * parsed into session_opts (harness/run/session.h). */
 #include "cli/engine_flags.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -11,6 +12,9 @@ const char *cli_engine_flags_help(void)
     return "  -m, --model FILE   GGUF model\n"
            "  -t, --threads N    worker threads (default: online CPUs)\n"
            "  --kernels K        auto|ref|avx2|avx512 (default auto: fastest the CPU has)\n"
+           "  --cpu-disable LIST CPU features the kernels may not use, e.g. avx512_vnni or\n"
+           "                     avx512_vbmi,gfni: forces a slower kernel variant\n"
+           "                     (also $GGPERF_CPU_DISABLE; `ggperf probe` lists the variants)\n"
            "  --kv T             f16|f32 KV cache (default f16)\n"
            "  --wait W           spin|futex|hybrid barrier wait policy (default hybrid)\n"
            "  --pin LIST         pin threads to CPUs, e.g. 0,1 or 0-3 (default: no pinning)\n"
@@ -24,7 +28,8 @@ int cli_engine_flag(struct session_opts *o, int argc, char **argv, int *i)
 {
     const char *f = argv[*i];
     static const char *const flags_with_value[] = { "-m", "--model", "-t", "--threads", "--kernels", "--kv",
-                                                    "--wait", "--pin", "--ctx", "--batch", "--weights", NULL };
+                                                    "--wait", "--pin", "--ctx", "--batch", "--weights", "--cpu-disable",
+                                                    NULL };
     int known = 0;
     for (int k = 0; flags_with_value[k]; k++)
         if (strcmp(f, flags_with_value[k]) == 0)
@@ -49,6 +54,14 @@ int cli_engine_flag(struct session_opts *o, int argc, char **argv, int *i)
         if (c < 0)
             return -CLI_EUSAGE;
         o->infer.max_isa = c == 3 ? QISA_AVX512 : (enum quant_isa)c;
+    } else if (!strcmp(f, "--cpu-disable")) {
+        /* the environment, where the engine (and every child, e.g. under
+         * valgrind) reads it when it picks its kernels */
+        char err[512];
+        if (setenv("GGPERF_CPU_DISABLE", v, 1) != 0 || quant_cpu_disable_check(err, sizeof err) != 0) {
+            cli_error(CLI_EUSAGE, "--cpu-disable: %s", err);
+            return -CLI_EUSAGE;
+        }
     } else if (!strcmp(f, "--kv")) {
         static const char *const k[] = { "f16", "f32", NULL };
         int c = cli_parse_choice(f, v, k);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "engine/quant.h"
 
 int main(int argc, char **argv)
 {
@@ -16,6 +17,10 @@ int main(int argc, char **argv)
         cli_print_help(stdout);
         return CLI_OK;
     }
+    /* read deep inside the engine, where a bad word could only be ignored */
+    char err[512];
+    if (quant_cpu_disable_check(err, sizeof err) != 0)
+        return cli_error(CLI_EUSAGE, "$GGPERF_CPU_DISABLE: %s", err);
     const char *name = strcmp(argv[1], "--version") == 0 ? "version" : argv[1];
     for (int i = 0; cli_commands[i]; i++) {
         if (strcmp(name, cli_commands[i]->name) != 0)

@@ -35,6 +35,7 @@ void cpu_detect(struct cpu_features *f)
     if (__get_cpuid_max(0, NULL) >= 7) {
         __cpuid_count(7, 0, a, b, c, d);
         f->avx2 = f->avx && (b & bit_AVX2);
+        f->gfni = c & (1u << 8);
         if (os_avx512) {
             f->avx512f = b & bit_AVX512F;
             f->avx512dq = b & bit_AVX512DQ;
@@ -42,6 +43,7 @@ void cpu_detect(struct cpu_features *f)
             f->avx512vl = b & bit_AVX512VL;
             f->avx512vnni = c & bit_AVX512VNNI;
             f->avx512fp16 = d & (1u << 23);
+            f->avx512vbmi = c & (1u << 1);
             unsigned a1, b1, c1, d1;
             __cpuid_count(7, 1, a1, b1, c1, d1);
             f->avx512bf16 = a1 & (1u << 5);
@@ -59,40 +61,87 @@ void cpu_detect(struct cpu_features *f)
             __cpuid(0x80000002u + i, regs[4 * i], regs[4 * i + 1], regs[4 * i + 2], regs[4 * i + 3]);
         memcpy(f->brand, regs, 48);
         f->brand[48] = '\0';
-        /* trim leading spaces some CPUs pad with */
+        /* trim the spaces some CPUs pad with, on both sides */
         char *p = f->brand;
         while (*p == ' ')
             p++;
         memmove(f->brand, p, strlen(p) + 1);
+        size_t n = strlen(f->brand);
+        while (n > 0 && f->brand[n - 1] == ' ')
+            f->brand[--n] = '\0';
     }
 }
 
+static const struct {
+    const char *name;
+    size_t off;
+} feature_tab[] = {
+    { "sse4.2", offsetof(struct cpu_features, sse42) },
+    { "avx", offsetof(struct cpu_features, avx) },
+    { "avx2", offsetof(struct cpu_features, avx2) },
+    { "fma", offsetof(struct cpu_features, fma) },
+    { "f16c", offsetof(struct cpu_features, f16c) },
+    { "avx_vnni", offsetof(struct cpu_features, avxvnni) },
+    { "avx512f", offsetof(struct cpu_features, avx512f) },
+    { "avx512bw", offsetof(struct cpu_features, avx512bw) },
+    { "avx512vl", offsetof(struct cpu_features, avx512vl) },
+    { "avx512dq", offsetof(struct cpu_features, avx512dq) },
+    { "avx512_vnni", offsetof(struct cpu_features, avx512vnni) },
+    { "avx512_bf16", offsetof(struct cpu_features, avx512bf16) },
+    { "avx512_fp16", offsetof(struct cpu_features, avx512fp16) },
+    { "avx512_vbmi", offsetof(struct cpu_features, avx512vbmi) },
+    { "gfni", offsetof(struct cpu_features, gfni) },
+};
+#define N_FEATURES (sizeof feature_tab / sizeof feature_tab[0])
+
 void cpu_features_str(const struct cpu_features *f, char *buf, unsigned len)
 {
-    static const struct { const char *name; size_t off; } tab[] = {
-        { "sse4.2", offsetof(struct cpu_features, sse42) },
-        { "avx", offsetof(struct cpu_features, avx) },
-        { "avx2", offsetof(struct cpu_features, avx2) },
-        { "fma", offsetof(struct cpu_features, fma) },
-        { "f16c", offsetof(struct cpu_features, f16c) },
-        { "avx_vnni", offsetof(struct cpu_features, avxvnni) },
-        { "avx512f", offsetof(struct cpu_features, avx512f) },
-        { "avx512bw", offsetof(struct cpu_features, avx512bw) },
-        { "avx512vl", offsetof(struct cpu_features, avx512vl) },
-        { "avx512dq", offsetof(struct cpu_features, avx512dq) },
-        { "avx512_vnni", offsetof(struct cpu_features, avx512vnni) },
-        { "avx512_bf16", offsetof(struct cpu_features, avx512bf16) },
-        { "avx512_fp16", offsetof(struct cpu_features, avx512fp16) },
-    };
     unsigned used = 0;
     if (len)
         buf[0] = '\0';
-    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++) {
-        if (!*(const bool *)((const char *)f + tab[i].off))
+    for (size_t i = 0; i < N_FEATURES; i++) {
+        if (!*(const bool *)((const char *)f + feature_tab[i].off))
             continue;
-        int w = snprintf(buf + used, len - used, "%s%s", used ? " " : "", tab[i].name);
+        int w = snprintf(buf + used, len - used, "%s%s", used ? " " : "", feature_tab[i].name);
         if (w < 0 || (unsigned)w >= len - used)
             break;
         used += (unsigned)w;
     }
+}
+
+int cpu_features_disable(struct cpu_features *f, const char *list, char *err, unsigned err_len)
+{
+    const char *p = list ? list : "";
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        bool found = false;
+        if (n == 6 && strncmp(p, "avx512", 6) == 0) {
+            f->avx512f = false; /* the rest follows below */
+            found = true;
+        }
+        for (size_t i = 0; !found && i < N_FEATURES; i++)
+            if (strlen(feature_tab[i].name) == n && strncmp(feature_tab[i].name, p, n) == 0) {
+                *(bool *)((char *)f + feature_tab[i].off) = false;
+                found = true;
+            }
+        if (!found && n) {
+            if (err && err_len) {
+                int w = snprintf(err, err_len, "cpu feature '%.*s' is not one of avx512", (int)n, p);
+                for (size_t i = 0; i < N_FEATURES && w > 0 && (unsigned)w < err_len; i++)
+                    w += snprintf(err + w, err_len - (unsigned)w, " %s", feature_tab[i].name);
+            }
+            return -1;
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    if (!f->avx)
+        f->avx2 = f->fma = f->f16c = false;
+    if (!f->avx2)
+        f->avxvnni = f->avx512f = false;
+    if (!f->avx512f)
+        f->avx512bw = f->avx512vl = f->avx512dq = f->avx512vnni = f->avx512bf16 = f->avx512fp16 = f->avx512vbmi =
+            false;
+    return 0;
 }

@@ -7,8 +7,8 @@
 
 struct cpu_features {
     bool sse42, avx, avx2, fma, f16c;
-    bool avx512f, avx512bw, avx512vl, avx512dq, avx512vnni, avx512bf16, avx512fp16;
-    bool avxvnni;
+    bool avx512f, avx512bw, avx512vl, avx512dq, avx512vnni, avx512bf16, avx512fp16, avx512vbmi;
+    bool avxvnni, gfni;
     char brand[49];   /* "Intel(R) Xeon(R) ..." or "" */
 };
 
@@ -17,5 +17,13 @@ void cpu_detect(struct cpu_features *f);
 
 /* Space-separated list of the detected features ("avx2 fma f16c ..."). */
 void cpu_features_str(const struct cpu_features *f, char *buf, unsigned len);
+
+/* Turn off the features named in list (comma-separated, the names of
+ * cpu_features_str, or "avx512" for every AVX-512 feature), and what
+ * depends on them (no avx: no avx2/fma/f16c; no avx2 or avx512f: no
+ * AVX-512), so that every kernel variant can be forced on a CPU that has a
+ * better one. Features the CPU lacks cannot be turned on. Returns 0, or -1
+ * with err naming the unknown word and the allowed ones. */
+int cpu_features_disable(struct cpu_features *f, const char *list, char *err, unsigned err_len);
 
 #endif

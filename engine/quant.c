@@ -3,6 +3,7 @@
  * ground truth), quant_avx2.c and quant_avx512.c. */
 #include "engine/quant.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -183,21 +184,45 @@ const int8_t quant_kvalues_iq4nl[16] = {
     -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
 };
 
-void quant_kernels_init(struct quant_kernels *k, enum quant_isa max_isa)
+void quant_kernels_init_features(struct quant_kernels *k, enum quant_isa max_isa, const struct cpu_features *f)
 {
     memset(k, 0, sizeof *k);
     quant_ref_fill(k);
     k->isa = QISA_REF;
     if (max_isa == QISA_REF)
         return;
-    struct cpu_features f;
-    cpu_detect(&f);
-    if (f.avx2 && f.fma && f.f16c) {
+    if (f->avx2 && f->fma && f->f16c) {
         quant_avx2_fill(k);
         k->isa = QISA_AVX2;
     }
-    if (max_isa >= QISA_AVX512 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq) {
-        quant_avx512_fill(k);
+    if (max_isa >= QISA_AVX512 && f->avx512f && f->avx512bw && f->avx512vl && f->avx512dq) {
+        quant_avx512_fill(k, f);
         k->isa = QISA_AVX512;
     }
+}
+
+/* The features the kernels may use: the CPU's, less $GGPERF_CPU_DISABLE. */
+static void effective_features(struct cpu_features *f)
+{
+    cpu_detect(f);
+    const char *off = getenv("GGPERF_CPU_DISABLE");
+    if (off && *off)
+        (void)cpu_features_disable(f, off, NULL, 0); /* checked by the front end */
+}
+
+void quant_kernels_init(struct quant_kernels *k, enum quant_isa max_isa)
+{
+    struct cpu_features f;
+    effective_features(&f);
+    quant_kernels_init_features(k, max_isa, &f);
+}
+
+int quant_cpu_disable_check(char *err, unsigned err_len)
+{
+    const char *off = getenv("GGPERF_CPU_DISABLE");
+    struct cpu_features f;
+    cpu_detect(&f);
+    if (off && *off && cpu_features_disable(&f, off, err, err_len) != 0)
+        return -1;
+    return 0;
 }

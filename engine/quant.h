@@ -184,12 +184,30 @@ struct quant_kernels {
     quant_gemm_fn gemm[QT_COUNT];      /* NULL where the type has none */
     quant_from_float_fn from_float[QT_COUNT];
     quant_to_float_fn to_float[QT_COUNT];
-    enum quant_isa dot_isa[QT_COUNT];  /* which path each dot runs */
+    enum quant_isa dot_isa[QT_COUNT];  /* which ISA level each dot runs */
+    /* The exact variant of each dot and gemm slot (static strings; NULL
+     * where the slot is empty): "ref", "avx2", "avx512" (no VNNI),
+     * "avx512-vnni", "avx512-vbmi-gfni" (the Q4_0 byte-permute paths). Two
+     * variants of one ISA level differ here, not in dot_isa. */
+    const char *dot_variant[QT_COUNT];
+    const char *gemm_variant[QT_COUNT];
 };
 
+struct cpu_features;
+
 /* Fill k with the fastest kernels the CPU supports, capped at max_isa
- * (QISA_REF forces every reference kernel). */
+ * (QISA_REF forces every reference kernel). The CPU's features are
+ * cpu_detect()'s, less those named in $GGPERF_CPU_DISABLE (see
+ * cpu_features_disable; a word it does not know disables nothing, so
+ * front ends check the variable first with quant_cpu_disable_check). */
 void quant_kernels_init(struct quant_kernels *k, enum quant_isa max_isa);
+
+/* As quant_kernels_init, for the CPU features f (which must not claim
+ * more than the CPU has): tests force each variant through this. */
+void quant_kernels_init_features(struct quant_kernels *k, enum quant_isa max_isa, const struct cpu_features *f);
+
+/* Check $GGPERF_CPU_DISABLE: 0 when unset or valid, else -1 with err. */
+int quant_cpu_disable_check(char *err, unsigned err_len);
 
 /* Name of an ISA level: "ref", "avx2", "avx512". */
 const char *quant_isa_name(enum quant_isa isa);

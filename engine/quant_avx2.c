@@ -629,6 +629,7 @@ void quant_avx2_fill(struct quant_kernels *k)
     for (size_t i = 0; i < sizeof dots / sizeof dots[0]; i++) {
         k->dot[dots[i].t] = dots[i].dot;
         k->dot_isa[dots[i].t] = QISA_AVX2;
+        k->dot_variant[dots[i].t] = "avx2";
     }
     k->from_float[QT_Q8_0] = from_float_q8_0;
     k->from_float[QT_Q8_K] = from_float_q8_K;

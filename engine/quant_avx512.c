@@ -1158,26 +1158,29 @@ V512_FN static void from_float_f16(const float *restrict x, void *restrict vy, i
     }
 }
 
-void quant_avx512_fill(struct quant_kernels *k)
+void quant_avx512_fill(struct quant_kernels *k, const struct cpu_features *f)
 {
-    struct cpu_features f;
-    cpu_detect(&f);
-    const bool vnni = f.avx512vnni;
+    const bool vnni = f->avx512vnni;
     if (vnni) {
         k->dot[QT_Q4_0] = dot_q4_0_q8_0_vnni;
         k->dot[QT_Q8_0] = dot_q8_0_q8_0_vnni;
         k->dot_isa[QT_Q4_0] = k->dot_isa[QT_Q8_0] = QISA_AVX512;
         k->gemm[QT_Q4_0] = gemm_q4_0_q8_0_vnni;
         k->gemm[QT_Q8_0] = gemm_q8_0_q8_0_vnni;
-        if (__builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("gfni")) {
+        k->dot_variant[QT_Q4_0] = k->dot_variant[QT_Q8_0] = "avx512-vnni";
+        k->gemm_variant[QT_Q4_0] = k->gemm_variant[QT_Q8_0] = "avx512-vnni";
+        if (f->avx512vbmi && f->gfni) {
             k->dot[QT_Q4_0] = dot_q4_0_q8_0_vbmi;
             k->gemm[QT_Q4_0] = gemm_q4_0_q8_0_vbmi;
+            k->dot_variant[QT_Q4_0] = k->gemm_variant[QT_Q4_0] = "avx512-vbmi-gfni";
         }
     }
     k->dot[QT_Q4_K] = vnni ? dot_q4_K_q8_K_vnni : dot_q4_K_q8_K;
     k->dot[QT_Q5_K] = vnni ? dot_q5_K_q8_K_vnni : dot_q5_K_q8_K;
     k->dot[QT_Q6_K] = vnni ? dot_q6_K_q8_K_vnni : dot_q6_K_q8_K;
+    k->dot_variant[QT_Q4_K] = k->dot_variant[QT_Q5_K] = k->dot_variant[QT_Q6_K] = vnni ? "avx512-vnni" : "avx512";
     k->dot[QT_F16] = dot_f16_f16;
+    k->dot_variant[QT_F16] = "avx512";
     k->dot_isa[QT_Q4_K] = k->dot_isa[QT_Q5_K] = k->dot_isa[QT_Q6_K] = k->dot_isa[QT_F16] = QISA_AVX512;
     k->from_float[QT_Q8_0] = from_float_q8_0;
     k->from_float[QT_Q8_K] = from_float_q8_K;

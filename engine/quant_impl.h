@@ -26,9 +26,11 @@ enum {
 };
 
 /* Each file fills the slots it implements and leaves the rest alone. */
+struct cpu_features;
 void quant_ref_fill(struct quant_kernels *k);    /* quant_ref.c: every supported type */
 void quant_avx2_fill(struct quant_kernels *k);   /* quant_avx2.c */
-void quant_avx512_fill(struct quant_kernels *k); /* quant_avx512.c */
+/* quant_avx512.c; f says which of its variants the CPU may run (VNNI, VBMI + GFNI) */
+void quant_avx512_fill(struct quant_kernels *k, const struct cpu_features *f);
 
 /* --- dequantize a row (quant_to_float_fn) ------------------------------ */
 void quant_ref_to_float_f32(const void *restrict x, float *restrict y, int64_t n);

@@ -1115,6 +1115,7 @@ void quant_ref_fill(struct quant_kernels *k)
         if (tr->dot) {
             k->dot[t] = tr->dot;
             k->dot_isa[t] = QISA_REF;
+            k->dot_variant[t] = "ref";
         }
         if (tr->to_float)
             k->to_float[t] = tr->to_float;

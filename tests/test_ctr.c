@@ -713,7 +713,10 @@ START_TEST(test_sim_walk_deterministic)
                   (unsigned long long)q.d1mr, lines / 4);
     ck_assert_str_eq(r[0].isa_path, "avx2");
     ck_assert_ptr_nonnull(strstr(r[0].valgrind_version, "valgrind"));
-    ck_assert(r[0].d1.size_bytes > 0); /* from sysfs */
+    ck_assert(r[0].d1.size_bytes > 0); /* the machine's: sysfs, CPUID or getconf */
+    ck_assert_msg(strcmp(r[0].geometry_source, "sysfs") == 0 || strcmp(r[0].geometry_source, "cpuid") == 0 ||
+                      strcmp(r[0].geometry_source, "getconf") == 0 || strcmp(r[0].geometry_source, "user") == 0,
+                  "geometry source '%s'", r[0].geometry_source);
 }
 END_TEST
 

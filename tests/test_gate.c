@@ -27,6 +27,7 @@ struct mspec {
 struct fspec {
     const char *workload;        /* default "fake" */
     const char *cpu;             /* default "Test CPU 1000" */
+    const char *cpu_name;         /* environment cpu.name (files since cpuinfo; NULL: none) */
     const char *const *values;   /* of the one axis "size"; default {"s", "m"} */
     int n_values;
     bool reverse_configs;        /* list the configurations in reverse id order of values */
@@ -59,6 +60,8 @@ static void write_doc(const char *path, const struct fspec *f, const struct mspe
                                                  vals[f->reverse_configs ? nv - 1 - i : i]));
     json_t *env = json_pack("{s:{s:s}, s:{s:s, s:s, s:s}}", "cpu", "model_name", f->cpu ? f->cpu : "Test CPU 1000",
                             "build", "commit", "abc123", "compiler", "cc 12", "flags", "-O2");
+    if (f->cpu_name)
+        json_object_set_new(json_object_get(env, "cpu"), "name", json_string(f->cpu_name));
     json_t *doc = json_pack("{s:s, s:i, s:{s:s}, s:[{s:s, s:o}], s:o, s:o, s:n}", "schema", RESULTS_SCHEMA, "version",
                             RESULTS_VERSION, "workload", "name", f->workload ? f->workload : "fake", "axes", "name",
                             "size", "values", axes_vals, "configs", configs, "environment", env, "probe");
@@ -428,6 +431,40 @@ START_TEST(test_different_cpu)
 }
 END_TEST
 
+/* An older file's untrimmed /proc/cpuinfo model name and a newer file's
+ * cpu.name (cpuinfo_cpu_name: trimmed) are the same CPU; cpu.name wins
+ * over model_name where a file has both. */
+START_TEST(test_same_cpu_named_two_ways)
+{
+    char base[256], cur[256];
+    paths(tu_tmpdir(), base, cur, sizeof base);
+    struct fspec f = { .reps = 20, .scale = 1, .cpu = "Test CPU 1000   " };
+    write_doc(base, &f, timing, 1);
+    f.cpu = "Test CPU 1000";
+    f.cpu_name = "Test CPU 1000";
+    f.scale = 1.2;
+    write_doc(cur, &f, timing, 1);
+    struct gate_report *r = compare(base, cur, NULL);
+    ck_assert(!r->cpu_differs);
+    ck_assert_int_eq(find_row(r, "size=s", "decode_ns")->verdict, GATE_REGRESSED); /* gated: same CPU */
+    gate_report_free(r);
+    /* cpu.name decides when both files have it */
+    f.cpu = "model name A";
+    f.cpu_name = "Same Name";
+    write_doc(base, &f, timing, 1);
+    f.cpu = "model name B";
+    write_doc(cur, &f, timing, 1);
+    r = compare(base, cur, NULL);
+    ck_assert(!r->cpu_differs);
+    gate_report_free(r);
+    f.cpu_name = "Another Name";
+    write_doc(cur, &f, timing, 1);
+    r = compare(base, cur, NULL);
+    ck_assert(r->cpu_differs);
+    gate_report_free(r);
+}
+END_TEST
+
 START_TEST(test_failed_config_inconclusive)
 {
     char base[256], cur[256], args[700];
@@ -642,6 +679,7 @@ Suite *gate_suite(void)
     tcase_add_test(tc, test_constant_values_are_deterministic);
     tcase_add_test(tc, test_unusable_input);
     tcase_add_test(tc, test_different_cpu);
+    tcase_add_test(tc, test_same_cpu_named_two_ways);
     tcase_add_test(tc, test_failed_config_inconclusive);
     tcase_add_test(tc, test_configs_matched_by_axes);
     tcase_add_test(tc, test_json_report);

@@ -15,10 +15,14 @@ START_TEST(test_probe_quick_collect)
     struct probe_info p;
     ck_assert_int_eq(probe_collect(&p, PROBE_QUICK), 0);
     ck_assert_int_gt(p.n_cpus, 0);
-    /* caches from sysfs: an L1 data cache with a sane geometry */
+    /* caches from sysfs, CPUID or getconf: an L1 data cache with a sane
+     * geometry and a source (a machine with none of them fails here: no
+     * x86 or Linux CPU lacks all three) */
     bool l1d = false;
-    for (int i = 0; i < p.n_caches; i++) {
-        const struct probe_cache *c = &p.caches[i];
+    ck_assert_msg(p.caches.n > 0, "no cache geometry: %s", p.caches.why);
+    ck_assert(p.caches.source != CPUINFO_SRC_NONE && p.caches.source != CPUINFO_SRC_USER);
+    for (int i = 0; i < p.caches.n; i++) {
+        const struct cpuinfo_cache *c = &p.caches.c[i];
         ck_assert(c->size_bytes > 0 && c->ways > 0 && c->line_bytes >= 16);
         if (c->level == 1 && strcmp(c->type, "Data") == 0)
             l1d = true;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "engine/cpu.h"
+#include "harness/machine/cpuinfo.h"
 #include "harness/machine/probe.h"
 #include "harness/machine/sysfs.h"
 
@@ -196,7 +197,8 @@ void tu_skip_named(const char *test, const char *category, const char *fmt, ...)
 
 const char *const tu_skip_categories[] = {
     "pmu", "pmu-event", "pmu-present", "tracefs", "valgrind", "sanitizer", "perf", "perf-sw", "avx2",
-    "avx512", "avx512-vnni", "chromium", "affinity", "meminfo", "disk-space", "slow-build", "tmpfs", NULL,
+    "avx512", "avx512-vnni", "avx512-vbmi-gfni", "chromium", "affinity", "meminfo", "disk-space", "slow-build", "tmpfs",
+    "sysfs-vs-cpuid", "cpuid-vs-sysfs", "getconf-cache", NULL,
 };
 
 /* What the harness's probe says about this machine, collected once. */
@@ -289,6 +291,24 @@ bool tu_skip_explained(const char *category, char *why, size_t why_len)
     if (strcmp(category, "avx512-vnni") == 0) {
         snprintf(why, why_len, "CPU %s avx512vnni", f.avx512vnni ? "has" : "lacks");
         return !f.avx512vnni;
+    }
+    /* Only the tests that compare one cache-geometry source with another
+     * (sysfs vs CPUID) or test one source alone (getconf) may
+     * skip for a missing source: everything else gets the geometry from
+     * whichever source this machine has (cpuinfo's fallbacks). */
+    if (strcmp(category, "sysfs-vs-cpuid") == 0 || strcmp(category, "cpuid-vs-sysfs") == 0 ||
+        strcmp(category, "getconf-cache") == 0) {
+        struct cpuinfo_caches c;
+        int r = category[0] == 's'   ? cpuinfo_caches_sysfs(&c)
+                : category[0] == 'c' ? cpuinfo_caches_cpuid(&c, NULL, NULL)
+                                     : cpuinfo_caches_getconf(&c);
+        snprintf(why, why_len, "%s", r == 0 ? "this source has cache data" : c.why);
+        return r != 0;
+    }
+    if (strcmp(category, "avx512-vbmi-gfni") == 0) {
+        bool have = f.avx512vbmi && f.gfni;
+        snprintf(why, why_len, "CPU %s avx512vbmi+gfni", have ? "has" : "lacks");
+        return !have;
     }
     if (strcmp(category, "affinity") == 0) {
         cpu_set_t set;

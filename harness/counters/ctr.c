@@ -55,7 +55,7 @@ int ctr_perf_open(void *attr, pid_t pid, int cpu, int group_fd, unsigned long fl
 
 int ctr_paranoid(void)
 {
-    FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "r");
+    FILE *f = sysfs_fopen("/proc/sys/kernel/perf_event_paranoid");
     int v = INT32_MIN;
     if (f) {
         if (fscanf(f, "%d", &v) != 1)

@@ -248,7 +248,7 @@ struct ctr_sim_cache {
 };
 
 struct ctr_sim_opts {
-    struct ctr_sim_cache i1, d1, ll; /* size 0 = from sysfs (made valgrind-valid) */
+    struct ctr_sim_cache i1, d1, ll; /* size 0 = the machine's (ctr_sim_cache_machine) */
     const char *region;   /* GGPERF_SIM_REGION for the child: "decode", "layer:3", ... (NULL: unset) */
     const char *isa_path; /* recorded in the result: the kernel path the child runs
                              ("avx2": valgrind hides AVX-512, so the engine picks AVX2) */
@@ -259,20 +259,22 @@ struct ctr_sim_result {
     /* Totals of the collected region(s), callgrind's event names. */
     uint64_t ir, dr, dw, i1mr, d1mr, d1mw, ilmr, dlmr, dlmw;
     struct ctr_sim_cache i1, d1, ll; /* what was simulated */
-    char geometry_note[160];         /* how sysfs geometry was adjusted ("" if not) */
+    char geometry_source[16];        /* where i1/d1/ll came from: "sysfs", "cpuid", "getconf", "user" */
+    char geometry_note[400];         /* how the machine's geometry was adjusted ("" if not) */
     char isa_path[16];
     char valgrind_version[32];       /* "valgrind-3.19.0" */
     char dir[128];                   /* work dir (only kept with keep_files) */
     int wstatus;                     /* the command's wait status under valgrind */
 };
 
-/* Default geometry: the cache levels of cpu0 from sysfs (index*: level,
- * type, size, ways_of_associativity, coherency_line_size), adjusted so
- * valgrind accepts them (the number of sets must be a power of two: a 480
- * MiB 16-way LL becomes 15-way). note says what changed. Returns 0, or
- * CTR_EUNSUPPORTED when sysfs has no cache information. */
-int ctr_sim_cache_sysfs(struct ctr_sim_cache *i1, struct ctr_sim_cache *d1, struct ctr_sim_cache *ll,
-                        char *note, size_t note_len);
+/* Default geometry: the machine's cache levels by cpuinfo_caches_get()
+ * ($GGPERF_CACHE_GEOMETRY, sysfs, CPUID, getconf: source says which),
+ * adjusted so valgrind accepts them (the number of sets must be a power of
+ * two: a 480 MiB 16-way LL becomes 15-way). I1 defaults to D1 and LL to D1
+ * when the source has no such level. note says what changed. Returns 0, or
+ * CTR_EUNSUPPORTED with note saying why each source had nothing. */
+int ctr_sim_cache_machine(struct ctr_sim_cache *i1, struct ctr_sim_cache *d1, struct ctr_sim_cache *ll,
+                          char *source, size_t source_len, char *note, size_t note_len);
 
 /* Make c valgrind-valid (power-of-two sets and line): prefer the nearest
  * associativity that gives power-of-two sets, else round the size down.

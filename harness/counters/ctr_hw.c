@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "harness/counters/ctr_impl.h"
+#include "harness/machine/sysfs.h"
 
 const char *const ctr_hw_default_events[CTR_HW_DEFAULT_N] = {
     "cycles", "instructions", "L1-DCACHE-LOAD-MISSES", "LLC-LOAD-MISSES", "DTLB-LOAD-MISSES",
@@ -84,12 +85,6 @@ static bool pmu_present;
 static char pmu_why[128];   /* for ctr_hw_pmu_present */
 static char pmu_short[96];  /* for the reasons of each event */
 
-static bool exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
 static void pmu_detect(void)
 {
     static const char *const dirs[] = {
@@ -97,7 +92,7 @@ static void pmu_detect(void)
         "/sys/bus/event_source/devices/cpu_atom", "/sys/bus/event_source/devices/armv8_pmuv3_0",
     };
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
-        if (exists(dirs[i])) {
+        if (sysfs_access(dirs[i], F_OK) == 0) {
             pmu_present = true;
             return;
         }
@@ -117,7 +112,7 @@ static void pmu_detect(void)
     }
     int e = errno;
     bool vm = false;
-    FILE *f = fopen("/proc/cpuinfo", "r");
+    FILE *f = sysfs_fopen("/proc/cpuinfo");
     if (f) {
         char line[4096];
         while (fgets(line, sizeof line, f))

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "harness/counters/ctr_impl.h"
+#include "harness/machine/sysfs.h"
 
 enum { TP_SWITCH, TP_WAKEUP, TP_WAKEUP_NEW, TP_N };
 static const char *const tp_names[TP_N] = { "sched_switch", "sched_wakeup", "sched_wakeup_new" };
@@ -86,10 +87,13 @@ int ctr_tracefs_dir(char *buf, size_t len, char *why, size_t why_len)
     static const char *const dirs[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
     int first_errno = 0;
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-        char path[128];
-        snprintf(path, sizeof path, "%s/events/sched/sched_switch/id", dirs[i]);
+        char path[PATH_MAX + 64], dir[PATH_MAX];
+        /* under sysfs_root(): a test's fake tree stands for a mounted or unmounted tracefs */
+        if (sysfs_path(dirs[i], dir, sizeof dir) != 0)
+            continue;
+        snprintf(path, sizeof path, "%s/events/sched/sched_switch/id", dir);
         if (access(path, R_OK) == 0) {
-            snprintf(buf, len, "%s", dirs[i]);
+            snprintf(buf, len, "%s", dir);
             if (why_len)
                 why[0] = '\0';
             return 0;
@@ -103,8 +107,10 @@ int ctr_tracefs_dir(char *buf, size_t len, char *why, size_t why_len)
         ctr_reason(why, why_len, what, first_errno, "tracefs is readable by root only");
         return first_errno == EACCES || first_errno == EPERM ? CTR_EPERM : CTR_EUNSUPPORTED;
     }
-    snprintf(why, why_len, "tracefs not mounted (no %s/events; as root: mount -t tracefs nodev %s)", dirs[0],
-             dirs[0]);
+    char d0[PATH_MAX];
+    if (sysfs_path(dirs[0], d0, sizeof d0) != 0)
+        snprintf(d0, sizeof d0, "%s", dirs[0]);
+    snprintf(why, why_len, "tracefs not mounted (no %s/events; as root: mount -t tracefs nodev %s)", d0, dirs[0]);
     return CTR_EUNSUPPORTED;
 }
 
@@ -202,7 +208,9 @@ static int tp_lookup(int ids[TP_N], int offs[TP_N], int *prev_off, char *why, si
 static int online_cpus(int **out)
 {
     char text[1024];
-    int n = read_small("/sys/devices/system/cpu/online", text, sizeof text);
+    char online[PATH_MAX];
+    int n = sysfs_path("/sys/devices/system/cpu/online", online, sizeof online) == 0
+                ? read_small(online, text, sizeof text) : -1;
     int cap = 64, k = 0;
     int *c = malloc((size_t)cap * sizeof *c);
     if (!c)

@@ -2,9 +2,10 @@
  * with the cache simulator on and collection off until the command's own
  * client requests (CALLGRIND_TOGGLE_COLLECT) bracket the region of interest.
  *
- * The cache geometry comes from sysfs rather than valgrind's own cpuid
- * reading (which gets the LLC wrong in VMs), adjusted to what valgrind
- * accepts (power-of-two sets). Valgrind 3.19 does not decode AVX-512 and
+ * The cache geometry comes from cpuinfo_caches_get() (the user's
+ * $GGPERF_CACHE_GEOMETRY, else sysfs, CPUID, getconf; valgrind's own cpuid
+ * reading gets the LLC wrong in VMs), adjusted to what valgrind accepts
+ * (power-of-two sets); the result records which source it was. Valgrind 3.19 does not decode AVX-512 and
  * hides it from cpuid, so the engine's run-time dispatch takes its AVX2
  * path under valgrind; the caller records which (opts->isa_path).
  */
@@ -23,7 +24,7 @@
 #include <valgrind/valgrind.h>
 
 #include "harness/counters/ctr.h"
-#include "harness/machine/sysfs.h"
+#include "harness/machine/cpuinfo.h"
 
 static void set_err(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void set_err(char *err, size_t len, const char *fmt, ...)
@@ -185,47 +186,30 @@ static void fmt_size(char *buf, size_t len, uint64_t b)
         snprintf(buf, len, "%" PRIu64 " B", b);
 }
 
-int ctr_sim_cache_sysfs(struct ctr_sim_cache *i1, struct ctr_sim_cache *d1, struct ctr_sim_cache *ll, char *note,
-                        size_t note_len)
+int ctr_sim_cache_machine(struct ctr_sim_cache *i1, struct ctr_sim_cache *d1, struct ctr_sim_cache *ll,
+                          char *source, size_t source_len, char *note, size_t note_len)
 {
     struct ctr_sim_cache zero = { 0, 0, 0 };
-    int ll_level = 0;
     *i1 = *d1 = *ll = zero;
     if (note_len)
         note[0] = '\0';
-    for (int i = 0; i < 16; i++) {
-        char base[96], path[160], level[16], type[32], size[32], ways[16], line[16];
-        snprintf(base, sizeof base, "/sys/devices/system/cpu/cpu0/cache/index%d", i);
-        snprintf(path, sizeof path, "%s/level", base);
-        if (sysfs_read_line(path, level, sizeof level) != 0)
-            continue;
-        snprintf(path, sizeof path, "%s/type", base);
-        if (sysfs_read_line(path, type, sizeof type) != 0)
-            continue;
-        snprintf(path, sizeof path, "%s/size", base);
-        if (sysfs_read_line(path, size, sizeof size) != 0)
-            continue;
-        snprintf(path, sizeof path, "%s/ways_of_associativity", base);
-        if (sysfs_read_line(path, ways, sizeof ways) != 0)
-            continue;
-        snprintf(path, sizeof path, "%s/coherency_line_size", base);
-        if (sysfs_read_line(path, line, sizeof line) != 0)
-            continue;
-        struct ctr_sim_cache c = { sysfs_size(size), sysfs_int(ways), sysfs_int(line) };
-        int lv = sysfs_int(level);
-        if (lv == 1 && strcmp(type, "Instruction") == 0)
-            *i1 = c;
-        else if (lv == 1 && strcmp(type, "Data") == 0)
-            *d1 = c;
-        else if (strcmp(type, "Unified") == 0 && lv > ll_level) {
-            *ll = c;
-            ll_level = lv;
-        }
-    }
-    if (!d1->size_bytes || !ll->size_bytes) {
-        set_err(note, note_len, "no cache geometry in /sys/devices/system/cpu/cpu0/cache");
+    if (source_len)
+        source[0] = '\0';
+    struct cpuinfo_caches cs;
+    if (cpuinfo_caches_get(&cs) != 0) {
+        set_err(note, note_len, "no cache geometry: %s", cs.why);
         return CTR_EUNSUPPORTED;
     }
+    snprintf(source, source_len, "%s", cpuinfo_source_name(cs.source));
+    const struct cpuinfo_cache *ci = cpuinfo_cache_find(&cs, 1, "Instruction"), *cd = cpuinfo_cache_find(&cs, 1, "Data");
+    const struct cpuinfo_cache *cl = cpuinfo_cache_last(&cs);
+    if (ci)
+        *i1 = (struct ctr_sim_cache){ ci->size_bytes, ci->ways, ci->line_bytes };
+    if (cd)
+        *d1 = (struct ctr_sim_cache){ cd->size_bytes, cd->ways, cd->line_bytes };
+    /* no level above L1 (a user geometry of L1d only): valgrind still needs
+     * an LL, and one equal to D1 adds no misses of its own */
+    *ll = cl && cl->level > 1 ? (struct ctr_sim_cache){ cl->size_bytes, cl->ways, cl->line_bytes } : *d1;
     if (!i1->size_bytes)
         *i1 = *d1;
     struct ctr_sim_cache *lv[3] = { i1, d1, ll };
@@ -488,8 +472,9 @@ int ctr_sim_run(char *const argv[], const struct ctr_sim_opts *opts, struct ctr_
         return CTR_EUNSUPPORTED;
     }
     struct ctr_sim_cache si1, sd1, sll;
-    char note[160] = "";
-    int grc = ctr_sim_cache_sysfs(&si1, &sd1, &sll, note, sizeof note);
+    char note[sizeof res->geometry_note] = "";
+    int grc = ctr_sim_cache_machine(&si1, &sd1, &sll, res->geometry_source, sizeof res->geometry_source, note,
+                                    sizeof note);
     struct ctr_sim_cache want[3] = { opts->i1, opts->d1, opts->ll }, sys[3] = { si1, sd1, sll };
     struct ctr_sim_cache *got[3] = { &res->i1, &res->d1, &res->ll };
     for (int k = 0; k < 3; k++) {
@@ -504,12 +489,14 @@ int ctr_sim_run(char *const argv[], const struct ctr_sim_opts *opts, struct ctr_
         } else if (grc == 0) {
             *got[k] = sys[k];
         } else {
-            set_err(err, err_len, "ctr_sim_run: %s; give the cache geometry explicitly", note);
+            set_err(err, err_len, "ctr_sim_run: %s", note);
             return CTR_EUNSUPPORTED;
         }
     }
     if (grc == 0 && (!want[0].size_bytes || !want[1].size_bytes || !want[2].size_bytes))
         snprintf(res->geometry_note, sizeof res->geometry_note, "%s", note);
+    if (want[0].size_bytes && want[1].size_bytes && want[2].size_bytes)
+        snprintf(res->geometry_source, sizeof res->geometry_source, "user");
     snprintf(res->isa_path, sizeof res->isa_path, "%s", opts->isa_path ? opts->isa_path : "");
 
     snprintf(res->dir, sizeof res->dir, "/tmp/ggperf-sim-XXXXXX");

@@ -20,6 +20,8 @@
 #include "engine/gguf.h"
 #include "engine/quant.h"
 #include "harness/machine/buildinfo.h"
+#include "harness/machine/cpuinfo.h"
+#include "harness/machine/probe.h"
 #include "modelgen/synth.h"
 
 #define UNREADABLE "unreadable"
@@ -160,7 +162,7 @@ uint64_t env_xxh64(const void *p, size_t n, uint64_t seed)
 /* First line of a file, trailing newline cut; false when unreadable. */
 static bool read_line(const char *path, char *buf, size_t len)
 {
-    FILE *f = fopen(path, "r");
+    FILE *f = sysfs_fopen(path);
     if (!f)
         return false;
     bool ok = fgets(buf, (int)len, f) != NULL;
@@ -186,7 +188,7 @@ static json_t *selected_word(const char *path)
 /* Value of "key<sep>value" in a /proc file such as cpuinfo or meminfo. */
 static bool proc_field(const char *path, const char *key, char *out, size_t len)
 {
-    FILE *f = fopen(path, "r");
+    FILE *f = sysfs_fopen(path);
     if (!f)
         return false;
     char *line = NULL;
@@ -212,33 +214,14 @@ static bool proc_field(const char *path, const char *key, char *out, size_t len)
     return found;
 }
 
-/* Attribute field of cache index i of cpu0, or "unreadable". */
-static void cache_attr(int i, const char *field, char *out, size_t len)
-{
-    char path[128];
-    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/%s", i, field);
-    if (!read_line(path, out, len))
-        snprintf(out, len, UNREADABLE);
-}
-
+/* The cache geometry by cpuinfo's order, each level with its source; where
+ * there is none, an object saying why. */
 static json_t *caches_json(void)
 {
-    json_t *arr = json_array();
-    for (int i = 0; i < 16; i++) {
-        char path[128], level[16], type[32], size[32], ways[16], line[16], shared[128];
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
-        if (!read_line(path, level, sizeof level))
-            break;
-        cache_attr(i, "type", type, sizeof type);
-        cache_attr(i, "size", size, sizeof size);
-        cache_attr(i, "ways_of_associativity", ways, sizeof ways);
-        cache_attr(i, "coherency_line_size", line, sizeof line);
-        cache_attr(i, "shared_cpu_list", shared, sizeof shared);
-        json_array_append_new(arr, json_pack("{s:i, s:s, s:s, s:s, s:s, s:s}", "level", sysfs_int(level), "type", type,
-                                             "size", size, "ways", ways, "line_bytes", line, "shared_cpu_list",
-                                             shared));
-    }
-    return arr;
+    struct cpuinfo_caches cs;
+    if (cpuinfo_caches_get(&cs) != 0)
+        return json_pack("{s:s, s:s}", "source", "none", "reason", cs.why);
+    return probe_caches_json(&cs);
 }
 
 static json_t *boost_json(void)
@@ -275,11 +258,14 @@ json_t *env_collect(void)
     cpu_detect(&cf);
     char feats[512];
     cpu_features_str(&cf, feats, sizeof feats);
-    json_t *cpu = json_object();
+    struct cpuinfo_cpu id;
+    cpuinfo_cpu_get(&id, NULL, NULL, NULL);
+    json_t *cpu = probe_cpu_json(&id);
+    if (!cpu)
+        cpu = json_object();
     json_object_set_new(cpu, "brand", json_string(cf.brand));
     json_object_set_new(cpu, "features", json_string(feats));
-    json_object_set_new(cpu, "model_name",
-                        json_string(proc_field("/proc/cpuinfo", "model name", buf, sizeof buf) ? buf : UNREADABLE));
+    json_object_set_new(cpu, "model_name", json_string(id.model_name[0] ? id.model_name : UNREADABLE));
     json_object_set_new(cpu, "flags",
                         json_string(proc_field("/proc/cpuinfo", "flags", buf, sizeof buf) ? buf : UNREADABLE));
     json_object_set_new(cpu, "online", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
@@ -287,6 +273,7 @@ json_t *env_collect(void)
     json_object_set_new(cpu, "smt", file_str("/sys/devices/system/cpu/smt/active"));
     json_object_set_new(o, "cpu", cpu);
     json_object_set_new(o, "caches", caches_json());
+    json_object_set_new(o, "kernels", probe_kernels_json());
     json_object_set_new(o, "memory", json_pack("{s:s}", "total", proc_field("/proc/meminfo", "MemTotal", buf,
                                                                               sizeof buf) ? buf : UNREADABLE));
     json_object_set_new(o, "thp", json_pack("{s:o, s:o}", "enabled",

@@ -33,8 +33,12 @@ enum env_status {
 int env_cache_dir(char *buf, size_t len, char *err, size_t err_len);
 
 /* The machine and build as a JSON object: hostname, kernel (uname), cpu
- * (brand, cpuid features, /proc/cpuinfo model name and flags, logical CPUs
- * online and configured, SMT), caches (sysfs, per level and type), memory
+ * (name as cpuinfo_cpu_name() gives it, vendor, family, model, stepping,
+ * hypervisor, microarchitecture and its basis, brand, cpuid features,
+ * trimmed /proc/cpuinfo model name and flags, logical CPUs online and
+ * configured, SMT), caches (cpuinfo_caches_get(): per level and type, each
+ * with its source; or {source "none", reason}), kernels (the engine's exact
+ * kernel variant per type: probe_kernels_json), memory
  * (MemTotal), thp (enabled, defrag), cpufreq (governor, boost),
  * build (commit, compiler, flags), time (UTC). Never fails; what cannot be
  * read is "unreadable". Returns NULL only when out of memory. */

@@ -19,6 +19,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "engine/quant.h"
 #include "harness/machine/clock.h"
 
 static void set_err(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -55,40 +56,6 @@ static void metric_fail(struct metric *m, enum metric_status st, const char *fmt
 
 /* ---- capability probes ------------------------------------------------- */
 
-static void probe_caches(struct probe_info *p)
-{
-    p->n_caches = 0;
-    for (int i = 0; i < 16 && p->n_caches < PROBE_MAX_CACHES; i++) {
-        char base[96], path[160], v[64];
-        struct probe_cache c;
-        memset(&c, 0, sizeof c);
-        snprintf(base, sizeof base, "/sys/devices/system/cpu/cpu0/cache/index%d", i);
-        snprintf(path, sizeof path, "%s/level", base);
-        if (sysfs_read_line(path, v, sizeof v) != 0)
-            continue;
-        c.level = sysfs_int(v);
-        snprintf(path, sizeof path, "%s/type", base);
-        if (sysfs_read_line(path, c.type, sizeof c.type) != 0)
-            continue;
-        snprintf(path, sizeof path, "%s/size", base);
-        if (sysfs_read_line(path, v, sizeof v) == 0)
-            c.size_bytes = sysfs_size(v);
-        snprintf(path, sizeof path, "%s/ways_of_associativity", base);
-        if (sysfs_read_line(path, v, sizeof v) == 0)
-            c.ways = sysfs_int(v);
-        snprintf(path, sizeof path, "%s/coherency_line_size", base);
-        if (sysfs_read_line(path, v, sizeof v) == 0)
-            c.line_bytes = sysfs_int(v);
-        snprintf(path, sizeof path, "%s/number_of_sets", base);
-        if (sysfs_read_line(path, v, sizeof v) == 0)
-            c.sets = sysfs_int(v);
-        snprintf(path, sizeof path, "%s/shared_cpu_list", base);
-        if (sysfs_read_line(path, c.shared_cpus, sizeof c.shared_cpus) != 0)
-            c.shared_cpus[0] = '\0';
-        p->caches[p->n_caches++] = c;
-    }
-}
-
 /* "always [madvise] never" -> "madvise" */
 static void bracketed(const char *path, char *out, size_t len)
 {
@@ -98,25 +65,8 @@ static void bracketed(const char *path, char *out, size_t len)
 
 static void probe_cpu(struct probe_info *p)
 {
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    p->cpu_model[0] = '\0';
-    if (f) {
-        char line[512];
-        while (fgets(line, sizeof line, f)) {
-            if (strncmp(line, "model name", 10) == 0) {
-                char *c = strchr(line, ':');
-                if (c) {
-                    c++;
-                    while (*c == ' ' || *c == '\t')
-                        c++;
-                    c[strcspn(c, "\n")] = '\0';
-                    snprintf(p->cpu_model, sizeof p->cpu_model, "%s", c);
-                }
-                break;
-            }
-        }
-        fclose(f);
-    }
+    cpuinfo_cpu_get(&p->cpu, NULL, NULL, NULL);
+    cpuinfo_cpu_name(&p->cpu, p->cpu_model, sizeof p->cpu_model);
     p->n_cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
     struct utsname u;
     if (uname(&u) == 0)
@@ -153,12 +103,10 @@ static void probe_events(struct probe_info *p)
 
 uint64_t probe_bw_default_bytes(void)
 {
-    struct probe_info tmp;
-    probe_caches(&tmp);
+    struct cpuinfo_caches cs;
     uint64_t llc = 0;
-    for (int i = 0; i < tmp.n_caches; i++)
-        if (tmp.caches[i].type[0] != 'I' && tmp.caches[i].size_bytes > llc)
-            llc = tmp.caches[i].size_bytes;
+    if (cpuinfo_caches_get(&cs) == 0 && cpuinfo_cache_last(&cs))
+        llc = cpuinfo_cache_last(&cs)->size_bytes;
     uint64_t want = 4 * llc;
     if (want < (256ull << 20))
         want = 256ull << 20;
@@ -605,7 +553,7 @@ int probe_collect(struct probe_info *p, unsigned flags)
     p->flags = flags;
     probe_cpu(p);
     probe_events(p);
-    probe_caches(p);
+    cpuinfo_caches_get(&p->caches);
 
     metric_init(&p->peak_copy_gbps, "peak_copy_gbps", "GB/s", METRIC_SRC_DERIVED);
     metric_init(&p->peak_triad_gbps, "peak_triad_gbps", "GB/s", METRIC_SRC_DERIVED);
@@ -676,6 +624,67 @@ static json_t *str_or_null(const char *s)
     return s && s[0] ? json_string(s) : json_null();
 }
 
+json_t *probe_cpu_json(const struct cpuinfo_cpu *c)
+{
+    char name[96];
+    cpuinfo_cpu_name(c, name, sizeof name);
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "name", json_string(name));
+    json_object_set_new(o, "vendor", str_or_null(c->vendor));
+    json_object_set_new(o, "family", c->family >= 0 ? json_integer(c->family) : json_null());
+    json_object_set_new(o, "model", c->model >= 0 ? json_integer(c->model) : json_null());
+    json_object_set_new(o, "stepping", c->stepping >= 0 ? json_integer(c->stepping) : json_null());
+    json_object_set_new(o, "hypervisor", json_boolean(c->hypervisor));
+    json_object_set_new(o, "microarchitecture", str_or_null(c->uarch));
+    json_object_set_new(o, "microarchitecture_basis", str_or_null(c->uarch_basis));
+    return o;
+}
+
+json_t *probe_kernels_json(void)
+{
+    struct quant_kernels k;
+    quant_kernels_init(&k, QISA_AVX512);
+    const char *off = getenv("GGPERF_CPU_DISABLE");
+    json_t *o = json_object(), *types = json_object();
+    if (!o || !types) {
+        json_decref(o);
+        json_decref(types);
+        return NULL;
+    }
+    for (int t = 0; t < QT_COUNT; t++)
+        if (k.dot_variant[t])
+            json_object_set_new(types, quant_type_name(t),
+                                json_pack("{s:s, s:o}", "dot", k.dot_variant[t], "gemm",
+                                          k.gemm_variant[t] ? json_string(k.gemm_variant[t]) : json_null()));
+    json_object_set_new(o, "isa", json_string(quant_isa_name(k.isa)));
+    json_object_set_new(o, "cpu_disable", off && *off ? json_string(off) : json_null());
+    json_object_set_new(o, "types", types);
+    return o;
+}
+
+json_t *probe_caches_json(const struct cpuinfo_caches *cs)
+{
+    json_t *arr = json_array();
+    if (!arr)
+        return NULL;
+    for (int i = 0; i < cs->n; i++) {
+        const struct cpuinfo_cache *c = &cs->c[i];
+        json_t *e = json_object();
+        json_object_set_new(e, "level", json_integer(c->level));
+        json_object_set_new(e, "type", json_string(c->type));
+        json_object_set_new(e, "size_bytes", json_integer((json_int_t)c->size_bytes));
+        json_object_set_new(e, "ways", json_integer(c->ways));
+        json_object_set_new(e, "line_bytes", json_integer(c->line_bytes));
+        json_object_set_new(e, "sets", c->sets ? json_integer(c->sets) : json_null());
+        json_object_set_new(e, "shared_cpus", str_or_null(c->shared_cpus));
+        json_object_set_new(e, "source", json_string(cpuinfo_source_name(cs->source)));
+        json_array_append_new(arr, e);
+    }
+    return arr;
+}
+
 int probe_to_json(const struct probe_info *p, json_t **out)
 {
     json_t *o = json_object(), *hw = json_array(), *caches = json_array(), *bw = json_array();
@@ -688,6 +697,8 @@ int probe_to_json(const struct probe_info *p, json_t **out)
         return CTR_ENOMEM;
     }
     json_object_set_new(o, "cpu_model", json_string(p->cpu_model));
+    json_object_set_new(o, "cpu", probe_cpu_json(&p->cpu));
+    json_object_set_new(o, "kernels", probe_kernels_json());
     json_object_set_new(o, "online_cpus", json_integer(p->n_cpus));
     json_object_set_new(o, "kernel", json_string(p->kernel));
     json_t *pmu = json_object();
@@ -726,19 +737,10 @@ int probe_to_json(const struct probe_info *p, json_t **out)
     json_object_set_new(thp, "enabled", json_string(p->thp_enabled));
     json_object_set_new(thp, "defrag", json_string(p->thp_defrag));
     json_object_set_new(o, "thp", thp);
-    for (int i = 0; i < p->n_caches; i++) {
-        const struct probe_cache *c = &p->caches[i];
-        json_t *e = json_object();
-        json_object_set_new(e, "level", json_integer(c->level));
-        json_object_set_new(e, "type", json_string(c->type));
-        json_object_set_new(e, "size_bytes", json_integer((json_int_t)c->size_bytes));
-        json_object_set_new(e, "ways", json_integer(c->ways));
-        json_object_set_new(e, "line_bytes", json_integer(c->line_bytes));
-        json_object_set_new(e, "sets", json_integer(c->sets));
-        json_object_set_new(e, "shared_cpus", json_string(c->shared_cpus));
-        json_array_append_new(caches, e);
-    }
-    json_object_set_new(o, "caches", caches);
+    json_decref(caches);
+    json_object_set_new(o, "caches", probe_caches_json(&p->caches));
+    json_object_set_new(o, "caches_source", json_string(cpuinfo_source_name(p->caches.source)));
+    json_object_set_new(o, "caches_reason", p->caches.n ? json_null() : json_string(p->caches.why));
     json_t *b = json_object();
     json_object_set_new(b, "array_bytes", json_integer((json_int_t)p->bw_array_bytes));
     json_object_set_new(b, "arrays", json_integer(3));

@@ -5,8 +5,10 @@
  *
  * probe_collect fills a struct probe_info: PMU present or not and why, which
  * default hardware events open (each tried alone), software events,
- * scheduler tracepoints, valgrind, perf_event_paranoid, THP mode, cache
- * geometry, bandwidth per thread count and its peak, context-switch cost.
+ * scheduler tracepoints, valgrind, perf_event_paranoid, THP mode, CPU
+ * identity and cache geometry (cpuinfo.h, each with its source), the
+ * engine's kernel variants, bandwidth per thread count and its peak,
+ * context-switch cost.
  * Every figure is a struct metric (results/metric.h): one that could not be
  * had is unsupported or not counted with the reason, never a 0.
  * probe_to_json turns it into a jansson object (the runner embeds it in
@@ -23,6 +25,7 @@
 #include <stdint.h>
 
 #include "harness/counters/ctr.h"
+#include "harness/machine/cpuinfo.h"
 #include "results/metric.h"
 
 /* probe_collect flags. */
@@ -32,16 +35,7 @@ enum {
     PROBE_NO_CTXSW = 1u << 2,     /* skip the context-switch benchmark */
 };
 
-#define PROBE_MAX_CACHES 8
 #define PROBE_MAX_BW_ROWS 8
-
-struct probe_cache {
-    int level;
-    char type[16];          /* "Data", "Instruction", "Unified" */
-    uint64_t size_bytes;
-    int ways, line_bytes, sets;
-    char shared_cpus[32];   /* shared_cpu_list, "0-1" */
-};
 
 struct probe_event {
     char name[48];          /* libpfm4 name tried, "L1-DCACHE-LOAD-MISSES" */
@@ -58,7 +52,8 @@ struct probe_bw_row {
 
 struct probe_info {
     unsigned flags;
-    char cpu_model[80];
+    char cpu_model[80];           /* cpuinfo_cpu_name(): how ggperf names the CPU */
+    struct cpuinfo_cpu cpu;       /* vendor, family/model/stepping, microarchitecture */
     int n_cpus;                   /* online */
     char kernel[80];              /* uname -r */
 
@@ -71,15 +66,14 @@ struct probe_info {
     bool sw_ok;
     char sw_reason[160];
     bool tracepoints_ok;
-    char tracefs[64];             /* where it is mounted */
+    char tracefs[256];            /* where it is mounted (under sysfs_root()) */
     char tracepoints_reason[160];
     bool valgrind_ok;
     char valgrind[96];            /* version, or why not */
     char thp_enabled[24];         /* the selected word of /sys/kernel/mm/transparent_hugepage/enabled */
     char thp_defrag[24];
 
-    struct probe_cache caches[PROBE_MAX_CACHES];
-    int n_caches;
+    struct cpuinfo_caches caches; /* cpuinfo_caches_get(): the geometry and its source, or why none */
 
     uint64_t bw_array_bytes;      /* per array (three arrays) */
     int bw_reps;
@@ -104,6 +98,22 @@ int probe_collect(struct probe_info *out, unsigned flags);
  * reason (only when not), running_fraction (hw only)}. Returns 0 or
  * CTR_ENOMEM. */
 int probe_to_json(const struct probe_info *info, json_t **out);
+
+/* The CPU identity as {name, vendor, family, model, stepping, hypervisor,
+ * microarchitecture, microarchitecture_basis} (unknown fields null). The
+ * environment capture uses it too, so results and probe agree. NULL on out
+ * of memory. */
+json_t *probe_cpu_json(const struct cpuinfo_cpu *c);
+
+/* The engine's kernels as quant_kernels_init(QISA_AVX512) picks them here
+ * (after $GGPERF_CPU_DISABLE): {isa, cpu_disable, types: {TYPE: {dot,
+ * gemm}}} with each slot's exact variant ("avx512-vbmi-gfni", ...). NULL on
+ * out of memory. */
+json_t *probe_kernels_json(void);
+
+/* The cache levels as an array of {level, type, size_bytes, ways,
+ * line_bytes, sets, shared_cpus, source}. NULL on out of memory. */
+json_t *probe_caches_json(const struct cpuinfo_caches *cs);
 
 /* One metric as such an object (NULL on out of memory). */
 json_t *probe_metric_to_json(const struct metric *m);

@@ -1,3 +1,4 @@
+/* sysfs — one-line kernel file readers behind an optional fake root. */
 #include "harness/machine/sysfs.h"
 
 #include <errno.h>
@@ -6,10 +7,58 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+static char root_override[512];
+static int root_overridden;
+
+void sysfs_set_root(const char *root)
+{
+    root_overridden = root && *root;
+    snprintf(root_override, sizeof root_override, "%s", root_overridden ? root : "");
+}
+
+const char *sysfs_root(void)
+{
+    if (root_overridden)
+        return root_override;
+    const char *e = getenv("GGPERF_SYSFS_ROOT");
+    return e ? e : "";
+}
+
+int sysfs_path(const char *path, char *buf, size_t len)
+{
+    const char *root = sysfs_root();
+    size_t rl = strlen(root);
+    while (rl > 0 && root[rl - 1] == '/')
+        rl--; /* "/tmp/x/" + "/sys" must not become "//sys" */
+    int w = snprintf(buf, len, "%.*s%s", (int)rl, root, path);
+    return w < 0 || (size_t)w >= len ? -1 : 0;
+}
+
+FILE *sysfs_fopen(const char *path)
+{
+    char full[PATH_MAX];
+    if (sysfs_path(path, full, sizeof full) != 0) {
+        errno = ENAMETOOLONG;
+        return NULL;
+    }
+    return fopen(full, "r");
+}
+
+int sysfs_access(const char *path, int mode)
+{
+    char full[PATH_MAX];
+    if (sysfs_path(path, full, sizeof full) != 0) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return access(full, mode);
+}
 
 int sysfs_read_line(const char *path, char *buf, size_t len)
 {
-    FILE *f = fopen(path, "r");
+    FILE *f = sysfs_fopen(path);
     if (!f)
         return -1;
     char *r = fgets(buf, (int)len, f);
@@ -56,7 +105,7 @@ int sysfs_selected(const char *path, char *buf, size_t len)
 
 uint64_t sysfs_mem_available(void)
 {
-    FILE *f = fopen("/proc/meminfo", "r");
+    FILE *f = sysfs_fopen("/proc/meminfo");
     uint64_t kb = 0;
     if (!f)
         return 0;

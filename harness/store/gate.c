@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness/machine/cpuinfo.h"
 #include "results/results.h"
 #include "results/stats.h"
 
@@ -266,7 +267,9 @@ struct env_field {
 };
 
 static const struct env_field env_fields[] = {
-    { "CPU model", { "cpu.model_name", "cpu.brand", NULL } },
+    /* cpu.name: cpuinfo_cpu_name(), the name probe prints; older files
+     * have only the model name (untrimmed before cpu.name existed) */
+    { "CPU model", { "cpu.name", "cpu.model_name", "cpu.brand" } },
     { "compiler", { "build.compiler", NULL, NULL } },
     { "build flags", { "build.flags", NULL, NULL } },
     { "kernel ISA path", { "isa_path", "engine.isa", "isa" } },
@@ -274,12 +277,16 @@ static const struct env_field env_fields[] = {
     { "OS kernel", { "kernel.release", NULL, NULL } },
 };
 
-static const char *env_field_value(const json_t *env, const struct env_field *f)
+/* The field's value, trimmed, into buf (NULL when absent): a CPU named
+ * "Xeon " in an older file is the same CPU as "Xeon" in a newer one. */
+static const char *env_field_value(const json_t *env, const struct env_field *f, char *buf, size_t len)
 {
     for (int i = 0; i < 3 && f->paths[i]; i++) {
         const char *s = env_str(env, f->paths[i]);
-        if (s)
-            return s;
+        if (s) {
+            snprintf(buf, len, "%s", s);
+            return cpuinfo_trim(buf)[0] ? buf : NULL;
+        }
     }
     return NULL;
 }
@@ -288,7 +295,8 @@ static int compare_env(struct gate_report *r, const json_t *be, const json_t *ce
 {
     for (size_t i = 0; i < sizeof env_fields / sizeof env_fields[0]; i++) {
         const struct env_field *f = &env_fields[i];
-        const char *a = env_field_value(be, f), *b = env_field_value(ce, f);
+        char ba[256], bb[256];
+        const char *a = env_field_value(be, f, ba, sizeof ba), *b = env_field_value(ce, f, bb, sizeof bb);
         bool cpu = i == 0;
         if (a && b && strcmp(a, b) != 0) {
             if (cpu)
@@ -522,7 +530,9 @@ int gate_compare_files(const char *base_path, const char *cur_path, const char *
     const json_t *be = json_object_get(base.header, "environment"), *ce = json_object_get(cur.header, "environment");
     if (compare_env(r, be, ce) != 0)
         goto nomem;
-    const char *cpu_a = env_field_value(be, &env_fields[0]), *cpu_b = env_field_value(ce, &env_fields[0]);
+    char cpu_abuf[256], cpu_bbuf[256];
+    const char *cpu_a = env_field_value(be, &env_fields[0], cpu_abuf, sizeof cpu_abuf);
+    const char *cpu_b = env_field_value(ce, &env_fields[0], cpu_bbuf, sizeof cpu_bbuf);
     const struct side *sides[2] = { &base, &cur };
     for (int k = 0; k < 2; k++) {
         const char *what = k ? "current results" : "baseline";
