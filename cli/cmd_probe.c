@@ -91,6 +91,7 @@ static void print_text(const struct probe_info *p)
         printf("sched tracepoints    unsupported: %s\n", p->tracepoints_reason);
     printf("valgrind             %s%s\n", p->valgrind_ok ? "" : "unsupported: ", p->valgrind);
     printf("THP                  enabled=%s defrag=%s\n", p->thp_enabled, p->thp_defrag);
+    printf("page-cache reclaim   %s\n", p->reclaim);
     if (p->caches.n)
         printf("caches (cpu0)        source %s\n", cpuinfo_source_name(p->caches.source));
     else

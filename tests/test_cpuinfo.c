@@ -15,6 +15,7 @@
 
 #include "harness/counters/ctr.h"
 #include "harness/machine/cpuinfo.h"
+#include "harness/machine/reclaim.h"
 #include "harness/machine/env.h"
 #include "harness/machine/probe.h"
 #include "harness/machine/sysfs.h"
@@ -178,6 +179,54 @@ static void ck_cache(const struct cpuinfo_caches *cs, int level, const char *typ
     ck_assert_msg(c->sets == 0 || (uint64_t)c->sets * (uint64_t)ways * (uint64_t)line == size, "L%d %s sets %d",
                   level, type, c->sets);
 }
+
+/* ---- proactive reclaim (reclaim.h) ------------------------------------------------ */
+
+/* A running kdamond with a pageout scheme is found and described with its
+ * idle age (age/min x aggr_us) and quota; a stopped one, a non-pageout
+ * scheme and no DAMON at all say "no". */
+START_TEST(test_reclaim_damon)
+{
+    char root[1024];
+    snprintf(root, sizeof root, "%s/damon", tu_tmpdir());
+    const char *k = "sys/kernel/mm/damon/admin/kdamonds/0";
+    char rel[512];
+    snprintf(rel, sizeof rel, "%s/state", k);
+    put(root, rel, "on\n");
+    snprintf(rel, sizeof rel, "%s/contexts/0/monitoring_attrs/intervals/aggr_us", k);
+    put(root, rel, "5000000\n");
+    snprintf(rel, sizeof rel, "%s/contexts/0/schemes/0/action", k);
+    put(root, rel, "pageout\n");
+    snprintf(rel, sizeof rel, "%s/contexts/0/schemes/0/access_pattern/age/min", k);
+    put(root, rel, "12\n");
+    snprintf(rel, sizeof rel, "%s/contexts/0/schemes/0/quotas/bytes", k);
+    put(root, rel, "134217728\n");
+    snprintf(rel, sizeof rel, "%s/contexts/0/schemes/0/quotas/reset_interval_ms", k);
+    put(root, rel, "1000\n");
+    snprintf(rel, sizeof rel, "%s/contexts/0/schemes/1/action", k); /* not a reclaim */
+    put(root, rel, "stat\n");
+    sysfs_set_root(root);
+    struct reclaim_info r;
+    reclaim_probe(&r);
+    ck_assert(r.active);
+    ck_assert_int_eq(r.n_schemes, 1);
+    ck_assert_uint_eq(r.min_age_us, 60000000u);
+    ck_assert_uint_eq(r.quota_bytes, 134217728u);
+    ck_assert_msg(strstr(r.summary, "60 s") && strstr(r.summary, "128 MiB per 1000 ms"), "%s", r.summary);
+    snprintf(rel, sizeof rel, "%s/state", k);
+    put(root, rel, "off\n");
+    reclaim_probe(&r);
+    ck_assert(!r.active);
+    ck_assert_msg(strstr(r.summary, "no DAMON pageout") != NULL, "%s", r.summary);
+    snprintf(root, sizeof root, "%s/nodamon", tu_tmpdir());
+    put(root, "sys/kernel/x", "1\n");
+    sysfs_set_root(root);
+    reclaim_probe(&r);
+    ck_assert(!r.active);
+    ck_assert_msg(strstr(r.summary, "no kdamonds") != NULL, "%s", r.summary);
+    sysfs_set_root(NULL);
+}
+END_TEST
 
 /* ---- sysfs root ---------------------------------------------------------------- */
 
@@ -627,6 +676,7 @@ Suite *cpuinfo_suite(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_sysfs_root);
+    tcase_add_test(tc, test_reclaim_damon);
     tcase_add_test(tc, test_caches_sysfs_present);
     tcase_add_test(tc, test_caches_sysfs_absent);
     tcase_add_test(tc, test_caches_sysfs_agrees_with_cpuid);

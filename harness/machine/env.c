@@ -1,5 +1,6 @@
 /* env — environment capture (see env.h). */
 #include "harness/machine/env.h"
+#include "harness/machine/reclaim.h"
 #include "harness/machine/sysfs.h"
 
 #include <errno.h>
@@ -279,6 +280,9 @@ json_t *env_collect(void)
     json_object_set_new(o, "thp", json_pack("{s:o, s:o}", "enabled",
                                             selected_word("/sys/kernel/mm/transparent_hugepage/enabled"), "defrag",
                                             selected_word("/sys/kernel/mm/transparent_hugepage/defrag")));
+    struct reclaim_info rc;
+    reclaim_probe(&rc);
+    json_object_set_new(o, "reclaim", json_string(rc.summary));
     json_object_set_new(o, "cpufreq",
                         json_pack("{s:o, s:o, s:o}", "governor",
                                   file_str("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"), "driver",

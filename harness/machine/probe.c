@@ -1,5 +1,6 @@
 /* probe — machine capabilities and the bandwidth / context-switch probes. */
 #include "harness/machine/probe.h"
+#include "harness/machine/reclaim.h"
 #include "harness/machine/sysfs.h"
 
 #include <errno.h>
@@ -97,6 +98,9 @@ static void probe_events(struct probe_info *p)
     p->valgrind_ok = ctr_sim_valgrind_version(p->valgrind, sizeof p->valgrind) == 0;
     bracketed("/sys/kernel/mm/transparent_hugepage/enabled", p->thp_enabled, sizeof p->thp_enabled);
     bracketed("/sys/kernel/mm/transparent_hugepage/defrag", p->thp_defrag, sizeof p->thp_defrag);
+    struct reclaim_info rc;
+    reclaim_probe(&rc);
+    snprintf(p->reclaim, sizeof p->reclaim, "%s", rc.summary);
 }
 
 /* ---- bandwidth --------------------------------------------------------- */
@@ -736,6 +740,7 @@ int probe_to_json(const struct probe_info *p, json_t **out)
     json_t *thp = json_object();
     json_object_set_new(thp, "enabled", json_string(p->thp_enabled));
     json_object_set_new(thp, "defrag", json_string(p->thp_defrag));
+    json_object_set_new(o, "reclaim", json_string(p->reclaim));
     json_object_set_new(o, "thp", thp);
     json_decref(caches);
     json_object_set_new(o, "caches", probe_caches_json(&p->caches));

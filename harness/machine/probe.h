@@ -72,6 +72,7 @@ struct probe_info {
     char valgrind[96];            /* version, or why not */
     char thp_enabled[24];         /* the selected word of /sys/kernel/mm/transparent_hugepage/enabled */
     char thp_defrag[24];
+    char reclaim[256];            /* proactive reclaim (reclaim.h summary): why page cache empties with memory free */
 
     struct cpuinfo_caches caches; /* cpuinfo_caches_get(): the geometry and its source, or why none */
 
