@@ -189,6 +189,7 @@ START_TEST(test_reclaim_damon)
 {
     char root[1024];
     snprintf(root, sizeof root, "%s/damon", tu_tmpdir());
+    ck_assert(mkdir(root, 0755) == 0 || errno == EEXIST);
     const char *k = "sys/kernel/mm/damon/admin/kdamonds/0";
     char rel[512];
     snprintf(rel, sizeof rel, "%s/state", k);
@@ -219,6 +220,7 @@ START_TEST(test_reclaim_damon)
     ck_assert(!r.active);
     ck_assert_msg(strstr(r.summary, "no DAMON pageout") != NULL, "%s", r.summary);
     snprintf(root, sizeof root, "%s/nodamon", tu_tmpdir());
+    ck_assert(mkdir(root, 0755) == 0 || errno == EEXIST);
     put(root, "sys/kernel/x", "1\n");
     sysfs_set_root(root);
     reclaim_probe(&r);
