@@ -645,301 +645,24 @@ const struct synth_tensor *synth_plan_find(const struct synth_plan *p, const cha
 /* ------------------------------------------------------------------ */
 /* Random weights                                                       */
 
-/* xoshiro256** seeded through splitmix64: fast, and the stream of one
- * tensor depends only on (seed, tensor name). */
-struct rng {
-    uint64_t s[4];
-};
-
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static void rng_seed(struct rng *r, uint64_t seed, const char *name)
+/* The blocks come from each type's recipe in the quant type table
+ * (engine/quant_random.c); the stream of one tensor depends only on
+ * (seed, tensor name). */
+static void rng_seed(struct quant_rng *r, uint64_t seed, const char *name)
 {
     uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
     for (const unsigned char *c = (const unsigned char *)name; *c; c++)
         h = (h ^ *c) * 0x100000001b3ull;
-    uint64_t x = seed;
-    x = splitmix64(&x) ^ h;
-    for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&x);
+    quant_rng_seed(r, seed, h);
 }
 
-static inline uint64_t rotl64(uint64_t x, int k)
+/* Fill nb blocks of type `type` at p with random content. */
+static void fill_blocks(int type, struct quant_rng *r, uint8_t *p, size_t nb)
 {
-    return (x << k) | (x >> (64 - k));
-}
-
-static inline uint64_t rng_next(struct rng *r)
-{
-    uint64_t *s = r->s;
-    const uint64_t result = rotl64(s[1] * 5, 7) * 9;
-    const uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl64(s[3], 45);
-    return result;
-}
-
-static void rng_bytes(struct rng *r, uint8_t *p, size_t n)
-{
-    while (n >= 8) {
-        uint64_t v = rng_next(r);
-        memcpy(p, &v, 8);
-        p += 8;
-        n -= 8;
-    }
-    if (n) {
-        uint64_t v = rng_next(r);
-        memcpy(p, &v, n);
-    }
-}
-
-/* Uniform in [0.75, 1.25): per-block jitter of the scale, as real blocks
- * differ in their largest weight. */
-static inline float rng_jitter(struct rng *r)
-{
-    return 0.75f + 0.5f * (float)(rng_next(r) >> 40) * (1.0f / 16777216.0f);
-}
-
-/* Approximately N(0, 1): the sum of four 16-bit uniforms, centred and
- * scaled (Irwin-Hall). Bounded at +-3.46, integer arithmetic until one
- * multiply, so the bytes do not depend on the libm. */
-/* +1 or -1: symmetric types get a random sign on a scale, so the small
- * offset of uniform codes (mean -0.5 of a step) cancels over a row. */
-static inline float rng_sign(struct rng *r)
-{
-    return (rng_next(r) >> 63) ? -1.0f : 1.0f;
-}
-
-static inline float rng_normal(struct rng *r)
-{
-    uint64_t x = rng_next(r);
-    int32_t sum = (int32_t)(x & 0xffff) + (int32_t)((x >> 16) & 0xffff) + (int32_t)((x >> 32) & 0xffff) +
-                  (int32_t)(x >> 48);
-    return (float)(sum - 131070) * (1.0f / 37837.227f);
-}
-
-/* Standard deviations of uniformly random codes, in code units: the
- * quantized payloads below are uniform random bits, and the block scale
- * is chosen so that scale * code_std = WEIGHT_STD. */
-#define STD_U2 1.1180f   /* 0..3 */
-#define STD_U3 2.2913f   /* 0..7 */
-#define STD_U4 4.6098f   /* 0..15 */
-#define STD_U5 9.2331f   /* 0..31 */
-#define STD_U6 18.473f   /* 0..63 */
-#define STD_U8 73.901f   /* -128..127 */
-#define STD_IQ4 67.18f   /* the 16 IQ4_NL values */
-
-static inline qt_half half_of(float f) { return quant_f32_to_f16(f); }
-static inline float half_val(qt_half h) { return quant_f16_to_f32(h); }
-
-/* Fill nb blocks of type `type` at p with random content. p need not be
- * aligned: each block is built in a local and copied. */
-static void fill_blocks(int type, struct rng *r, uint8_t *p, size_t nb)
-{
-    for (size_t i = 0; i < nb; i++) {
-        switch (type) {
-        case QT_Q4_0: {
-            struct block_q4_0 b;
-            b.d = half_of(rng_sign(r) * WEIGHT_STD / STD_U4 * rng_jitter(r));
-            rng_bytes(r, b.qs, sizeof b.qs);
-            memcpy(p, &b, sizeof b);
-            p += sizeof b;
-            break;
-        }
-        case QT_Q4_1: {
-            struct block_q4_1 b;
-            b.d = half_of(WEIGHT_STD / STD_U4 * rng_jitter(r));
-            b.m = half_of(-7.5f * half_val(b.d)); /* w = d*q + m centred on 0 */
-            rng_bytes(r, b.qs, sizeof b.qs);
-            memcpy(p, &b, sizeof b);
-            p += sizeof b;
-            break;
-        }
-        case QT_Q5_0: {
-            struct block_q5_0 b;
-            b.d = half_of(rng_sign(r) * WEIGHT_STD / STD_U5 * rng_jitter(r));
-            rng_bytes(r, b.qh, sizeof b.qh);
-            rng_bytes(r, b.qs, sizeof b.qs);
-            memcpy(p, &b, sizeof b);
-            p += sizeof b;
-            break;
-        }
-        case QT_Q5_1: {
-            struct block_q5_1 b;
-            b.d = half_of(WEIGHT_STD / STD_U5 * rng_jitter(r));
-            b.m = half_of(-15.5f * half_val(b.d));
-            rng_bytes(r, b.qh, sizeof b.qh);
-            rng_bytes(r, b.qs, sizeof b.qs);
-            memcpy(p, &b, sizeof b);
-            p += sizeof b;
-            break;
-        }
-        case QT_Q8_0: {
-            struct block_q8_0 b;
-            b.d = half_of(rng_sign(r) * WEIGHT_STD / STD_U8 * rng_jitter(r));
-            rng_bytes(r, (uint8_t *)b.qs, sizeof b.qs);
-            memcpy(p, &b, sizeof b);
-            p += sizeof b;
-            break;
-        }
-        case QT_IQ4_NL: {
-            struct block_iq4_nl b;
-            b.d = half_of(rng_sign(r) * WEIGHT_STD / STD_IQ4 * rng_jitter(r));
-            rng_bytes(r, b.qs, sizeof b.qs);
-            memcpy(p, &b, sizeof b);
-            p += sizeof b;
-            break;
-        }
-        case QT_Q2_K: {
-            /* w = d*sc*q - dmin*m, q 0..3; sc 8..15 and m = sc with dmin =
-             * 1.5 d centre each sub-block on 0. */
-            struct block_q2_K b;
-            uint64_t bits = rng_next(r);
-            for (int j = 0; j < 16; j++) {
-                uint8_t sc = (uint8_t)(8 + ((bits >> (3 * j)) & 7));
-                b.scales[j] = (uint8_t)(sc | (sc << 4));
-            }
-            rng_bytes(r, b.qs, sizeof b.qs);
-            b.d = half_of(WEIGHT_STD / (STD_U2 * 11.5f) * rng_jitter(r));
-            b.dmin = half_of(1.5f * half_val(b.d));
-            memcpy(p, &b, sizeof b);
-            p += sizeof b;
-            break;
-        }
-        case QT_Q3_K: {
-            /* w = d*(sc-32)*q, q in -4..3; sixteen 6-bit sc, sc-32 in
-             * +-(16..31) with random sign. Packing: low
-             * nibbles in bytes 0..7 (sub-block j at byte j%8, nibble j/8),
-             * high 2 bits in bytes 8..11 (byte 8+j%4, bits 2*(j/4)). */
-            struct block_q3_K b;
-            rng_bytes(r, b.hmask, sizeof b.hmask);
-            rng_bytes(r, b.qs, sizeof b.qs);
-            memset(b.scales, 0, sizeof b.scales);
-            uint64_t bits = rng_next(r), signs = rng_next(r);
-            for (int j = 0; j < 16; j++) {
-                unsigned sc = 48u + (unsigned)((bits >> (4 * j)) & 15);
-                if ((signs >> j) & 1)
-                    sc = 64u - sc; /* 32 - (sc - 32): the negative side */
-                b.scales[j % 8] |= (uint8_t)((sc & 15) << (4 * (j / 8)));
-                b.scales[8 + j % 4] |= (uint8_t)((sc >> 4) << (2 * (j / 4)));
-            }
-            b.d = half_of(WEIGHT_STD / (STD_U3 * 23.5f) * rng_jitter(r));
-            memcpy(p, &b, sizeof b);
-            p += sizeof b;
-            break;
-        }
-        case QT_Q4_K:
-        case QT_Q5_K: {
-            /* w = d*sc*q - dmin*m with 6-bit sc, m per sub-block of 32.
-             * sc in 32..63, m = sc and dmin = centre * d: zero mean.
-             * Packing (llama.cpp get_scale_min_k4): j < 4: sc in byte j,
-             * m in byte j+4 (low 6 bits); j >= 4: low nibbles in byte
-             * j+4, high 2 bits in the top of bytes j-4 (sc) and j (m). */
-            uint8_t sc[8], m[8], scales[12];
-            uint64_t bits = rng_next(r);
-            for (int j = 0; j < 8; j++) {
-                sc[j] = (uint8_t)(32 + ((bits >> (5 * j)) & 31));
-                m[j] = sc[j];
-            }
-            for (int j = 0; j < 4; j++) {
-                scales[j] = (uint8_t)(sc[j] | ((sc[j + 4] >> 4) << 6));
-                scales[j + 4] = (uint8_t)(m[j] | ((m[j + 4] >> 4) << 6));
-                scales[j + 8] = (uint8_t)((sc[j + 4] & 15) | ((m[j + 4] & 15) << 4));
-            }
-            if (type == QT_Q4_K) {
-                struct block_q4_K b;
-                b.d = half_of(WEIGHT_STD / (STD_U4 * 47.5f) * rng_jitter(r));
-                b.dmin = half_of(7.5f * half_val(b.d));
-                memcpy(b.scales, scales, 12);
-                rng_bytes(r, b.qs, sizeof b.qs);
-                memcpy(p, &b, sizeof b);
-                p += sizeof b;
-            } else {
-                struct block_q5_K b;
-                b.d = half_of(WEIGHT_STD / (STD_U5 * 47.5f) * rng_jitter(r));
-                b.dmin = half_of(15.5f * half_val(b.d));
-                memcpy(b.scales, scales, 12);
-                rng_bytes(r, b.qh, sizeof b.qh);
-                rng_bytes(r, b.qs, sizeof b.qs);
-                memcpy(p, &b, sizeof b);
-                p += sizeof b;
-            }
-            break;
-        }
-        case QT_Q6_K: {
-            /* w = d*sc*(q-32), q 0..63, int8 sc in +-(64..124): d comes out
-             * around 1e-5, an fp16 subnormal, as in real Q6_K files. */
-            struct block_q6_K b;
-            rng_bytes(r, b.ql, sizeof b.ql);
-            rng_bytes(r, b.qh, sizeof b.qh);
-            uint64_t bits = rng_next(r), signs = rng_next(r);
-            for (int j = 0; j < 16; j++) {
-                int sc = 64 + (int)((bits >> (4 * j)) & 15) * 4;
-                b.scales[j] = (int8_t)(((signs >> j) & 1) ? -sc : sc);
-            }
-            b.d = half_of(WEIGHT_STD / (STD_U6 * 94.0f) * rng_jitter(r));
-            memcpy(p, &b, sizeof b);
-            p += sizeof b;
-            break;
-        }
-        case QT_IQ4_XS: {
-            /* w = d*(ls-32)*kvalues[q], ls-32 in +-(16..31) with random
-             * sign; ls 6 bits: low nibble in
-             * scales_l[j/2] (nibble j%2), high 2 bits at scales_h >> 2j. */
-            struct block_iq4_xs b;
-            uint64_t bits = rng_next(r);
-            uint16_t sh = 0;
-            memset(b.scales_l, 0, sizeof b.scales_l);
-            for (int j = 0; j < 8; j++) {
-                unsigned ls = 48u + (unsigned)((bits >> (4 * j)) & 15);
-                if ((bits >> (63 - j)) & 1)
-                    ls = 64u - ls;
-                b.scales_l[j / 2] |= (uint8_t)((ls & 15) << (4 * (j % 2)));
-                sh |= (uint16_t)((ls >> 4) << (2 * j));
-            }
-            b.scales_h = sh;
-            b.d = half_of(WEIGHT_STD / (STD_IQ4 * 23.5f) * rng_jitter(r));
-            rng_bytes(r, b.qs, sizeof b.qs);
-            memcpy(p, &b, sizeof b);
-            p += sizeof b;
-            break;
-        }
-        case QT_F32: {
-            float v = WEIGHT_STD * rng_normal(r);
-            memcpy(p, &v, 4);
-            p += 4;
-            break;
-        }
-        case QT_F16: {
-            qt_half h = half_of(WEIGHT_STD * rng_normal(r));
-            memcpy(p, &h, 2);
-            p += 2;
-            break;
-        }
-        case QT_BF16: {
-            uint16_t h = quant_f32_to_bf16(WEIGHT_STD * rng_normal(r));
-            memcpy(p, &h, 2);
-            p += 2;
-            break;
-        }
-        default:
-            /* Unreachable: plans only hold the types above. Zeros keep the
-             * file well-formed if a type is ever added to a plan alone. */
-            memset(p, 0, quant_traits_get(type)->type_size);
-            p += quant_traits_get(type)->type_size;
-            break;
-        }
-    }
+    if (quant_random_blocks(type, r, p, nb, WEIGHT_STD) != 0)
+        /* Unreachable: plans only hold types with a recipe. Zeros keep the
+         * file well-formed if a type is ever added to a plan alone. */
+        memset(p, 0, nb * quant_traits_get(type)->type_size);
 }
 
 /* ------------------------------------------------------------------ */
@@ -960,7 +683,7 @@ static int write_tensor(struct write_ctx *c, const struct synth_tensor *t)
     const uint64_t total_blocks = (uint64_t)t->ne[0] / (uint64_t)tr->blck * (uint64_t)t->ne[1];
     const uint64_t per_chunk = gguf_writer_reserve_max(w) / tr->type_size;
     const bool is_norm = t->n_dims == 1;
-    struct rng r;
+    struct quant_rng r;
     rng_seed(&r, c->plan->spec.seed, t->name);
     for (uint64_t done = 0; done < total_blocks;) {
         uint64_t nb = total_blocks - done < per_chunk ? total_blocks - done : per_chunk;
