@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/err.h"
+
 /* Sections in file order; each call checks it comes in its section. */
 enum { ST_INIT = 0, ST_KV, ST_TENSORS, ST_DATA, ST_DONE };
 
@@ -20,7 +22,7 @@ static int fail(struct gguf_writer *w, int status, const char *fmt, ...)
         return w->status;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(w->err, sizeof w->err, fmt, ap);
+    err_vset(w->err, sizeof w->err, fmt, ap);
     va_end(ap);
     w->status = status;
     return status;

@@ -14,6 +14,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "base/err.h"
 #include "engine/quant.h"
 #include "modelgen/gguf_writer.h"
 
@@ -174,12 +175,10 @@ static int bad(const char **bad_field, const char *field, char *err, size_t err_
 {
     if (bad_field)
         *bad_field = field;
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    err_vset(err, err_len, fmt, ap);
+    va_end(ap);
     return SYNTH_EINVAL;
 }
 

@@ -14,24 +14,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/err.h"
 #include "results/metric.h"
 #include "results/results.h"
 
 #define MAX_AXES 8
 #define MAX_CONFIGS 100000
 #define MAX_INPUT_BYTES ((size_t)1 << 30)
-
-static int fail(char *err, size_t err_len, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t err_len, int code, const char *fmt, ...)
-{
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 static const char *const kind_names[IMPORT_KIND_COUNT] = { "llama-bench", "ggperf-bench", "gbench" };
 
@@ -167,7 +156,7 @@ static int ibuild_finish(struct ibuild *b, const char *workload, const char *des
     json_t *h = NULL, *arr = NULL;
     int *next_rep = NULL;
     if (b->n == 0) {
-        rc = fail(err, err_len, IMPORT_EFORMAT, "%s: no benchmark results in the file", b->src);
+        rc = err_fail(err, err_len, IMPORT_EFORMAT, "%s: no benchmark results in the file", b->src);
         goto done;
     }
     size_t n_configs = 1;
@@ -196,7 +185,7 @@ static int ibuild_finish(struct ibuild *b, const char *workload, const char *des
         axes[a] = (struct results_axis){ b->axis[a], (int)nv, values[a] };
         n_configs *= nv;
         if (n_configs > MAX_CONFIGS) {
-            rc = fail(err, err_len, IMPORT_ELIMIT, "%s: more than %d configurations (the axes' values multiply)",
+            rc = err_fail(err, err_len, IMPORT_ELIMIT, "%s: more than %d configurations (the axes' values multiply)",
                       b->src, MAX_CONFIGS);
             goto done;
         }
@@ -228,7 +217,7 @@ static int ibuild_finish(struct ibuild *b, const char *workload, const char *des
     rc = IMPORT_OK;
 done:
     if (rc == IMPORT_ENOMEM)
-        fail(err, err_len, rc, "%s: out of memory", b->src);
+        err_fail(err, err_len, rc, "%s: out of memory", b->src);
     for (int a = 0; a < MAX_AXES; a++) {
         json_decref(index[a]);
         free(values[a]);
@@ -299,7 +288,7 @@ static int load_json(const char *text, size_t len, const char *src, bool jsonl, 
     size_t n;
     char *clean = nonfinite_to_null(text, len, &n);
     if (!clean)
-        return fail(err, err_len, IMPORT_ENOMEM, "%s: out of memory", src);
+        return err_fail(err, err_len, IMPORT_ENOMEM, "%s: out of memory", src);
     json_error_t je;
     json_t *v = json_loadb(clean, n, JSON_REJECT_DUPLICATES, &je);
     if (v) {
@@ -307,7 +296,7 @@ static int load_json(const char *text, size_t len, const char *src, bool jsonl, 
         *root = v;
         return IMPORT_OK;
     }
-    int rc = fail(err, err_len, IMPORT_EFORMAT, "%s: not valid JSON (line %d, column %d: %s)", src, je.line,
+    int rc = err_fail(err, err_len, IMPORT_EFORMAT, "%s: not valid JSON (line %d, column %d: %s)", src, je.line,
                   je.column, je.text);
     size_t first = 0;
     while (first < n && strchr(" \t\r\n", clean[first]))
@@ -320,7 +309,7 @@ static int load_json(const char *text, size_t len, const char *src, bool jsonl, 
     json_t *arr = json_array();
     if (!arr) {
         free(clean);
-        return fail(err, err_len, IMPORT_ENOMEM, "%s: out of memory", src);
+        return err_fail(err, err_len, IMPORT_ENOMEM, "%s: out of memory", src);
     }
     size_t line_no = 0;
     for (size_t p = 0; p < n;) {
@@ -334,7 +323,7 @@ static int load_json(const char *text, size_t len, const char *src, bool jsonl, 
         if (q < e) {
             json_t *o = json_loadb(clean + p, e - p, JSON_REJECT_DUPLICATES, &je);
             if (!o) {
-                rc = fail(err, err_len, IMPORT_EFORMAT, "%s: line %zu is not valid JSON (column %d: %s)", src,
+                rc = err_fail(err, err_len, IMPORT_EFORMAT, "%s: line %zu is not valid JSON (column %d: %s)", src,
                           line_no, je.column, je.text);
                 json_decref(arr);
                 free(clean);
@@ -358,7 +347,7 @@ static int get_int(const json_t *o, const char *key, long long lo, long long hi,
     if (!v)
         return 0;
     if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
-        fail(err, err_len, IMPORT_EFORMAT, "%s: %s: %s is not an integer in %lld..%lld", src, where, key, lo, hi);
+        err_fail(err, err_len, IMPORT_EFORMAT, "%s: %s: %s is not an integer in %lld..%lld", src, where, key, lo, hi);
         return -1;
     }
     *out = json_integer_value(v);
@@ -372,7 +361,7 @@ static int get_num(const json_t *o, const char *key, double lo, double *out, con
     if (!v)
         return 0;
     if (!json_is_number(v) || !isfinite(json_number_value(v)) || json_number_value(v) < lo) {
-        fail(err, err_len, IMPORT_EFORMAT, "%s: %s: %s is not a finite number >= %g", src, where, key, lo);
+        err_fail(err, err_len, IMPORT_EFORMAT, "%s: %s: %s is not a finite number >= %g", src, where, key, lo);
         return -1;
     }
     *out = json_number_value(v);
@@ -386,7 +375,7 @@ static int get_str(const json_t *o, const char *key, const char **out, const cha
     if (!v || json_is_null(v))
         return 0;
     if (!json_is_string(v)) {
-        fail(err, err_len, IMPORT_EFORMAT, "%s: %s: %s is not a string", src, where, key);
+        err_fail(err, err_len, IMPORT_EFORMAT, "%s: %s: %s is not a string", src, where, key);
         return -1;
     }
     *out = json_string_value(v);
@@ -402,7 +391,7 @@ static long get_samples(const json_t *o, const char *key, double lo, bool strict
     if (!a)
         return 0;
     if (!json_is_array(a) || json_array_size(a) == 0) {
-        fail(err, err_len, IMPORT_EFORMAT, "%s: %s: %s is not a non-empty array", src, where, key);
+        err_fail(err, err_len, IMPORT_EFORMAT, "%s: %s: %s is not a non-empty array", src, where, key);
         return -1;
     }
     size_t i;
@@ -410,7 +399,7 @@ static long get_samples(const json_t *o, const char *key, double lo, bool strict
     json_array_foreach(a, i, v) {
         double x = json_is_number(v) ? json_number_value(v) : NAN;
         if (!isfinite(x) || x < lo || (strict && x == lo)) {
-            fail(err, err_len, IMPORT_EFORMAT, "%s: %s: %s[%zu] is not a finite number %s %g", src, where, key, i,
+            err_fail(err, err_len, IMPORT_EFORMAT, "%s: %s: %s[%zu] is not a finite number %s %g", src, where, key, i,
                  strict ? ">" : ">=", lo);
             return -1;
         }
@@ -486,7 +475,7 @@ static int varying_keys(const json_t *arr, const char *const *skip, char (*out)[
             if (!differs)
                 continue;
             if (n == max) {
-                fail(err, err_len, IMPORT_ELIMIT,
+                err_fail(err, err_len, IMPORT_ELIMIT,
                      "%s: more than %d parameters differ between the tests (%s, %s, ...): split the file", src, max,
                      out[0], k);
                 json_decref(seen);
@@ -516,7 +505,7 @@ static int parse_llama(const json_t *root, const char *src, json_t **header, jso
                        size_t err_len)
 {
     if (!json_is_array(root))
-        return fail(err, err_len, IMPORT_EFORMAT, "%s: not llama-bench JSON (expected an array of test objects)",
+        return err_fail(err, err_len, IMPORT_EFORMAT, "%s: not llama-bench JSON (expected an array of test objects)",
                     src);
     struct ibuild b = { .src = src };
     int rc = IMPORT_ENOMEM;
@@ -526,11 +515,11 @@ static int parse_llama(const json_t *root, const char *src, json_t **header, jso
     json_t *o;
     json_array_foreach(root, i, o) {
         if (!json_is_object(o))
-            return fail(err, err_len, IMPORT_EFORMAT, "%s: test %zu is not an object", src, i);
+            return err_fail(err, err_len, IMPORT_EFORMAT, "%s: test %zu is not an object", src, i);
     }
     int nv = varying_keys(root, llama_skip, vary, MAX_AXES - 2, src, err, err_len);
     if (nv == -2)
-        return fail(err, err_len, IMPORT_ENOMEM, "%s: out of memory", src);
+        return err_fail(err, err_len, IMPORT_ENOMEM, "%s: out of memory", src);
     if (nv < 0)
         return IMPORT_ELIMIT;
     for (int k = 0; k < nv; k++)
@@ -551,7 +540,7 @@ static int parse_llama(const json_t *root, const char *src, json_t **header, jso
             (g = get_int(o, "n_gen", 0, INT32_MAX, &n_gen, src, where, err, err_len)) <= 0 ||
             (g = get_int(o, "n_threads", 1, 1 << 20, &n_threads, src, where, err, err_len)) <= 0) {
             if (g == 0)
-                fail(err, err_len, IMPORT_EFORMAT, "%s: %s: n_prompt, n_gen or n_threads missing (not llama-bench JSON?)",
+                err_fail(err, err_len, IMPORT_EFORMAT, "%s: %s: n_prompt, n_gen or n_threads missing (not llama-bench JSON?)",
                      src, where);
             rc = IMPORT_EFORMAT;
             goto done;
@@ -569,7 +558,7 @@ static int parse_llama(const json_t *root, const char *src, json_t **header, jso
                 goto done;
             }
         if (n_prompt == 0 && n_gen == 0) {
-            rc = fail(err, err_len, IMPORT_EFORMAT, "%s: %s: n_prompt and n_gen are both 0", src, where);
+            rc = err_fail(err, err_len, IMPORT_EFORMAT, "%s: %s: n_prompt and n_gen are both 0", src, where);
             goto done;
         }
         long n_ts = get_samples(o, "samples_ts", 0, true, src, where, err, err_len);
@@ -582,14 +571,14 @@ static int parse_llama(const json_t *root, const char *src, json_t **header, jso
             int ga = get_num(o, "avg_ts", 0, &avg_ts, src, where, err, err_len);
             if (ga <= 0 || avg_ts <= 0) {
                 if (ga >= 0)
-                    fail(err, err_len, IMPORT_EFORMAT, "%s: %s: neither samples_ts nor a positive avg_ts", src,
+                    err_fail(err, err_len, IMPORT_EFORMAT, "%s: %s: neither samples_ts nor a positive avg_ts", src,
                          where);
                 rc = IMPORT_EFORMAT;
                 goto done;
             }
         }
         if (n_ns && n_ns != n_ts) {
-            rc = fail(err, err_len, IMPORT_EFORMAT, "%s: %s: samples_ns has %ld values, samples_ts %ld", src, where,
+            rc = err_fail(err, err_len, IMPORT_EFORMAT, "%s: %s: samples_ns has %ld values, samples_ts %ld", src, where,
                       n_ns, n_ts);
             goto done;
         }
@@ -663,7 +652,7 @@ static int parse_llama(const json_t *root, const char *src, json_t **header, jso
                        env, model, header, samples, err, err_len);
     goto done;
 oom:
-    rc = fail(err, err_len, IMPORT_ENOMEM, "%s: out of memory", src);
+    rc = err_fail(err, err_len, IMPORT_ENOMEM, "%s: out of memory", src);
 done:
     json_decref(env);
     json_decref(model);
@@ -677,7 +666,7 @@ static int parse_ggperf_bench(const json_t *root, const char *src, json_t **head
                               size_t err_len)
 {
     if (!json_is_array(root))
-        return fail(err, err_len, IMPORT_EFORMAT, "%s: not ggperf bench JSON (expected an array of test objects)",
+        return err_fail(err, err_len, IMPORT_EFORMAT, "%s: not ggperf bench JSON (expected an array of test objects)",
                     src);
     struct ibuild b = { .src = src };
     int rc = IMPORT_ENOMEM;
@@ -686,7 +675,7 @@ static int parse_ggperf_bench(const json_t *root, const char *src, json_t **head
     json_t *o;
     json_array_foreach(root, i, o) {
         if (!json_is_object(o))
-            return fail(err, err_len, IMPORT_EFORMAT, "%s: test %zu is not an object", src, i);
+            return err_fail(err, err_len, IMPORT_EFORMAT, "%s: test %zu is not an object", src, i);
     }
     const char *vary[MAX_AXES];
     int nv = 0;
@@ -718,12 +707,12 @@ static int parse_ggperf_bench(const json_t *root, const char *src, json_t **head
         int g;
         if ((g = get_str(o, "test", &test, src, where, err, err_len)) <= 0 || !*test) {
             rc = g < 0 ? IMPORT_EFORMAT
-                       : fail(err, err_len, IMPORT_EFORMAT, "%s: %s: test missing or empty (not ggperf bench JSON?)",
+                       : err_fail(err, err_len, IMPORT_EFORMAT, "%s: %s: test missing or empty (not ggperf bench JSON?)",
                               src, where);
             goto done;
         }
         if ((g = get_int(o, "threads", 1, 1 << 20, &threads, src, where, err, err_len)) <= 0) {
-            rc = g < 0 ? IMPORT_EFORMAT : fail(err, err_len, IMPORT_EFORMAT, "%s: %s: threads missing", src, where);
+            rc = g < 0 ? IMPORT_EFORMAT : err_fail(err, err_len, IMPORT_EFORMAT, "%s: %s: threads missing", src, where);
             goto done;
         }
         if (get_int(o, "n_tokens", 0, INT32_MAX, &n_tokens, src, where, err, err_len) < 0 ||
@@ -736,7 +725,7 @@ static int parse_ggperf_bench(const json_t *root, const char *src, json_t **head
         }
         long n = get_samples(o, "samples", 0, true, src, where, err, err_len);
         if (n <= 0) {
-            rc = n < 0 ? IMPORT_EFORMAT : fail(err, err_len, IMPORT_EFORMAT, "%s: %s: samples missing", src, where);
+            rc = n < 0 ? IMPORT_EFORMAT : err_fail(err, err_len, IMPORT_EFORMAT, "%s: %s: samples missing", src, where);
             goto done;
         }
         struct ientry *e = ibuild_entry(&b);
@@ -779,7 +768,7 @@ static int parse_ggperf_bench(const json_t *root, const char *src, json_t **head
                        env, model, header, samples, err, err_len);
     goto done;
 oom:
-    rc = fail(err, err_len, IMPORT_ENOMEM, "%s: out of memory", src);
+    rc = err_fail(err, err_len, IMPORT_ENOMEM, "%s: out of memory", src);
 done:
     json_decref(env);
     json_decref(model);
@@ -842,11 +831,11 @@ static int parse_gbench(const json_t *root, const char *src, json_t **header, js
 {
     json_t *benches = json_object_get(root, "benchmarks");
     if (!json_is_object(root) || !json_is_array(benches))
-        return fail(err, err_len, IMPORT_EFORMAT,
+        return err_fail(err, err_len, IMPORT_EFORMAT,
                     "%s: not Google Benchmark JSON (expected an object with a benchmarks array)", src);
     json_t *ctx = json_object_get(root, "context");
     if (ctx && !json_is_object(ctx))
-        return fail(err, err_len, IMPORT_EFORMAT, "%s: context is not an object", src);
+        return err_fail(err, err_len, IMPORT_EFORMAT, "%s: context is not an object", src);
     struct ibuild b = { .src = src, .n_axes = 1 };
     snprintf(b.axis[0], sizeof b.axis[0], "benchmark");
     int rc = IMPORT_ENOMEM;
@@ -862,11 +851,11 @@ static int parse_gbench(const json_t *root, const char *src, json_t **header, js
         const char *name = NULL, *run_name = NULL, *run_type = NULL, *unit = NULL, *s;
         int g;
         if (!json_is_object(o)) {
-            rc = fail(err, err_len, IMPORT_EFORMAT, "%s: %s is not an object", src, where);
+            rc = err_fail(err, err_len, IMPORT_EFORMAT, "%s: %s is not an object", src, where);
             goto done;
         }
         if ((g = get_str(o, "name", &name, src, where, err, err_len)) <= 0 || !*name) {
-            rc = g < 0 ? IMPORT_EFORMAT : fail(err, err_len, IMPORT_EFORMAT, "%s: %s: name missing", src, where);
+            rc = g < 0 ? IMPORT_EFORMAT : err_fail(err, err_len, IMPORT_EFORMAT, "%s: %s: name missing", src, where);
             goto done;
         }
         if (get_str(o, "run_name", &run_name, src, where, err, err_len) < 0 ||
@@ -879,13 +868,13 @@ static int parse_gbench(const json_t *root, const char *src, json_t **header, js
             goto done;
         }
         if (run_type && strcmp(run_type, "iteration") != 0 && strcmp(run_type, "aggregate") != 0) {
-            rc = fail(err, err_len, IMPORT_EFORMAT, "%s: %s: run_type '%s' is not iteration or aggregate", src, where,
+            rc = err_fail(err, err_len, IMPORT_EFORMAT, "%s: %s: run_type '%s' is not iteration or aggregate", src, where,
                       run_type);
             goto done;
         }
         json_t *eo = json_object_get(o, "error_occurred");
         if (eo && !json_is_boolean(eo)) {
-            rc = fail(err, err_len, IMPORT_EFORMAT, "%s: %s: error_occurred is not a boolean", src, where);
+            rc = err_fail(err, err_len, IMPORT_EFORMAT, "%s: %s: error_occurred is not a boolean", src, where);
             goto done;
         }
         bool error = json_is_true(eo);
@@ -894,12 +883,12 @@ static int parse_gbench(const json_t *root, const char *src, json_t **header, js
             if ((g = get_num(o, "real_time", 0, &t, src, where, err, err_len)) <= 0 ||
                 (g = get_num(o, "cpu_time", 0, &t, src, where, err, err_len)) <= 0) {
                 rc = g < 0 ? IMPORT_EFORMAT
-                           : fail(err, err_len, IMPORT_EFORMAT, "%s: %s: real_time or cpu_time missing", src, where);
+                           : err_fail(err, err_len, IMPORT_EFORMAT, "%s: %s: real_time or cpu_time missing", src, where);
                 goto done;
             }
             if (unit && strcmp(unit, "ns") != 0 && strcmp(unit, "us") != 0 && strcmp(unit, "ms") != 0 &&
                 strcmp(unit, "s") != 0) {
-                rc = fail(err, err_len, IMPORT_EFORMAT, "%s: %s: time_unit '%s' is not ns, us, ms or s", src, where,
+                rc = err_fail(err, err_len, IMPORT_EFORMAT, "%s: %s: time_unit '%s' is not ns, us, ms or s", src, where,
                           unit);
                 goto done;
             }
@@ -909,7 +898,7 @@ static int parse_gbench(const json_t *root, const char *src, json_t **header, js
         for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++) {
             json_t *v = json_object_get(o, nums[k]);
             if (v && !json_is_null(v) && !json_is_number(v)) {
-                rc = fail(err, err_len, IMPORT_EFORMAT, "%s: %s: %s is not a number", src, where, nums[k]);
+                rc = err_fail(err, err_len, IMPORT_EFORMAT, "%s: %s: %s is not a number", src, where, nums[k]);
                 goto done;
             }
         }
@@ -1015,7 +1004,7 @@ static int parse_gbench(const json_t *root, const char *src, json_t **header, js
     rc = ibuild_finish(&b, "gbench", "Google Benchmark results, imported", env, NULL, header, samples, err, err_len);
     goto done;
 oom:
-    rc = fail(err, err_len, IMPORT_ENOMEM, "%s: out of memory", src);
+    rc = err_fail(err, err_len, IMPORT_ENOMEM, "%s: out of memory", src);
 done:
     json_decref(env);
     json_decref(byname);
@@ -1041,7 +1030,7 @@ int import_parse(int kind, const char *text, size_t len, const char *src, json_t
 {
     *header = *samples = NULL;
     if (kind < 0 || kind >= IMPORT_KIND_COUNT)
-        return fail(err, err_len, IMPORT_EFORMAT, "import: unknown format %d", kind);
+        return err_fail(err, err_len, IMPORT_EFORMAT, "import: unknown format %d", kind);
     json_t *root;
     int rc = load_json(text, len, src, kind == IMPORT_LLAMA_BENCH, &root, err, err_len);
     if (rc != 0) {
@@ -1091,7 +1080,7 @@ static int read_all(const char *path, char **text, size_t *len, char *err, size_
     *text = NULL;
     FILE *f = fopen(path, "rb");
     if (!f)
-        return fail(err, err_len, IMPORT_EIO, "%s: cannot open: %s", path, strerror(errno));
+        return err_fail(err, err_len, IMPORT_EIO, "%s: cannot open: %s", path, strerror(errno));
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);
     while (buf) {
@@ -1099,7 +1088,7 @@ static int read_all(const char *path, char **text, size_t *len, char *err, size_
             if (cap >= MAX_INPUT_BYTES) {
                 free(buf);
                 fclose(f);
-                return fail(err, err_len, IMPORT_EFORMAT, "%s: larger than %zu MiB", path, MAX_INPUT_BYTES >> 20);
+                return err_fail(err, err_len, IMPORT_EFORMAT, "%s: larger than %zu MiB", path, MAX_INPUT_BYTES >> 20);
             }
             char *p = realloc(buf, cap * 2);
             if (!p) {
@@ -1120,8 +1109,8 @@ static int read_all(const char *path, char **text, size_t *len, char *err, size_
     fclose(f);
     if (bad) {
         free(buf);
-        return buf ? fail(err, err_len, IMPORT_EIO, "%s: read failed: %s", path, strerror(e))
-                   : fail(err, err_len, IMPORT_ENOMEM, "%s: out of memory", path);
+        return buf ? err_fail(err, err_len, IMPORT_EIO, "%s: read failed: %s", path, strerror(e))
+                   : err_fail(err, err_len, IMPORT_ENOMEM, "%s: out of memory", path);
     }
     *text = buf;
     *len = n;
@@ -1138,7 +1127,7 @@ int import_file(int kind, const char *in_path, const char *out_path, bool force,
     FILE *f = NULL;
     struct stat st;
     if (out_path && !force && lstat(out_path, &st) == 0)
-        return fail(err, err_len, IMPORT_EEXIST, "%s: exists (use --force to replace it)", out_path);
+        return err_fail(err, err_len, IMPORT_EEXIST, "%s: exists (use --force to replace it)", out_path);
     int rc = read_all(in_path, &text, &len, err, err_len);
     if (rc != 0)
         return rc;
@@ -1154,19 +1143,19 @@ int import_file(int kind, const char *in_path, const char *out_path, bool force,
     int w = out_path ? snprintf(tmp, sizeof tmp, "%s.import-XXXXXX", out_path)
                      : snprintf(tmp, sizeof tmp, "%s/ggperf-import-XXXXXX", dir && *dir ? dir : "/tmp");
     if (w < 0 || (size_t)w >= sizeof tmp) {
-        rc = fail(err, err_len, IMPORT_EIO, "%s: path too long", out_path ? out_path : "TMPDIR");
+        rc = err_fail(err, err_len, IMPORT_EIO, "%s: path too long", out_path ? out_path : "TMPDIR");
         tmp[0] = '\0';
         goto done;
     }
     int fd = mkstemp(tmp);
     if (fd < 0) {
-        rc = fail(err, err_len, IMPORT_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+        rc = err_fail(err, err_len, IMPORT_EIO, "%s: cannot create: %s", tmp, strerror(errno));
         tmp[0] = '\0';
         goto done;
     }
     if (!(f = fdopen(fd, "w"))) {
         close(fd);
-        rc = fail(err, err_len, IMPORT_ENOMEM, "import: out of memory");
+        rc = err_fail(err, err_len, IMPORT_ENOMEM, "import: out of memory");
         goto done;
     }
     rc = import_write_jsonl(f, header, samples);
@@ -1176,19 +1165,19 @@ int import_file(int kind, const char *in_path, const char *out_path, bool force,
         rc = IMPORT_EIO;
     f = NULL;
     if (rc != 0) {
-        rc = fail(err, err_len, IMPORT_EIO, "%s: write failed: %s", tmp, strerror(errno));
+        rc = err_fail(err, err_len, IMPORT_EIO, "%s: write failed: %s", tmp, strerror(errno));
         goto done;
     }
     if (jsonl) {
         if (rename(tmp, out_path) != 0) {
-            rc = fail(err, err_len, IMPORT_EIO, "%s: rename into place failed: %s", out_path, strerror(errno));
+            rc = err_fail(err, err_len, IMPORT_EIO, "%s: rename into place failed: %s", out_path, strerror(errno));
             goto done;
         }
         tmp[0] = '\0';
     } else {
         char verr[512];
         if (results_write_view(tmp, RESULTS_FMT_JSON, out_path, NULL, verr, sizeof verr) != 0) {
-            rc = fail(err, err_len, IMPORT_EIO, "%s", verr);
+            rc = err_fail(err, err_len, IMPORT_EIO, "%s", verr);
             goto done;
         }
     }

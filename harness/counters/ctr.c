@@ -2,6 +2,7 @@
  * commands, and per-region accumulation. Backends live in ctr_hw.c,
  * ctr_sw.c, ctr_sched.c (ctr_sim.c is out of process). */
 #include "harness/counters/ctr.h"
+#include "base/err.h"
 #include "harness/machine/sysfs.h"
 
 #include <dirent.h>
@@ -27,17 +28,6 @@ struct ctr_snap {
     size_t n;
     uint64_t v[];
 };
-
-static void set_err(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t len, const char *fmt, ...)
-{
-    if (!err || !len)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-}
 
 void ctr_config_default(struct ctr_config *cfg)
 {
@@ -228,7 +218,7 @@ static int open_set(struct ctr_set **out, const struct ctr_config *cfg, const in
     if (!cfg || n_tids < 0 || (n_tids > 0 && !tids) || (cfg->backends & ~CTR_ALL) ||
         (cfg->hw_events && cfg->n_hw_events <= 0) || cfg->n_hw_events < 0 ||
         (cfg->sched_ring_pages && (cfg->sched_ring_pages & (cfg->sched_ring_pages - 1)))) {
-        set_err(err, err_len, "ctr_open: bad configuration (backends 0x%x, %d tids, %d hw events, %d ring pages)",
+        err_set(err, err_len, "ctr_open: bad configuration (backends 0x%x, %d tids, %d hw events, %d ring pages)",
                 cfg ? cfg->backends : 0, n_tids, cfg ? cfg->n_hw_events : 0, cfg ? cfg->sched_ring_pages : 0);
         return CTR_EINVAL;
     }
@@ -251,7 +241,7 @@ static int open_set(struct ctr_set **out, const struct ctr_config *cfg, const in
         goto oom;
     for (int i = 0; i < s->n_hw; i++) {
         if (!names[i] || !names[i][0]) {
-            set_err(err, err_len, "ctr_open: hw event %d has no name", i);
+            err_set(err, err_len, "ctr_open: hw event %d has no name", i);
             ctr_close(s);
             return CTR_EINVAL;
         }
@@ -264,7 +254,7 @@ static int open_set(struct ctr_set **out, const struct ctr_config *cfg, const in
         if (rc == CTR_ENOMEM)
             goto oom;
         if (rc) {
-            set_err(err, err_len, "ctr_open: cannot list /proc/self/task: %s", strerror(errno));
+            err_set(err, err_len, "ctr_open: cannot list /proc/self/task: %s", strerror(errno));
             ctr_close(s);
             return CTR_EIO;
         }
@@ -277,7 +267,7 @@ static int open_set(struct ctr_set **out, const struct ctr_config *cfg, const in
             struct stat st;
             snprintf(path, sizeof path, "/proc/self/task/%d", tids[i]);
             if (tids[i] <= 0 || (!mode.foreign && stat(path, &st) != 0)) {
-                set_err(err, err_len, "ctr_open: tid %d is not a thread of this process (no %s)", tids[i], path);
+                err_set(err, err_len, "ctr_open: tid %d is not a thread of this process (no %s)", tids[i], path);
                 ctr_close(s);
                 return CTR_EINVAL;
             }
@@ -309,7 +299,7 @@ static int open_set(struct ctr_set **out, const struct ctr_config *cfg, const in
     *out = s;
     return 0;
 oom:
-    set_err(err, err_len, "ctr_open: out of memory");
+    err_set(err, err_len, "ctr_open: out of memory");
     ctr_close(s);
     return CTR_ENOMEM;
 }
@@ -318,7 +308,7 @@ int ctr_open(struct ctr_set **out, const struct ctr_config *cfg, const int *tids
              size_t err_len)
 {
     if (!out) {
-        set_err(err, err_len, "ctr_open: out is NULL");
+        err_set(err, err_len, "ctr_open: out is NULL");
         return CTR_EINVAL;
     }
     struct open_mode mode = { 0 };
@@ -536,7 +526,7 @@ int ctr_run_cmd(char *const argv[], const struct ctr_config *cfg, bool quiet, st
                 int *wstatus, char *err, size_t err_len)
 {
     if (!argv || !argv[0] || !cfg || !wstatus) {
-        set_err(err, err_len, "ctr_run_cmd: no command");
+        err_set(err, err_len, "ctr_run_cmd: no command");
         return CTR_EINVAL;
     }
     int go[2], ex[2];
@@ -587,7 +577,7 @@ int ctr_run_cmd(char *const argv[], const struct ctr_config *cfg, bool quiet, st
     struct ctr_snap *a = NULL, *b = NULL;
     int rc = open_set(&s, &c2, &pid, 1, mode, err, err_len);
     if (rc == 0 && (!(a = ctr_snap_new(s)) || !(b = ctr_snap_new(s)))) {
-        set_err(err, err_len, "ctr_run_cmd: out of memory");
+        err_set(err, err_len, "ctr_run_cmd: out of memory");
         rc = CTR_ENOMEM;
     }
     if (rc != 0) {
@@ -612,7 +602,7 @@ int ctr_run_cmd(char *const argv[], const struct ctr_config *cfg, bool quiet, st
         ;
     ctr_read(s, b);
     if (r == (ssize_t)sizeof child_errno) {
-        set_err(err, err_len, "ctr_run_cmd: exec %s: %s", argv[0], strerror(child_errno));
+        err_set(err, err_len, "ctr_run_cmd: exec %s: %s", argv[0], strerror(child_errno));
         rc = CTR_EIO;
     } else {
         if (s->have_rusage) {
@@ -627,7 +617,7 @@ int ctr_run_cmd(char *const argv[], const struct ctr_config *cfg, bool quiet, st
     ctr_close(s);
     return rc;
 syserr:
-    set_err(err, err_len, "ctr_run_cmd: %s", strerror(errno));
+    err_set(err, err_len, "ctr_run_cmd: %s", strerror(errno));
     return CTR_EIO;
 }
 
@@ -697,7 +687,7 @@ int ctr_regions_new(struct ctr_regions **out, struct ctr_set *set, char *err, si
     *out = r;
     return 0;
 oom:
-    set_err(err, err_len, "ctr_regions_new: out of memory");
+    err_set(err, err_len, "ctr_regions_new: out of memory");
     ctr_regions_free(r);
     return CTR_ENOMEM;
 }
