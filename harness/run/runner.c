@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/bitset.h"
 #include "base/err.h"
 #include "harness/machine/clock.h"
 #include "harness/machine/env.h"
@@ -240,8 +241,7 @@ struct ctx {
     void **states;
     bool *ready;              /* [config]: set up, teardown due */
     char **setup_err;         /* [config]: why setup failed, or NULL */
-    uint8_t **done;           /* [config] bitset over reps */
-    size_t *done_bytes;
+    struct bitset *done;      /* [config]: reps done */
     double *run_ns_sum;       /* [config] */
     int *order;
     /* distinct units seen from isolated children, interned: struct metric
@@ -278,26 +278,12 @@ static const char *intern_unit(struct ctx *c, const char *u)
 
 static bool is_done(const struct ctx *c, int cfg, int rep)
 {
-    size_t byte = (size_t)rep / 8;
-    return byte < c->done_bytes[cfg] && (c->done[cfg][byte] >> (rep % 8)) & 1;
+    return bitset_test(&c->done[cfg], (size_t)rep);
 }
 
 static int mark_done(struct ctx *c, int cfg, int rep)
 {
-    size_t byte = (size_t)rep / 8;
-    if (byte >= c->done_bytes[cfg]) {
-        size_t nb = c->done_bytes[cfg] ? c->done_bytes[cfg] : 8;
-        while (nb <= byte)
-            nb *= 2;
-        uint8_t *p = realloc(c->done[cfg], nb);
-        if (!p)
-            return -1;
-        memset(p + c->done_bytes[cfg], 0, nb - c->done_bytes[cfg]);
-        c->done[cfg] = p;
-        c->done_bytes[cfg] = nb;
-    }
-    c->done[cfg][byte] |= (uint8_t)(1u << (rep % 8));
-    return 0;
+    return bitset_set(&c->done[cfg], (size_t)rep);
 }
 
 static int write_full(int fd, const void *p, size_t n)
@@ -577,9 +563,8 @@ static void ctx_free(struct ctx *c)
     free(c->setup_err);
     if (c->done)
         for (int i = 0; i < n; i++)
-            free(c->done[i]);
+            bitset_free(&c->done[i]);
     free(c->done);
-    free(c->done_bytes);
     free(c->run_ns_sum);
     free(c->order);
     free(c->overheads);
@@ -631,9 +616,8 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
         model_path = json_string_value(json_object_get(json_object_get(c.header, "model"), "path"));
         int n = c.plan.n_configs;
         c.done = calloc((size_t)n, sizeof *c.done);
-        c.done_bytes = calloc((size_t)n, sizeof *c.done_bytes);
         c.run_ns_sum = calloc((size_t)n, sizeof *c.run_ns_sum);
-        if (!c.done || !c.done_bytes || !c.run_ns_sum) {
+        if (!c.done || !c.run_ns_sum) {
             results_reader_close(r);
             rc = err_fail(err, err_len, RUNNER_ENOMEM, "out of memory");
             goto out;
@@ -713,9 +697,8 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
         }
         int n = c.plan.n_configs;
         c.done = calloc((size_t)n, sizeof *c.done);
-        c.done_bytes = calloc((size_t)n, sizeof *c.done_bytes);
         c.run_ns_sum = calloc((size_t)n, sizeof *c.run_ns_sum);
-        if (!c.done || !c.done_bytes || !c.run_ns_sum) {
+        if (!c.done || !c.run_ns_sum) {
             rc = err_fail(err, err_len, RUNNER_ENOMEM, "out of memory");
             goto out;
         }
