@@ -1,27 +1,31 @@
-/* registry — the one explicit table of workloads. Adding a workload is one
- * file in workloads/ plus one line here (and its extern below). */
+/* registry — the one explicit table of workloads. Each file in workloads/
+ * defines `const struct workload workload_<name>`; adding a workload is that
+ * file plus one line in WORKLOADS below (which declares it and lists it). */
 #include <string.h>
 
 #include "workloads/registry.h"
 
-extern const struct workload workload_load, workload_metadata, workload_sleep;
-extern const struct workload workload_decode, workload_prefill, workload_threads,
-    workload_alloc, workload_kvcache, workload_contention,
-    workload_matmul, workload_bandwidth, workload_ctxswitch;
+/* In the order `ggperf run --help` lists them. */
+#define WORKLOADS(X) \
+    X(load)          \
+    X(metadata)      \
+    X(sleep)         \
+    X(decode)        \
+    X(prefill)       \
+    X(threads)       \
+    X(alloc)         \
+    X(kvcache)       \
+    X(contention)    \
+    X(matmul)        \
+    X(bandwidth)     \
+    X(ctxswitch)
+
+#define WL_DECLARE(n) extern const struct workload workload_##n;
+#define WL_ADDRESS(n) &workload_##n,
+WORKLOADS(WL_DECLARE)
 
 const struct workload *const workload_registry[] = {
-    &workload_load,
-    &workload_metadata,
-    &workload_sleep,
-    &workload_decode,
-    &workload_prefill,
-    &workload_threads,
-    &workload_alloc,
-    &workload_kvcache,
-    &workload_contention,
-    &workload_matmul,
-    &workload_bandwidth,
-    &workload_ctxswitch,
+    WORKLOADS(WL_ADDRESS)
     NULL,
 };
 
