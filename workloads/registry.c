@@ -1,28 +1,10 @@
-/* registry — the one explicit table of workloads. Each file in workloads/
- * defines `const struct workload workload_<name>`; adding a workload is that
- * file plus one line in WORKLOADS below (which declares it and lists it). */
+/* registry — the one explicit table of workloads, built from the WORKLOADS
+ * list in registry.h (adding a workload is its file plus one line there). */
 #include <string.h>
 
 #include "workloads/registry.h"
 
-/* In the order `ggperf run --help` lists them. */
-#define WORKLOADS(X) \
-    X(load)          \
-    X(metadata)      \
-    X(sleep)         \
-    X(decode)        \
-    X(prefill)       \
-    X(threads)       \
-    X(alloc)         \
-    X(kvcache)       \
-    X(contention)    \
-    X(matmul)        \
-    X(bandwidth)     \
-    X(ctxswitch)
-
-#define WL_DECLARE(n) extern const struct workload workload_##n;
 #define WL_ADDRESS(n) &workload_##n,
-WORKLOADS(WL_DECLARE)
 
 const struct workload *const workload_registry[] = {
     WORKLOADS(WL_ADDRESS)
