@@ -1,3 +1,8 @@
+/* synth — what a synthesized model contains: the named shapes, the file
+ * types and llama-quantize's per-tensor type rules, spec validation, and
+ * the plan (tensors, their order, offsets and the metadata, emitted by
+ * synth_emit_metadata). The vocabulary is in synth_vocab.c; random weights
+ * and writing the file in synth_write.c. See synth.h. */
 #include "modelgen/synth.h"
 
 #include <errno.h>
@@ -17,14 +22,7 @@
 #include "base/err.h"
 #include "engine/quant.h"
 #include "modelgen/gguf_writer.h"
-
-/* The staging buffer of synth_write: the only allocation that scales with
- * nothing but this constant. */
-#define SYNTH_BUF_BYTES (4u << 20)
-
-/* Spread of the synthesized weights: what llama-style initialisation and
- * the golden model use. */
-#define WEIGHT_STD 0.02f
+#include "modelgen/synth_impl.h"
 
 /* ------------------------------------------------------------------ */
 /* Shapes                                                               */
@@ -325,108 +323,6 @@ static int tensor_type(const struct synth_spec *s, enum synth_role role, int64_t
 }
 
 /* ------------------------------------------------------------------ */
-/* Vocabulary                                                           */
-
-#define SP "\xe2\x96\x81" /* U+2581, SentencePiece's space */
-
-/* Normal tokens after the byte tokens, most useful first: "▁", single
- * characters, "▁" + letter, common English (and TinyStories) words with
- * every prefix so SentencePiece merges can reach them, common suffixes.
- * Unique; none has the "▁w<digits>" form of the fillers that follow. */
-static const char *const pieces[] = {
-    SP, "e", "t", "a", "o", "i", "n", "s", "h", "r", "d", "l", "c", "u", "m", "w", "f", "g", "y", "p", "b",
-    "v", "k", "j", "x", "q", "z", "E", "T", "A", "O", "I", "N", "S", "H", "R", "D", "L", "C", "U", "M", "W",
-    "F", "G", "Y", "P", "B", "V", "K", "J", "X", "Q", "Z", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9",
-    ".", ",", "!", "?", "'", "\"", "-", ":", ";", "(", ")", SP "e", SP "t", SP "a", SP "o", SP "i", SP "n",
-    SP "s", SP "h", SP "r", SP "d", SP "l", SP "c", SP "u", SP "m", SP "w", SP "f", SP "g", SP "y", SP "p",
-    SP "b", SP "v", SP "k", SP "j", SP "x", SP "q", SP "z", SP "E", SP "T", SP "A", SP "O", SP "I", SP "N",
-    SP "S", SP "H", SP "R", SP "D", SP "L", SP "C", SP "U", SP "M", SP "W", SP "F", SP "G", SP "Y", SP "P",
-    SP "B", SP "V", SP "K", SP "J", SP "X", SP "Q", SP "Z", SP "th", SP "the", SP "of", SP "an", SP "and",
-    SP "to", SP "in", SP "is", SP "wa", SP "was", SP "he", SP "sh", SP "she", SP "it", SP "fo", SP "for",
-    SP "on", SP "tha", SP "that", SP "wi", SP "wit", SP "with", SP "as", SP "hi", SP "his", SP "her",
-    SP "they", SP "at", SP "be", SP "thi", SP "this", SP "ha", SP "had", SP "no", SP "not", SP "bu",
-    SP "but", SP "fr", SP "fro", SP "from", SP "by", SP "hav", SP "have", SP "yo", SP "you", SP "ar",
-    SP "are", SP "or", SP "one", SP "al", SP "all", SP "we", SP "wer", SP "were", SP "wh", SP "whe",
-    SP "when", SP "ther", SP "there", SP "ca", SP "can", SP "whi", SP "whic", SP "which", SP "thei",
-    SP "their", SP "sa", SP "sai", SP "said", SP "if", SP "do", SP "wil", SP "will", SP "ea", SP "eac",
-    SP "each", SP "ab", SP "abo", SP "abou", SP "about", SP "ho", SP "how", SP "up", SP "ou", SP "out",
-    SP "them", SP "then", SP "so", SP "som", SP "some", SP "wo", SP "wou", SP "woul", SP "would", SP "ma",
-    SP "mak", SP "make", SP "li", SP "lik", SP "like", SP "him", SP "int", SP "into", SP "ti", SP "tim",
-    SP "time", SP "has", SP "lo", SP "loo", SP "look", SP "tw", SP "two", SP "mo", SP "mor", SP "more",
-    SP "go", SP "se", SP "see", SP "way", SP "co", SP "cou", SP "coul", SP "could", SP "my", SP "than",
-    SP "fi", SP "fir", SP "firs", SP "first", SP "bee", SP "been", SP "who", SP "its", SP "now", SP "da",
-    SP "day", SP "di", SP "did", SP "ge", SP "get", SP "com", SP "come", SP "mad", SP "made", SP "may",
-    SP "pa", SP "par", SP "part", SP "onc", SP "once", SP "upo", SP "upon", SP "lit", SP "litt", SP "littl",
-    SP "little", SP "gi", SP "gir", SP "girl", SP "bo", SP "boy", SP "na", SP "nam", SP "name", SP "named",
-    SP "Li", SP "Lil", SP "Lily", SP "To", SP "Tom", SP "Be", SP "Ben", SP "Su", SP "Sue", SP "Mo", SP "Mom",
-    SP "Da", SP "Dad", SP "mom", SP "dad", SP "hap", SP "happ", SP "happy", SP "bi", SP "big", SP "ve",
-    SP "ver", SP "very", SP "pl", SP "pla", SP "play", SP "playe", SP "played", SP "saw", SP "wen",
-    SP "went", SP "wan", SP "want", SP "wante", SP "wanted", SP "fri", SP "frie", SP "frien", SP "friend",
-    SP "friends", SP "tr", SP "tre", SP "tree", SP "ba", SP "bal", SP "ball", SP "dog", SP "cat", SP "bir",
-    SP "bird", SP "su", SP "sun", SP "park", SP "fu", SP "fun", SP "toy", SP "toys", SP "hel", SP "help",
-    SP "sad", SP "goo", SP "good", SP "ne", SP "new", SP "lov", SP "love", SP "loved", SP "liked", SP "fou",
-    SP "foun", SP "found", SP "thank", SP "thanks", SP "Th", SP "The", SP "Ther", SP "There", SP "On",
-    SP "Onc", SP "Once", SP "He", SP "Sh", SP "She", SP "They", SP "One", SP "It", SP "Bu", SP "But",
-    SP "Wh", SP "Whe", SP "When", SP "Wha", SP "What", SP "Then", SP "Mi", SP "Mia", SP "Ma", SP "Max",
-    SP "Ti", SP "Tim", SP "Sa", SP "Sam", SP "An", SP "Ann", SP "Anna", SP "Ja", SP "Jac", SP "Jack",
-    SP "hom", SP "home", SP "hou", SP "hous", SP "house", SP "ro", SP "roo", SP "room", SP "car", SP "re",
-    SP "red", SP "bl", SP "blu", SP "blue", SP "gr", SP "gre", SP "gree", SP "green", SP "ye", SP "yel",
-    SP "yell", SP "yello", SP "yellow", SP "sm", SP "sma", SP "smal", SP "small", SP "ol", SP "old",
-    SP "lon", SP "long", SP "ni", SP "nic", SP "nice", SP "ki", SP "kin", SP "kind", SP "sor", SP "sorr",
-    SP "sorry", SP "sc", SP "sca", SP "scar", SP "scare", SP "scared", SP "smi", SP "smil", SP "smile",
-    SP "smiled", SP "la", SP "lau", SP "laug", SP "laugh", SP "laughe", SP "laughed", SP "ra", SP "ran",
-    SP "ju", SP "jum", SP "jump", SP "jumpe", SP "jumped", SP "wal", SP "walk", SP "walke", SP "walked",
-    SP "looke", SP "looked", SP "ask", SP "aske", SP "asked", SP "tol", SP "told", SP "kn", SP "kno",
-    SP "know", SP "kne", SP "knew", SP "thin", SP "think", SP "tho", SP "thou", SP "thoug", SP "though",
-    SP "thought", SP "fe", SP "fel", SP "felt", SP "fee", SP "feel", SP "hu", SP "hug", SP "hugg",
-    SP "hugge", SP "hugged", SP "mot", SP "moth", SP "mothe", SP "mother", SP "fa", SP "fat", SP "fath",
-    SP "fathe", SP "father", SP "si", SP "sis", SP "sist", SP "siste", SP "sister", SP "br", SP "bro",
-    SP "brot", SP "broth", SP "brothe", SP "brother", SP "bab", SP "baby", SP "wat", SP "wate", SP "water",
-    SP "foo", SP "food", SP "cak", SP "cake", SP "ap", SP "app", SP "appl", SP "apple", SP "box", SP "bag",
-    SP "wha", SP "what", SP "wher", SP "where", SP "why", SP "bec", SP "beca", SP "becau", SP "becaus",
-    SP "because", SP "af", SP "aft", SP "afte", SP "after", SP "bef", SP "befo", SP "befor", SP "before",
-    SP "ag", SP "aga", SP "agai", SP "again", SP "bac", SP "back", SP "dow", SP "down", SP "ov", SP "ove",
-    SP "over", SP "un", SP "und", SP "unde", SP "under", SP "aro", SP "arou", SP "aroun", SP "around",
-    SP "aw", SP "awa", SP "away", SP "ev", SP "eve", SP "ever", SP "every", SP "ot", SP "oth", SP "othe",
-    SP "other", SP "jus", SP "just", SP "onl", SP "only", SP "als", SP "also", SP "too", "in", "ing", "ed",
-    "er", "ly", "es", "est", "ti", "tio", "tion", "me", "men", "ment", "ne", "nes", "ness", "fu", "ful",
-    "le", "les", "less", "ab", "abl", "able", "en", "ie", SP ".", SP ",", SP "!", SP "?", SP "'", SP "\"",
-};
-
-#define N_PIECES ((int64_t)(sizeof pieces / sizeof pieces[0]))
-
-size_t synth_vocab_token(int64_t id, char *buf, size_t buf_len, float *score, int32_t *token_type)
-{
-    int n;
-    float sc = 0.0f;
-    int32_t tt = 1; /* NORMAL */
-    if (id == 0) {
-        n = snprintf(buf, buf_len, "<unk>");
-        tt = 2; /* UNKNOWN */
-    } else if (id == 1 || id == 2) {
-        n = snprintf(buf, buf_len, id == 1 ? "<s>" : "</s>");
-        tt = 3; /* CONTROL */
-    } else if (id < 259) {
-        n = snprintf(buf, buf_len, "<0x%02X>", (unsigned)(id - 3));
-        tt = 6; /* BYTE */
-    } else {
-        int64_t k = id - 259;
-        if (k < N_PIECES)
-            n = snprintf(buf, buf_len, "%s", pieces[k]);
-        else
-            n = snprintf(buf, buf_len, SP "w%" PRId64, k - N_PIECES);
-        sc = k == 0 ? 0.0f : -(float)k;
-    }
-    if (score)
-        *score = sc;
-    if (token_type)
-        *token_type = tt;
-    if (n < 0)
-        return 0;
-    return (size_t)n < buf_len ? (size_t)n : (buf_len ? buf_len - 1 : 0);
-}
-
-/* ------------------------------------------------------------------ */
 /* Plan                                                                 */
 
 /* Two layouts, copied from the golden files: the F32 file is what the
@@ -547,7 +443,7 @@ static void emit_kvs(struct gguf_writer *w, const struct synth_spec *s)
 }
 
 /* Header, metadata, tensor infos and the padding before the data. */
-static int emit_metadata(struct gguf_writer *w, const struct synth_plan *p)
+int synth_emit_metadata(struct gguf_writer *w, const struct synth_plan *p)
 {
     gguf_writer_header(w, p->n_tensors, p->n_kv);
     emit_kvs(w, &p->spec);
@@ -614,7 +510,7 @@ int synth_plan_new(const struct synth_spec *s, struct synth_plan **out, char *er
     /* The metadata's size: the same emitting code, counting only. */
     struct gguf_writer w;
     gguf_writer_init(&w, -1, NULL, 0, 0);
-    if (emit_metadata(&w, p) != GGUF_WRITER_OK) {
+    if (synth_emit_metadata(&w, p) != GGUF_WRITER_OK) {
         snprintf(err, err_len, "planning the metadata: %s", w.err);
         synth_plan_free(p);
         return SYNTH_EINVAL;
@@ -641,253 +537,3 @@ const struct synth_tensor *synth_plan_find(const struct synth_plan *p, const cha
     return NULL;
 }
 
-/* ------------------------------------------------------------------ */
-/* Random weights                                                       */
-
-/* The blocks come from each type's recipe in the quant type table
- * (engine/quant_random.c); the stream of one tensor depends only on
- * (seed, tensor name). */
-static void rng_seed(struct quant_rng *r, uint64_t seed, const char *name)
-{
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-    for (const unsigned char *c = (const unsigned char *)name; *c; c++)
-        h = (h ^ *c) * 0x100000001b3ull;
-    quant_rng_seed(r, seed, h);
-}
-
-/* Fill nb blocks of type `type` at p with random content. */
-static void fill_blocks(int type, struct quant_rng *r, uint8_t *p, size_t nb)
-{
-    if (quant_random_blocks(type, r, p, nb, WEIGHT_STD) != 0)
-        /* Unreachable: plans only hold types with a recipe. Zeros keep the
-         * file well-formed if a type is ever added to a plan alone. */
-        memset(p, 0, nb * quant_traits_get(type)->type_size);
-}
-
-/* ------------------------------------------------------------------ */
-/* Writing                                                              */
-
-struct write_ctx {
-    struct gguf_writer w;
-    const struct synth_plan *plan;
-    synth_progress_fn progress;
-    void *user;
-    bool canceled;
-};
-
-static int write_tensor(struct write_ctx *c, const struct synth_tensor *t)
-{
-    struct gguf_writer *w = &c->w;
-    const struct quant_traits *tr = quant_traits_get(t->type);
-    const uint64_t total_blocks = (uint64_t)t->ne[0] / (uint64_t)tr->blck * (uint64_t)t->ne[1];
-    const uint64_t per_chunk = gguf_writer_reserve_max(w) / tr->type_size;
-    const bool is_norm = t->n_dims == 1;
-    struct quant_rng r;
-    rng_seed(&r, c->plan->spec.seed, t->name);
-    for (uint64_t done = 0; done < total_blocks;) {
-        uint64_t nb = total_blocks - done < per_chunk ? total_blocks - done : per_chunk;
-        uint8_t *p = gguf_writer_reserve(w, (size_t)(nb * tr->type_size));
-        if (!p)
-            return w->status;
-        if (is_norm) {
-            const float one = 1.0f;
-            for (uint64_t i = 0; i < nb; i++)
-                memcpy(p + 4 * i, &one, 4);
-        } else {
-            fill_blocks(t->type, &r, p, (size_t)nb);
-        }
-        done += nb;
-        if (c->progress && c->progress(w->offset, c->plan->file_bytes, c->user) != 0) {
-            c->canceled = true;
-            return GGUF_WRITER_OK;
-        }
-    }
-    return gguf_writer_pad(w, SYNTH_ALIGNMENT);
-}
-
-static int synth_status_of(int writer_status)
-{
-    switch (writer_status) {
-    case GGUF_WRITER_OK: return SYNTH_OK;
-    case GGUF_WRITER_ENOSPC: return SYNTH_ENOSPC;
-    case GGUF_WRITER_EINVAL: return SYNTH_EINVAL;
-    default: return SYNTH_EIO;
-    }
-}
-
-/* The directory part of path ("." when it has none). */
-static void dir_of(const char *path, char *dir, size_t len)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, len, ".");
-    else if (slash == path)
-        snprintf(dir, len, "/");
-    else
-        snprintf(dir, len, "%.*s", (int)(slash - path), path);
-}
-
-/* Move tmp to path, refusing to replace path unless force. */
-static int publish(const char *tmp, const char *path, bool force, char *err, size_t err_len)
-{
-    if (force) {
-        if (rename(tmp, path) == 0)
-            return SYNTH_OK;
-    } else {
-        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
-            return SYNTH_OK;
-        if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
-            /* A file system without RENAME_NOREPLACE: a hard link does not
-             * replace either. */
-            if (link(tmp, path) == 0) {
-                unlink(tmp);
-                return SYNTH_OK;
-            }
-            /* Nor hard links (some FUSE and network file systems): check,
-             * then rename, accepting the small race. */
-            struct stat st;
-            if (errno != EEXIST) {
-                if (lstat(path, &st) == 0)
-                    errno = EEXIST;
-                else if (rename(tmp, path) == 0)
-                    return SYNTH_OK;
-            }
-        }
-        if (errno == EEXIST) {
-            snprintf(err, err_len, "%s already exists (appeared while writing)", path);
-            return SYNTH_EEXIST;
-        }
-    }
-    snprintf(err, err_len, "rename %s -> %s: %s", tmp, path, strerror(errno));
-    return SYNTH_EIO;
-}
-
-int synth_write(const struct synth_spec *s, const char *path, unsigned flags,
-                synth_progress_fn progress, void *user, char *err, size_t err_len)
-{
-    const bool force = (flags & SYNTH_FORCE) != 0;
-    struct synth_plan *plan = NULL;
-    char tmp[PATH_MAX], dir[PATH_MAX];
-    uint8_t *buf = NULL;
-    int fd = -1;
-    bool tmp_made = false;
-    struct stat st;
-
-    int rc = synth_plan_new(s, &plan, err, err_len);
-    if (rc != SYNTH_OK)
-        return rc;
-    if (!path || !*path) {
-        snprintf(err, err_len, "empty output path");
-        rc = SYNTH_EINVAL;
-        goto out;
-    }
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
-        snprintf(err, err_len, "output path too long (%zu bytes)", strlen(path));
-        rc = SYNTH_EINVAL;
-        goto out;
-    }
-    if (lstat(path, &st) == 0) {
-        if (!force) {
-            snprintf(err, err_len, "%s already exists", path);
-            rc = SYNTH_EEXIST;
-            goto out;
-        }
-        if (S_ISDIR(st.st_mode)) {
-            snprintf(err, err_len, "%s is a directory", path);
-            rc = SYNTH_EINVAL;
-            goto out;
-        }
-    }
-    dir_of(path, dir, sizeof dir);
-    struct statvfs vfs;
-    if (statvfs(dir, &vfs) != 0) {
-        snprintf(err, err_len, "output directory %s: %s", dir, strerror(errno));
-        rc = SYNTH_EIO;
-        goto out;
-    }
-    const uint64_t avail = (uint64_t)vfs.f_bavail * (uint64_t)vfs.f_frsize;
-    if (avail < plan->file_bytes) {
-        snprintf(err, err_len, "not enough space in %s: the file needs %" PRIu64 " bytes (%.1f MiB), %"
-                 PRIu64 " bytes (%.1f MiB) are available", dir, plan->file_bytes,
-                 (double)plan->file_bytes / 1048576.0, avail, (double)avail / 1048576.0);
-        rc = SYNTH_ENOSPC;
-        goto out;
-    }
-    buf = malloc(SYNTH_BUF_BYTES);
-    if (!buf) {
-        snprintf(err, err_len, "out of memory for the %u-byte write buffer", SYNTH_BUF_BYTES);
-        rc = SYNTH_ENOMEM;
-        goto out;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        snprintf(err, err_len, "create %s: %s", tmp, strerror(errno));
-        rc = errno == ENOSPC || errno == EDQUOT ? SYNTH_ENOSPC : SYNTH_EIO;
-        goto out;
-    }
-    tmp_made = true;
-    /* Reserve the blocks up front: a full disk fails now, not at 90%.
-     * File systems without fallocate just skip this. */
-    if (plan->file_bytes > 0 && fallocate(fd, 0, 0, (off_t)plan->file_bytes) != 0 &&
-        (errno == ENOSPC || errno == EDQUOT)) {
-        snprintf(err, err_len, "reserving %" PRIu64 " bytes for %s: %s", plan->file_bytes, tmp, strerror(errno));
-        rc = SYNTH_ENOSPC;
-        goto out;
-    }
-
-    struct write_ctx c = { .plan = plan, .progress = progress, .user = user };
-    gguf_writer_init(&c.w, fd, buf, SYNTH_BUF_BYTES, GGUF_WRITER_DEFER_MAGIC);
-    emit_metadata(&c.w, plan);
-    if (c.w.status == GGUF_WRITER_OK && c.w.offset != plan->data_offset) {
-        snprintf(err, err_len, "internal: metadata took %" PRIu64 " bytes, planned %" PRIu64,
-                 c.w.offset, plan->data_offset);
-        rc = SYNTH_EIO;
-        goto out;
-    }
-    for (uint64_t i = 0; i < plan->n_tensors && c.w.status == GGUF_WRITER_OK && !c.canceled; i++)
-        write_tensor(&c, &plan->tensors[i]);
-    if (c.canceled) {
-        snprintf(err, err_len, "canceled after %" PRIu64 " of %" PRIu64 " bytes", c.w.offset, plan->file_bytes);
-        rc = SYNTH_ECANCELED;
-        goto out;
-    }
-    if (c.w.status == GGUF_WRITER_OK && c.w.offset != plan->file_bytes) {
-        snprintf(err, err_len, "internal: wrote %" PRIu64 " bytes, planned %" PRIu64, c.w.offset,
-                 plan->file_bytes);
-        rc = SYNTH_EIO;
-        goto out;
-    }
-    if (gguf_writer_finish(&c.w, true) != GGUF_WRITER_OK) {
-        snprintf(err, err_len, "%s: %s", tmp, c.w.err);
-        rc = synth_status_of(c.w.status);
-        goto out;
-    }
-    if (progress)
-        progress(plan->file_bytes, plan->file_bytes, user);
-    int fd_closing = fd;
-    fd = -1;
-    if (close(fd_closing) != 0) {
-        snprintf(err, err_len, "close %s: %s", tmp, strerror(errno));
-        rc = SYNTH_EIO;
-        goto out;
-    }
-    rc = publish(tmp, path, force, err, err_len);
-    if (rc != SYNTH_OK)
-        goto out;
-    tmp_made = false;
-    /* Make the rename durable too. */
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-
-out:
-    if (fd >= 0)
-        close(fd);
-    if (tmp_made)
-        unlink(tmp);
-    free(buf);
-    synth_plan_free(plan);
-    return rc;
-}
