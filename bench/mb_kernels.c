@@ -241,6 +241,8 @@ static void sw_ctr_cfg(struct ctr_config *cfg)
 
 static void sw_close(struct sw_ctr *c)
 {
+    if (!c)
+        return;
     ctr_snap_free(c->a);
     ctr_snap_free(c->b);
     ctr_close(c->set);

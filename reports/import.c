@@ -41,6 +41,8 @@ const char *import_kind_name(int kind)
 
 void import_ibuild_free(struct ibuild *b)
 {
+    if (!b)
+        return;
     for (size_t i = 0; i < b->n; i++) {
         for (int a = 0; a < MAX_AXES; a++)
             free(b->e[i].vals[a]);

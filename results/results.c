@@ -555,6 +555,8 @@ int results_reader_next(struct results_reader *r, json_t **sample, char *err, si
 
 void results_cacc_free(struct results_cacc *c)
 {
+    if (!c)
+        return;
     for (size_t i = 0; i < c->nm; i++)
         free(c->m[i].v);
     free(c->m);

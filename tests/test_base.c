@@ -1,10 +1,29 @@
 /* base suite: the header-only helpers every layer shares (base/err.h,
- * base/bitset.h). */
+ * base/bitset.h), and the house rule that every _free/_close of a module
+ * takes NULL as a no-op (STYLE.md: cleanup paths need not check). */
 #include <check.h>
 #include <string.h>
 
 #include "base/bitset.h"
 #include "base/err.h"
+#include "engine/gguf.h"
+#include "engine/infer.h"
+#include "engine/model.h"
+#include "engine/pool.h"
+#include "engine/sampler.h"
+#include "engine/tokenizer.h"
+#include "harness/counters/ctr.h"
+#include "harness/machine/probe.h"
+#include "harness/run/filebuf.h"
+#include "harness/run/runner.h"
+#include "harness/run/session.h"
+#include "harness/store/gate.h"
+#include "harness/store/store.h"
+#include "modelgen/synth.h"
+#include "reports/plot.h"
+#include "reports/report.h"
+#include "results/results.h"
+#include "workloads/wlutil.h"
 
 START_TEST(test_err_helpers)
 {
@@ -44,12 +63,41 @@ START_TEST(test_bitset)
 }
 END_TEST
 
+/* Every public _free/_close takes NULL (a crash fails the test). */
+START_TEST(test_free_null_is_a_noop)
+{
+    gguf_close(NULL);
+    infer_free(NULL);
+    model_free(NULL);
+    pool_free(NULL);
+    sampler_free(NULL);
+    tok_free(NULL);
+    results_stream_close(NULL);
+    results_reader_close(NULL);
+    results_cacc_free(NULL);
+    synth_plan_free(NULL);
+    ctr_close(NULL);
+    ctr_snap_free(NULL);
+    ctr_regions_free(NULL);
+    probe_pingpong_free(NULL);
+    filebuf_free(NULL);
+    runner_plan_free(NULL);
+    session_close(NULL);
+    gate_report_free(NULL);
+    store_close(NULL);
+    wlutil_ctr_close(NULL);
+    plot_free(NULL);
+    report_free(NULL);
+}
+END_TEST
+
 Suite *base_suite(void)
 {
     Suite *s = suite_create("base");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_err_helpers);
     tcase_add_test(tc, test_bitset);
+    tcase_add_test(tc, test_free_null_is_a_noop);
     suite_add_tcase(s, tc);
     return s;
 }

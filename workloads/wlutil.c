@@ -1,3 +1,5 @@
+/* wlutil — what the engine workloads share: sessions, counters around
+ * the work, simulated reruns, random weights (see wlutil.h). */
 #include "workloads/wlutil.h"
 
 #include <errno.h>
@@ -168,6 +170,8 @@ void wlutil_ctr_end(struct wlutil_ctr *c)
 
 void wlutil_ctr_close(struct wlutil_ctr *c)
 {
+    if (!c)
+        return;
     ctr_snap_free(c->a);
     ctr_snap_free(c->b);
     ctr_close(c->set);

@@ -73,7 +73,7 @@ struct wlutil_ctr {
 void wlutil_ctr_open(struct wlutil_ctr *c, unsigned backends, const int *tids, int n_tids, bool thread_stats);
 void wlutil_ctr_begin(struct wlutil_ctr *c);
 void wlutil_ctr_end(struct wlutil_ctr *c);
-void wlutil_ctr_close(struct wlutil_ctr *c);
+void wlutil_ctr_close(struct wlutil_ctr *c); /* NULL does nothing */
 
 /* The interval's metric called name (NULL if the set lacks it or did not run). */
 const struct metric *wlutil_ctr_find(const struct wlutil_ctr *c, const char *name);

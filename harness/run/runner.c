@@ -26,6 +26,8 @@
 
 void runner_plan_free(struct runner_plan *p)
 {
+    if (!p)
+        return;
     for (int i = 0; i < WORKLOAD_MAX_AXES; i++)
         for (int v = 0; v < p->n_values[i] && v < RUNNER_MAX_VALUES; v++)
             free(p->values[i][v]);

@@ -84,6 +84,8 @@ struct side {
 
 static void side_free(struct side *s)
 {
+    if (!s)
+        return;
     for (int i = 0; s->cfg && i < s->n_cfg; i++)
         results_cacc_free(&s->cfg[i].acc);
     free(s->cfg);
