@@ -1,3 +1,5 @@
+/* model — binding a llama-family model to its GGUF weights: hyper-
+ * parameters, tensor lookup and shape checks (see model.h). */
 #include "engine/model.h"
 
 #include <stdarg.h>

@@ -1,3 +1,5 @@
+/* sampler — greedy, or penalty/top-k/temperature/top-p sampling, from a row of
+ * logits (see sampler.h). */
 #include "engine/sampler.h"
 
 #include <math.h>

@@ -1,3 +1,5 @@
+/* tokenizer — the SentencePiece-style tokenizer built from a GGUF
+ * vocabulary: encode by best-score merges, decode (see tokenizer.h). */
 #include "engine/tokenizer.h"
 
 #include <limits.h>

@@ -1,3 +1,4 @@
+/* testutil — helpers shared by the Check suites (see testutil.h). */
 #include "tests/testutil.h"
 
 #include <errno.h>

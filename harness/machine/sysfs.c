@@ -1,3 +1,5 @@
+/* sysfs — reading one-line kernel files from sysfs and procfs (see
+ * sysfs.h). */
 #include "harness/machine/sysfs.h"
 
 #include <errno.h>
