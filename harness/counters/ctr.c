@@ -29,52 +29,6 @@ struct ctr_snap {
     uint64_t v[];
 };
 
-/* The backends, in bit order (CTR_HW, CTR_SW, CTR_SCHED are bits 0..2).
- * Adding one: its file ctr_<name>.c defining ctr_backend_<name>, and its
- * name at the end of this list. */
-#define CTR_BACKENDS(X) X(hw) X(sw) X(sched)
-
-#define CTR_DECLARE(n) extern const struct ctr_backend ctr_backend_##n;
-#define CTR_ADDRESS(n) &ctr_backend_##n,
-CTR_BACKENDS(CTR_DECLARE)
-static const struct ctr_backend *const backends[] = { CTR_BACKENDS(CTR_ADDRESS) };
-#undef CTR_DECLARE
-#undef CTR_ADDRESS
-#define N_BACKENDS (int)(sizeof backends / sizeof backends[0])
-_Static_assert(sizeof backends / sizeof backends[0] <= 32, "one bit per backend in an unsigned");
-
-int ctr_backend_count(void)
-{
-    return N_BACKENDS;
-}
-
-unsigned ctr_backends_all(void)
-{
-    return N_BACKENDS == 32 ? ~0u : (1u << N_BACKENDS) - 1u;
-}
-
-const char *ctr_backend_name(int i)
-{
-    return i >= 0 && i < N_BACKENDS ? backends[i]->name : NULL;
-}
-
-int ctr_backend_bit(const char *name)
-{
-    for (int i = 0; name && i < N_BACKENDS; i++)
-        if (strcmp(backends[i]->name, name) == 0)
-            return (int)(1u << i);
-    return 0;
-}
-
-bool ctr_backend_available(int i, char *why, size_t why_len)
-{
-    if (i < 0 || i >= N_BACKENDS) {
-        err_set(why, why_len, "no counter backend %d", i);
-        return false;
-    }
-    return backends[i]->describe(why, why_len);
-}
-
 void ctr_config_default(struct ctr_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -327,8 +281,8 @@ static int open_set(struct ctr_set **out, const struct ctr_config *cfg, const in
         goto oom;
     wall->kind = CTR_MK_WALL;
 
-    for (int i = 0; i < N_BACKENDS; i++)
-        if ((cfg->backends & (1u << i)) && backends[i]->open(s) != 0)
+    for (int i = 0; i < ctr_backend_n; i++)
+        if ((cfg->backends & (1u << i)) && ctr_backend_list[i]->open(s) != 0)
             goto oom;
 
     /* Plain words first, then every group's slice. */
@@ -339,9 +293,9 @@ static int open_set(struct ctr_set **out, const struct ctr_config *cfg, const in
     s->last = calloc(s->words ? s->words : 1, sizeof *s->last);
     if (!s->last)
         goto oom;
-    for (int i = 0; i < N_BACKENDS; i++)
-        if ((s->cfg.backends & (1u << i)) && backends[i]->start && backends[i]->start(s) != 0) {
-            err_set(err, err_len, "ctr_open: the %s counters could not be started", backends[i]->name);
+    for (int i = 0; i < ctr_backend_n; i++)
+        if ((s->cfg.backends & (1u << i)) && ctr_backend_list[i]->start && ctr_backend_list[i]->start(s) != 0) {
+            err_set(err, err_len, "ctr_open: the %s counters could not be started", ctr_backend_list[i]->name);
             ctr_close(s);
             return CTR_EIO;
         }
@@ -369,12 +323,12 @@ void ctr_close(struct ctr_set *s)
 {
     if (!s)
         return;
-    for (int i = N_BACKENDS - 1; i >= 0; i--)
-        if ((s->cfg.backends & (1u << i)) && s->started && backends[i]->stop)
-            backends[i]->stop(s);
-    for (int i = N_BACKENDS - 1; i >= 0; i--)
-        if ((s->cfg.backends & (1u << i)) && backends[i]->close)
-            backends[i]->close(s);
+    for (int i = ctr_backend_n - 1; i >= 0; i--)
+        if ((s->cfg.backends & (1u << i)) && s->started && ctr_backend_list[i]->stop)
+            ctr_backend_list[i]->stop(s);
+    for (int i = ctr_backend_n - 1; i >= 0; i--)
+        if ((s->cfg.backends & (1u << i)) && ctr_backend_list[i]->close)
+            ctr_backend_list[i]->close(s);
     for (int i = 0; i < s->n_groups; i++) {
         struct ctr_group *g = &s->groups[i];
         for (int k = g->n_members - 1; k >= 0; k--)
@@ -468,10 +422,10 @@ int ctr_read(struct ctr_set *s, struct ctr_snap *snap)
         snprintf(s->last_err, sizeof s->last_err, "ctr_read: a /proc/<tid> file could not be read (thread exited?)");
         rc = CTR_EIO;
     }
-    for (int i = 0; i < N_BACKENDS; i++)
-        if ((s->cfg.backends & (1u << i)) && backends[i]->read && backends[i]->read(s, v) != 0 && !rc) {
+    for (int i = 0; i < ctr_backend_n; i++)
+        if ((s->cfg.backends & (1u << i)) && ctr_backend_list[i]->read && ctr_backend_list[i]->read(s, v) != 0 && !rc) {
             snprintf(s->last_err, sizeof s->last_err, "ctr_read: the %s counters could not be read",
-                     backends[i]->name);
+                     ctr_backend_list[i]->name);
             rc = CTR_EIO;
         }
     memcpy(s->last, v, s->words * sizeof *v);

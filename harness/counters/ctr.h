@@ -14,8 +14,8 @@
  *          only inside a chosen region (out of process; ctr_sim_* below).
  * hw, sw and sched count in this process and sit behind one interface,
  * struct ctr_backend in ctr_impl.h (describe, open, start, stop, read,
- * close), listed once in ctr.c: adding such a backend is one file plus one
- * word in that list. sim runs a child under valgrind and is driven by its
+ * close), listed once in ctr_backends.c: adding such a backend is one file
+ * plus one word in that list. sim runs a child under valgrind and is driven by its
  * own calls below.
  *
  * What a set watches:
@@ -63,7 +63,7 @@ enum {
 };
 
 /* Backends, for ctr_config.backends: bit i is backend i of the list in
- * ctr.c (behind the interface of ctr_impl.h). These name the first three;
+ * ctr_backends.c (behind the interface of ctr_impl.h). These name the first three;
  * a backend added later is found by name (ctr_backend_bit). */
 enum { CTR_HW = 1u << 0, CTR_SW = 1u << 1, CTR_SCHED = 1u << 2 };
 

@@ -1,6 +1,7 @@
-/* ctr_impl — what the ctr backends (ctr.c, ctr_hw.c, ctr_sw.c, ctr_sched.c)
- * share: the set, its perf groups, its metric definitions and the snapshot
- * layout. Not for use outside harness/ctr*.c.
+/* ctr_impl — what the counter files (ctr.c, ctr_backends.c, ctr_hw.c,
+ * ctr_sw.c, ctr_sched.c) share: the backend interface, the set, its perf
+ * groups, its metric definitions and the snapshot layout. Not for use
+ * outside harness/counters/ctr*.c.
  *
  * A snapshot is a flat array of u64 words; every perf group owns a slice
  * that one read() fills in the kernel's own layout:
@@ -123,10 +124,10 @@ size_t ctr_add_words(struct ctr_set *s, size_t n);
 int ctr_proc_open(int tid, const char *file);
 
 /* One counter backend of a set. Each backend file (ctr_hw.c, ctr_sw.c,
- * ctr_sched.c) defines one of these as ctr_backend_<name>; ctr.c lists
- * them in CTR_BACKENDS, and a backend's bit in ctr_config.backends is
- * 1u << its position there. Adding a backend is therefore its file plus one
- * word in that list. Slots a backend does not need are NULL. */
+ * ctr_sched.c) defines one of these as ctr_backend_<name>; ctr_backends.c
+ * lists them in CTR_BACKENDS, and a backend's bit in ctr_config.backends
+ * is 1u << its position there. Adding a backend is therefore its file plus
+ * one word in that list. Slots a backend does not need are NULL. */
 struct ctr_backend {
     const char *name;  /* "hw", "sw", "sched" */
     /* Whether this process can count with it here; why not when it cannot. */
@@ -148,6 +149,10 @@ struct ctr_backend {
      * ctr_close releases for every backend). NULL: nothing. */
     void (*close)(struct ctr_set *s);
 };
+
+/* The backends in bit order (ctr_backends.c) and how many there are. */
+extern const struct ctr_backend *const ctr_backend_list[];
+extern const int ctr_backend_n;
 
 /* The per-thread /proc words (status: voluntary/involuntary switches, sw;
  * schedstat: run-queue wait, sched). 0 or CTR_EIO. */
