@@ -93,26 +93,9 @@ static void *zalloc64(size_t size)
     return p;
 }
 
-/* Offsets of the fp16 scale fields of the types that have no quantizer in
- * the engine (the K-quants and IQ4_XS need an importance-aware search
- * upstream): their blocks are random bytes with these fields set to small
- * finite scales, so no kernel meets a NaN, an infinity or a subnormal. */
-static int scale_fields(int type, size_t off[2])
-{
-    switch (type) {
-    case QT_Q2_K: off[0] = offsetof(struct block_q2_K, d); off[1] = offsetof(struct block_q2_K, dmin); return 2;
-    case QT_Q3_K: off[0] = offsetof(struct block_q3_K, d); return 1;
-    case QT_Q4_K: off[0] = offsetof(struct block_q4_K, d); off[1] = offsetof(struct block_q4_K, dmin); return 2;
-    case QT_Q5_K: off[0] = offsetof(struct block_q5_K, d); off[1] = offsetof(struct block_q5_K, dmin); return 2;
-    case QT_Q6_K: off[0] = offsetof(struct block_q6_K, d); return 1;
-    case QT_IQ4_XS: off[0] = offsetof(struct block_iq4_xs, d); return 1;
-    default: return 0;
-    }
-}
-
 /* Fill one row of k values of type t at dst (quant_row_size bytes): random
  * values in [-1, 1) through the reference quantizer when the type has one,
- * else random blocks with sane scales. tmp holds k floats. */
+ * else the type's random-block recipe. tmp holds k floats. */
 static void fill_row(int t, int64_t k, uint8_t *dst, float *tmp, uint64_t *s)
 {
     const struct quant_traits *tr = quant_traits_get(t);
@@ -121,18 +104,12 @@ static void fill_row(int t, int64_t k, uint8_t *dst, float *tmp, uint64_t *s)
         tr->from_float(tmp, dst, k);
         return;
     }
-    size_t bytes = quant_row_size(t, k);
-    for (size_t i = 0; i < bytes; i += 8) {
-        uint64_t r = rng_next(s);
-        memcpy(dst + i, &r, bytes - i < 8 ? bytes - i : 8);
-    }
-    size_t off[2];
-    int nf = scale_fields(t, off);
-    for (int64_t b = 0; b < k / tr->blck; b++)
-        for (int j = 0; j < nf; j++) {
-            qt_half h = quant_f32_to_f16(0.001f + 0.004f * (rng_float(s) + 1.0f));
-            memcpy(dst + (size_t)b * tr->type_size + off[j], &h, sizeof h);
-        }
+    /* No quantizer (the K-quants and IQ4_XS need an importance-aware
+     * search upstream): the type's random-block recipe, at the spread of
+     * U[-1, 1). */
+    struct quant_rng rng;
+    quant_rng_seed(&rng, rng_next(s), 0);
+    quant_random_blocks(t, &rng, dst, (size_t)(k / tr->blck), 0.577f);
 }
 
 /* The weight [m][k] of type t placed offset bytes past a 64-byte boundary,
@@ -264,6 +241,8 @@ static void sw_ctr_cfg(struct ctr_config *cfg)
 
 static void sw_close(struct sw_ctr *c)
 {
+    if (!c)
+        return;
     ctr_snap_free(c->a);
     ctr_snap_free(c->b);
     ctr_close(c->set);

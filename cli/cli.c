@@ -1,3 +1,5 @@
+/* cli — the command table, dispatch, and the strict argument parsers every
+ * subcommand shares (see cli.h). */
 #include "cli/cli.h"
 #include "harness/machine/cpuinfo.h"
 

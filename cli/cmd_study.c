@@ -1,67 +1,26 @@
 /* ggperf study — predefined sweeps with their comparison tables.
  *
- * A study is one entry in the table below: a workload, its axes and
+ * A study is one entry in the table below: a workload (its descriptor, so
+ * a renamed workload does not compile), values for some of its axes, the
  * repetitions, the model it is measured on, and the columns of its table.
- * It runs through `ggperf run` (same stream, resume, outputs), so adding a
- * study (contention, matmul, kvcache, threads, alloc...) is one entry. */
+ * study_check validates an entry against the descriptor's typed axes (the
+ * runner's own plan check: axis names, words, ranges); every study is
+ * checked by the test suite (tests/test_study.c) and again before it runs,
+ * so a renamed axis or choice fails a test, not a user's sweep. It runs
+ * through `ggperf run` (same stream, resume, outputs), so adding a study is
+ * one entry. */
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/cmd_study.h"
 #include "cli/cli.h"
 #include "harness/machine/env.h"
-#include "results/results.h"
 #include "harness/run/runner.h"
+#include "results/results.h"
+#include "workloads/registry.h"
 
 extern const struct cli_cmd cmd_run;
-
-struct study {
-    const char *name;
-    const char *summary;          /* one line for `ggperf study list` */
-    const char *details;          /* what it shows and how, for --help */
-    const char *model_shape;      /* synthesized when no -m is given; NULL: needs no model */
-    const char *model_type;
-    const char *const *args;      /* `ggperf run` arguments: workload first, then axes and plan */
-    const char *metrics;          /* the comparison table's columns */
-    const char *title;
-};
-
-static const char *const load_args[] = {
-    "load", "--load", "read,mmap,populate,willneed,sequential,hugepage,direct", "--cache", "cold,warm",
-    "-r", "6", "--warmup", "0", NULL, /* 6: the fewest repetitions with a 95% CI of the median */
-};
-
-static const char *const metadata_args[] = {
-    "metadata", "--vocab", "32000,128000", "--index", "caller,alloc", "-r", "21", "--warmup", "2", NULL,
-};
-
-static const char *const decode_args[] = {
-    "decode", "--threads", "1,2", "--kernels", "ref,avx2,auto", "--weights", "map,hugepage", "--n_gen", "16",
-    "-r", "6", "--warmup", "1", NULL,
-};
-
-static const char *const threads_args[] = {
-    "threads", "--threads", "1,2,4", "--pin", "off,on", "--wait", "spin,futex,hybrid", "--n_gen", "8",
-    "-r", "3", "--warmup", "1", NULL,
-};
-
-static const char *const alloc_args[] = {
-    "alloc", "--strategy", "heap,arena,mmap", "--n_gen", "16", "-r", "6", "--warmup", "1", NULL,
-};
-
-static const char *const kvcache_args[] = {
-    "kvcache", "--pad", "0,1,8,16", "--pos", "64,256,1024", "--steps", "8", "-r", "6", "--warmup", "1", NULL,
-};
-
-static const char *const contention_args[] = {
-    "contention", "--type", "q4_0,q8_0,q4_k", "--op", "dot,to_float", "--align", "0,1,8,18,32", "--threads", "1,2",
-    "--layout", "packed,padded", "-r", "6", "--warmup", "1", NULL,
-};
-
-static const char *const matmul_args[] = {
-    "matmul", "--impl", "naive,blocked,blas,engine-f32,engine-q8_0,engine-q4_0", "--shape",
-    "256,512,1024,2048x2048,2048x5632,5632x2048", "--n", "1,64", "-r", "3", "--warmup", "0", NULL,
-};
 
 static const struct study studies[] = {
     { "load", "model loading: read+copy vs mmap variants vs O_DIRECT, cold and warm page cache",
@@ -70,14 +29,15 @@ static const struct study studies[] = {
       "A row per strategy x cache state: time per phase (map/read, parse, first touch of every weight page,\n"
       "first token), RSS increase anonymous/file-backed, page faults, bytes read from disk, and whether the\n"
       "cold state was verified.",
-      "1.1b", "Q6_K", load_args,
+      /* 6 repetitions: the fewest with a 95% CI of the median */
+      "1.1b", "Q6_K", &workload_load, { { "load", "read,mmap,populate,willneed,sequential,hugepage,direct" }, { "cache", "cold,warm" } }, 6, 0,
       "resident_before_fraction,cold_ok,map_read_ns,parse_ns,touch_ns,ready_ns,first_token_ns,rss_anon_delta_bytes,"
       "rss_file_delta_bytes,minor_faults,major_faults,disk_read_bytes,read_gbps,map_touch_gbps",
       "load study: time per phase, memory and faults per strategy and cache state" },
     { "metadata", "GGUF metadata parse time and heap use, 32k vs 128k vocabulary, caller vs malloc'ed index",
       "Parses GGUF files whose metadata holds a 32k or 128k-token vocabulary, with the index in caller storage\n"
       "(gguf_open: no allocation) or malloc'ed (gguf_open_alloc); heap bytes from mallinfo2.",
-      NULL, NULL, metadata_args, "open_ns,heap_bytes,mmap_chunks,index_bytes,file_bytes,n_kv",
+      NULL, NULL, &workload_metadata, { { "vocab", "32000,128000" }, { "index", "caller,alloc" } }, 21, 2, "open_ns,heap_bytes,mmap_chunks,index_bytes,file_bytes,n_kv",
       "metadata study: parse time and heap use" },
     { "decode", "decode speed by threads, kernel ISA and weight placement: tokens/s, latency, bandwidth vs STREAM",
       "Generates 16 tokens per repetition on the synthesized 110m model (Q8_0) with 1 and 2 threads, the\n"
@@ -88,7 +48,7 @@ static const struct study studies[] = {
       "tokens: hardware per token (n/a with the reason where there is no PMU), software, and the wake-up\n"
       "latency and run-queue delay of the pool's threads (sched). `ggperf run decode --sim on` adds\n"
       "valgrind-simulated instructions and D1/LL misses.",
-      "110m", "Q8_0", decode_args,
+      "110m", "Q8_0", &workload_decode, { { "threads", "1,2" }, { "kernels", "ref,avx2,auto" }, { "weights", "map,hugepage" }, { "n_gen", "16" } }, 6, 1,
       "tokens_per_s,token_p50_ns,token_p99_ns,eff_bw_gbps,peak_triad_gbps,bw_fraction_of_peak,matmul_gflops,"
       "weights_huge_fraction,instructions_per_token,context_switches,cpu_migrations,minor_faults,"
       "wakeup_latency_p99_ns,runq_wait_ns",
@@ -98,7 +58,7 @@ static const struct study studies[] = {
       "oversubscribed on 2 cores), unpinned and pinned, with the pool spinning, sleeping on a futex, or both.\n"
       "A row per configuration: tokens/s, p99 token latency, wake-up latency of the pool's threads (sched\n"
       "tracepoints), run-queue delay (schedstat), voluntary/involuntary switches, migrations, futex waits.",
-      "110m", "Q8_0", threads_args,
+      "110m", "Q8_0", &workload_threads, { { "threads", "1,2,4" }, { "pin", "off,on" }, { "wait", "spin,futex,hybrid" }, { "n_gen", "8" } }, 3, 1,
       "tokens_per_s,token_p99_ns,wakeup_latency_p50_ns,wakeup_latency_p99_ns,wakeup_latency_max_ns,runq_wait_ns,"
       "voluntary_switches,involuntary_switches,cpu_migrations,futex_waits",
       "threads study: pool size, pinning and wait policy" },
@@ -107,7 +67,7 @@ static const struct study studies[] = {
       "of the engine's scratch size every token from malloc/free, a preallocated arena, or an anonymous\n"
       "mapping released with MADV_DONTNEED, each repetition in a fresh process. A row per strategy: token\n"
       "latency p50/p99, time inside the allocator's calls, faults per token, anonymous RSS.",
-      "110m", "Q8_0", alloc_args,
+      "110m", "Q8_0", &workload_alloc, { { "strategy", "heap,arena,mmap" }, { "n_gen", "16" } }, 6, 1,
       "token_p50_ns,token_p99_ns,tokens_per_s,alloc_ns_per_token,alloc_p99_ns,touch_ns_per_token,"
       "minor_faults_per_token,rss_anon_bytes,rss_anon_delta_bytes,scratch_bytes",
       "alloc study: per-token scratch strategies" },
@@ -117,7 +77,7 @@ static const struct study studies[] = {
       "1, 8 and 16 elements. A row per configuration: time per step, attention time per step and the KV\n"
       "bytes it reads per second, row size, L1d misses per step (PMU; `ggperf run kvcache --sim on` for\n"
       "simulated ones where there is none).",
-      "tiny", "Q8_0", kvcache_args, "step_p50_ns,ns_per_step,attn_ns_per_step,attn_kv_gbps,kv_row_bytes,l1d_misses_per_step",
+      "tiny", "Q8_0", &workload_kvcache, { { "pad", "0,1,8,16" }, { "pos", "64,256,1024" }, { "steps", "8" } }, 6, 1, "step_p50_ns,ns_per_step,attn_ns_per_step,attn_kv_gbps,kv_row_bytes,l1d_misses_per_step",
       "kvcache study: time per decode step by KV row padding and position" },
     { "contention", "kernels vs layout: weight alignment 0/1/8/18/32, threads, false sharing of outputs",
       "Runs the engine's dot and dequantize kernels over 1024 rows x 2048 of Q4_0, Q8_0 and Q4_K weights whose\n"
@@ -125,7 +85,7 @@ static const struct study studies[] = {
       "to adjacent floats (packed: false sharing) or to a line each (padded). A row per configuration: time\n"
       "per 1024 rows (median and best of 16 passes), weight GB/s, L1d misses (PMU; `ggperf run contention\n"
       "--sim on` for simulated ones), and a checksum that must not change with the layout.",
-      NULL, NULL, contention_args,
+      NULL, NULL, &workload_contention, { { "type", "q4_0,q8_0,q4_k" }, { "op", "dot,to_float" }, { "align", "0,1,8,18,32" }, { "threads", "1,2" }, { "layout", "packed,padded" } }, 6, 1,
       "ns_per_1024_rows,ns_per_1024_rows_min,weight_gbps,l1d_misses_per_1024_rows,result_checksum",
       "contention study: kernel time by alignment, threads and output layout" },
     { "matmul", "naive vs cache-blocked vs engine kernels vs OpenBLAS at TinyLlama and square shapes",
@@ -133,11 +93,51 @@ static const struct study studies[] = {
       "and 1024 by 1 and 64 token rows with a naive triple loop, a cache-blocked loop, the engine's f32, Q8_0\n"
       "and Q4_0 kernels and OpenBLAS sgemm, on one thread. A row per configuration: time per product,\n"
       "GFLOP/s, bytes per flop, GB/s, and the error against a double-precision reference.",
-      NULL, NULL, matmul_args, "ns_per_matmul,gflops,bytes_per_flop,gbps,check_rel_err",
+      NULL, NULL, &workload_matmul, { { "impl", "naive,blocked,blas,engine-f32,engine-q8_0,engine-q4_0" }, { "shape", "256,512,1024,2048x2048,2048x5632,5632x2048" }, { "n", "1,64" } }, 3, 0, "ns_per_matmul,gflops,bytes_per_flop,gbps,check_rel_err",
       "matmul study: GFLOP/s by implementation and shape" },
 };
 
 #define N_STUDIES (sizeof studies / sizeof studies[0])
+
+const struct study *study_at(size_t i)
+{
+    return i < N_STUDIES ? &studies[i] : NULL;
+}
+
+int study_check(const struct study *s, char *err, size_t err_len)
+{
+    const struct workload *wl = s->wl;
+    const char *lists[WORKLOAD_MAX_AXES] = { 0 };
+    for (int k = 0; k < STUDY_MAX_AXES && s->axes[k].axis; k++) {
+        int ai = workload_axis_index(wl, s->axes[k].axis);
+        if (ai < 0) {
+            snprintf(err, err_len, "study %s: workload %s has no axis '%s'", s->name, wl->name, s->axes[k].axis);
+            return -1;
+        }
+        if (lists[ai]) {
+            snprintf(err, err_len, "study %s: axis '%s' given twice", s->name, s->axes[k].axis);
+            return -1;
+        }
+        lists[ai] = s->axes[k].values;
+    }
+    if (s->reps < 1 || s->warmup < 0) {
+        snprintf(err, err_len, "study %s: %d repetitions, %d warm-up", s->name, s->reps, s->warmup);
+        return -1;
+    }
+    if (!!s->model_shape != !!(wl->flags & WORKLOAD_NEEDS_MODEL)) {
+        snprintf(err, err_len, "study %s: workload %s %s a model but the study %s one", s->name, wl->name,
+                 (wl->flags & WORKLOAD_NEEDS_MODEL) ? "needs" : "takes no", s->model_shape ? "names" : "names no");
+        return -1;
+    }
+    struct runner_plan plan;
+    char perr[256];
+    if (runner_plan_init(&plan, wl, lists, perr, sizeof perr) != 0) {
+        snprintf(err, err_len, "study %s: %s", s->name, perr);
+        return -1;
+    }
+    runner_plan_free(&plan);
+    return 0;
+}
 
 static void usage(FILE *f)
 {
@@ -162,10 +162,11 @@ static int run(int argc, char **argv)
         for (size_t i = 0; i < N_STUDIES; i++) {
             const struct study *s = &studies[i];
             printf("%s — %s\n", s->name, s->summary);
-            printf("  model: %s%s%s\n  sweep: ggperf run", s->model_shape ? s->model_shape : "none",
-                   s->model_shape ? " " : "", s->model_type ? s->model_type : "");
-            for (int k = 0; s->args[k]; k++)
-                printf(" %s", s->args[k]);
+            printf("  model: %s%s%s\n  sweep: ggperf run %s", s->model_shape ? s->model_shape : "none",
+                   s->model_shape ? " " : "", s->model_type ? s->model_type : "", s->wl->name);
+            for (int k = 0; k < STUDY_MAX_AXES && s->axes[k].axis; k++)
+                printf(" --%s %s", s->axes[k].axis, s->axes[k].values);
+            printf(" -r %d --warmup %d", s->reps, s->warmup);
             printf("\n  table: %s\n\n", s->metrics);
         }
         return CLI_OK;
@@ -182,6 +183,10 @@ static int run(int argc, char **argv)
                s->name, s->details);
         return CLI_OK;
     }
+
+    char cerr[512];
+    if (study_check(s, cerr, sizeof cerr) != 0)
+        return cli_error(CLI_EFAIL, "%s (a bug in cli/cmd_study.c's table)", cerr);
 
     /* the user's options, checked here so that unknown ones name the study
      * and bad values fail before a model is synthesized */
@@ -239,11 +244,23 @@ static int run(int argc, char **argv)
 
     /* ggperf run WORKLOAD [study axes and plan] [-m MODEL] [user options] --metrics ... --title ... */
     const char *args[64];
+    char flags[STUDY_MAX_AXES][WORKLOAD_NAME_FLAG_MAX], reps[16], warmup[16];
     int n = 0;
     args[n++] = "run";
-    for (int k = 0; s->args[k] && n < 40; k++)
-        if (!resume || k == 0) /* a resumed sweep takes its plan from the stream */
-            args[n++] = s->args[k];
+    args[n++] = s->wl->name;
+    if (!resume) { /* a resumed sweep takes its plan from the stream */
+        for (int k = 0; k < STUDY_MAX_AXES && s->axes[k].axis; k++) {
+            snprintf(flags[k], sizeof flags[k], "--%s", s->axes[k].axis);
+            args[n++] = flags[k];
+            args[n++] = s->axes[k].values;
+        }
+        snprintf(reps, sizeof reps, "%d", s->reps);
+        snprintf(warmup, sizeof warmup, "%d", s->warmup);
+        args[n++] = "-r";
+        args[n++] = reps;
+        args[n++] = "--warmup";
+        args[n++] = warmup;
+    }
     if (model && !resume) {
         args[n++] = "-m";
         args[n++] = model;

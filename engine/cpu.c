@@ -1,3 +1,4 @@
+/* cpu — CPU feature detection from cpuid and xgetbv (see cpu.h). */
 #include "engine/cpu.h"
 
 #include <cpuid.h>

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/err.h"
 #include "engine/mem.h"
 #include "engine/quant.h"
 
@@ -138,19 +139,6 @@ static const char *safe_name(char *out, size_t out_len, struct gguf_str s)
 }
 
 /* --- error messages --------------------------------------------------- */
-
-static int set_err(char *err, size_t err_len, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int set_err(char *err, size_t err_len, int code, const char *fmt, ...)
-{
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 /* What the parser is reading, kept as cheap fields and formatted only when
  * a message is written. */
@@ -440,24 +428,24 @@ static int read_header(struct rd *r, uint32_t *version, uint64_t *n_t, uint64_t 
         char shown[8] = { 0 };
         for (uint64_t i = 0; i < have; i++)
             shown[i] = (r->buf[i] >= 0x20 && r->buf[i] < 0x7f) ? (char)r->buf[i] : '?';
-        return set_err(r->err, r->err_len, GGUF_ENOTGGUF,
+        return err_fail(r->err, r->err_len, GGUF_ENOTGGUF,
                        "not a GGUF file: starts with '%s' instead of the magic 'GGUF'", shown);
     }
     if (r->size < GGUF_HEADER_BYTES) {
         r->pos = r->size;
-        return set_err(r->err, r->err_len, GGUF_ETRUNC,
+        return err_fail(r->err, r->err_len, GGUF_ETRUNC,
                        "header: file is %" PRIu64 " bytes, shorter than a GGUF header (%u bytes)",
                        r->size, GGUF_HEADER_BYTES);
     }
     uint32_t v = ld32(r->buf + 4);
     if (v == 1)
-        return set_err(r->err, r->err_len, GGUF_EVERSION,
+        return err_fail(r->err, r->err_len, GGUF_EVERSION,
                        "header: GGUF version 1 (32-bit counts) is not supported (allowed 2 or 3)");
     if (v == 0x02000000u || v == 0x03000000u)
-        return set_err(r->err, r->err_len, GGUF_EVERSION,
+        return err_fail(r->err, r->err_len, GGUF_EVERSION,
                        "header: version field 0x%08" PRIx32 " is a big-endian GGUF file; only little-endian is read", v);
     if (v != 2 && v != 3)
-        return set_err(r->err, r->err_len, GGUF_EVERSION,
+        return err_fail(r->err, r->err_len, GGUF_EVERSION,
                        "header: GGUF version %" PRIu32 " is not supported (allowed 2 or 3)", v);
     *version = v;
     *n_t = ld64(r->buf + 8);
@@ -465,20 +453,20 @@ static int read_header(struct rd *r, uint32_t *version, uint64_t *n_t, uint64_t 
     r->pos = GGUF_HEADER_BYTES;
     uint64_t room = r->size - GGUF_HEADER_BYTES;
     if (*n_kv > room / GGUF_MIN_KV_BYTES)
-        return set_err(r->err, r->err_len, GGUF_ETRUNC,
+        return err_fail(r->err, r->err_len, GGUF_ETRUNC,
                        "header: key count %" PRIu64 " cannot fit in %" PRIu64 " bytes", *n_kv, r->size);
     if (*n_t > room / GGUF_MIN_TENSOR_BYTES)
-        return set_err(r->err, r->err_len, GGUF_ETRUNC,
+        return err_fail(r->err, r->err_len, GGUF_ETRUNC,
                        "header: tensor count %" PRIu64 " cannot fit in %" PRIu64 " bytes", *n_t, r->size);
     if (*n_kv * GGUF_MIN_KV_BYTES + *n_t * GGUF_MIN_TENSOR_BYTES > room)
-        return set_err(r->err, r->err_len, GGUF_ETRUNC,
+        return err_fail(r->err, r->err_len, GGUF_ETRUNC,
                        "header: %" PRIu64 " keys and %" PRIu64 " tensors cannot fit in %" PRIu64 " bytes",
                        *n_kv, *n_t, r->size);
     if (*n_kv > GGUF_MAX_KV)
-        return set_err(r->err, r->err_len, GGUF_ELIMIT,
+        return err_fail(r->err, r->err_len, GGUF_ELIMIT,
                        "header: key count %" PRIu64 " is above the reader's limit (%u)", *n_kv, GGUF_MAX_KV);
     if (*n_t > GGUF_MAX_TENSORS)
-        return set_err(r->err, r->err_len, GGUF_ELIMIT,
+        return err_fail(r->err, r->err_len, GGUF_ELIMIT,
                        "header: tensor count %" PRIu64 " is above the reader's limit (%u)", *n_t, GGUF_MAX_TENSORS);
     return 0;
 }
@@ -639,7 +627,7 @@ static int parse_tensor_infos(struct rd *r, struct gguf *g, struct gguf_index *i
         for (uint32_t d = 0; d < nd; d++) {
             if (__builtin_mul_overflow(n, t->ne[d], &n)) {
                 r->pos = at;
-                return set_err(r->err, r->err_len, GGUF_ECORRUPT,
+                return err_fail(r->err, r->err_len, GGUF_ECORRUPT,
                                "tensor '%s': shape [%" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64
                                "] has more than 2^63 elements", safe_name(name, sizeof name, t->name),
                                t->ne[0], t->ne[1], t->ne[2], t->ne[3]);
@@ -647,12 +635,12 @@ static int parse_tensor_infos(struct rd *r, struct gguf *g, struct gguf_index *i
         }
         t->n_elements = n;
         if (t->ne[0] % tr->blck != 0)
-            return set_err(r->err, r->err_len, GGUF_ECORRUPT,
+            return err_fail(r->err, r->err_len, GGUF_ECORRUPT,
                            "tensor '%s': row length %" PRId64 " is not a multiple of the %s block size %" PRId64,
                            safe_name(name, sizeof name, t->name), t->ne[0], tr->name, tr->blck);
         uint64_t bytes;
         if (__builtin_mul_overflow((uint64_t)(n / tr->blck), (uint64_t)tr->type_size, &bytes))
-            return set_err(r->err, r->err_len, GGUF_ECORRUPT,
+            return err_fail(r->err, r->err_len, GGUF_ECORRUPT,
                            "tensor '%s': %" PRId64 " %s elements take more than 2^64 bytes",
                            safe_name(name, sizeof name, t->name), n, tr->name);
         t->n_bytes = bytes;
@@ -717,17 +705,17 @@ static int check_data(struct gguf *g, struct gguf_index *ix, uint64_t infos_end,
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         struct gguf_tensor *t = &ix->t[i];
         if (t->offset % a != 0)
-            return set_err(err, err_len, GGUF_ECORRUPT,
+            return err_fail(err, err_len, GGUF_ECORRUPT,
                            "tensor '%s': data offset %" PRIu64 " is not a multiple of the alignment (%" PRIu64 ")",
                            safe_name(a_name, sizeof a_name, t->name), t->offset, a);
         uint64_t start, end;
         if (__builtin_add_overflow(data_off, t->offset, &start))
-            return set_err(err, err_len, GGUF_ETRUNC,
+            return err_fail(err, err_len, GGUF_ETRUNC,
                            "tensor '%s': data offset %" PRIu64 " (in the data section at byte %" PRIu64
                            ") is past the end of the file (%" PRIu64 " bytes)",
                            safe_name(a_name, sizeof a_name, t->name), t->offset, data_off, g->size);
         if (__builtin_add_overflow(start, t->n_bytes, &end) || end > g->size)
-            return set_err(err, err_len, GGUF_ETRUNC,
+            return err_fail(err, err_len, GGUF_ETRUNC,
                            "tensor '%s': data [offset %" PRIu64 ", %" PRIu64 " bytes] ends past the end of the file (%" PRIu64 " bytes)",
                            safe_name(a_name, sizeof a_name, t->name), start, t->n_bytes, g->size);
         t->data = g->buf + start;
@@ -740,7 +728,7 @@ static int check_data(struct gguf *g, struct gguf_index *ix, uint64_t infos_end,
     for (uint64_t k = 1; k < g->n_tensors; k++) {
         const struct gguf_tensor *p = &ix->t[ix->order[k - 1]], *t = &ix->t[ix->order[k]];
         if (p->offset + p->n_bytes > t->offset)
-            return set_err(err, err_len, GGUF_ECORRUPT,
+            return err_fail(err, err_len, GGUF_ECORRUPT,
                            "tensor '%s': data [offset %" PRIu64 ", %" PRIu64 " bytes] overlaps tensor '%s' [offset %"
                            PRIu64 ", %" PRIu64 " bytes]",
                            safe_name(a_name, sizeof a_name, t->name), data_off + t->offset, t->n_bytes,
@@ -755,7 +743,7 @@ int gguf_open(struct gguf *g, const void *buf, size_t size, void *storage,
     if (err && err_len)
         err[0] = '\0';
     if (!g)
-        return set_err(err, err_len, GGUF_ENOMEM, "no struct gguf given");
+        return err_fail(err, err_len, GGUF_ENOMEM, "no struct gguf given");
     memset(g, 0, sizeof *g);
     if (!buf)
         size = 0;
@@ -770,7 +758,7 @@ int gguf_open(struct gguf *g, const void *buf, size_t size, void *storage,
     layout_for(n_kv, n_t, &l);
     uintptr_t base = (uintptr_t)storage, aligned = (base + 7) & ~(uintptr_t)7;
     if (!storage || storage_bytes < l.total)
-        return set_err(err, err_len, GGUF_ENOMEM,
+        return err_fail(err, err_len, GGUF_ENOMEM,
                        "index storage is %zu bytes, %zu needed for %" PRIu64 " keys and %" PRIu64
                        " tensors (see gguf_index_bytes)", storage ? storage_bytes : 0, l.total, n_kv, n_t);
     struct gguf_index *ix = (struct gguf_index *)aligned;
@@ -811,7 +799,7 @@ int gguf_open_alloc(struct gguf *g, const void *buf, size_t size, char *err, siz
     if (!p) {
         if (g)
             memset(g, 0, sizeof *g);
-        return set_err(err, err_len, GGUF_ENOMEM, "cannot allocate %zu bytes for the GGUF index", bytes);
+        return err_fail(err, err_len, GGUF_ENOMEM, "cannot allocate %zu bytes for the GGUF index", bytes);
     }
     int rc = gguf_open(g, buf, size, p, bytes, err, err_len);
     if (rc) {
@@ -898,7 +886,7 @@ static int lookup(const struct gguf *g, const char *key, const struct gguf_value
 {
     const struct gguf_kv *kv = gguf_find_kv(g, key);
     if (!kv)
-        return set_err(err, err_len, GGUF_ENOTFOUND, "key '%s' is absent", key ? key : "(null)");
+        return err_fail(err, err_len, GGUF_ENOTFOUND, "key '%s' is absent", key ? key : "(null)");
     *v = &kv->value;
     return 0;
 }
@@ -906,12 +894,12 @@ static int lookup(const struct gguf *g, const char *key, const struct gguf_value
 static int mismatch(const char *key, const struct gguf_value *v, const char *wanted, char *err, size_t err_len)
 {
     if (is_signed_type(v->type))
-        return set_err(err, err_len, GGUF_EMISMATCH, "key '%s': found %s %" PRId64 ", wanted %s",
+        return err_fail(err, err_len, GGUF_EMISMATCH, "key '%s': found %s %" PRId64 ", wanted %s",
                        key, vtype_names[v->type], v->v.i64, wanted);
     if (is_int_type(v->type))
-        return set_err(err, err_len, GGUF_EMISMATCH, "key '%s': found %s %" PRIu64 ", wanted %s",
+        return err_fail(err, err_len, GGUF_EMISMATCH, "key '%s': found %s %" PRIu64 ", wanted %s",
                        key, vtype_names[v->type], v->v.u64, wanted);
-    return set_err(err, err_len, GGUF_EMISMATCH, "key '%s': found %s, wanted %s",
+    return err_fail(err, err_len, GGUF_EMISMATCH, "key '%s': found %s, wanted %s",
                    key, gguf_vtype_name(v->type), wanted);
 }
 

@@ -24,6 +24,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/err.h"
+
 #define CACHE_LINE 64
 /* Matmul rows are handed out in groups of 16 floats: one cache line of
  * output, so threads never share a line of the result (unless asked to). */
@@ -88,17 +90,6 @@ static void qstate_reset(struct qstate *st)
     st->src[0] = st->src[1] = NULL;
     st->type[0] = st->type[1] = -1;
     st->next = 0;
-}
-
-static int fail(char *err, size_t err_len, int code, const char *fmt, ...)
-{
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return code;
 }
 
 void infer_opts_default(struct infer_opts *o)
@@ -202,7 +193,7 @@ int infer_new(struct infer **out, const struct model *m, const struct infer_opts
     const struct model_hparams *hp = &m->hp;
     *out = NULL;
     if (o.n_ctx < 0 || o.n_batch < 0 || o.n_threads < 0 || o.kv_pad < 0)
-        return fail(err, err_len, INFER_EARG, "negative context, batch, thread count or KV padding");
+        return err_fail(err, err_len, INFER_EARG, "negative context, batch, thread count or KV padding");
     if (o.n_ctx == 0)
         o.n_ctx = hp->n_ctx_train < 4096 ? hp->n_ctx_train : 4096;
     if (o.n_batch == 0)
@@ -211,12 +202,12 @@ int infer_new(struct infer **out, const struct model *m, const struct infer_opts
         o.n_batch = o.n_ctx;
     o.n_threads = resolve_threads(o.n_threads);
     if (o.n_threads > POOL_MAX_THREADS)
-        return fail(err, err_len, INFER_EARG, "thread count %d too large (at most %d)", o.n_threads,
+        return err_fail(err, err_len, INFER_EARG, "thread count %d too large (at most %d)", o.n_threads,
                     POOL_MAX_THREADS);
 
     struct infer *c = mem_alloc(o.mem, sizeof *c, CACHE_LINE);
     if (!c)
-        return fail(err, err_len, INFER_ENOMEM, "cannot allocate the inference context");
+        return err_fail(err, err_len, INFER_ENOMEM, "cannot allocate the inference context");
     memset(c, 0, sizeof *c);
     c->m = m;
     c->o = o;
@@ -239,7 +230,7 @@ int infer_new(struct infer **out, const struct model *m, const struct infer_opts
     for (int i = 0; i < INFER_N_BUFS; i++) {
         *ptrs[i] = alloc_zero(c, sizes[i]);
         if (!*ptrs[i]) {
-            int rc = fail(err, err_len, INFER_ENOMEM,
+            int rc = err_fail(err, err_len, INFER_ENOMEM,
                           i < 2 ? "cannot allocate the KV cache (%zu bytes for n_ctx %d)"
                                 : "cannot allocate %zu bytes of scratch (n_ctx %d)",
                           sizes[i], c->n_ctx);
@@ -256,7 +247,7 @@ int infer_new(struct infer **out, const struct model *m, const struct infer_opts
     char perr[256];
     c->pool = pool_new(&po, o.mem, perr, sizeof perr);
     if (!c->pool) {
-        int rc = fail(err, err_len, INFER_EPOOL, "thread pool: %s", perr);
+        int rc = err_fail(err, err_len, INFER_EPOOL, "thread pool: %s", perr);
         infer_free(c);
         return rc;
     }
@@ -618,13 +609,13 @@ int infer_eval(struct infer *c, const int32_t *tokens, int n, float *logits_all,
 {
     const struct model_hparams *hp = &c->m->hp;
     if (n <= 0)
-        return fail(err, err_len, INFER_EARG, "no tokens to evaluate");
+        return err_fail(err, err_len, INFER_EARG, "no tokens to evaluate");
     for (int i = 0; i < n; i++)
         if (tokens[i] < 0 || tokens[i] >= hp->n_vocab)
-            return fail(err, err_len, INFER_EARG, "token %d (at index %d) is outside the vocabulary (0..%d)",
+            return err_fail(err, err_len, INFER_EARG, "token %d (at index %d) is outside the vocabulary (0..%d)",
                         tokens[i], i, hp->n_vocab - 1);
     if (n > c->n_ctx - c->pos)
-        return fail(err, err_len, INFER_EFULL, "%d tokens do not fit: %d of %d context positions are used", n,
+        return err_fail(err, err_len, INFER_EFULL, "%d tokens do not fit: %d of %d context positions are used", n,
                     c->pos, c->n_ctx);
     enum region_kind kind = n > 1 ? REGION_PREFILL : REGION_DECODE;
     region_begin(c->o.regions, kind, c->pos);

@@ -1,3 +1,5 @@
+/* mem — the engine's one allocation hook and the counting hooks the
+ * harness plugs in (see mem.h). */
 #include "engine/mem.h"
 
 #include <stdlib.h>

@@ -1,21 +1,13 @@
+/* model — binding a llama-family model to its GGUF weights: hyper-
+ * parameters, tensor lookup and shape checks (see model.h). */
 #include "engine/model.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "base/err.h"
 #include "engine/quant.h"
-
-static int fail(char *err, size_t err_len, int code, const char *fmt, ...)
-{
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 /* Read an integer hyper-parameter "<arch>.<suffix>"; def < 0 means required. */
 static int get_hp_int(const struct gguf *g, const char *arch, const char *suffix, long def,
@@ -28,14 +20,14 @@ static int get_hp_int(const struct gguf *g, const char *arch, const char *suffix
     int rc = gguf_get_u64(g, key, &v, e, sizeof e);
     if (rc == GGUF_ENOTFOUND) {
         if (def < 0)
-            return fail(err, err_len, MODEL_EHPARAMS, "key '%s': missing (required hyper-parameter)", key);
+            return err_fail(err, err_len, MODEL_EHPARAMS, "key '%s': missing (required hyper-parameter)", key);
         *out = (int)def;
         return 0;
     }
     if (rc != GGUF_OK)
-        return fail(err, err_len, MODEL_EHPARAMS, "%s", e);
+        return err_fail(err, err_len, MODEL_EHPARAMS, "%s", e);
     if ((long)v < lo || (long)v > hi || v > (uint64_t)hi)
-        return fail(err, err_len, MODEL_EHPARAMS, "key '%s': value %llu out of range (allowed %ld..%ld)", key,
+        return err_fail(err, err_len, MODEL_EHPARAMS, "key '%s': value %llu out of range (allowed %ld..%ld)", key,
                     (unsigned long long)v, lo, hi);
     *out = (int)v;
     return 0;
@@ -53,9 +45,9 @@ static int get_hp_float(const struct gguf *g, const char *arch, const char *suff
         return 0;
     }
     if (rc != GGUF_OK)
-        return fail(err, err_len, MODEL_EHPARAMS, "%s", e);
+        return err_fail(err, err_len, MODEL_EHPARAMS, "%s", e);
     if (!(*out > 0) || *out > 1e9f)
-        return fail(err, err_len, MODEL_EHPARAMS, "key '%s': value %g out of range", key, (double)*out);
+        return err_fail(err, err_len, MODEL_EHPARAMS, "key '%s': value %g out of range", key, (double)*out);
     return 0;
 }
 
@@ -65,25 +57,25 @@ static int bind(const struct gguf *g, const char *name, int64_t ne0, int64_t ne1
 {
     const struct gguf_tensor *t = gguf_find_tensor(g, name);
     if (!t)
-        return fail(err, err_len, MODEL_ETENSOR, "tensor '%s': missing", name);
+        return err_fail(err, err_len, MODEL_ETENSOR, "tensor '%s': missing", name);
     int64_t want_dims = ne1 ? 2 : 1;
     bool ok = t->ne[0] == ne0 && (ne1 ? t->ne[1] == ne1 : t->ne[1] == 1) && t->ne[2] == 1 && t->ne[3] == 1;
     if (!ok) {
         if (ne1)
-            return fail(err, err_len, MODEL_ETENSOR,
+            return err_fail(err, err_len, MODEL_ETENSOR,
                         "tensor '%s': shape [%lld, %lld, %lld, %lld], expected [%lld, %lld]", name,
                         (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2], (long long)t->ne[3],
                         (long long)ne0, (long long)ne1);
-        return fail(err, err_len, MODEL_ETENSOR, "tensor '%s': shape [%lld, %lld, %lld, %lld], expected [%lld]",
+        return err_fail(err, err_len, MODEL_ETENSOR, "tensor '%s': shape [%lld, %lld, %lld, %lld], expected [%lld]",
                     name, (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2], (long long)t->ne[3],
                     (long long)ne0);
     }
     (void)want_dims;
     if (need_f32 && t->type != QT_F32)
-        return fail(err, err_len, MODEL_EUNSUPPORTED, "tensor '%s': type %s, expected F32 for a norm vector",
+        return err_fail(err, err_len, MODEL_EUNSUPPORTED, "tensor '%s': type %s, expected F32 for a norm vector",
                     name, quant_type_name(t->type));
     if (!need_f32 && !quant_supported(t->type))
-        return fail(err, err_len, MODEL_EUNSUPPORTED, "tensor '%s': type %s is not supported by the engine",
+        return err_fail(err, err_len, MODEL_EUNSUPPORTED, "tensor '%s': type %s is not supported by the engine",
                     name, quant_type_name(t->type));
     memset(w, 0, sizeof *w);
     w->data = t->data;
@@ -98,16 +90,16 @@ static int bind(const struct gguf *g, const char *name, int64_t ne0, int64_t ne1
 static int check_hparams(struct model_hparams *hp, char *err, size_t err_len)
 {
     if (hp->n_head <= 0 || hp->n_embd % hp->n_head != 0)
-        return fail(err, err_len, MODEL_EHPARAMS, "head count %d does not divide embedding length %d",
+        return err_fail(err, err_len, MODEL_EHPARAMS, "head count %d does not divide embedding length %d",
                     hp->n_head, hp->n_embd);
     if (hp->n_head_kv <= 0 || hp->n_head % hp->n_head_kv != 0)
-        return fail(err, err_len, MODEL_EHPARAMS, "KV head count %d does not divide head count %d",
+        return err_fail(err, err_len, MODEL_EHPARAMS, "KV head count %d does not divide head count %d",
                     hp->n_head_kv, hp->n_head);
     hp->head_dim = hp->n_embd / hp->n_head;
     if (hp->head_dim % 2 != 0)
-        return fail(err, err_len, MODEL_EHPARAMS, "head dimension %d is odd (RoPE needs pairs)", hp->head_dim);
+        return err_fail(err, err_len, MODEL_EHPARAMS, "head dimension %d is odd (RoPE needs pairs)", hp->head_dim);
     if (hp->n_rot <= 0 || hp->n_rot > hp->head_dim || hp->n_rot % 2 != 0)
-        return fail(err, err_len, MODEL_EHPARAMS, "rope dimension %d invalid for head dimension %d", hp->n_rot,
+        return err_fail(err, err_len, MODEL_EHPARAMS, "rope dimension %d invalid for head dimension %d", hp->n_rot,
                     hp->head_dim);
     return 0;
 }
@@ -180,7 +172,7 @@ static int copy_weights(struct model *m, const struct model_opts *o, char *err, 
     size_t total = c.pos;
     c.buf = mem_alloc(o->mem, total, c.align);
     if (!c.buf)
-        return fail(err, err_len, MODEL_ENOMEM, "cannot allocate %zu bytes for the weight copy", total);
+        return err_fail(err, err_len, MODEL_ENOMEM, "cannot allocate %zu bytes for the weight copy", total);
     c.pos = 0;
     for_each_weight(m, &c.v);
     if (m->tied)
@@ -200,16 +192,16 @@ int model_load(struct model *m, const struct gguf *g, const struct model_opts *o
     struct gguf_str arch_s;
     char e[256];
     if (gguf_get_str(g, "general.architecture", &arch_s, e, sizeof e) != GGUF_OK)
-        return fail(err, err_len, MODEL_EARCH, "key 'general.architecture': missing or not a string");
+        return err_fail(err, err_len, MODEL_EARCH, "key 'general.architecture': missing or not a string");
     char arch[32];
     if (arch_s.len >= sizeof arch)
-        return fail(err, err_len, MODEL_EARCH, "architecture name too long (%llu bytes)",
+        return err_fail(err, err_len, MODEL_EARCH, "architecture name too long (%llu bytes)",
                     (unsigned long long)arch_s.len);
     memcpy(arch, arch_s.ptr, arch_s.len);
     arch[arch_s.len] = '\0';
     /* Mistral files use the llama layout under their own name. */
     if (strcmp(arch, "llama") != 0 && strcmp(arch, "mistral") != 0)
-        return fail(err, err_len, MODEL_EARCH, "architecture '%s' is not supported (llama family only)", arch);
+        return err_fail(err, err_len, MODEL_EARCH, "architecture '%s' is not supported (llama family only)", arch);
 
     struct model_hparams *hp = &m->hp;
     int rc;
@@ -234,9 +226,9 @@ int model_load(struct model *m, const struct gguf *g, const struct model_opts *o
     /* The vocabulary size is the embedding's row count. */
     const struct gguf_tensor *te = gguf_find_tensor(g, "token_embd.weight");
     if (!te)
-        return fail(err, err_len, MODEL_ETENSOR, "tensor 'token_embd.weight': missing");
+        return err_fail(err, err_len, MODEL_ETENSOR, "tensor 'token_embd.weight': missing");
     if (te->ne[1] < 1 || te->ne[1] > (1 << 24))
-        return fail(err, err_len, MODEL_ETENSOR, "tensor 'token_embd.weight': %lld rows is not a vocabulary size",
+        return err_fail(err, err_len, MODEL_ETENSOR, "tensor 'token_embd.weight': %lld rows is not a vocabulary size",
                     (long long)te->ne[1]);
     hp->n_vocab = (int)te->ne[1];
 
@@ -260,7 +252,7 @@ int model_load(struct model *m, const struct gguf *g, const struct model_opts *o
 
     m->layers = mem_alloc(o->mem, sizeof(struct model_layer) * (size_t)hp->n_layer, 64);
     if (!m->layers)
-        return fail(err, err_len, MODEL_ENOMEM, "cannot allocate %d layers", hp->n_layer);
+        return err_fail(err, err_len, MODEL_ENOMEM, "cannot allocate %d layers", hp->n_layer);
     for (int l = 0; l < hp->n_layer; l++) {
         struct model_layer *L = &m->layers[l];
         char name[96];

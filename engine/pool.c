@@ -41,6 +41,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/err.h"
+
 #define CACHE_LINE 64
 
 /* PAUSE iterations before a spinning thread starts calling sched_yield. */
@@ -90,17 +92,6 @@ struct pool {
     alignas(CACHE_LINE) _Atomic uint32_t n_started;    /* futex word */
     _Atomic int quit;
 };
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (!err || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
 
 static inline void cpu_relax(void)
 {
@@ -279,19 +270,19 @@ static void free_pool_memory(struct pool *p)
 struct pool *pool_new(const struct pool_opts *o, const struct mem_hooks *mem, char *err, size_t err_len)
 {
     if (!o) {
-        set_err(err, err_len, "pool_new: no options given");
+        err_set(err, err_len, "pool_new: no options given");
         return NULL;
     }
     if (o->n_threads < 1 || o->n_threads > POOL_MAX_THREADS) {
-        set_err(err, err_len, "n_threads %d out of range 1..%d", o->n_threads, POOL_MAX_THREADS);
+        err_set(err, err_len, "n_threads %d out of range 1..%d", o->n_threads, POOL_MAX_THREADS);
         return NULL;
     }
     if (o->wait != POOL_WAIT_SPIN && o->wait != POOL_WAIT_FUTEX && o->wait != POOL_WAIT_HYBRID) {
-        set_err(err, err_len, "wait policy %d is not spin, futex or hybrid", (int)o->wait);
+        err_set(err, err_len, "wait policy %d is not spin, futex or hybrid", (int)o->wait);
         return NULL;
     }
     if (o->cpus && o->n_cpus < 1) {
-        set_err(err, err_len, "n_cpus %d: must be >= 1 when a CPU list is given", o->n_cpus);
+        err_set(err, err_len, "n_cpus %d: must be >= 1 when a CPU list is given", o->n_cpus);
         return NULL;
     }
 
@@ -299,7 +290,7 @@ struct pool *pool_new(const struct pool_opts *o, const struct mem_hooks *mem, ch
     CPU_ZERO(&caller_mask);
     int rc = pthread_getaffinity_np(pthread_self(), sizeof caller_mask, &caller_mask);
     if (rc != 0) {
-        set_err(err, err_len, "pthread_getaffinity_np of the caller failed: %s", strerror(rc));
+        err_set(err, err_len, "pthread_getaffinity_np of the caller failed: %s", strerror(rc));
         return NULL;
     }
 
@@ -313,12 +304,12 @@ struct pool *pool_new(const struct pool_opts *o, const struct mem_hooks *mem, ch
         for (int i = 0; i < o->n_cpus; i++) {
             int c = o->cpus[i];
             if (c < 0 || c >= CPU_SETSIZE) {
-                set_err(err, err_len, "cpu %d (cpus[%d]) out of range 0..%d", c, i, CPU_SETSIZE - 1);
+                err_set(err, err_len, "cpu %d (cpus[%d]) out of range 0..%d", c, i, CPU_SETSIZE - 1);
                 return NULL;
             }
             if (!CPU_ISSET(c, &caller_mask)) {
                 format_cpuset(&caller_mask, allowed, sizeof allowed);
-                set_err(err, err_len, "cpu %d (cpus[%d]) is not in the caller's affinity mask (%s)", c, i,
+                err_set(err, err_len, "cpu %d (cpus[%d]) is not in the caller's affinity mask (%s)", c, i,
                         allowed);
                 return NULL;
             }
@@ -338,7 +329,7 @@ struct pool *pool_new(const struct pool_opts *o, const struct mem_hooks *mem, ch
         hooks = *mem;
     struct pool *p = mem_alloc(&hooks, sizeof *p, CACHE_LINE);
     if (!p) {
-        set_err(err, err_len, "out of memory for the pool (%zu bytes)", sizeof *p);
+        err_set(err, err_len, "out of memory for the pool (%zu bytes)", sizeof *p);
         return NULL;
     }
     memset(p, 0, sizeof *p);
@@ -346,7 +337,7 @@ struct pool *pool_new(const struct pool_opts *o, const struct mem_hooks *mem, ch
     p->mem = hooks;
     p->threads = mem_alloc(&hooks, (size_t)n * sizeof *p->threads, CACHE_LINE);
     if (!p->threads) {
-        set_err(err, err_len, "out of memory for %d thread records", n);
+        err_set(err, err_len, "out of memory for %d thread records", n);
         mem_free(&hooks, p, sizeof *p);
         return NULL;
     }
@@ -382,7 +373,7 @@ struct pool *pool_new(const struct pool_opts *o, const struct mem_hooks *mem, ch
         CPU_SET(o->cpus[0], &one);
         rc = pthread_setaffinity_np(p->caller, sizeof one, &one);
         if (rc != 0) {
-            set_err(err, err_len, "pinning the caller to cpu %d failed: %s", o->cpus[0], strerror(rc));
+            err_set(err, err_len, "pinning the caller to cpu %d failed: %s", o->cpus[0], strerror(rc));
             free_pool_memory(p);
             return NULL;
         }
@@ -413,7 +404,7 @@ struct pool *pool_new(const struct pool_opts *o, const struct mem_hooks *mem, ch
         rc = pthread_create(&p->threads[i].thread, &attr, worker_main, &p->threads[i]);
         pthread_attr_destroy(&attr);
         if (rc != 0) {
-            set_err(err, err_len, "pthread_create for worker %d of %d failed: %s", i, n, strerror(rc));
+            err_set(err, err_len, "pthread_create for worker %d of %d failed: %s", i, n, strerror(rc));
             break;
         }
         p->threads[i].created = true;
@@ -586,7 +577,7 @@ static int parse_cpu_number(const char **s, int *out)
 int pool_parse_cpus(const char *list, int *cpus, int max, char *err, size_t err_len)
 {
     if (!list || !*list) {
-        set_err(err, err_len, "empty CPU list");
+        err_set(err, err_len, "empty CPU list");
         return POOL_EINVAL;
     }
     int count = 0;
@@ -595,7 +586,7 @@ int pool_parse_cpus(const char *list, int *cpus, int max, char *err, size_t err_
         const char *item = s;
         int lo, hi;
         if (parse_cpu_number(&s, &lo) != 0) {
-            set_err(err, err_len, "CPU list '%s': bad CPU number at '%s' (allowed 0..%d)", list, item,
+            err_set(err, err_len, "CPU list '%s': bad CPU number at '%s' (allowed 0..%d)", list, item,
                     CPU_SETSIZE - 1);
             return POOL_EINVAL;
         }
@@ -603,18 +594,18 @@ int pool_parse_cpus(const char *list, int *cpus, int max, char *err, size_t err_
         if (*s == '-') {
             s++;
             if (parse_cpu_number(&s, &hi) != 0 || hi < lo) {
-                set_err(err, err_len, "CPU list '%s': bad range at '%s' (want LO-HI, LO <= HI <= %d)", list,
+                err_set(err, err_len, "CPU list '%s': bad range at '%s' (want LO-HI, LO <= HI <= %d)", list,
                         item, CPU_SETSIZE - 1);
                 return POOL_EINVAL;
             }
         }
         if (*s != ',' && *s != '\0') {
-            set_err(err, err_len, "CPU list '%s': unexpected '%c' at '%s'", list, *s, s);
+            err_set(err, err_len, "CPU list '%s': unexpected '%c' at '%s'", list, *s, s);
             return POOL_EINVAL;
         }
         for (int c = lo; c <= hi; c++) {
             if (count >= max) {
-                set_err(err, err_len, "CPU list '%s' has more than %d CPUs", list, max);
+                err_set(err, err_len, "CPU list '%s' has more than %d CPUs", list, max);
                 return POOL_ELIMIT;
             }
             cpus[count++] = c;

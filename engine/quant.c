@@ -16,38 +16,39 @@
 #define TF(t) quant_ref_to_float_##t
 #define FF(t) quant_ref_from_float_##t
 #define DOT(t) quant_ref_dot_##t
+#define RB(t) quant_random_##t
 
 static const struct quant_traits traits[QT_COUNT] = {
-    /* name, blck, type_size, is_quantized, vec_dot_type, to_float, from_float, dot */
-    [QT_F32] = { "F32", 1, 4, false, QT_F32, TF(f32), FF(f32), DOT(f32) },
-    [QT_F16] = { "F16", 1, 2, false, QT_F16, TF(f16), FF(f16), DOT(f16) },
-    [QT_Q4_0] = { "Q4_0", 32, 18, true, QT_Q8_0, TF(q4_0), FF(q4_0), DOT(q4_0) },
-    [QT_Q4_1] = { "Q4_1", 32, 20, true, QT_Q8_1, TF(q4_1), FF(q4_1), DOT(q4_1) },
-    [QT_Q5_0] = { "Q5_0", 32, 22, true, QT_Q8_0, TF(q5_0), FF(q5_0), DOT(q5_0) },
-    [QT_Q5_1] = { "Q5_1", 32, 24, true, QT_Q8_1, TF(q5_1), FF(q5_1), DOT(q5_1) },
-    [QT_Q8_0] = { "Q8_0", 32, 34, true, QT_Q8_0, TF(q8_0), FF(q8_0), DOT(q8_0) },
+    /* name, blck, type_size, is_quantized, vec_dot_type, to_float, from_float, dot, random_block */
+    [QT_F32] = { "F32", 1, 4, false, QT_F32, TF(f32), FF(f32), DOT(f32), RB(f32) },
+    [QT_F16] = { "F16", 1, 2, false, QT_F16, TF(f16), FF(f16), DOT(f16), RB(f16) },
+    [QT_Q4_0] = { "Q4_0", 32, 18, true, QT_Q8_0, TF(q4_0), FF(q4_0), DOT(q4_0), RB(q4_0) },
+    [QT_Q4_1] = { "Q4_1", 32, 20, true, QT_Q8_1, TF(q4_1), FF(q4_1), DOT(q4_1), RB(q4_1) },
+    [QT_Q5_0] = { "Q5_0", 32, 22, true, QT_Q8_0, TF(q5_0), FF(q5_0), DOT(q5_0), RB(q5_0) },
+    [QT_Q5_1] = { "Q5_1", 32, 24, true, QT_Q8_1, TF(q5_1), FF(q5_1), DOT(q5_1), RB(q5_1) },
+    [QT_Q8_0] = { "Q8_0", 32, 34, true, QT_Q8_0, TF(q8_0), FF(q8_0), DOT(q8_0), RB(q8_0) },
     [QT_Q8_1] = { "Q8_1", 32, 36, true, QT_Q8_1, TF(q8_1), FF(q8_1), NULL },
-    [QT_Q2_K] = { "Q2_K", 256, 84, true, QT_Q8_K, TF(q2_K), NULL, DOT(q2_K) },
-    [QT_Q3_K] = { "Q3_K", 256, 110, true, QT_Q8_K, TF(q3_K), NULL, DOT(q3_K) },
-    [QT_Q4_K] = { "Q4_K", 256, 144, true, QT_Q8_K, TF(q4_K), NULL, DOT(q4_K) },
-    [QT_Q5_K] = { "Q5_K", 256, 176, true, QT_Q8_K, TF(q5_K), NULL, DOT(q5_K) },
-    [QT_Q6_K] = { "Q6_K", 256, 210, true, QT_Q8_K, TF(q6_K), NULL, DOT(q6_K) },
+    [QT_Q2_K] = { "Q2_K", 256, 84, true, QT_Q8_K, TF(q2_K), NULL, DOT(q2_K), RB(q2_K) },
+    [QT_Q3_K] = { "Q3_K", 256, 110, true, QT_Q8_K, TF(q3_K), NULL, DOT(q3_K), RB(q3_K) },
+    [QT_Q4_K] = { "Q4_K", 256, 144, true, QT_Q8_K, TF(q4_K), NULL, DOT(q4_K), RB(q4_K) },
+    [QT_Q5_K] = { "Q5_K", 256, 176, true, QT_Q8_K, TF(q5_K), NULL, DOT(q5_K), RB(q5_K) },
+    [QT_Q6_K] = { "Q6_K", 256, 210, true, QT_Q8_K, TF(q6_K), NULL, DOT(q6_K), RB(q6_K) },
     [QT_Q8_K] = { "Q8_K", 256, 292, true, QT_Q8_K, TF(q8_K), FF(q8_K), NULL },
     [QT_IQ2_XXS] = { "IQ2_XXS", 256, 66, true, QT_Q8_K, NULL, NULL, NULL },
     [QT_IQ2_XS] = { "IQ2_XS", 256, 74, true, QT_Q8_K, NULL, NULL, NULL },
     [QT_IQ3_XXS] = { "IQ3_XXS", 256, 98, true, QT_Q8_K, NULL, NULL, NULL },
     [QT_IQ1_S] = { "IQ1_S", 256, 50, true, QT_Q8_K, NULL, NULL, NULL },
-    [QT_IQ4_NL] = { "IQ4_NL", 32, 18, true, QT_Q8_0, TF(iq4_nl), FF(iq4_nl), DOT(iq4_nl) },
+    [QT_IQ4_NL] = { "IQ4_NL", 32, 18, true, QT_Q8_0, TF(iq4_nl), FF(iq4_nl), DOT(iq4_nl), RB(iq4_nl) },
     [QT_IQ3_S] = { "IQ3_S", 256, 110, true, QT_Q8_K, NULL, NULL, NULL },
     [QT_IQ2_S] = { "IQ2_S", 256, 82, true, QT_Q8_K, NULL, NULL, NULL },
-    [QT_IQ4_XS] = { "IQ4_XS", 256, 136, true, QT_Q8_K, TF(iq4_xs), NULL, DOT(iq4_xs) },
+    [QT_IQ4_XS] = { "IQ4_XS", 256, 136, true, QT_Q8_K, TF(iq4_xs), NULL, DOT(iq4_xs), RB(iq4_xs) },
     [QT_I8] = { "I8", 1, 1, false, QT_I8, NULL, NULL, NULL },
     [QT_I16] = { "I16", 1, 2, false, QT_I16, NULL, NULL, NULL },
     [QT_I32] = { "I32", 1, 4, false, QT_I32, NULL, NULL, NULL },
     [QT_I64] = { "I64", 1, 8, false, QT_I64, NULL, NULL, NULL },
     [QT_F64] = { "F64", 1, 8, false, QT_F64, NULL, NULL, NULL },
     [QT_IQ1_M] = { "IQ1_M", 256, 56, true, QT_Q8_K, NULL, NULL, NULL },
-    [QT_BF16] = { "BF16", 1, 2, false, QT_BF16, TF(bf16), FF(bf16), DOT(bf16) },
+    [QT_BF16] = { "BF16", 1, 2, false, QT_BF16, TF(bf16), FF(bf16), DOT(bf16), RB(bf16) },
     [QT_TQ1_0] = { "TQ1_0", 256, 54, true, QT_Q8_K, NULL, NULL, NULL },
     [QT_TQ2_0] = { "TQ2_0", 256, 66, true, QT_Q8_K, NULL, NULL, NULL },
     [QT_MXFP4] = { "MXFP4", 32, 17, true, QT_Q8_0, NULL, NULL, NULL },
@@ -56,6 +57,7 @@ static const struct quant_traits traits[QT_COUNT] = {
 #undef TF
 #undef FF
 #undef DOT
+#undef RB
 
 const struct quant_traits *quant_traits_get(int t)
 {

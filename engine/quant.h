@@ -141,6 +141,25 @@ typedef void (*quant_dot_fn)(int64_t n, const void *restrict x, const void *rest
 typedef void (*quant_gemm_fn)(int64_t n, const void *restrict x, size_t x_stride, int nr,
                               const void *restrict y, size_t y_stride, int ny, float *restrict s, size_t ld);
 
+/* A deterministic random stream for making data (xoshiro256** seeded
+ * through splitmix64; quant_random.c). The bytes depend only on the seed. */
+struct quant_rng {
+    uint64_t s[4];
+};
+
+/* Seed r from seed and a stream id (e.g. a hash of a tensor name, or 0):
+ * equal (seed, stream) pairs give equal streams. */
+void quant_rng_seed(struct quant_rng *r, uint64_t seed, uint64_t stream);
+/* The next 64 random bits. */
+uint64_t quant_rng_next(struct quant_rng *r);
+/* n random bytes at dst. */
+void quant_rng_bytes(struct quant_rng *r, void *dst, size_t n);
+
+/* Write one valid random block at dst (no alignment needed): finite,
+ * moderate scales, uniform random codes, dequantized values of mean ~0 and
+ * standard deviation ~std. */
+typedef void (*quant_random_fn)(void *restrict dst, struct quant_rng *r, float std);
+
 /* Static properties of a type: known to the reader for every GGUF type. */
 struct quant_traits {
     const char *name;      /* "Q4_K"; NULL for an unknown id */
@@ -155,11 +174,16 @@ struct quant_traits {
                                      * llama-quantize uses without an imatrix (Q4_0,
                                      * Q4_1, Q5_0, Q5_1, IQ4_NL) */
     quant_dot_fn dot;
+    quant_random_fn random_block; /* NULL where there is no recipe */
 };
 
 /* The traits of type t, or NULL when t is not a known GGUF type id. The
  * returned pointer is to static storage. */
 const struct quant_traits *quant_traits_get(int t);
+
+/* Fill nb consecutive blocks of type t at dst with the type's random_block
+ * recipe. Returns 0, or -1 when t has no recipe (dst untouched). */
+int quant_random_blocks(int t, struct quant_rng *r, void *dst, size_t nb, float std);
 
 /* Name of a type id ("Q4_K"), or "unknown". */
 const char *quant_type_name(int t);

@@ -127,4 +127,21 @@ static inline void quant_prefetch_ahead(const void *p, int bytes)
     }
 }
 
+/* --- valid random blocks (quant_random_fn; quant_random.c) ------------ */
+void quant_random_f32(void *restrict dst, struct quant_rng *r, float std);
+void quant_random_f16(void *restrict dst, struct quant_rng *r, float std);
+void quant_random_bf16(void *restrict dst, struct quant_rng *r, float std);
+void quant_random_q4_0(void *restrict dst, struct quant_rng *r, float std);
+void quant_random_q4_1(void *restrict dst, struct quant_rng *r, float std);
+void quant_random_q5_0(void *restrict dst, struct quant_rng *r, float std);
+void quant_random_q5_1(void *restrict dst, struct quant_rng *r, float std);
+void quant_random_q8_0(void *restrict dst, struct quant_rng *r, float std);
+void quant_random_q2_K(void *restrict dst, struct quant_rng *r, float std);
+void quant_random_q3_K(void *restrict dst, struct quant_rng *r, float std);
+void quant_random_q4_K(void *restrict dst, struct quant_rng *r, float std);
+void quant_random_q5_K(void *restrict dst, struct quant_rng *r, float std);
+void quant_random_q6_K(void *restrict dst, struct quant_rng *r, float std);
+void quant_random_iq4_nl(void *restrict dst, struct quant_rng *r, float std);
+void quant_random_iq4_xs(void *restrict dst, struct quant_rng *r, float std);
+
 #endif

@@ -1,3 +1,5 @@
+/* sampler — greedy, or penalty/top-k/temperature/top-p sampling, from a row of
+ * logits (see sampler.h). */
 #include "engine/sampler.h"
 
 #include <math.h>
@@ -6,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/err.h"
 #include "engine/mem.h"
 
 /* A candidate token; after the softmax, p holds its weight. */
@@ -27,18 +30,6 @@ struct sampler {
     int win_pos, win_fill;
 };
 
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (!err || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- PRNG: splitmix64 seeds xoshiro256** -------------------------------- */
 
@@ -102,19 +93,19 @@ struct sampler *sampler_new(int n_vocab, const struct sampler_opts *opts,
     if (err && err_len)
         err[0] = '\0';
     if (!opts) {
-        set_err(err, err_len, "sampler: no options");
+        err_set(err, err_len, "sampler: no options");
         return NULL;
     }
     if (n_vocab < 1) {
-        set_err(err, err_len, "sampler: n_vocab %d, must be >= 1", n_vocab);
+        err_set(err, err_len, "sampler: n_vocab %d, must be >= 1", n_vocab);
         return NULL;
     }
     if (isnan(opts->temp) || isnan(opts->top_p) || isnan(opts->repeat_penalty)) {
-        set_err(err, err_len, "sampler: temp, top_p and repeat_penalty must not be NaN");
+        err_set(err, err_len, "sampler: temp, top_p and repeat_penalty must not be NaN");
         return NULL;
     }
     if (opts->repeat_last_n < 0 || opts->repeat_last_n > SAMPLER_MAX_WINDOW) {
-        set_err(err, err_len, "sampler: repeat_last_n %d, allowed 0..%d", opts->repeat_last_n,
+        err_set(err, err_len, "sampler: repeat_last_n %d, allowed 0..%d", opts->repeat_last_n,
                 SAMPLER_MAX_WINDOW);
         return NULL;
     }
@@ -145,7 +136,7 @@ struct sampler *sampler_new(int n_vocab, const struct sampler_opts *opts,
     return s;
 
 nomem:
-    set_err(err, err_len, "sampler: out of memory for %d candidates", n_vocab);
+    err_set(err, err_len, "sampler: out of memory for %d candidates", n_vocab);
     sampler_free(s);
     return NULL;
 }

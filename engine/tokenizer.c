@@ -1,3 +1,5 @@
+/* tokenizer — the SentencePiece-style tokenizer built from a GGUF
+ * vocabulary: encode by best-score merges, decode (see tokenizer.h). */
 #include "engine/tokenizer.h"
 
 #include <limits.h>
@@ -6,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/err.h"
 #include "engine/gguf.h"
 #include "engine/mem.h"
 
@@ -38,18 +41,6 @@ static const char SPACE_MARK[3] = { '\xE2', '\x96', '\x81' };
 /* U+2585, what SentencePiece prints for the unknown token. */
 static const char UNK_TEXT[3] = { '\xE2', '\x96', '\x85' };
 
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (!err || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
 
 /* A file string made safe for a message: printable ASCII, other bytes as
  * \xHH, "..." after 32 bytes. cap >= 140. */
@@ -192,11 +183,11 @@ static int read_special(const struct gguf *g, const char *key, int32_t def, int 
         return TOK_OK;
     }
     if (rc != GGUF_OK) {
-        set_err(err, err_len, "%s: %s", key, msg[0] ? msg : "not an unsigned 32-bit integer");
+        err_set(err, err_len, "%s: %s", key, msg[0] ? msg : "not an unsigned 32-bit integer");
         return TOK_ECORRUPT;
     }
     if (v >= (uint32_t)n_vocab) {
-        set_err(err, err_len, "%s is %u, outside the vocabulary of %d tokens", key, v, n_vocab);
+        err_set(err, err_len, "%s is %u, outside the vocabulary of %d tokens", key, v, n_vocab);
         return TOK_ECORRUPT;
     }
     *out = (int32_t)v;
@@ -213,7 +204,7 @@ static int read_flag(const struct gguf *g, const char *key, bool def, bool *out,
         return TOK_OK;
     }
     if (rc != GGUF_OK) {
-        set_err(err, err_len, "%s: %s", key, msg[0] ? msg : "not a bool");
+        err_set(err, err_len, "%s: %s", key, msg[0] ? msg : "not a bool");
         return TOK_ECORRUPT;
     }
     return TOK_OK;
@@ -226,41 +217,41 @@ static int read_model(const struct gguf *g, struct gguf_array *tokens, char *err
     char msg[160] = "";
     int rc = gguf_get_str(g, "tokenizer.ggml.model", &model, msg, sizeof msg);
     if (rc == GGUF_ENOTFOUND) {
-        set_err(err, err_len, "tokenizer.ggml.model missing: the file has no tokenizer");
+        err_set(err, err_len, "tokenizer.ggml.model missing: the file has no tokenizer");
         return TOK_EMISSING;
     }
     if (rc != GGUF_OK) {
-        set_err(err, err_len, "tokenizer.ggml.model: %s", msg[0] ? msg : "not a string");
+        err_set(err, err_len, "tokenizer.ggml.model: %s", msg[0] ? msg : "not a string");
         return TOK_ECORRUPT;
     }
     if (!gguf_str_eq(model, "llama")) {
         char name[160];
         printable(name, sizeof name, model);
-        set_err(err, err_len, "tokenizer model '%s' not supported (only 'llama' SentencePiece)",
+        err_set(err, err_len, "tokenizer model '%s' not supported (only 'llama' SentencePiece)",
                 name);
         return TOK_EUNSUPPORTED;
     }
     rc = gguf_get_arr(g, "tokenizer.ggml.tokens", tokens, msg, sizeof msg);
     if (rc == GGUF_ENOTFOUND) {
-        set_err(err, err_len, "tokenizer.ggml.tokens missing");
+        err_set(err, err_len, "tokenizer.ggml.tokens missing");
         return TOK_EMISSING;
     }
     if (rc != GGUF_OK) {
-        set_err(err, err_len, "tokenizer.ggml.tokens: %s", msg[0] ? msg : "not an array");
+        err_set(err, err_len, "tokenizer.ggml.tokens: %s", msg[0] ? msg : "not an array");
         return TOK_ECORRUPT;
     }
     if (tokens->elem_type != GGUF_VT_STRING) {
-        set_err(err, err_len, "tokenizer.ggml.tokens: array of %s, expected array of string",
+        err_set(err, err_len, "tokenizer.ggml.tokens: array of %s, expected array of string",
                 gguf_vtype_name(tokens->elem_type));
         return TOK_ECORRUPT;
     }
     if (tokens->count == 0) {
-        set_err(err, err_len, "tokenizer.ggml.tokens: empty vocabulary");
+        err_set(err, err_len, "tokenizer.ggml.tokens: empty vocabulary");
         return TOK_ECORRUPT;
     }
     /* Before any allocation sized by the count. */
     if (tokens->count > TOK_MAX_VOCAB) {
-        set_err(err, err_len, "tokenizer.ggml.tokens: %llu tokens, at most %d accepted",
+        err_set(err, err_len, "tokenizer.ggml.tokens: %llu tokens, at most %d accepted",
                 (unsigned long long)tokens->count, TOK_MAX_VOCAB);
         return TOK_ELIMIT;
     }
@@ -278,18 +269,18 @@ static int read_per_token(const struct gguf *g, const char *key, bool want_float
     if (rc == GGUF_ENOTFOUND)
         return TOK_OK;
     if (rc != GGUF_OK) {
-        set_err(err, err_len, "%s: %s", key, msg[0] ? msg : "not an array");
+        err_set(err, err_len, "%s: %s", key, msg[0] ? msg : "not an array");
         return TOK_ECORRUPT;
     }
     bool ok = want_float ? (a->elem_type == GGUF_VT_FLOAT32 || a->elem_type == GGUF_VT_FLOAT64)
                          : is_int_type(a->elem_type);
     if (!ok) {
-        set_err(err, err_len, "%s: array of %s, expected array of %s", key,
+        err_set(err, err_len, "%s: array of %s, expected array of %s", key,
                 gguf_vtype_name(a->elem_type), want_float ? "float32" : "int32");
         return TOK_ECORRUPT;
     }
     if (a->count != (uint64_t)n_vocab) {
-        set_err(err, err_len, "%s has %llu entries, tokenizer.ggml.tokens has %d", key,
+        err_set(err, err_len, "%s has %llu entries, tokenizer.ggml.tokens has %d", key,
                 (unsigned long long)a->count, n_vocab);
         return TOK_ECORRUPT;
     }
@@ -316,7 +307,7 @@ struct tok *tok_new(const struct gguf *g, const struct mem_hooks *mem, int *code
     if (err && err_len)
         err[0] = '\0';
     if (!g) {
-        set_err(err, err_len, "tok_new: no GGUF file");
+        err_set(err, err_len, "tok_new: no GGUF file");
         rc = TOK_EINVAL;
         goto fail;
     }
@@ -352,12 +343,12 @@ struct tok *tok_new(const struct gguf *g, const struct mem_hooks *mem, int *code
     struct gguf_value v;
     for (int i = 0; i < n_vocab; i++) {
         if (gguf_array_next(&tokens, &pos, &v) != 1 || v.type != GGUF_VT_STRING) {
-            set_err(err, err_len, "tokenizer.ggml.tokens: element %d is not a string", i);
+            err_set(err, err_len, "tokenizer.ggml.tokens: element %d is not a string", i);
             rc = TOK_ECORRUPT;
             goto fail;
         }
         if (v.v.str.len > TOK_MAX_PIECE_BYTES) {
-            set_err(err, err_len, "tokenizer.ggml.tokens: token %d is %llu bytes, at most %d accepted",
+            err_set(err, err_len, "tokenizer.ggml.tokens: token %d is %llu bytes, at most %d accepted",
                     i, (unsigned long long)v.v.str.len, TOK_MAX_PIECE_BYTES);
             rc = TOK_ELIMIT;
             goto fail;
@@ -371,7 +362,7 @@ struct tok *tok_new(const struct gguf *g, const struct mem_hooks *mem, int *code
         if (has_scores) {
             double s = gguf_array_f64(&scores, (uint64_t)i);
             if (isnan(s)) {
-                set_err(err, err_len, "tokenizer.ggml.scores: score of token %d is NaN", i);
+                err_set(err, err_len, "tokenizer.ggml.scores: score of token %d is NaN", i);
                 rc = TOK_ECORRUPT;
                 goto fail;
             }
@@ -390,7 +381,7 @@ struct tok *tok_new(const struct gguf *g, const struct mem_hooks *mem, int *code
                 ty = ok ? (int64_t)u : -1;
             }
             if (!ok) {
-                set_err(err, err_len,
+                err_set(err, err_len,
                         "tokenizer.ggml.token_type: token %d has type %lld, allowed 0..6", i,
                         (long long)ty);
                 rc = TOK_ECORRUPT;
@@ -430,7 +421,7 @@ struct tok *tok_new(const struct gguf *g, const struct mem_hooks *mem, int *code
             if (b < 0) {
                 char name[160];
                 printable(name, sizeof name, v.v.str);
-                set_err(err, err_len,
+                err_set(err, err_len,
                         "tokenizer.ggml.tokens: token %d has type byte but its text '%s' is not <0xXX>",
                         i, name);
                 rc = TOK_ECORRUPT;
@@ -466,7 +457,7 @@ struct tok *tok_new(const struct gguf *g, const struct mem_hooks *mem, int *code
     return t;
 
 nomem:
-    set_err(err, err_len, "tokenizer: out of memory for a vocabulary of %llu tokens",
+    err_set(err, err_len, "tokenizer: out of memory for a vocabulary of %llu tokens",
             (unsigned long long)(t ? (uint64_t)t->n_vocab : 0));
     rc = TOK_ENOMEM;
 fail:

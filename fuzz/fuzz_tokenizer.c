@@ -11,7 +11,11 @@
  * For inputs up to 512 bytes the ids must also equal those of a naive
  * quadratic reference merge written here (rescan all pairs, merge the best,
  * leftmost on ties), which checks the heap and its stale-entry logic.
- * Any mismatch aborts. */
+ * Any mismatch aborts.
+ * The vocabulary file is written with the test GGUF fixture over the one
+ * GGUF writer:
+ * fuzz-build: tests/gguf_fixture.c modelgen/gguf_writer.c
+ */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,42 +24,7 @@
 
 #include "engine/gguf.h"
 #include "engine/tokenizer.h"
-
-struct wb {
-    uint8_t *p;
-    size_t n, cap;
-};
-
-static void wb_put(struct wb *b, const void *d, size_t n)
-{
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->n + n)
-            cap *= 2;
-        b->p = realloc(b->p, cap);
-        if (!b->p)
-            abort();
-        b->cap = cap;
-    }
-    if (n)
-        memcpy(b->p + b->n, d, n);
-    b->n += n;
-}
-
-static void wb_u32(struct wb *b, uint32_t v) { wb_put(b, &v, 4); }
-static void wb_u64(struct wb *b, uint64_t v) { wb_put(b, &v, 8); }
-
-static void wb_str(struct wb *b, const void *s, size_t n)
-{
-    wb_u64(b, n);
-    wb_put(b, s, n);
-}
-
-static void wb_key(struct wb *b, const char *key, uint32_t type)
-{
-    wb_str(b, key, strlen(key));
-    wb_u32(b, type);
-}
+#include "tests/gguf_fixture.h"
 
 struct piece {
     const uint8_t *text;
@@ -66,62 +35,46 @@ struct piece {
 
 /* A metadata-only GGUF with the given pieces after <unk> <s> </s> and the
  * 256 byte tokens; add_space_prefix as given. */
-static void build(struct wb *b, const struct piece *extra, int n_extra, bool space_prefix)
+static void build(struct gfx *b, const struct piece *extra, int n_extra, bool space_prefix)
 {
     uint64_t n = 3 + 256 + (uint64_t)n_extra;
-    wb_put(b, "GGUF", 4);
-    wb_u32(b, 3);
-    wb_u64(b, 0);
-    wb_u64(b, 5);
-    wb_key(b, "tokenizer.ggml.model", 8);
-    wb_str(b, "llama", 5);
-    wb_key(b, "tokenizer.ggml.tokens", 9);
-    wb_u32(b, 8);
-    wb_u64(b, n);
-    wb_str(b, "<unk>", 5);
-    wb_str(b, "<s>", 3);
-    wb_str(b, "</s>", 4);
+    gfx_init(b);
+    gfx_header(b, 3, 0, 5);
+    gfx_kv_str(b, "tokenizer.ggml.model", "llama");
+    gfx_kv_arr_begin(b, "tokenizer.ggml.tokens", GGUF_VT_STRING, n);
+    gfx_str(b, "<unk>");
+    gfx_str(b, "<s>");
+    gfx_str(b, "</s>");
     for (int i = 0; i < 256; i++) {
         char t[8];
         snprintf(t, sizeof t, "<0x%02X>", i);
-        wb_str(b, t, 6);
+        gfx_str(b, t);
     }
     for (int i = 0; i < n_extra; i++)
-        wb_str(b, extra[i].text, extra[i].len);
-    wb_key(b, "tokenizer.ggml.scores", 9);
-    wb_u32(b, 6);
-    wb_u64(b, n);
-    for (uint64_t i = 0; i < n; i++) {
-        float s = i < 259 ? 0.0f : extra[i - 259].score;
-        wb_put(b, &s, 4);
-    }
-    wb_key(b, "tokenizer.ggml.token_type", 9);
-    wb_u32(b, 5);
-    wb_u64(b, n);
-    for (uint64_t i = 0; i < n; i++) {
-        int32_t t = i == 0 ? 2 : i < 3 ? 3 : i < 259 ? 6 : extra[i - 259].type;
-        wb_put(b, &t, 4);
-    }
-    wb_key(b, "tokenizer.ggml.add_space_prefix", 7);
-    uint8_t sp = space_prefix;
-    wb_put(b, &sp, 1);
-    static const uint8_t zeros[32];
-    wb_put(b, zeros, (32 - b->n % 32) % 32);
+        gfx_str_n(b, extra[i].text, extra[i].len);
+    gfx_kv_arr_begin(b, "tokenizer.ggml.scores", GGUF_VT_FLOAT32, n);
+    for (uint64_t i = 0; i < n; i++)
+        gfx_f32(b, i < 259 ? 0.0f : extra[i - 259].score);
+    gfx_kv_arr_begin(b, "tokenizer.ggml.token_type", GGUF_VT_INT32, n);
+    for (uint64_t i = 0; i < n; i++)
+        gfx_u32(b, (uint32_t)(i == 0 ? 2 : i < 3 ? 3 : i < 259 ? 6 : extra[i - 259].type));
+    gfx_kv_bool(b, "tokenizer.ggml.add_space_prefix", space_prefix);
+    gfx_pad(b, 32);
 }
 
 static struct tok *make_tok(const struct piece *extra, int n_extra, bool space_prefix)
 {
-    struct wb b = { 0 };
+    struct gfx b;
     build(&b, extra, n_extra, space_prefix);
     struct gguf g;
     char err[256];
-    if (gguf_open_alloc(&g, b.p, b.n, err, sizeof err) != 0) {
+    if (gguf_open_alloc(&g, b.buf, b.len, err, sizeof err) != 0) {
         fprintf(stderr, "fuzz_tokenizer: vocabulary does not open: %s\n", err);
         abort();
     }
     struct tok *t = tok_new(&g, NULL, NULL, err, sizeof err);
     gguf_close(&g);
-    free(b.p);
+    gfx_free(&b);
     if (!t) {
         fprintf(stderr, "fuzz_tokenizer: tok_new: %s\n", err);
         abort();

@@ -1,3 +1,5 @@
+/* gguf_writer — the one GGUF writer: synth writes models with it, the tests
+ * and fuzzers build their (valid and malformed) files with it. See the header. */
 #include "modelgen/gguf_writer.h"
 
 #include <errno.h>
@@ -5,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "base/err.h"
 
 /* Sections in file order; each call checks it comes in its section. */
 enum { ST_INIT = 0, ST_KV, ST_TENSORS, ST_DATA, ST_DONE };
@@ -18,7 +22,7 @@ static int fail(struct gguf_writer *w, int status, const char *fmt, ...)
         return w->status;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(w->err, sizeof w->err, fmt, ap);
+    err_vset(w->err, sizeof w->err, fmt, ap);
     va_end(ap);
     w->status = status;
     return status;
@@ -41,10 +45,30 @@ void gguf_writer_init(struct gguf_writer *w, int fd, void *buf, size_t cap, unsi
     w->status = GGUF_WRITER_OK;
 }
 
+void gguf_writer_init_sink(struct gguf_writer *w, gguf_writer_sink_fn sink, void *user, void *buf, size_t cap)
+{
+    gguf_writer_init(w, -1, buf, cap, 0);
+    w->sink = sink;
+    w->sink_user = user;
+}
+
+/* Counting mode: neither an fd nor a sink. */
+static bool counting(const struct gguf_writer *w)
+{
+    return w->fd < 0 && !w->sink;
+}
+
 int gguf_writer_flush(struct gguf_writer *w)
 {
     if (w->status != GGUF_WRITER_OK)
         return w->status;
+    if (w->sink) {
+        if (w->used && w->sink(w->sink_user, w->buf, w->used) != 0)
+            return fail(w, GGUF_WRITER_EIO, "sink refused %zu bytes at byte %llu", w->used,
+                        (unsigned long long)(w->offset - w->used));
+        w->used = 0;
+        return GGUF_WRITER_OK;
+    }
     size_t done = 0;
     while (done < w->used) {
         ssize_t r = write(w->fd, w->buf + done, w->used - done);
@@ -66,7 +90,7 @@ static int emit(struct gguf_writer *w, const void *data, size_t n)
 {
     if (w->status != GGUF_WRITER_OK)
         return w->status;
-    if (w->fd < 0) {
+    if (counting(w)) {
         w->offset += n;
         return GGUF_WRITER_OK;
     }
@@ -105,6 +129,41 @@ static int emit_str(struct gguf_writer *w, const char *s, size_t len)
     return emit(w, s, len);
 }
 
+/* ---- raw emitters: the encoding, with no order or count checks ------- */
+
+int gguf_writer_raw(struct gguf_writer *w, const void *data, size_t n) { return emit(w, data, n); }
+int gguf_writer_raw_u8(struct gguf_writer *w, uint8_t v) { return emit(w, &v, 1); }
+int gguf_writer_raw_u16(struct gguf_writer *w, uint16_t v) { return emit(w, &v, 2); }
+int gguf_writer_raw_u32(struct gguf_writer *w, uint32_t v) { return emit_u32(w, v); }
+int gguf_writer_raw_u64(struct gguf_writer *w, uint64_t v) { return emit_u64(w, v); }
+int gguf_writer_raw_str(struct gguf_writer *w, const void *s, size_t len) { return emit_str(w, s, len); }
+
+int gguf_writer_raw_header(struct gguf_writer *w, const char magic[4], uint32_t version, uint64_t n_tensors,
+                           uint64_t n_kv)
+{
+    emit(w, magic, 4);
+    emit_u32(w, version);
+    emit_u64(w, n_tensors);
+    return emit_u64(w, n_kv);
+}
+
+int gguf_writer_raw_key(struct gguf_writer *w, const char *key, uint32_t vtype)
+{
+    emit_str(w, key, strlen(key));
+    return emit_u32(w, vtype);
+}
+
+int gguf_writer_raw_tensor_info(struct gguf_writer *w, const char *name, uint32_t n_dims, const uint64_t *ne,
+                                uint32_t type, uint64_t offset)
+{
+    emit_str(w, name, strlen(name));
+    emit_u32(w, n_dims);
+    for (uint32_t i = 0; i < n_dims; i++)
+        emit_u64(w, ne[i]);
+    emit_u32(w, type);
+    return emit_u64(w, offset);
+}
+
 static int expect_stage(struct gguf_writer *w, int stage, const char *what)
 {
     static const char *const names[] = { "header", "key/value pairs", "tensor infos", "tensor data", "finish" };
@@ -122,10 +181,9 @@ int gguf_writer_header(struct gguf_writer *w, uint64_t n_tensors, uint64_t n_kv)
         return w->status;
     static const char magic[4] = { 'G', 'G', 'U', 'F' };
     static const char zero[4] = { 0, 0, 0, 0 };
-    emit(w, (w->flags & GGUF_WRITER_DEFER_MAGIC) ? zero : magic, 4);
-    emit_u32(w, 3);
-    emit_u64(w, n_tensors);
-    emit_u64(w, n_kv);
+    if ((w->flags & GGUF_WRITER_DEFER_MAGIC) && w->sink)
+        return fail(w, GGUF_WRITER_EINVAL, "header: a deferred magic needs an fd, not a sink");
+    gguf_writer_raw_header(w, (w->flags & GGUF_WRITER_DEFER_MAGIC) ? zero : magic, 3, n_tensors, n_kv);
     w->n_tensors = n_tensors;
     w->n_kv = n_kv;
     w->stage = n_kv > 0 ? ST_KV : (n_tensors > 0 ? ST_TENSORS : ST_DATA);
@@ -151,8 +209,7 @@ static int begin_kv(struct gguf_writer *w, const char *key, int type)
         return fail(w, GGUF_WRITER_EINVAL, "key '%s': more pairs than the %llu declared in the header", key,
                     (unsigned long long)w->n_kv);
     w->kv_done++;
-    emit_str(w, key, strlen(key));
-    return emit_u32(w, (uint32_t)type);
+    return gguf_writer_raw_key(w, key, (uint32_t)type);
 }
 
 /* After the last pair (and its array elements) the tensor infos follow. */
@@ -276,12 +333,10 @@ int gguf_writer_tensor_info(struct gguf_writer *w, const char *name, uint32_t n_
     if (type < 0)
         return fail(w, GGUF_WRITER_EINVAL, "tensor '%s': type %d", name, type);
     w->tensors_done++;
-    emit_str(w, name, strlen(name));
-    emit_u32(w, n_dims);
+    uint64_t une[4];
     for (uint32_t i = 0; i < n_dims; i++)
-        emit_u64(w, (uint64_t)ne[i]);
-    emit_u32(w, (uint32_t)type);
-    emit_u64(w, offset);
+        une[i] = (uint64_t)ne[i];
+    gguf_writer_raw_tensor_info(w, name, n_dims, une, (uint32_t)type, offset);
     if (w->tensors_done == w->n_tensors)
         w->stage = ST_DATA;
     return w->status;
@@ -316,7 +371,7 @@ void *gguf_writer_reserve(struct gguf_writer *w, size_t n)
 {
     if (expect_stage(w, ST_DATA, "tensor data") != GGUF_WRITER_OK)
         return NULL;
-    if (w->fd < 0) {
+    if (counting(w)) {
         w->offset += n;
         return NULL;
     }
@@ -344,9 +399,9 @@ int gguf_writer_finish(struct gguf_writer *w, bool sync)
         return fail(w, GGUF_WRITER_EINVAL, "finish: %llu of %llu tensor infos written",
                     (unsigned long long)w->tensors_done, (unsigned long long)w->n_tensors);
     w->stage = ST_DONE;
-    if (w->fd < 0)
+    if (counting(w))
         return GGUF_WRITER_OK;
-    if (gguf_writer_flush(w) != GGUF_WRITER_OK)
+    if (gguf_writer_flush(w) != GGUF_WRITER_OK || w->sink)
         return w->status;
     if (w->flags & GGUF_WRITER_DEFER_MAGIC) {
         /* The magic goes in last, after every other byte is on its way. */

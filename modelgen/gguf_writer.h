@@ -19,10 +19,15 @@
  * the same emitting code once to learn the size of the metadata before
  * writing it for real.
  *
+ * A sink (gguf_writer_init_sink) takes the bytes instead of an fd, e.g.
+ * into memory. The raw emitters (gguf_writer_raw_*) write the same encoding
+ * with no order or count checks, so tests and fuzzers build valid and
+ * malformed files with this one writer (tests/gguf_fixture.c).
+ *
  * The writer never allocates, never prints and never closes the fd.
  */
-#ifndef GGPERF_HARNESS_GGUF_WRITER_H
-#define GGPERF_HARNESS_GGUF_WRITER_H
+#ifndef GGPERF_MODELGEN_GGUF_WRITER_H
+#define GGPERF_MODELGEN_GGUF_WRITER_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -53,10 +58,16 @@ enum {
     GGUF_WRITER_DEFER_MAGIC = 1u << 0,
 };
 
+/* Where a sink-mode writer's bytes go: take n bytes, return 0, or non-zero
+ * to fail the writer with GGUF_WRITER_EIO. */
+typedef int (*gguf_writer_sink_fn)(void *user, const void *data, size_t n);
+
 /* Writer state: storage belongs to the caller; fields are read-only for
  * callers except through the functions below. */
 struct gguf_writer {
-    int fd;                 /* destination, or -1 to count only */
+    int fd;                 /* destination, or -1 (a sink, or count only) */
+    gguf_writer_sink_fn sink; /* destination instead of fd, or NULL */
+    void *sink_user;
     unsigned flags;
     uint8_t *buf;           /* staging buffer (borrowed), cap bytes */
     size_t cap;
@@ -78,6 +89,11 @@ struct gguf_writer {
  * flags: GGUF_WRITER_DEFER_MAGIC or 0. Cannot fail; a too small buffer is
  * reported by the first call that needs it. */
 void gguf_writer_init(struct gguf_writer *w, int fd, void *buf, size_t cap, unsigned flags);
+
+/* Prepare w to hand its bytes to sink(user, ...) through buf[0..cap) (at
+ * least 64 bytes) each time the buffer fills, at gguf_writer_flush and at
+ * gguf_writer_finish (which then neither syncs nor defers the magic). */
+void gguf_writer_init_sink(struct gguf_writer *w, gguf_writer_sink_fn sink, void *user, void *buf, size_t cap);
 
 /* Emit the header of a GGUF v3 file that will have n_tensors tensors and
  * n_kv key/value pairs. Must be the first call. Returns the status. */
@@ -130,6 +146,25 @@ int gguf_writer_flush(struct gguf_writer *w);
  * emitted, flush, write the deferred magic, and fsync when sync is true.
  * Does not close the fd. Returns the status. */
 int gguf_writer_finish(struct gguf_writer *w, bool sync);
+
+/* Raw emitters, for tests and fuzzers that need malformed files: exactly
+ * the bytes asked for (little-endian fields; a GGUF string is a u64 length
+ * and the bytes), at any point, with no order or count checks and no change
+ * to the section state. data == NULL emits n zero bytes. Return the status. */
+int gguf_writer_raw(struct gguf_writer *w, const void *data, size_t n);
+int gguf_writer_raw_u8(struct gguf_writer *w, uint8_t v);
+int gguf_writer_raw_u16(struct gguf_writer *w, uint16_t v);
+int gguf_writer_raw_u32(struct gguf_writer *w, uint32_t v);
+int gguf_writer_raw_u64(struct gguf_writer *w, uint64_t v);
+int gguf_writer_raw_str(struct gguf_writer *w, const void *s, size_t len);
+/* magic (4 bytes), version, n_tensors, n_kv. */
+int gguf_writer_raw_header(struct gguf_writer *w, const char magic[4], uint32_t version, uint64_t n_tensors,
+                           uint64_t n_kv);
+/* A key string and a value type; the caller emits the value. */
+int gguf_writer_raw_key(struct gguf_writer *w, const char *key, uint32_t vtype);
+/* name, n_dims, ne[0..n_dims), type, offset. */
+int gguf_writer_raw_tensor_info(struct gguf_writer *w, const char *name, uint32_t n_dims, const uint64_t *ne,
+                                uint32_t type, uint64_t offset);
 
 /* Bytes a GGUF string of len bytes takes (8-byte length + bytes). */
 static inline uint64_t gguf_writer_str_bytes(uint64_t len) { return 8 + len; }

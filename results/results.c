@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/bitset.h"
+
 /* Values buffered per statistics pass: bounds the memory of results_stats
  * whatever the number of repetitions and configurations (32 MiB). */
 #define STATS_BUDGET_VALUES ((size_t)4 << 20)
@@ -312,8 +314,7 @@ struct results_reader {
     size_t line_no, data_line;
     size_t doc_next;
     int n_configs;
-    uint8_t **seen;       /* [config] bitset over reps */
-    size_t *seen_bytes;
+    struct bitset *seen;  /* [config]: reps seen */
     size_t dups;
     bool truncated, complete;
     char *line;
@@ -348,9 +349,8 @@ void results_reader_close(struct results_reader *r)
     json_decref(r->header);
     if (r->seen)
         for (int i = 0; i < r->n_configs; i++)
-            free(r->seen[i]);
+            bitset_free(&r->seen[i]);
     free(r->seen);
-    free(r->seen_bytes);
     free(r->line);
     free(r);
 }
@@ -410,8 +410,7 @@ int results_reader_open(struct results_reader **out, const char *path, char *err
         goto fail;
     r->n_configs = results_header_n_configs(r->header);
     r->seen = calloc((size_t)r->n_configs + 1, sizeof *r->seen);
-    r->seen_bytes = calloc((size_t)r->n_configs + 1, sizeof *r->seen_bytes);
-    if (!r->seen || !r->seen_bytes) {
+    if (!r->seen) {
         rc = fail(err, err_len, RESULTS_ENOMEM, "results: out of memory");
         goto fail;
     }
@@ -445,8 +444,7 @@ bool results_reader_truncated(const struct results_reader *r)
 int results_reader_rewind(struct results_reader *r, char *err, size_t err_len)
 {
     for (int i = 0; i < r->n_configs; i++)
-        if (r->seen[i])
-            memset(r->seen[i], 0, r->seen_bytes[i]);
+        bitset_clear(&r->seen[i]);
     r->dups = 0;
     r->doc_next = 0;
     if (r->f) {
@@ -462,22 +460,8 @@ int results_reader_rewind(struct results_reader *r, char *err, size_t err_len)
 /* Marks (config, rep) seen; returns true when it was seen before. */
 static int mark_seen(struct results_reader *r, int config, int rep, bool *dup)
 {
-    size_t byte = (size_t)rep / 8;
-    if (byte >= r->seen_bytes[config]) {
-        size_t nb = r->seen_bytes[config] ? r->seen_bytes[config] : 16;
-        while (nb <= byte)
-            nb *= 2;
-        uint8_t *p = realloc(r->seen[config], nb);
-        if (!p)
-            return -1;
-        memset(p + r->seen_bytes[config], 0, nb - r->seen_bytes[config]);
-        r->seen[config] = p;
-        r->seen_bytes[config] = nb;
-    }
-    uint8_t bit = (uint8_t)(1u << (rep % 8));
-    *dup = (r->seen[config][byte] & bit) != 0;
-    r->seen[config][byte] |= bit;
-    return 0;
+    *dup = bitset_test(&r->seen[config], (size_t)rep);
+    return bitset_set(&r->seen[config], (size_t)rep);
 }
 
 /* Validates a sample record; 0 or RESULTS_ECORRUPT with the reason. */
@@ -571,6 +555,8 @@ int results_reader_next(struct results_reader *r, json_t **sample, char *err, si
 
 void results_cacc_free(struct results_cacc *c)
 {
+    if (!c)
+        return;
     for (size_t i = 0; i < c->nm; i++)
         free(c->m[i].v);
     free(c->m);

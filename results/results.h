@@ -205,7 +205,7 @@ struct results_cacc {                 /* one configuration; zero it to start */
  * Returns 0, or -1 when out of memory. */
 int results_cacc_add(struct results_cacc *c, const json_t *sample);
 
-/* Release what c holds and zero it. */
+/* Release what c holds and zero it; NULL does nothing. */
 void results_cacc_free(struct results_cacc *c);
 
 /* ---- statistics and views ------------------------------------------------ */

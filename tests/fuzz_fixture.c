@@ -1,3 +1,5 @@
+/* fuzz_fixture — replaying fuzz/regress and fuzz/seeds inputs through a
+ * fuzz target's entry point as test cases (see fuzz_fixture.h). */
 #include "tests/fuzz_fixture.h"
 
 #include <dirent.h>

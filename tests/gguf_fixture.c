@@ -1,3 +1,5 @@
+/* gguf_fixture — GGUF files in memory for tests and fuzzers over the one
+ * GGUF writer (see the header). */
 #include "tests/gguf_fixture.h"
 
 #include <stdio.h>
@@ -7,19 +9,11 @@
 #include "engine/gguf.h"
 #include "engine/quant.h"
 
-void gfx_init(struct gfx *b)
+/* The writer's sink: append to the growable buffer. Out of memory aborts
+ * (tests only). */
+static int gfx_sink(void *user, const void *data, size_t n)
 {
-    memset(b, 0, sizeof *b);
-}
-
-void gfx_free(struct gfx *b)
-{
-    free(b->buf);
-    memset(b, 0, sizeof *b);
-}
-
-static uint8_t *grow(struct gfx *b, size_t n)
-{
+    struct gfx *b = user;
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->len + n)
@@ -32,33 +26,45 @@ static uint8_t *grow(struct gfx *b, size_t n)
         b->buf = p;
         b->cap = cap;
     }
-    uint8_t *at = b->buf + b->len;
+    memcpy(b->buf + b->len, data, n);
     b->len += n;
-    return at;
+    return 0;
+}
+
+void gfx_init(struct gfx *b)
+{
+    memset(b, 0, sizeof *b);
+    gguf_writer_init_sink(&b->w, gfx_sink, b, b->stage, sizeof b->stage);
+}
+
+void gfx_free(struct gfx *b)
+{
+    free(b->buf);
+    memset(b, 0, sizeof *b);
+}
+
+/* Make the bytes just emitted visible in buf/len. */
+static void done(struct gfx *b)
+{
+    gguf_writer_flush(&b->w);
 }
 
 void gfx_bytes(struct gfx *b, const void *p, size_t n)
 {
     if (n)
-        memcpy(grow(b, n), p, n);
+        gguf_writer_raw(&b->w, p, n);
+    done(b);
 }
 
 void gfx_zeros(struct gfx *b, size_t n)
 {
-    if (n)
-        memset(grow(b, n), 0, n);
+    gfx_bytes(b, NULL, n);
 }
 
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-void gfx_u8(struct gfx *b, uint8_t v) { put_le(grow(b, 1), v, 1); }
-void gfx_u16(struct gfx *b, uint16_t v) { put_le(grow(b, 2), v, 2); }
-void gfx_u32(struct gfx *b, uint32_t v) { put_le(grow(b, 4), v, 4); }
-void gfx_u64(struct gfx *b, uint64_t v) { put_le(grow(b, 8), v, 8); }
+void gfx_u8(struct gfx *b, uint8_t v) { gguf_writer_raw_u8(&b->w, v); done(b); }
+void gfx_u16(struct gfx *b, uint16_t v) { gguf_writer_raw_u16(&b->w, v); done(b); }
+void gfx_u32(struct gfx *b, uint32_t v) { gguf_writer_raw_u32(&b->w, v); done(b); }
+void gfx_u64(struct gfx *b, uint64_t v) { gguf_writer_raw_u64(&b->w, v); done(b); }
 
 void gfx_f32(struct gfx *b, float v)
 {
@@ -76,14 +82,25 @@ void gfx_f64(struct gfx *b, double v)
 
 void gfx_str(struct gfx *b, const char *s)
 {
-    size_t n = strlen(s);
-    gfx_u64(b, n);
-    gfx_bytes(b, s, n);
+    gguf_writer_raw_str(&b->w, s, strlen(s));
+    done(b);
+}
+
+void gfx_str_n(struct gfx *b, const void *s, size_t n)
+{
+    gguf_writer_raw_str(&b->w, s, n);
+    done(b);
 }
 
 void gfx_pad(struct gfx *b, size_t align)
 {
     gfx_zeros(b, (align - b->len % align) % align);
+}
+
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 
 void gfx_patch_u8(struct gfx *b, size_t at, uint8_t v) { put_le(b->buf + at, v, 1); }
@@ -92,71 +109,63 @@ void gfx_patch_u64(struct gfx *b, size_t at, uint64_t v) { put_le(b->buf + at, v
 
 void gfx_header(struct gfx *b, uint32_t version, uint64_t n_tensors, uint64_t n_kv)
 {
-    gfx_bytes(b, "GGUF", 4);
-    gfx_u32(b, version);
-    gfx_u64(b, n_tensors);
-    gfx_u64(b, n_kv);
+    gguf_writer_raw_header(&b->w, "GGUF", version, n_tensors, n_kv);
+    done(b);
 }
 
-void gfx_kv_u32(struct gfx *b, const char *key, uint32_t v)
+static void key(struct gfx *b, const char *k, uint32_t vtype)
 {
-    gfx_str(b, key);
-    gfx_u32(b, GGUF_VT_UINT32);
+    gguf_writer_raw_key(&b->w, k, vtype);
+}
+
+void gfx_kv_u32(struct gfx *b, const char *k, uint32_t v)
+{
+    key(b, k, GGUF_VT_UINT32);
     gfx_u32(b, v);
 }
 
-void gfx_kv_i32(struct gfx *b, const char *key, int32_t v)
+void gfx_kv_i32(struct gfx *b, const char *k, int32_t v)
 {
-    gfx_str(b, key);
-    gfx_u32(b, GGUF_VT_INT32);
+    key(b, k, GGUF_VT_INT32);
     gfx_u32(b, (uint32_t)v);
 }
 
-void gfx_kv_u64(struct gfx *b, const char *key, uint64_t v)
+void gfx_kv_u64(struct gfx *b, const char *k, uint64_t v)
 {
-    gfx_str(b, key);
-    gfx_u32(b, GGUF_VT_UINT64);
+    key(b, k, GGUF_VT_UINT64);
     gfx_u64(b, v);
 }
 
-void gfx_kv_f32(struct gfx *b, const char *key, float v)
+void gfx_kv_f32(struct gfx *b, const char *k, float v)
 {
-    gfx_str(b, key);
-    gfx_u32(b, GGUF_VT_FLOAT32);
+    key(b, k, GGUF_VT_FLOAT32);
     gfx_f32(b, v);
 }
 
-void gfx_kv_bool(struct gfx *b, const char *key, uint8_t v)
+void gfx_kv_bool(struct gfx *b, const char *k, uint8_t v)
 {
-    gfx_str(b, key);
-    gfx_u32(b, GGUF_VT_BOOL);
+    key(b, k, GGUF_VT_BOOL);
     gfx_u8(b, v);
 }
 
-void gfx_kv_str(struct gfx *b, const char *key, const char *v)
+void gfx_kv_str(struct gfx *b, const char *k, const char *v)
 {
-    gfx_str(b, key);
-    gfx_u32(b, GGUF_VT_STRING);
+    key(b, k, GGUF_VT_STRING);
     gfx_str(b, v);
 }
 
-void gfx_kv_arr_begin(struct gfx *b, const char *key, uint32_t elem_type, uint64_t count)
+void gfx_kv_arr_begin(struct gfx *b, const char *k, uint32_t elem_type, uint64_t count)
 {
-    gfx_str(b, key);
-    gfx_u32(b, GGUF_VT_ARRAY);
-    gfx_u32(b, elem_type);
+    key(b, k, GGUF_VT_ARRAY);
+    gguf_writer_raw_u32(&b->w, elem_type);
     gfx_u64(b, count);
 }
 
 void gfx_tensor_info(struct gfx *b, const char *name, uint32_t n_dims, const uint64_t *ne,
                      uint32_t type, uint64_t offset)
 {
-    gfx_str(b, name);
-    gfx_u32(b, n_dims);
-    for (uint32_t d = 0; d < n_dims; d++)
-        gfx_u64(b, ne[d]);
-    gfx_u32(b, type);
-    gfx_u64(b, offset);
+    gguf_writer_raw_tensor_info(&b->w, name, n_dims, ne, type, offset);
+    done(b);
 }
 
 void gfx_small(struct gfx *b, uint32_t version, struct gfx_small *at)

@@ -1,4 +1,5 @@
-/* gguf_fixture — a tiny raw-byte GGUF writer for tests.
+/* gguf_fixture — GGUF files in memory for tests and fuzzers, written with the
+ * one GGUF writer (modelgen/gguf_writer.c) through its sink and raw emitters.
  *
  * Emits exactly the bytes asked for, in file order, with no validation, so
  * a test can write a valid file or any corrupt variant of one: wrong counts,
@@ -15,9 +16,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "modelgen/gguf_writer.h"
+
+/* buf[0..len) holds every byte emitted so far (each call flushes the
+ * writer). The writer points into the struct: do not copy a gfx. */
 struct gfx {
     uint8_t *buf;
     size_t len, cap;
+    struct gguf_writer w;
+    uint8_t stage[256];
 };
 
 void gfx_init(struct gfx *b);
@@ -34,6 +41,8 @@ void gfx_bytes(struct gfx *b, const void *p, size_t n);
 void gfx_zeros(struct gfx *b, size_t n);
 /* A GGUF string: u64 length + bytes (no NUL). */
 void gfx_str(struct gfx *b, const char *s);
+/* The same for n bytes that may hold any byte. */
+void gfx_str_n(struct gfx *b, const void *s, size_t n);
 /* Zero bytes up to the next multiple of align (a power of two). */
 void gfx_pad(struct gfx *b, size_t align);
 

@@ -720,11 +720,49 @@ START_TEST(test_sim_walk_deterministic)
 }
 END_TEST
 
+/* The backend list behind the interface: names and bits agree, "all" is
+ * every bit and nothing more, availability is each backend's own check,
+ * and a bit past the list is refused at open. */
+START_TEST(test_backend_table)
+{
+    const int n = ctr_backend_count();
+    ck_assert_int_ge(n, 3);
+    ck_assert_str_eq(ctr_backend_name(0), "hw");
+    ck_assert_str_eq(ctr_backend_name(1), "sw");
+    ck_assert_str_eq(ctr_backend_name(2), "sched");
+    ck_assert_ptr_null(ctr_backend_name(n));
+    ck_assert_int_eq(ctr_backend_bit("hw"), CTR_HW);
+    ck_assert_int_eq(ctr_backend_bit("sw"), CTR_SW);
+    ck_assert_int_eq(ctr_backend_bit("sched"), CTR_SCHED);
+    ck_assert_int_eq(ctr_backend_bit("nope"), 0);
+    unsigned all = 0;
+    for (int i = 0; i < n; i++) {
+        ck_assert_int_eq(ctr_backend_bit(ctr_backend_name(i)), (int)(1u << i));
+        all |= 1u << i;
+    }
+    ck_assert_uint_eq(ctr_backends_all(), all);
+    struct ctr_config cfg;
+    ctr_config_default(&cfg);
+    ck_assert_uint_eq(cfg.backends, all);
+
+    char a[256], b[256];
+    ck_assert(ctr_backend_available(1, a, sizeof a) == ctr_sw_available(b, sizeof b));
+    ck_assert(!ctr_backend_available(n, a, sizeof a));
+
+    cfg.backends = 1u << n;
+    struct ctr_set *set = (struct ctr_set *)1;
+    char err[256];
+    ck_assert_int_eq(ctr_open(&set, &cfg, NULL, 0, err, sizeof err), CTR_EINVAL);
+    ck_assert_ptr_null(set);
+}
+END_TEST
+
 Suite *ctr_suite(void)
 {
     Suite *s = suite_create("ctr");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_backend_table);
     tcase_add_test(tc, test_sw_minor_faults_process);
     tcase_add_test(tc, test_sw_tid_list_counts_only_listed_threads);
     tcase_add_test(tc, test_sw_process_mode_inherits_new_threads);

@@ -1232,6 +1232,50 @@ START_TEST(test_golden_bound_detects_bad_layout)
 }
 END_TEST
 
+/* Every type the engine computes with has a random-block recipe in the
+ * table, and its blocks are valid: they dequantize to finite values whose
+ * spread is near the one asked for and whose mean is near zero; the same
+ * seed gives the same bytes, another seed other bytes. */
+START_TEST(test_random_blocks)
+{
+    for (int t = 0; t < QT_COUNT; t++) {
+        const struct quant_traits *tr = quant_traits_get(t);
+        if (!tr || !tr->dot)
+            continue;
+        ck_assert_msg(tr->random_block != NULL, "%s has no random-block recipe", tr->name);
+        const int64_t n = 256 * 64;
+        const size_t bytes = quant_row_size(t, n), nb = (size_t)(n / tr->blck);
+        uint8_t *a = malloc(bytes), *b = malloc(bytes), *c = malloc(bytes);
+        float *y = malloc((size_t)n * sizeof *y);
+        ck_assert(a && b && c && y);
+        struct quant_rng r;
+        quant_rng_seed(&r, 7, 0);
+        ck_assert_int_eq(quant_random_blocks(t, &r, a, nb, 0.02f), 0);
+        quant_rng_seed(&r, 7, 0);
+        ck_assert_int_eq(quant_random_blocks(t, &r, b, nb, 0.02f), 0);
+        quant_rng_seed(&r, 8, 0);
+        ck_assert_int_eq(quant_random_blocks(t, &r, c, nb, 0.02f), 0);
+        ck_assert_msg(memcmp(a, b, bytes) == 0, "%s: same seed, other bytes", tr->name);
+        ck_assert_msg(memcmp(a, c, bytes) != 0, "%s: other seed, same bytes", tr->name);
+        tr->to_float(a, y, n);
+        double sum = 0.0, sq = 0.0;
+        for (int64_t i = 0; i < n; i++) {
+            ck_assert_msg(isfinite(y[i]), "%s value %lld not finite", tr->name, (long long)i);
+            sum += y[i];
+            sq += (double)y[i] * y[i];
+        }
+        const double mean = sum / (double)n, sd = sqrt(sq / (double)n - mean * mean);
+        ck_assert_msg(sd > 0.01 && sd < 0.04, "%s: std %.4f, asked 0.02", tr->name, sd);
+        ck_assert_msg(fabs(mean) < 0.005, "%s: mean %.4f", tr->name, mean);
+        free(a);
+        free(b);
+        free(c);
+        free(y);
+    }
+    ck_assert_int_eq(quant_random_blocks(QT_IQ2_XXS, NULL, NULL, 1, 0.02f), -1);
+}
+END_TEST
+
 Suite *quant_suite(void)
 {
     Suite *s = suite_create("quant");
@@ -1239,6 +1283,7 @@ Suite *quant_suite(void)
     TCase *tt = tcase_create("table");
     tcase_add_test(tt, test_traits_table);
     tcase_add_test(tt, test_kernels_init_ref);
+    tcase_add_test(tt, test_random_blocks);
     suite_add_tcase(s, tt);
 
     TCase *tf = tcase_create("fp16_bf16");

@@ -123,29 +123,15 @@ static int vec_type(int t)
     return quant_traits_get(t)->vec_dot_type;
 }
 
-/* Random valid weight blocks: random bytes, then finite moderate scales in
- * the fp16 scale fields (random bytes there could be NaN or inf). */
+/* Random valid weight blocks: the type's recipe from the quant type table
+ * (finite moderate scales, uniform random codes). Full-range scale bytes
+ * are covered by unit_scale_weights below. */
 static void fill_weights(int t, uint8_t *x, int64_t n, uint64_t *s)
 {
-    const struct quant_traits *tr = quant_traits_get(t);
-    const size_t bytes = quant_row_size(t, n);
-    for (size_t i = 0; i < bytes; i++)
-        x[i] = (uint8_t)rng_next(s);
-    for (int64_t b = 0; b < n / tr->blck; b++) {
-        uint8_t *p = x + b * tr->type_size;
-        switch (t) {
-        case QT_F16: put_half(p, 2.0f * rng_unif(s)); break;
-        case QT_Q4_0:
-        case QT_Q8_0: put_half(p, 0.02f * rng_unif(s)); break;
-        case QT_Q4_K:
-        case QT_Q5_K:
-            put_half(p, 0.01f * rng_unif(s));
-            put_half(p + 2, 0.01f * rng_unif(s));
-            break;
-        case QT_Q6_K: put_half(p + 208, 0.01f * rng_unif(s)); break;
-        default: ck_abort_msg("no weight filler for type %d", t);
-        }
-    }
+    struct quant_rng r;
+    quant_rng_seed(&r, rng_next(s), 0);
+    ck_assert_msg(quant_random_blocks(t, &r, x, (size_t)(n / quant_traits_get(t)->blck), 0.05f) == 0,
+                  "no random-block recipe for %s", quant_type_name(t));
 }
 
 /* ny activation rows of n values quantized by the reference, row j at

@@ -14,46 +14,8 @@
 #include "engine/gguf.h"
 #include "engine/mem.h"
 #include "engine/tokenizer.h"
+#include "tests/gguf_fixture.h"
 #include "tests/testutil.h"
-
-/* --- a minimal GGUF writer (metadata only, no tensors) ------------------- */
-
-struct wb {
-    uint8_t *p;
-    size_t n, cap;
-};
-
-static void wb_put(struct wb *b, const void *d, size_t n)
-{
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n)
-            cap *= 2;
-        b->p = realloc(b->p, cap);
-        ck_assert_ptr_nonnull(b->p);
-        b->cap = cap;
-    }
-    if (n)
-        memcpy(b->p + b->n, d, n);
-    b->n += n;
-}
-
-static void wb_u32(struct wb *b, uint32_t v) { wb_put(b, &v, 4); }
-static void wb_u64(struct wb *b, uint64_t v) { wb_put(b, &v, 8); }
-static void wb_f32(struct wb *b, float v) { wb_put(b, &v, 4); }
-static void wb_i32(struct wb *b, int32_t v) { wb_put(b, &v, 4); }
-
-static void wb_str(struct wb *b, const char *s, size_t n)
-{
-    wb_u64(b, n);
-    wb_put(b, s, n);
-}
-
-static void wb_key(struct wb *b, const char *key, uint32_t type)
-{
-    wb_str(b, key, strlen(key));
-    wb_u32(b, type);
-}
 
 /* A vocabulary under construction; texts may hold any bytes. */
 struct vpiece {
@@ -114,55 +76,39 @@ static struct gopts gopts_default(const struct vocab *vb)
     return o;
 }
 
-static void build_gguf(struct wb *b, const struct vocab *vb, const struct gopts *o)
+/* The file (metadata only, no tensors) through the test GGUF fixture. */
+static void build_gguf(struct gfx *b, const struct vocab *vb, const struct gopts *o)
 {
     uint64_t n_kv = 1 + (o->model != NULL) + (o->n_scores >= 0) + (o->n_types >= 0) +
                     (o->space_prefix >= 0) + (o->bos >= 0);
-    wb_put(b, "GGUF", 4);
-    wb_u32(b, 3);
-    wb_u64(b, 0);
-    wb_u64(b, n_kv);
-    if (o->model) {
-        wb_key(b, "tokenizer.ggml.model", 8);
-        wb_str(b, o->model, strlen(o->model));
-    }
-    wb_key(b, "tokenizer.ggml.tokens", 9);
+    gfx_init(b);
+    gfx_header(b, 3, 0, n_kv);
+    if (o->model)
+        gfx_kv_str(b, "tokenizer.ggml.model", o->model);
     if (o->tokens_as_u32) {
-        wb_u32(b, 4);
-        wb_u64(b, (uint64_t)vb->n);
+        gfx_kv_arr_begin(b, "tokenizer.ggml.tokens", GGUF_VT_UINT32, (uint64_t)vb->n);
         for (int i = 0; i < vb->n; i++)
-            wb_u32(b, (uint32_t)i);
+            gfx_u32(b, (uint32_t)i);
     } else {
-        wb_u32(b, 8);
-        wb_u64(b, (uint64_t)vb->n);
+        gfx_kv_arr_begin(b, "tokenizer.ggml.tokens", GGUF_VT_STRING, (uint64_t)vb->n);
         for (int i = 0; i < vb->n; i++)
-            wb_str(b, vb->v[i].text, vb->v[i].len);
+            gfx_str_n(b, vb->v[i].text, vb->v[i].len);
     }
     if (o->n_scores >= 0) {
-        wb_key(b, "tokenizer.ggml.scores", 9);
-        wb_u32(b, 6);
-        wb_u64(b, (uint64_t)o->n_scores);
+        gfx_kv_arr_begin(b, "tokenizer.ggml.scores", GGUF_VT_FLOAT32, (uint64_t)o->n_scores);
         for (int i = 0; i < o->n_scores; i++)
-            wb_f32(b, i < vb->n ? vb->v[i].score : 0.0f);
+            gfx_f32(b, i < vb->n ? vb->v[i].score : 0.0f);
     }
     if (o->n_types >= 0) {
-        wb_key(b, "tokenizer.ggml.token_type", 9);
-        wb_u32(b, 5);
-        wb_u64(b, (uint64_t)o->n_types);
+        gfx_kv_arr_begin(b, "tokenizer.ggml.token_type", GGUF_VT_INT32, (uint64_t)o->n_types);
         for (int i = 0; i < o->n_types; i++)
-            wb_i32(b, i < vb->n ? vb->v[i].type : 1);
+            gfx_u32(b, (uint32_t)(i < vb->n ? vb->v[i].type : 1));
     }
-    if (o->space_prefix >= 0) {
-        wb_key(b, "tokenizer.ggml.add_space_prefix", 7);
-        uint8_t v = (uint8_t)o->space_prefix;
-        wb_put(b, &v, 1);
-    }
-    if (o->bos >= 0) {
-        wb_key(b, "tokenizer.ggml.bos_token_id", 4);
-        wb_u32(b, (uint32_t)o->bos);
-    }
-    static const uint8_t zeros[32];
-    wb_put(b, zeros, (32 - b->n % 32) % 32);
+    if (o->space_prefix >= 0)
+        gfx_kv_bool(b, "tokenizer.ggml.add_space_prefix", (uint8_t)o->space_prefix);
+    if (o->bos >= 0)
+        gfx_kv_u32(b, "tokenizer.ggml.bos_token_id", (uint32_t)o->bos);
+    gfx_pad(b, 32);
 }
 
 /* A tokenizer over an in-memory file; the file is freed right away (a tok
@@ -170,16 +116,16 @@ static void build_gguf(struct wb *b, const struct vocab *vb, const struct gopts 
 static struct tok *tok_from(const struct vocab *vb, const struct gopts *o,
                             const struct mem_hooks *mem, int *code, char *err, size_t err_len)
 {
-    struct wb b = { 0 };
+    struct gfx b;
     build_gguf(&b, vb, o);
     struct gguf g;
     char gerr[256];
-    int grc = gguf_open_alloc(&g, b.p, b.n, gerr, sizeof gerr);
+    int grc = gguf_open_alloc(&g, b.buf, b.len, gerr, sizeof gerr);
     ck_assert_msg(grc == 0, "fixture does not open: %s", gerr);
     struct tok *t = tok_new(&g, mem, code, err, err_len);
     gguf_close(&g);
-    memset(b.p, 0xAB, b.n); /* prove nothing points into the file any more */
-    free(b.p);
+    memset(b.buf, 0xAB, b.len); /* prove nothing points into the file any more */
+    gfx_free(&b);
     return t;
 }
 
@@ -718,24 +664,16 @@ START_TEST(test_huge_vocab_rejected_before_allocating)
      * tokenizer refuses it without allocating anything. A count of 2^31
      * cannot even get past gguf_open, whose file would need 16 GiB. */
     uint64_t n = (uint64_t)TOK_MAX_VOCAB + 1;
-    struct wb b = { 0 };
-    wb_put(&b, "GGUF", 4);
-    wb_u32(&b, 3);
-    wb_u64(&b, 0);
-    wb_u64(&b, 2);
-    wb_key(&b, "tokenizer.ggml.model", 8);
-    wb_str(&b, "llama", 5);
-    wb_key(&b, "tokenizer.ggml.tokens", 9);
-    wb_u32(&b, 8);
-    wb_u64(&b, n);
-    size_t at = b.n, total = at + n * 8;
-    total += (32 - total % 32) % 32;
-    b.p = realloc(b.p, total);
-    ck_assert_ptr_nonnull(b.p);
-    memset(b.p + at, 0, total - at); /* every string: length 0 */
+    struct gfx b;
+    gfx_init(&b);
+    gfx_header(&b, 3, 0, 2);
+    gfx_kv_str(&b, "tokenizer.ggml.model", "llama");
+    gfx_kv_arr_begin(&b, "tokenizer.ggml.tokens", GGUF_VT_STRING, n);
+    gfx_zeros(&b, n * 8); /* every string: length 0 */
+    gfx_pad(&b, 32);
     struct gguf g;
     char err[256];
-    ck_assert_msg(gguf_open_alloc(&g, b.p, total, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(gguf_open_alloc(&g, b.buf, b.len, err, sizeof err) == 0, "%s", err);
     struct mem_counter mc = { 0 };
     struct mem_hooks h = mem_counting_hooks(&mc);
     int code = 0;
@@ -745,7 +683,7 @@ START_TEST(test_huge_vocab_rejected_before_allocating)
     ck_assert_msg(strstr(err, "16777217 tokens") != NULL, "%s", err);
     ck_assert_uint_eq(mc.n_alloc, 0);
     gguf_close(&g);
-    free(b.p);
+    gfx_free(&b);
 }
 END_TEST
 

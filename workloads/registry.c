@@ -1,27 +1,13 @@
-/* registry — the one explicit table of workloads. Adding a workload is one
- * file in workloads/ plus one line here (and its extern below). */
+/* registry — the one explicit table of workloads, built from the WORKLOADS
+ * list in registry.h (adding a workload is its file plus one line there). */
 #include <string.h>
 
 #include "workloads/registry.h"
 
-extern const struct workload workload_load, workload_metadata, workload_sleep;
-extern const struct workload workload_decode, workload_prefill, workload_threads,
-    workload_alloc, workload_kvcache, workload_contention,
-    workload_matmul, workload_bandwidth, workload_ctxswitch;
+#define WL_ADDRESS(n) &workload_##n,
 
 const struct workload *const workload_registry[] = {
-    &workload_load,
-    &workload_metadata,
-    &workload_sleep,
-    &workload_decode,
-    &workload_prefill,
-    &workload_threads,
-    &workload_alloc,
-    &workload_kvcache,
-    &workload_contention,
-    &workload_matmul,
-    &workload_bandwidth,
-    &workload_ctxswitch,
+    WORKLOADS(WL_ADDRESS)
     NULL,
 };
 

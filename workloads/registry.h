@@ -6,6 +6,28 @@
 
 #include "harness/run/workload.h"
 
+/* Each file in workloads/ defines `const struct workload workload_<name>`;
+ * adding a workload is that file plus one line here, which declares it
+ * (so studies can point at the descriptor) and lists it in the registry.
+ * In the order `ggperf run --help` lists them. */
+#define WORKLOADS(X) \
+    X(load)          \
+    X(metadata)      \
+    X(sleep)         \
+    X(decode)        \
+    X(prefill)       \
+    X(threads)       \
+    X(alloc)         \
+    X(kvcache)       \
+    X(contention)    \
+    X(matmul)        \
+    X(bandwidth)     \
+    X(ctxswitch)
+
+#define WORKLOAD_DECLARE(n) extern const struct workload workload_##n;
+WORKLOADS(WORKLOAD_DECLARE)
+#undef WORKLOAD_DECLARE
+
 /* Every workload, NULL-terminated, in the order `ggperf run --help` lists them. */
 extern const struct workload *const workload_registry[];
 

@@ -1,3 +1,5 @@
+/* wlutil — what the engine workloads share: sessions, counters around
+ * the work, simulated reruns, random weights (see wlutil.h). */
 #include "workloads/wlutil.h"
 
 #include "harness/run/filebuf.h"
@@ -182,6 +184,8 @@ void wlutil_ctr_end(struct wlutil_ctr *c)
 
 void wlutil_ctr_close(struct wlutil_ctr *c)
 {
+    if (!c)
+        return;
     ctr_snap_free(c->a);
     ctr_snap_free(c->b);
     ctr_close(c->set);
@@ -503,56 +507,13 @@ int wlutil_random_weights(int t, int64_t rows, int64_t cols, uint64_t seed, void
         free(tmp);
         return 0;
     }
-    /* Types without a quantizer: random bytes, then small finite scales. */
-    uint64_t s = seed;
-    uint8_t *b = dst;
-    size_t total = row_bytes * (size_t)rows;
-    for (size_t i = 0; i < total; i += 8) {
-        uint64_t v = splitmix(&s);
-        memcpy(b + i, &v, total - i < 8 ? total - i : 8);
-    }
-    size_t nblk = total / tr->type_size;
-    qt_half d = quant_f32_to_f16(0.0005f), dmin = quant_f32_to_f16(0.0002f);
-    for (size_t k = 0; k < nblk; k++) {
-        uint8_t *blk = b + k * tr->type_size;
-        switch (t) {
-        case QT_Q4_K: {
-            struct block_q4_K *q = (struct block_q4_K *)blk;
-            memcpy(&q->d, &d, 2);
-            memcpy(&q->dmin, &dmin, 2);
-            break;
-        }
-        case QT_Q5_K: {
-            struct block_q5_K *q = (struct block_q5_K *)blk;
-            memcpy(&q->d, &d, 2);
-            memcpy(&q->dmin, &dmin, 2);
-            break;
-        }
-        case QT_Q6_K: {
-            struct block_q6_K *q = (struct block_q6_K *)blk;
-            memcpy(&q->d, &d, 2);
-            break;
-        }
-        case QT_Q3_K: {
-            struct block_q3_K *q = (struct block_q3_K *)blk;
-            memcpy(&q->d, &d, 2);
-            break;
-        }
-        case QT_Q2_K: {
-            struct block_q2_K *q = (struct block_q2_K *)blk;
-            memcpy(&q->d, &d, 2);
-            memcpy(&q->dmin, &dmin, 2);
-            break;
-        }
-        case QT_IQ4_XS: {
-            struct block_iq4_xs *q = (struct block_iq4_xs *)blk;
-            memcpy(&q->d, &d, 2);
-            break;
-        }
-        default:
-            snprintf(err, err_len, "weights of type %s cannot be made (no quantizer, no recipe)", tr->name);
-            return -1;
-        }
+    /* Types without a quantizer: the type's random-block recipe, with the
+     * spread of the quantized path above (0.05 * U[-1, 1): std 0.029). */
+    struct quant_rng rng;
+    quant_rng_seed(&rng, seed, 0);
+    if (quant_random_blocks(t, &rng, dst, row_bytes / tr->type_size * (size_t)rows, 0.0289f) != 0) {
+        snprintf(err, err_len, "weights of type %s cannot be made (no quantizer, no recipe)", tr->name);
+        return -1;
     }
     return 0;
 }

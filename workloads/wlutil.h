@@ -78,7 +78,7 @@ void wlutil_ctr_open(struct wlutil_ctr *c, unsigned backends, const int *tids, i
  * otherwise leave the previous values in the snapshot and widen the delta. */
 void wlutil_ctr_begin(struct wlutil_ctr *c);
 void wlutil_ctr_end(struct wlutil_ctr *c);
-void wlutil_ctr_close(struct wlutil_ctr *c);
+void wlutil_ctr_close(struct wlutil_ctr *c); /* NULL does nothing */
 
 /* The interval's metric called name (NULL if the set lacks it or did not run). */
 const struct metric *wlutil_ctr_find(const struct wlutil_ctr *c, const char *name);

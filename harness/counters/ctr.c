@@ -2,6 +2,7 @@
  * commands, and per-region accumulation. Backends live in ctr_hw.c,
  * ctr_sw.c, ctr_sched.c (ctr_sim.c is out of process). */
 #include "harness/counters/ctr.h"
+#include "base/err.h"
 #include "harness/machine/sysfs.h"
 
 #include <dirent.h>
@@ -28,21 +29,10 @@ struct ctr_snap {
     uint64_t v[];
 };
 
-static void set_err(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t len, const char *fmt, ...)
-{
-    if (!err || !len)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-}
-
 void ctr_config_default(struct ctr_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->backends = CTR_ALL;
+    cfg->backends = ctr_backends_all();
     cfg->thread_stats = true;
 }
 
@@ -225,10 +215,10 @@ static int open_set(struct ctr_set **out, const struct ctr_config *cfg, const in
                     struct open_mode mode, char *err, size_t err_len)
 {
     *out = NULL;
-    if (!cfg || n_tids < 0 || (n_tids > 0 && !tids) || (cfg->backends & ~CTR_ALL) ||
+    if (!cfg || n_tids < 0 || (n_tids > 0 && !tids) || (cfg->backends & ~ctr_backends_all()) ||
         (cfg->hw_events && cfg->n_hw_events <= 0) || cfg->n_hw_events < 0 ||
         (cfg->sched_ring_pages && (cfg->sched_ring_pages & (cfg->sched_ring_pages - 1)))) {
-        set_err(err, err_len, "ctr_open: bad configuration (backends 0x%x, %d tids, %d hw events, %d ring pages)",
+        err_set(err, err_len, "ctr_open: bad configuration (backends 0x%x, %d tids, %d hw events, %d ring pages)",
                 cfg ? cfg->backends : 0, n_tids, cfg ? cfg->n_hw_events : 0, cfg ? cfg->sched_ring_pages : 0);
         return CTR_EINVAL;
     }
@@ -251,7 +241,7 @@ static int open_set(struct ctr_set **out, const struct ctr_config *cfg, const in
         goto oom;
     for (int i = 0; i < s->n_hw; i++) {
         if (!names[i] || !names[i][0]) {
-            set_err(err, err_len, "ctr_open: hw event %d has no name", i);
+            err_set(err, err_len, "ctr_open: hw event %d has no name", i);
             ctr_close(s);
             return CTR_EINVAL;
         }
@@ -264,7 +254,7 @@ static int open_set(struct ctr_set **out, const struct ctr_config *cfg, const in
         if (rc == CTR_ENOMEM)
             goto oom;
         if (rc) {
-            set_err(err, err_len, "ctr_open: cannot list /proc/self/task: %s", strerror(errno));
+            err_set(err, err_len, "ctr_open: cannot list /proc/self/task: %s", strerror(errno));
             ctr_close(s);
             return CTR_EIO;
         }
@@ -277,7 +267,7 @@ static int open_set(struct ctr_set **out, const struct ctr_config *cfg, const in
             struct stat st;
             snprintf(path, sizeof path, "/proc/self/task/%d", tids[i]);
             if (tids[i] <= 0 || (!mode.foreign && stat(path, &st) != 0)) {
-                set_err(err, err_len, "ctr_open: tid %d is not a thread of this process (no %s)", tids[i], path);
+                err_set(err, err_len, "ctr_open: tid %d is not a thread of this process (no %s)", tids[i], path);
                 ctr_close(s);
                 return CTR_EINVAL;
             }
@@ -291,12 +281,9 @@ static int open_set(struct ctr_set **out, const struct ctr_config *cfg, const in
         goto oom;
     wall->kind = CTR_MK_WALL;
 
-    if ((cfg->backends & CTR_HW) && ctr_hw_open(s) != 0)
-        goto oom;
-    if ((cfg->backends & CTR_SW) && ctr_sw_open(s) != 0)
-        goto oom;
-    if ((cfg->backends & CTR_SCHED) && ctr_sched_open(s) != 0)
-        goto oom;
+    for (int i = 0; i < ctr_backend_n; i++)
+        if ((cfg->backends & (1u << i)) && ctr_backend_list[i]->open(s) != 0)
+            goto oom;
 
     /* Plain words first, then every group's slice. */
     for (int i = 0; i < s->n_groups; i++) {
@@ -306,10 +293,17 @@ static int open_set(struct ctr_set **out, const struct ctr_config *cfg, const in
     s->last = calloc(s->words ? s->words : 1, sizeof *s->last);
     if (!s->last)
         goto oom;
+    for (int i = 0; i < ctr_backend_n; i++)
+        if ((s->cfg.backends & (1u << i)) && ctr_backend_list[i]->start && ctr_backend_list[i]->start(s) != 0) {
+            err_set(err, err_len, "ctr_open: the %s counters could not be started", ctr_backend_list[i]->name);
+            ctr_close(s);
+            return CTR_EIO;
+        }
+    s->started = true;
     *out = s;
     return 0;
 oom:
-    set_err(err, err_len, "ctr_open: out of memory");
+    err_set(err, err_len, "ctr_open: out of memory");
     ctr_close(s);
     return CTR_ENOMEM;
 }
@@ -318,7 +312,7 @@ int ctr_open(struct ctr_set **out, const struct ctr_config *cfg, const int *tids
              size_t err_len)
 {
     if (!out) {
-        set_err(err, err_len, "ctr_open: out is NULL");
+        err_set(err, err_len, "ctr_open: out is NULL");
         return CTR_EINVAL;
     }
     struct open_mode mode = { 0 };
@@ -329,7 +323,12 @@ void ctr_close(struct ctr_set *s)
 {
     if (!s)
         return;
-    ctr_sched_close(s);
+    for (int i = ctr_backend_n - 1; i >= 0; i--)
+        if ((s->cfg.backends & (1u << i)) && s->started && ctr_backend_list[i]->stop)
+            ctr_backend_list[i]->stop(s);
+    for (int i = ctr_backend_n - 1; i >= 0; i--)
+        if ((s->cfg.backends & (1u << i)) && ctr_backend_list[i]->close)
+            ctr_backend_list[i]->close(s);
     for (int i = 0; i < s->n_groups; i++) {
         struct ctr_group *g = &s->groups[i];
         for (int k = g->n_members - 1; k >= 0; k--)
@@ -419,20 +418,17 @@ int ctr_read(struct ctr_set *s, struct ctr_snap *snap)
             rc = CTR_EIO;
         }
     }
-    if (s->have_rusage && !s->no_rusage) {
-        struct rusage ru;
-        if (getrusage(RUSAGE_SELF, &ru) == 0) {
-            v[s->rusage_off] = (uint64_t)ru.ru_nvcsw;
-            v[s->rusage_off + 1] = (uint64_t)ru.ru_nivcsw;
-        }
-    }
     if ((s->have_schedstat || s->have_status) && ctr_sw_read_proc(s, v) != 0 && !rc) {
         snprintf(s->last_err, sizeof s->last_err, "ctr_read: a /proc/<tid> file could not be read (thread exited?)");
         rc = CTR_EIO;
     }
+    for (int i = 0; i < ctr_backend_n; i++)
+        if ((s->cfg.backends & (1u << i)) && ctr_backend_list[i]->read && ctr_backend_list[i]->read(s, v) != 0 && !rc) {
+            snprintf(s->last_err, sizeof s->last_err, "ctr_read: the %s counters could not be read",
+                     ctr_backend_list[i]->name);
+            rc = CTR_EIO;
+        }
     memcpy(s->last, v, s->words * sizeof *v);
-    if (s->sched)
-        ctr_sched_poll(s);
     return rc;
 }
 
@@ -536,7 +532,7 @@ int ctr_run_cmd(char *const argv[], const struct ctr_config *cfg, bool quiet, st
                 int *wstatus, char *err, size_t err_len)
 {
     if (!argv || !argv[0] || !cfg || !wstatus) {
-        set_err(err, err_len, "ctr_run_cmd: no command");
+        err_set(err, err_len, "ctr_run_cmd: no command");
         return CTR_EINVAL;
     }
     int go[2], ex[2];
@@ -587,7 +583,7 @@ int ctr_run_cmd(char *const argv[], const struct ctr_config *cfg, bool quiet, st
     struct ctr_snap *a = NULL, *b = NULL;
     int rc = open_set(&s, &c2, &pid, 1, mode, err, err_len);
     if (rc == 0 && (!(a = ctr_snap_new(s)) || !(b = ctr_snap_new(s)))) {
-        set_err(err, err_len, "ctr_run_cmd: out of memory");
+        err_set(err, err_len, "ctr_run_cmd: out of memory");
         rc = CTR_ENOMEM;
     }
     if (rc != 0) {
@@ -612,7 +608,7 @@ int ctr_run_cmd(char *const argv[], const struct ctr_config *cfg, bool quiet, st
         ;
     ctr_read(s, b);
     if (r == (ssize_t)sizeof child_errno) {
-        set_err(err, err_len, "ctr_run_cmd: exec %s: %s", argv[0], strerror(child_errno));
+        err_set(err, err_len, "ctr_run_cmd: exec %s: %s", argv[0], strerror(child_errno));
         rc = CTR_EIO;
     } else {
         if (s->have_rusage) {
@@ -627,7 +623,7 @@ int ctr_run_cmd(char *const argv[], const struct ctr_config *cfg, bool quiet, st
     ctr_close(s);
     return rc;
 syserr:
-    set_err(err, err_len, "ctr_run_cmd: %s", strerror(errno));
+    err_set(err, err_len, "ctr_run_cmd: %s", strerror(errno));
     return CTR_EIO;
 }
 
@@ -697,7 +693,7 @@ int ctr_regions_new(struct ctr_regions **out, struct ctr_set *set, char *err, si
     *out = r;
     return 0;
 oom:
-    set_err(err, err_len, "ctr_regions_new: out of memory");
+    err_set(err, err_len, "ctr_regions_new: out of memory");
     ctr_regions_free(r);
     return CTR_ENOMEM;
 }

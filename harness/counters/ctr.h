@@ -12,6 +12,11 @@
  *          perf ring buffers), and run-queue wait from /proc/<tid>/schedstat.
  *   sim    valgrind callgrind cache simulation of a whole command, counting
  *          only inside a chosen region (out of process; ctr_sim_* below).
+ * hw, sw and sched count in this process and sit behind one interface,
+ * struct ctr_backend in ctr_impl.h (describe, open, start, stop, read,
+ * close), listed once in ctr_backends.c: adding such a backend is one file
+ * plus one word in that list. sim runs a child under valgrind and is driven by its
+ * own calls below.
  *
  * What a set watches:
  *   n_tids == 0  "this process": every thread alive at open, each with
@@ -57,8 +62,21 @@ enum {
     CTR_ECORRUPT = -6,     /* a file we parse is not what we expect */
 };
 
-/* Backends, for ctr_config.backends. */
-enum { CTR_HW = 1u << 0, CTR_SW = 1u << 1, CTR_SCHED = 1u << 2, CTR_ALL = 7u };
+/* Backends, for ctr_config.backends: bit i is backend i of the list in
+ * ctr_backends.c (behind the interface of ctr_impl.h). These name the first three;
+ * a backend added later is found by name (ctr_backend_bit). */
+enum { CTR_HW = 1u << 0, CTR_SW = 1u << 1, CTR_SCHED = 1u << 2 };
+
+/* How many backends there are; every one's bit; backend i's name ("hw"),
+ * or NULL past the end; the bit of a name, or 0 when there is none. */
+int ctr_backend_count(void);
+unsigned ctr_backends_all(void);
+const char *ctr_backend_name(int i);
+int ctr_backend_bit(const char *name);
+
+/* Whether backend i can count in this process here; why not when it
+ * cannot (ctr_hw_pmu_present, ctr_sw_available, ctr_sched_available). */
+bool ctr_backend_available(int i, char *why, size_t why_len);
 
 /* Default hardware events (libpfm4 names: perf generic aliases, which every
  * PMU libpfm4 knows maps to the right encoding) and their metric names. */
@@ -70,7 +88,7 @@ extern const char *const ctr_hw_default_metric_names[CTR_HW_DEFAULT_N]; /* "cycl
                                                                            "dtlb_load_misses" */
 
 struct ctr_config {
-    unsigned backends;            /* CTR_HW | CTR_SW | CTR_SCHED */
+    unsigned backends;            /* CTR_HW | CTR_SW | CTR_SCHED (ctr_backends_all: every one) */
     const char *const *hw_events; /* libpfm4 event names; NULL = ctr_hw_default_events */
     int n_hw_events;
     bool uncore;                  /* also try memory-controller (uncore IMC) events:

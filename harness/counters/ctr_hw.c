@@ -276,7 +276,7 @@ static int open_uncore(struct ctr_set *s)
     return 0;
 }
 
-int ctr_hw_open(struct ctr_set *s)
+static int hw_open(struct ctr_set *s)
 {
     int n = s->n_hw;
     int first_def = s->n_defs;
@@ -350,3 +350,9 @@ out:
     free(ok);
     return rc;
 }
+
+const struct ctr_backend ctr_backend_hw = {
+    .name = "hw",
+    .describe = ctr_hw_pmu_present,
+    .open = hw_open,
+};

@@ -1,6 +1,7 @@
-/* ctr_impl — what the ctr backends (ctr.c, ctr_hw.c, ctr_sw.c, ctr_sched.c)
- * share: the set, its perf groups, its metric definitions and the snapshot
- * layout. Not for use outside harness/ctr*.c.
+/* ctr_impl — what the counter files (ctr.c, ctr_backends.c, ctr_hw.c,
+ * ctr_sw.c, ctr_sched.c) share: the backend interface, the set, its perf
+ * groups, its metric definitions and the snapshot layout. Not for use
+ * outside harness/counters/ctr*.c.
  *
  * A snapshot is a flat array of u64 words; every perf group owns a slice
  * that one read() fills in the kernel's own layout:
@@ -83,6 +84,7 @@ struct ctr_set {
     uint64_t *last;         /* [words] last good values, reused when a read fails */
 
     struct ctr_sched *sched;
+    bool started;           /* every backend's start ran (stop is due at close) */
     char last_err[160];
 };
 
@@ -121,16 +123,40 @@ size_t ctr_add_words(struct ctr_set *s, size_t n);
  * the fd or -1 with errno. */
 int ctr_proc_open(int tid, const char *file);
 
-/* Backends. open adds groups/defs (never fails for an unsupported event;
- * returns CTR_ENOMEM only); read fills the backend's words (0 or CTR_EIO). */
-int ctr_hw_open(struct ctr_set *s);
-int ctr_sw_open(struct ctr_set *s);
+/* One counter backend of a set. Each backend file (ctr_hw.c, ctr_sw.c,
+ * ctr_sched.c) defines one of these as ctr_backend_<name>; ctr_backends.c
+ * lists them in CTR_BACKENDS, and a backend's bit in ctr_config.backends
+ * is 1u << its position there. Adding a backend is therefore its file plus
+ * one word in that list. Slots a backend does not need are NULL. */
+struct ctr_backend {
+    const char *name;  /* "hw", "sw", "sched" */
+    /* Whether this process can count with it here; why not when it cannot. */
+    bool (*describe)(char *why, size_t why_len);
+    /* Add its groups, words and metric definitions to s. An event that
+     * cannot be opened is not an error (its metrics are unsupported, with
+     * the reason); returns 0 or CTR_ENOMEM. */
+    int (*open)(struct ctr_set *s);
+    /* Begin and end counting, once every backend of s is open and before
+     * any is closed. NULL: the counters run free from open to close and
+     * ctr_delta takes differences (every current backend). */
+    int (*start)(struct ctr_set *s);
+    int (*stop)(struct ctr_set *s);
+    /* Fill the backend's own snapshot words in v after the perf groups
+     * (which ctr_read reads for every backend) and the per-thread /proc
+     * words; 0 or CTR_EIO. NULL: it has no words of its own. */
+    int (*read)(struct ctr_set *s, uint64_t *v);
+    /* Release what open took beyond perf groups, defs and /proc fds (which
+     * ctr_close releases for every backend). NULL: nothing. */
+    void (*close)(struct ctr_set *s);
+};
+
+/* The backends in bit order (ctr_backends.c) and how many there are. */
+extern const struct ctr_backend *const ctr_backend_list[];
+extern const int ctr_backend_n;
+
+/* The per-thread /proc words (status: voluntary/involuntary switches, sw;
+ * schedstat: run-queue wait, sched). 0 or CTR_EIO. */
 int ctr_sw_read_proc(struct ctr_set *s, uint64_t *v);
-int ctr_sched_open(struct ctr_set *s);
-void ctr_sched_close(struct ctr_set *s);
-/* Drain the tracepoint rings if one is more than half full (cheap check:
- * one load per CPU); ctr_read calls it. */
-void ctr_sched_poll(struct ctr_set *s);
 
 /* Latency statistics of wake-ups in [t0, t1) into vals[CTR_LAT_*]; returns
  * the number of samples. Forgets samples older than t0. */

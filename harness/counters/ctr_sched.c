@@ -421,7 +421,7 @@ static void sched_free(struct ctr_sched *c)
     free(c);
 }
 
-void ctr_sched_close(struct ctr_set *s)
+static void sched_close(struct ctr_set *s)
 {
     sched_free(s->sched);
     s->sched = NULL;
@@ -603,7 +603,7 @@ fail:
     return rc;
 }
 
-int ctr_sched_open(struct ctr_set *s)
+static int sched_open(struct ctr_set *s)
 {
     struct ctr_mdef *d;
     bool ts = s->cfg.thread_stats;
@@ -839,19 +839,23 @@ void ctr_sched_drain(struct ctr_set *s)
     }
 }
 
-void ctr_sched_poll(struct ctr_set *s)
+/* Drain the tracepoint rings if one is more than half full (cheap check:
+ * one load per CPU): at every ctr_read. */
+static int sched_read(struct ctr_set *s, uint64_t *v)
 {
     struct ctr_sched *c = s->sched;
+    (void)v;
     if (!c)
-        return;
+        return 0;
     for (int k = 0; k < c->ncpu; k++) {
         const struct perf_event_mmap_page *meta = c->rings[k];
         uint64_t head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
         if (head - meta->data_tail > c->data_bytes / 2) {
             ctr_sched_drain(s);
-            return;
+            return 0;
         }
     }
+    return 0;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -909,3 +913,11 @@ uint64_t ctr_sched_stats(struct ctr_set *s, uint64_t t0, uint64_t t1, double val
     }
     return n;
 }
+
+const struct ctr_backend ctr_backend_sched = {
+    .name = "sched",
+    .describe = ctr_sched_available,
+    .open = sched_open,
+    .read = sched_read,
+    .close = sched_close,
+};

@@ -25,17 +25,8 @@
 
 #include "harness/counters/ctr.h"
 #include "harness/machine/cpuinfo.h"
-
-static void set_err(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t len, const char *fmt, ...)
-{
-    if (!err || !len)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-}
+#include "base/err.h"
+#include "harness/machine/sysfs.h"
 
 /* ---- in-process side --------------------------------------------------- */
 
@@ -99,14 +90,14 @@ int ctr_sim_regions_parse(struct ctr_sim_regions *st, const char *text, char *er
             errno = 0;
             long v = strtol(colon + 1, &end, 10);
             if (errno || end == colon + 1 || *end || v < 0 || v > 1000000) {
-                set_err(err, err_len, "sim region '%s': index after ':' must be an integer 0..1000000", text);
+                err_set(err, err_len, "sim region '%s': index after ':' must be an integer 0..1000000", text);
                 return CTR_EINVAL;
             }
             st->index = (int)v;
         }
         return 0;
     }
-    set_err(err, err_len, "sim region '%s' is not one of load|prefill|decode|layer|matmul|attn (optionally :INDEX)",
+    err_set(err, err_len, "sim region '%s' is not one of load|prefill|decode|layer|matmul|attn (optionally :INDEX)",
             text);
     return CTR_EINVAL;
 }
@@ -197,7 +188,7 @@ int ctr_sim_cache_machine(struct ctr_sim_cache *i1, struct ctr_sim_cache *d1, st
         source[0] = '\0';
     struct cpuinfo_caches cs;
     if (cpuinfo_caches_get(&cs) != 0) {
-        set_err(note, note_len, "no cache geometry: %s", cs.why);
+        err_set(note, note_len, "no cache geometry: %s", cs.why);
         return CTR_EUNSUPPORTED;
     }
     snprintf(source, source_len, "%s", cpuinfo_source_name(cs.source));
@@ -269,7 +260,7 @@ int ctr_sim_valgrind_version(char *buf, size_t len)
     char prog[512];
     buf[0] = '\0';
     if (find_prog(valgrind_prog(), prog, sizeof prog) != 0) {
-        set_err(buf, len, "valgrind not found in PATH (Debian package: valgrind)");
+        err_set(buf, len, "valgrind not found in PATH (Debian package: valgrind)");
         return CTR_EUNSUPPORTED;
     }
     int p[2];
@@ -302,7 +293,7 @@ int ctr_sim_valgrind_version(char *buf, size_t len)
         ;
     tmp[strcspn(tmp, "\n")] = '\0';
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || strncmp(tmp, "valgrind", 8) != 0) {
-        set_err(buf, len, "%s --version failed", prog);
+        err_set(buf, len, "%s --version failed", prog);
         return CTR_EUNSUPPORTED;
     }
     snprintf(buf, len, "%s", tmp);
@@ -322,7 +313,7 @@ int ctr_sim_parse(const char *path, struct ctr_sim_result *res, char *err, size_
 {
     FILE *f = fopen(path, "r");
     if (!f) {
-        set_err(err, err_len, "%s: %s", path, strerror(errno));
+        err_set(err, err_len, "%s: %s", path, strerror(errno));
         return CTR_EIO;
     }
     int map[64];
@@ -338,7 +329,7 @@ int ctr_sim_parse(const char *path, struct ctr_sim_result *res, char *err, size_
             n_events = 0;
             for (char *save = NULL, *tok = strtok_r(line + 7, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
                 if (n_events == 64) {
-                    set_err(err, err_len, "%s:%d: more than 64 events", path, lineno);
+                    err_set(err, err_len, "%s:%d: more than 64 events", path, lineno);
                     rc = CTR_ECORRUPT;
                     goto out;
                 }
@@ -351,7 +342,7 @@ int ctr_sim_parse(const char *path, struct ctr_sim_result *res, char *err, size_
             have_events = n_events > 0;
         } else if (strncmp(line, "totals:", 7) == 0 || (strncmp(line, "summary:", 8) == 0 && !have_totals)) {
             if (!have_events) {
-                set_err(err, err_len, "%s:%d: totals before an 'events:' line", path, lineno);
+                err_set(err, err_len, "%s:%d: totals before an 'events:' line", path, lineno);
                 rc = CTR_ECORRUPT;
                 goto out;
             }
@@ -367,7 +358,7 @@ int ctr_sim_parse(const char *path, struct ctr_sim_result *res, char *err, size_
                     break; /* trailing zero counts may be omitted */
                 unsigned long long v = strtoull(p, &end, 10);
                 if (end == p || errno) {
-                    set_err(err, err_len, "%s:%d: '%s' is not a count", path, lineno, p);
+                    err_set(err, err_len, "%s:%d: '%s' is not a count", path, lineno, p);
                     rc = CTR_ECORRUPT;
                     goto out;
                 }
@@ -381,7 +372,7 @@ int ctr_sim_parse(const char *path, struct ctr_sim_result *res, char *err, size_
         }
     }
     if (rc != 1) {
-        set_err(err, err_len, "%s: no 'totals:' or 'summary:' line (%d lines)", path, lineno);
+        err_set(err, err_len, "%s: no 'totals:' or 'summary:' line (%d lines)", path, lineno);
         rc = CTR_ECORRUPT;
         goto out;
     }
@@ -458,17 +449,17 @@ int ctr_sim_run(char *const argv[], const struct ctr_sim_opts *opts, struct ctr_
         opts = &none;
     }
     if (!argv || !argv[0] || !res) {
-        set_err(err, err_len, "ctr_sim_run: no command");
+        err_set(err, err_len, "ctr_sim_run: no command");
         return CTR_EINVAL;
     }
     memset(res, 0, sizeof *res);
     char prog[512];
     if (find_prog(valgrind_prog(), prog, sizeof prog) != 0) {
-        set_err(err, err_len, "valgrind not found in PATH (install the Debian package valgrind)");
+        err_set(err, err_len, "valgrind not found in PATH (install the Debian package valgrind)");
         return CTR_EUNSUPPORTED;
     }
     if (ctr_sim_valgrind_version(res->valgrind_version, sizeof res->valgrind_version) != 0) {
-        set_err(err, err_len, "%s", res->valgrind_version);
+        err_set(err, err_len, "%s", res->valgrind_version);
         return CTR_EUNSUPPORTED;
     }
     struct ctr_sim_cache si1, sd1, sll;
@@ -481,7 +472,7 @@ int ctr_sim_run(char *const argv[], const struct ctr_sim_opts *opts, struct ctr_
         if (want[k].size_bytes) {
             *got[k] = want[k];
             if (ctr_sim_cache_fix(got[k])) {
-                set_err(err, err_len, "ctr_sim_run: cache level %d (%" PRIu64 " B, %d-way, %d B lines) has no "
+                err_set(err, err_len, "ctr_sim_run: cache level %d (%" PRIu64 " B, %d-way, %d B lines) has no "
                         "power-of-two number of sets; valgrind would refuse it", k, want[k].size_bytes,
                         want[k].ways, want[k].line_bytes);
                 return CTR_EINVAL;
@@ -489,7 +480,7 @@ int ctr_sim_run(char *const argv[], const struct ctr_sim_opts *opts, struct ctr_
         } else if (grc == 0) {
             *got[k] = sys[k];
         } else {
-            set_err(err, err_len, "ctr_sim_run: %s", note);
+            err_set(err, err_len, "ctr_sim_run: %s", note);
             return CTR_EUNSUPPORTED;
         }
     }
@@ -501,7 +492,7 @@ int ctr_sim_run(char *const argv[], const struct ctr_sim_opts *opts, struct ctr_
 
     snprintf(res->dir, sizeof res->dir, "/tmp/ggperf-sim-XXXXXX");
     if (!mkdtemp(res->dir)) {
-        set_err(err, err_len, "ctr_sim_run: mkdtemp %s: %s", res->dir, strerror(errno));
+        err_set(err, err_len, "ctr_sim_run: mkdtemp %s: %s", res->dir, strerror(errno));
         return CTR_EIO;
     }
     char a_i1[64], a_d1[64], a_ll[64], a_out[256], a_log[256], p_out[192], p_log[192], p_child[192];
@@ -521,7 +512,7 @@ int ctr_sim_run(char *const argv[], const struct ctr_sim_opts *opts, struct ctr_
     char **vargv = calloc(nf + na + 1, sizeof *vargv);
     if (!vargv) {
         rm_dir(res->dir);
-        set_err(err, err_len, "ctr_sim_run: out of memory");
+        err_set(err, err_len, "ctr_sim_run: out of memory");
         return CTR_ENOMEM;
     }
     for (size_t i = 0; i < nf; i++)
@@ -539,7 +530,7 @@ int ctr_sim_run(char *const argv[], const struct ctr_sim_opts *opts, struct ctr_
     if (!envp) {
         free(vargv);
         rm_dir(res->dir);
-        set_err(err, err_len, "ctr_sim_run: out of memory");
+        err_set(err, err_len, "ctr_sim_run: out of memory");
         return CTR_ENOMEM;
     }
     size_t k = 0;
@@ -559,7 +550,7 @@ int ctr_sim_run(char *const argv[], const struct ctr_sim_opts *opts, struct ctr_
     int rc = 0;
     pid_t pid = fork();
     if (pid < 0) {
-        set_err(err, err_len, "ctr_sim_run: fork: %s", strerror(errno));
+        err_set(err, err_len, "ctr_sim_run: fork: %s", strerror(errno));
         rc = CTR_EIO;
         goto out;
     }

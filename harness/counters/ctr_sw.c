@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "harness/counters/ctr_impl.h"
@@ -134,7 +135,7 @@ int ctr_proc_open(int tid, const char *file)
     return fd;
 }
 
-int ctr_sw_open(struct ctr_set *s)
+static int sw_open(struct ctr_set *s)
 {
     int d_task, d_group[N_GROUP_EVENTS], d_vol, d_invol;
     struct ctr_mdef *d;
@@ -260,3 +261,23 @@ int ctr_sw_read_proc(struct ctr_set *s, uint64_t *v)
     }
     return rc;
 }
+
+/* Voluntary/involuntary switches of the whole process (process mode). */
+static int sw_read(struct ctr_set *s, uint64_t *v)
+{
+    if (s->have_rusage && !s->no_rusage) {
+        struct rusage ru;
+        if (getrusage(RUSAGE_SELF, &ru) == 0) {
+            v[s->rusage_off] = (uint64_t)ru.ru_nvcsw;
+            v[s->rusage_off + 1] = (uint64_t)ru.ru_nivcsw;
+        }
+    }
+    return 0;
+}
+
+const struct ctr_backend ctr_backend_sw = {
+    .name = "sw",
+    .describe = ctr_sw_available,
+    .open = sw_open,
+    .read = sw_read,
+};

@@ -1,6 +1,7 @@
 /* env — environment capture (see env.h). */
 #include "harness/machine/env.h"
 #include "harness/machine/reclaim.h"
+#include "base/err.h"
 #include "harness/machine/sysfs.h"
 
 #include <errno.h>
@@ -26,18 +27,6 @@
 #include "modelgen/synth.h"
 
 #define UNREADABLE "unreadable"
-
-static int fail(char *err, size_t err_len, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t err_len, int code, const char *fmt, ...)
-{
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 /* ---- XXH64 (from the published algorithm description) -------------------- */
 
@@ -320,11 +309,11 @@ int env_cache_dir(char *buf, size_t len, char *err, size_t err_len)
     else if (h && *h)
         w = snprintf(buf, len, "%s/.cache/ggperf", h);
     else
-        return fail(err, err_len, ENV_EIO, "no cache directory: set GGPERF_CACHE, XDG_CACHE_HOME or HOME");
+        return err_fail(err, err_len, ENV_EIO, "no cache directory: set GGPERF_CACHE, XDG_CACHE_HOME or HOME");
     if (w < 0 || (size_t)w >= len)
-        return fail(err, err_len, ENV_EIO, "cache directory path too long");
+        return err_fail(err, err_len, ENV_EIO, "cache directory path too long");
     if (mkdir_p(buf) != 0)
-        return fail(err, err_len, ENV_EIO, "%s: cannot create the cache directory: %s", buf, strerror(errno));
+        return err_fail(err, err_len, ENV_EIO, "%s: cannot create the cache directory: %s", buf, strerror(errno));
     return ENV_OK;
 }
 
@@ -332,13 +321,13 @@ static int hash_file(const char *path, uint64_t *hash, char *err, size_t err_len
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return fail(err, err_len, ENV_EIO, "%s: cannot open: %s", path, strerror(errno));
+        return err_fail(err, err_len, ENV_EIO, "%s: cannot open: %s", path, strerror(errno));
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     size_t cap = 4u << 20;
     uint8_t *buf = malloc(cap);
     if (!buf) {
         close(fd);
-        return fail(err, err_len, ENV_ENOMEM, "out of memory hashing %s", path);
+        return err_fail(err, err_len, ENV_ENOMEM, "out of memory hashing %s", path);
     }
     struct env_xxh64 s;
     env_xxh64_init(&s, 0);
@@ -348,7 +337,7 @@ static int hash_file(const char *path, uint64_t *hash, char *err, size_t err_len
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            rc = fail(err, err_len, ENV_EIO, "%s: read: %s", path, strerror(errno));
+            rc = err_fail(err, err_len, ENV_EIO, "%s: read: %s", path, strerror(errno));
             break;
         }
         if (r == 0)
@@ -369,7 +358,7 @@ int env_file_hash(const char *path, const char *cache_dir, uint64_t *hash, bool 
     char real[PATH_MAX], cache[PATH_MAX];
     struct stat st;
     if (!realpath(path, real) || stat(real, &st) != 0)
-        return fail(err, err_len, ENV_EIO, "%s: %s", path, strerror(errno));
+        return err_fail(err, err_len, ENV_EIO, "%s: %s", path, strerror(errno));
     long long mtime = (long long)st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec;
     long long ctime_ns = (long long)st.st_ctim.tv_sec * 1000000000ll + st.st_ctim.tv_nsec;
     /* Timestamps come from the kernel's coarse clock (a tick of up to 10 ms;
@@ -444,7 +433,7 @@ json_t *env_model(const char *path, const char *cache_dir, char *err, size_t err
     char real[PATH_MAX];
     struct stat st;
     if (!realpath(path, real) || stat(real, &st) != 0) {
-        fail(err, err_len, ENV_EIO, "%s: %s", path, strerror(errno));
+        err_fail(err, err_len, ENV_EIO, "%s: %s", path, strerror(errno));
         return NULL;
     }
     uint64_t hash = 0;
@@ -453,20 +442,20 @@ json_t *env_model(const char *path, const char *cache_dir, char *err, size_t err
         return NULL;
     int fd = open(real, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        fail(err, err_len, ENV_EIO, "%s: cannot open: %s", path, strerror(errno));
+        err_fail(err, err_len, ENV_EIO, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
     void *map = st.st_size > 0 ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
     close(fd);
     if (map == MAP_FAILED) {
-        fail(err, err_len, ENV_EIO, "%s: cannot map: %s", path, strerror(errno));
+        err_fail(err, err_len, ENV_EIO, "%s: cannot map: %s", path, strerror(errno));
         return NULL;
     }
     struct gguf g;
     char gerr[256];
     if (gguf_open_alloc(&g, map, (size_t)st.st_size, gerr, sizeof gerr) != GGUF_OK) {
         munmap(map, (size_t)st.st_size);
-        fail(err, err_len, ENV_EMODEL, "%s: %s", path, gerr);
+        err_fail(err, err_len, ENV_EMODEL, "%s: %s", path, gerr);
         return NULL;
     }
     char hex[17], mtime[32];

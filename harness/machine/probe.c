@@ -1,6 +1,7 @@
 /* probe — machine capabilities and the bandwidth / context-switch probes. */
 #include "harness/machine/probe.h"
 #include "harness/machine/reclaim.h"
+#include "base/err.h"
 #include "harness/machine/sysfs.h"
 
 #include <errno.h>
@@ -22,17 +23,6 @@
 
 #include "engine/quant.h"
 #include "harness/machine/clock.h"
-
-static void set_err(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t len, const char *fmt, ...)
-{
-    if (!err || !len)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-}
 
 static void metric_init(struct metric *m, const char *name, const char *unit, enum metric_source src)
 {
@@ -206,12 +196,12 @@ static int run_threads(struct bw_shared *sh, int threads, void *(*fn)(void *), c
 {
     struct bw_worker w[256];
     if (threads < 1 || threads > 256) {
-        set_err(err, err_len, "bandwidth: %d threads (allowed 1..256)", threads);
+        err_set(err, err_len, "bandwidth: %d threads (allowed 1..256)", threads);
         return CTR_EINVAL;
     }
     sh->threads = threads;
     if (pthread_barrier_init(&sh->bar, NULL, (unsigned)threads) != 0) {
-        set_err(err, err_len, "bandwidth: pthread_barrier_init failed");
+        err_set(err, err_len, "bandwidth: pthread_barrier_init failed");
         return CTR_EIO;
     }
     int started = 0, rc = 0;
@@ -227,7 +217,7 @@ static int run_threads(struct bw_shared *sh, int threads, void *(*fn)(void *), c
     }
     pthread_mutex_lock(&sh->mu);
     if (rc) {
-        set_err(err, err_len, "bandwidth: pthread_create failed after %d threads", started);
+        err_set(err, err_len, "bandwidth: pthread_create failed after %d threads", started);
         sh->abort = true;
     } else {
         sh->go = true;
@@ -258,7 +248,7 @@ int probe_bandwidth(const struct probe_bw_opts *opts, struct probe_bw_row *rows,
         o.n_threads = n;
     }
     if (o.n_threads < 1 || o.n_threads > PROBE_MAX_BW_ROWS || o.array_bytes < 4096 || o.reps < 1) {
-        set_err(err, err_len, "bandwidth: bad options (%d thread counts, allowed 1..%d; %" PRIu64 " bytes per array)",
+        err_set(err, err_len, "bandwidth: bad options (%d thread counts, allowed 1..%d; %" PRIu64 " bytes per array)",
                 o.n_threads, PROBE_MAX_BW_ROWS, o.array_bytes);
         return CTR_EINVAL;
     }
@@ -272,7 +262,7 @@ int probe_bandwidth(const struct probe_bw_opts *opts, struct probe_bw_row *rows,
     for (int i = 0; i < 3; i++) {
         void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (m == MAP_FAILED) {
-            set_err(err, err_len, "bandwidth: mmap of %zu bytes: %s", bytes, strerror(errno));
+            err_set(err, err_len, "bandwidth: mmap of %zu bytes: %s", bytes, strerror(errno));
             for (int k = 0; k < i; k++)
                 munmap(arr[k], bytes);
             pthread_cond_destroy(&sh.cv);
@@ -455,7 +445,7 @@ int probe_pingpong_new(struct probe_pingpong **out, enum probe_pp_mode mode, int
     *out = NULL;
     struct probe_pingpong *pp = calloc(1, sizeof *pp);
     if (!pp) {
-        set_err(err, err_len, "pingpong: out of memory");
+        err_set(err, err_len, "pingpong: out of memory");
         return CTR_ENOMEM;
     }
     pp->mode = mode;
@@ -464,7 +454,7 @@ int probe_pingpong_new(struct probe_pingpong **out, enum probe_pp_mode mode, int
     pthread_mutex_init(&pp->mu, NULL);
     pthread_cond_init(&pp->cv, NULL);
     if (mode == PROBE_PP_PIPE && (pipe2(pp->ab, O_CLOEXEC) != 0 || pipe2(pp->ba, O_CLOEXEC) != 0)) {
-        set_err(err, err_len, "pingpong: pipe: %s", strerror(errno));
+        err_set(err, err_len, "pingpong: pipe: %s", strerror(errno));
         probe_pingpong_free(pp);
         return CTR_EIO;
     }
@@ -476,7 +466,7 @@ int probe_pingpong_new(struct probe_pingpong **out, enum probe_pp_mode mode, int
         }
         if (!a || pthread_create(&pp->th[i], NULL, pp_thread, a) != 0) {
             free(a);
-            set_err(err, err_len, "pingpong: cannot start thread %d", i);
+            err_set(err, err_len, "pingpong: cannot start thread %d", i);
             probe_pingpong_free(pp);
             return CTR_EIO;
         }
@@ -779,13 +769,13 @@ int probe_touch_pages(long n, char *err, size_t err_len)
 {
     long page = sysconf(_SC_PAGESIZE);
     if (n < 1) {
-        set_err(err, err_len, "touch-pages: %ld pages (need >= 1)", n);
+        err_set(err, err_len, "touch-pages: %ld pages (need >= 1)", n);
         return CTR_EINVAL;
     }
     size_t bytes = (size_t)n * (size_t)page;
     volatile char *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) {
-        set_err(err, err_len, "touch-pages: mmap of %zu bytes: %s", bytes, strerror(errno));
+        err_set(err, err_len, "touch-pages: mmap of %zu bytes: %s", bytes, strerror(errno));
         return CTR_ENOMEM;
     }
     /* no THP here: one fault per 4 KiB page is the point */
@@ -799,12 +789,12 @@ int probe_touch_pages(long n, char *err, size_t err_len)
 int probe_sim_walk(size_t bytes, const struct region_hooks *hooks, uint64_t *sum, char *err, size_t err_len)
 {
     if (bytes < 64) {
-        set_err(err, err_len, "sim-walk: %zu bytes (need >= 64)", bytes);
+        err_set(err, err_len, "sim-walk: %zu bytes (need >= 64)", bytes);
         return CTR_EINVAL;
     }
     unsigned char *buf = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (buf == MAP_FAILED) {
-        set_err(err, err_len, "sim-walk: mmap of %zu bytes: %s", bytes, strerror(errno));
+        err_set(err, err_len, "sim-walk: mmap of %zu bytes: %s", bytes, strerror(errno));
         return CTR_ENOMEM;
     }
     memset(buf, 1, bytes);

@@ -1,3 +1,5 @@
+/* filebuf — a file's bytes in memory: mapped, copied, or copied into huge
+ * pages (see filebuf.h). */
 #include "harness/run/filebuf.h"
 
 #include <errno.h>

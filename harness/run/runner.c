@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/bitset.h"
+#include "base/err.h"
 #include "harness/machine/clock.h"
 #include "harness/machine/env.h"
 #include "harness/machine/probe.h"
@@ -20,22 +22,12 @@
 #include "results/stats.h"
 #include "modelgen/synth.h"
 
-static int fail(char *err, size_t err_len, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t err_len, int code, const char *fmt, ...)
-{
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 /* ---- plan ------------------------------------------------------------- */
 
 void runner_plan_free(struct runner_plan *p)
 {
+    if (!p)
+        return;
     for (int i = 0; i < WORKLOAD_MAX_AXES; i++)
         for (int v = 0; v < p->n_values[i] && v < RUNNER_MAX_VALUES; v++)
             free(p->values[i][v]);
@@ -68,7 +60,7 @@ static int parse_value(const struct workload_axis *a, const char *text, int64_t 
         long long v = strtoll(text, &end, 10);
         if (!*text || *end || errno == ERANGE || v < a->lo || v > a->hi) {
             axis_allowed(a, allowed, sizeof allowed);
-            return fail(err, err_len, RUNNER_EINVAL, "--%s: '%s' is not an integer in %s", a->name, text, allowed);
+            return err_fail(err, err_len, RUNNER_EINVAL, "--%s: '%s' is not an integer in %s", a->name, text, allowed);
         }
         *num = v;
         return 0;
@@ -79,7 +71,7 @@ static int parse_value(const struct workload_axis *a, const char *text, int64_t 
             return 0;
         }
     axis_allowed(a, allowed, sizeof allowed);
-    return fail(err, err_len, RUNNER_EINVAL, "--%s: '%s' is not one of %s", a->name, text, allowed);
+    return err_fail(err, err_len, RUNNER_EINVAL, "--%s: '%s' is not one of %s", a->name, text, allowed);
 }
 
 int runner_plan_init(struct runner_plan *p, const struct workload *wl, const char *const *lists, char *err,
@@ -88,7 +80,7 @@ int runner_plan_init(struct runner_plan *p, const struct workload *wl, const cha
     memset(p, 0, sizeof *p);
     p->wl = wl;
     if (wl->n_axes < 0 || wl->n_axes > WORKLOAD_MAX_AXES)
-        return fail(err, err_len, RUNNER_EINVAL, "%s: %d axes (at most %d)", wl->name, wl->n_axes,
+        return err_fail(err, err_len, RUNNER_EINVAL, "%s: %d axes (at most %d)", wl->name, wl->n_axes,
                     WORKLOAD_MAX_AXES);
     p->n_axes = wl->n_axes;
     long n_configs = 1;
@@ -97,23 +89,23 @@ int runner_plan_init(struct runner_plan *p, const struct workload *wl, const cha
         const char *list = lists && lists[i] ? lists[i] : a->defaults;
         if (!list || !*list) {
             runner_plan_free(p);
-            return fail(err, err_len, RUNNER_EINVAL, "--%s: empty list", a->name);
+            return err_fail(err, err_len, RUNNER_EINVAL, "--%s: empty list", a->name);
         }
         const char *s = list;
         for (;;) {
             size_t n = strcspn(s, ",");
             if (n == 0) {
                 runner_plan_free(p);
-                return fail(err, err_len, RUNNER_EINVAL, "--%s: empty value in '%s'", a->name, list);
+                return err_fail(err, err_len, RUNNER_EINVAL, "--%s: empty value in '%s'", a->name, list);
             }
             if (p->n_values[i] == RUNNER_MAX_VALUES) {
                 runner_plan_free(p);
-                return fail(err, err_len, RUNNER_EINVAL, "--%s: more than %d values", a->name, RUNNER_MAX_VALUES);
+                return err_fail(err, err_len, RUNNER_EINVAL, "--%s: more than %d values", a->name, RUNNER_MAX_VALUES);
             }
             char *v = strndup(s, n);
             if (!v) {
                 runner_plan_free(p);
-                return fail(err, err_len, RUNNER_ENOMEM, "out of memory");
+                return err_fail(err, err_len, RUNNER_ENOMEM, "out of memory");
             }
             int k = p->n_values[i]++;
             p->values[i][k] = v;
@@ -124,7 +116,7 @@ int runner_plan_init(struct runner_plan *p, const struct workload *wl, const cha
             }
             for (int j = 0; j < k; j++)
                 if (p->nums[i][j] == p->nums[i][k]) {
-                    fail(err, err_len, RUNNER_EINVAL, "--%s: '%s' is listed twice", a->name, v);
+                    err_fail(err, err_len, RUNNER_EINVAL, "--%s: '%s' is listed twice", a->name, v);
                     runner_plan_free(p);
                     return RUNNER_EINVAL;
                 }
@@ -135,7 +127,7 @@ int runner_plan_init(struct runner_plan *p, const struct workload *wl, const cha
         n_configs *= p->n_values[i];
         if (n_configs > RUNNER_MAX_CONFIGS) {
             runner_plan_free(p);
-            return fail(err, err_len, RUNNER_EINVAL, "the sweep has more than %d configurations", RUNNER_MAX_CONFIGS);
+            return err_fail(err, err_len, RUNNER_EINVAL, "the sweep has more than %d configurations", RUNNER_MAX_CONFIGS);
         }
     }
     p->n_configs = (int)n_configs;
@@ -208,16 +200,16 @@ int runner_synth_model(const char *cache_dir, const char *shape, const char *typ
         return 0; /* synth_write renames into place only when complete */
     struct synth_spec spec;
     if (synth_shape_find(shape, &spec) != 0)
-        return fail(err, err_len, RUNNER_EMODEL, "no synth shape '%s'", shape);
+        return err_fail(err, err_len, RUNNER_EMODEL, "no synth shape '%s'", shape);
     int ft = synth_ftype_from_name(type, false);
     if (ft < 0)
-        return fail(err, err_len, RUNNER_EMODEL, "no synth type '%s' (allowed: %s)", type, synth_type_names());
+        return err_fail(err, err_len, RUNNER_EMODEL, "no synth type '%s' (allowed: %s)", type, synth_type_names());
     spec.ftype = ft;
     char serr[256];
     if (synth_write(&spec, path, 0, NULL, NULL, serr, sizeof serr) != 0) {
         if (runner_synth_path(cache_dir, shape, type, path, len)) /* another process won the race */
             return 0;
-        return fail(err, err_len, RUNNER_EMODEL, "synthesizing %s: %s", path, serr);
+        return err_fail(err, err_len, RUNNER_EMODEL, "synthesizing %s: %s", path, serr);
     }
     return 0;
 }
@@ -251,8 +243,7 @@ struct ctx {
     void **states;
     bool *ready;              /* [config]: set up, teardown due */
     char **setup_err;         /* [config]: why setup failed, or NULL */
-    uint8_t **done;           /* [config] bitset over reps */
-    size_t *done_bytes;
+    struct bitset *done;      /* [config]: reps done */
     double *run_ns_sum;       /* [config] */
     int *order;
     /* distinct units seen from isolated children, interned: struct metric
@@ -289,26 +280,12 @@ static const char *intern_unit(struct ctx *c, const char *u)
 
 static bool is_done(const struct ctx *c, int cfg, int rep)
 {
-    size_t byte = (size_t)rep / 8;
-    return byte < c->done_bytes[cfg] && (c->done[cfg][byte] >> (rep % 8)) & 1;
+    return bitset_test(&c->done[cfg], (size_t)rep);
 }
 
 static int mark_done(struct ctx *c, int cfg, int rep)
 {
-    size_t byte = (size_t)rep / 8;
-    if (byte >= c->done_bytes[cfg]) {
-        size_t nb = c->done_bytes[cfg] ? c->done_bytes[cfg] : 8;
-        while (nb <= byte)
-            nb *= 2;
-        uint8_t *p = realloc(c->done[cfg], nb);
-        if (!p)
-            return -1;
-        memset(p + c->done_bytes[cfg], 0, nb - c->done_bytes[cfg]);
-        c->done[cfg] = p;
-        c->done_bytes[cfg] = nb;
-    }
-    c->done[cfg][byte] |= (uint8_t)(1u << (rep % 8));
-    return 0;
+    return bitset_set(&c->done[cfg], (size_t)rep);
 }
 
 static int write_full(int fd, const void *p, size_t n)
@@ -348,13 +325,13 @@ static int run_isolated(struct ctx *c, void *state, struct workload_sink *sink, 
 {
     int fds[2];
     if (pipe(fds) != 0)
-        return fail(err, err_len, -1, "runner: pipe: %s", strerror(errno));
+        return err_fail(err, err_len, -1, "runner: pipe: %s", strerror(errno));
     fflush(NULL); /* nothing buffered may be written twice */
     pid_t pid = fork();
     if (pid < 0) {
         close(fds[0]);
         close(fds[1]);
-        return fail(err, err_len, -1, "runner: fork: %s", strerror(errno));
+        return err_fail(err, err_len, -1, "runner: fork: %s", strerror(errno));
     }
     if (pid == 0) {
         close(fds[0]);
@@ -397,15 +374,15 @@ static int run_isolated(struct ctx *c, void *state, struct workload_sink *sink, 
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     if (WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS)
-        return fail(err, err_len, -1,
+        return err_fail(err, err_len, -1,
                     "repetition process killed by signal %d (SIGBUS, %s): a mapped file (the model?) was "
                     "truncated or rewritten by another process, or could not be read",
                     SIGBUS, strsignal(SIGBUS));
     if (WIFSIGNALED(status))
-        return fail(err, err_len, -1, "repetition process killed by signal %d (%s)", WTERMSIG(status),
+        return err_fail(err, err_len, -1, "repetition process killed by signal %d (%s)", WTERMSIG(status),
                     strsignal(WTERMSIG(status)));
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !whole)
-        return fail(err, err_len, -1, "repetition process exited with status %d without a complete result",
+        return err_fail(err, err_len, -1, "repetition process exited with status %d without a complete result",
                     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     *t0 = h.t0;
     *t1 = h.t1;
@@ -426,7 +403,7 @@ static int run_isolated(struct ctx *c, void *state, struct workload_sink *sink, 
     }
     if (h.rc != 0) {
         h.err[sizeof h.err - 1] = '\0';
-        return fail(err, err_len, h.rc < 0 ? h.rc : -1, "%s", h.err[0] ? h.err : "failed (no message)");
+        return err_fail(err, err_len, h.rc < 0 ? h.rc : -1, "%s", h.err[0] ? h.err : "failed (no message)");
     }
     return 0;
 }
@@ -486,13 +463,13 @@ static int record(struct ctx *c, int cfg, int rep, bool ok, const char *error, c
     struct results_sample s = { cfg, rep, ok, ok ? NULL : error, t_s, sink ? sink->m : NULL, sink ? sink->n : 0 };
     json_t *rec = results_sample_new(c->header, &s);
     if (!rec)
-        return fail(err, err_len, RUNNER_ENOMEM, "runner: cannot build the sample record");
+        return err_fail(err, err_len, RUNNER_ENOMEM, "runner: cannot build the sample record");
     int rc = results_stream_put(c->stream, rec, err, err_len);
     json_decref(rec);
     if (rc != 0)
         return RUNNER_ERESULTS;
     if (mark_done(c, cfg, rep) != 0)
-        return fail(err, err_len, RUNNER_ENOMEM, "out of memory");
+        return err_fail(err, err_len, RUNNER_ENOMEM, "out of memory");
     return 0;
 }
 
@@ -502,11 +479,11 @@ static int plan_from_header(struct ctx *c, const json_t *h, char *err, size_t er
     const struct workload *wl = c->o->wl;
     const char *name = json_string_value(json_object_get(json_object_get(h, "workload"), "name"));
     if (!name || strcmp(name, wl->name) != 0)
-        return fail(err, err_len, RUNNER_EMISMATCH, "%s: a sweep of workload '%s', not '%s'", c->o->stream_path,
+        return err_fail(err, err_len, RUNNER_EMISMATCH, "%s: a sweep of workload '%s', not '%s'", c->o->stream_path,
                     name ? name : "?", wl->name);
     json_t *axes = json_object_get(h, "axes");
     if ((int)json_array_size(axes) != wl->n_axes)
-        return fail(err, err_len, RUNNER_EMISMATCH, "%s: %zu axes in the header, workload %s has %d",
+        return err_fail(err, err_len, RUNNER_EMISMATCH, "%s: %zu axes in the header, workload %s has %d",
                     c->o->stream_path, json_array_size(axes), wl->name, wl->n_axes);
     char *lists[WORKLOAD_MAX_AXES] = { 0 };
     int rc = 0;
@@ -514,7 +491,7 @@ static int plan_from_header(struct ctx *c, const json_t *h, char *err, size_t er
         json_t *a = json_array_get(axes, (size_t)i);
         const char *an = json_string_value(json_object_get(a, "name"));
         if (!an || strcmp(an, wl->axes[i].name) != 0) {
-            rc = fail(err, err_len, RUNNER_EMISMATCH, "%s: axis %d is '%s', workload %s calls it '%s'",
+            rc = err_fail(err, err_len, RUNNER_EMISMATCH, "%s: axis %d is '%s', workload %s calls it '%s'",
                       c->o->stream_path, i, an ? an : "?", wl->name, wl->axes[i].name);
             break;
         }
@@ -523,7 +500,7 @@ static int plan_from_header(struct ctx *c, const json_t *h, char *err, size_t er
         json_array_foreach(json_object_get(a, "values"), k, v) len += strlen(json_string_value(v) ? json_string_value(v) : "") + 1;
         lists[i] = calloc(1, len);
         if (!lists[i]) {
-            rc = fail(err, err_len, RUNNER_ENOMEM, "out of memory");
+            rc = err_fail(err, err_len, RUNNER_ENOMEM, "out of memory");
             break;
         }
         json_array_foreach(json_object_get(a, "values"), k, v) {
@@ -538,7 +515,7 @@ static int plan_from_header(struct ctx *c, const json_t *h, char *err, size_t er
         free(lists[i]);
     if (rc == 0 && c->plan.n_configs != results_header_n_configs(h)) {
         runner_plan_free(&c->plan);
-        rc = fail(err, err_len, RUNNER_EMISMATCH, "%s: header lists %d configurations, its axes make %d",
+        rc = err_fail(err, err_len, RUNNER_EMISMATCH, "%s: header lists %d configurations, its axes make %d",
                   c->o->stream_path, results_header_n_configs(h), c->plan.n_configs);
     }
     return rc == 0 ? 0 : (rc == RUNNER_ENOMEM ? rc : RUNNER_EMISMATCH);
@@ -588,9 +565,8 @@ static void ctx_free(struct ctx *c)
     free(c->setup_err);
     if (c->done)
         for (int i = 0; i < n; i++)
-            free(c->done[i]);
+            bitset_free(&c->done[i]);
     free(c->done);
-    free(c->done_bytes);
     free(c->run_ns_sum);
     free(c->order);
     free(c->overheads);
@@ -621,7 +597,7 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
     bool already_complete = false;
 
     if (!o->stream_path)
-        return fail(err, err_len, RUNNER_EINVAL, "runner: no stream path");
+        return err_fail(err, err_len, RUNNER_EINVAL, "runner: no stream path");
     if (o->resume) {
         struct results_reader *r = NULL;
         if (results_reader_open(&r, o->stream_path, err, err_len) != 0)
@@ -642,11 +618,10 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
         model_path = json_string_value(json_object_get(json_object_get(c.header, "model"), "path"));
         int n = c.plan.n_configs;
         c.done = calloc((size_t)n, sizeof *c.done);
-        c.done_bytes = calloc((size_t)n, sizeof *c.done_bytes);
         c.run_ns_sum = calloc((size_t)n, sizeof *c.run_ns_sum);
-        if (!c.done || !c.done_bytes || !c.run_ns_sum) {
+        if (!c.done || !c.run_ns_sum) {
             results_reader_close(r);
-            rc = fail(err, err_len, RUNNER_ENOMEM, "out of memory");
+            rc = err_fail(err, err_len, RUNNER_ENOMEM, "out of memory");
             goto out;
         }
         json_t *s;
@@ -657,7 +632,7 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
             c.run_ns_sum[cfg] += sample_run_ns(s);
             json_decref(s);
             if (mark_done(&c, cfg, rep) != 0) {
-                got = fail(err, err_len, RUNNER_ENOMEM, "out of memory");
+                got = err_fail(err, err_len, RUNNER_ENOMEM, "out of memory");
                 break;
             }
             sum->reps_skipped++;
@@ -685,7 +660,7 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
         }
     } else {
         if (reps < 1 || warmup < 0 || min_time_s < 0 || max_rounds < 0) {
-            rc = fail(err, err_len, RUNNER_EINVAL, "runner: repetitions must be >= 1, warmup and min time >= 0");
+            rc = err_fail(err, err_len, RUNNER_EINVAL, "runner: repetitions must be >= 1, warmup and min time >= 0");
             goto out;
         }
         if (max_rounds == 0)
@@ -693,7 +668,7 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
         if (max_rounds < reps)
             max_rounds = reps;
         if ((wl->flags & WORKLOAD_NEEDS_MODEL) && !model_path) {
-            rc = fail(err, err_len, RUNNER_EMODEL, "workload %s needs a model (-m MODEL)", wl->name);
+            rc = err_fail(err, err_len, RUNNER_EMODEL, "workload %s needs a model (-m MODEL)", wl->name);
             goto out;
         }
         if ((rc = runner_plan_init(&c.plan, wl, o->axis_lists, err, err_len)) != 0)
@@ -719,15 +694,14 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
         json_decref(probe);
         json_decref(model);
         if (!c.header) {
-            rc = fail(err, err_len, RUNNER_ENOMEM, "out of memory");
+            rc = err_fail(err, err_len, RUNNER_ENOMEM, "out of memory");
             goto out;
         }
         int n = c.plan.n_configs;
         c.done = calloc((size_t)n, sizeof *c.done);
-        c.done_bytes = calloc((size_t)n, sizeof *c.done_bytes);
         c.run_ns_sum = calloc((size_t)n, sizeof *c.run_ns_sum);
-        if (!c.done || !c.done_bytes || !c.run_ns_sum) {
-            rc = fail(err, err_len, RUNNER_ENOMEM, "out of memory");
+        if (!c.done || !c.run_ns_sum) {
+            rc = err_fail(err, err_len, RUNNER_ENOMEM, "out of memory");
             goto out;
         }
         if (results_stream_create(&c.stream, o->stream_path, c.header, err, err_len) != 0) {
@@ -747,7 +721,7 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
     c.ready = calloc((size_t)n, sizeof *c.ready);
     c.order = malloc((size_t)n * sizeof *c.order);
     if (!c.states || !c.setup_err || !c.ready || !c.order) {
-        rc = fail(err, err_len, RUNNER_ENOMEM, "out of memory");
+        rc = err_fail(err, err_len, RUNNER_ENOMEM, "out of memory");
         goto out;
     }
 
@@ -771,7 +745,7 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
             size_t need = strlen(serr) + 32;
             c.setup_err[i] = malloc(need);
             if (!c.setup_err[i]) {
-                rc = fail(err, err_len, RUNNER_ENOMEM, "out of memory");
+                rc = err_fail(err, err_len, RUNNER_ENOMEM, "out of memory");
                 goto out;
             }
             snprintf(c.setup_err[i], need, "setup failed: %s", serr[0] ? serr : "(no message)");
@@ -869,7 +843,7 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
     }
     sum->rounds = round;
     if (o->stop && *o->stop) {
-        rc = fail(err, err_len, RUNNER_ESTOPPED, "stopped after %ld repetitions; resume with --resume %s",
+        rc = err_fail(err, err_len, RUNNER_ESTOPPED, "stopped after %ld repetitions; resume with --resume %s",
                   sum->reps_run, o->stream_path);
         goto out;
     }

@@ -69,7 +69,7 @@ struct runner_plan {
  * and the allowed values. Free with runner_plan_free. */
 int runner_plan_init(struct runner_plan *p, const struct workload *wl, const char *const *lists, char *err,
                      size_t err_len);
-void runner_plan_free(struct runner_plan *p);
+void runner_plan_free(struct runner_plan *p); /* NULL does nothing */
 
 /* The values of configuration id (0 <= id < n_configs) into cfg (text
  * pointers borrowed from the plan); model_path, cache_dir and seed are

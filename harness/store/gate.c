@@ -8,20 +8,9 @@
 #include <string.h>
 
 #include "harness/machine/cpuinfo.h"
+#include "base/err.h"
 #include "results/results.h"
 #include "results/stats.h"
-
-static int fail(char *err, size_t err_len, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t err_len, int code, const char *fmt, ...)
-{
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 void gate_opts_default(struct gate_opts *o)
 {
@@ -96,6 +85,8 @@ struct side {
 
 static void side_free(struct side *s)
 {
+    if (!s)
+        return;
     for (int i = 0; s->cfg && i < s->n_cfg; i++)
         results_cacc_free(&s->cfg[i].acc);
     free(s->cfg);
@@ -116,13 +107,13 @@ static int side_load(struct side *s, const char *path, const char *what, char *e
     struct results_reader *r = NULL;
     char rerr[512];
     if (results_reader_open(&r, path, rerr, sizeof rerr) != 0)
-        return fail(err, err_len, GATE_EINPUT, "%s: %s", what, rerr);
+        return err_fail(err, err_len, GATE_EINPUT, "%s: %s", what, rerr);
     int rc = GATE_OK;
     s->header = json_incref((json_t *)results_reader_header(r));
     s->n_cfg = results_header_n_configs(s->header);
     s->cfg = calloc((size_t)s->n_cfg + 1, sizeof *s->cfg);
     if (!s->cfg) {
-        rc = fail(err, err_len, GATE_ENOMEM, "gate: out of memory");
+        rc = err_fail(err, err_len, GATE_ENOMEM, "gate: out of memory");
         goto done;
     }
     json_t *configs = json_object_get(s->header, "configs");
@@ -130,13 +121,13 @@ static int side_load(struct side *s, const char *path, const char *what, char *e
         json_t *c = json_array_get(configs, (size_t)i);
         json_t *id = json_object_get(c, "id");
         if (json_is_integer(id) && json_integer_value(id) != i) {
-            rc = fail(err, err_len, GATE_EINPUT, "%s: %s: configs[%d] has id %" JSON_INTEGER_FORMAT
+            rc = err_fail(err, err_len, GATE_EINPUT, "%s: %s: configs[%d] has id %" JSON_INTEGER_FORMAT
                       " (ids must be the array positions)", what, path, i, json_integer_value(id));
             goto done;
         }
         s->cfg[i].axes = json_object_get(c, "axes");
         if (!json_is_object(s->cfg[i].axes)) {
-            rc = fail(err, err_len, GATE_EINPUT, "%s: %s: configs[%d] has no axes object", what, path, i);
+            rc = err_fail(err, err_len, GATE_EINPUT, "%s: %s: configs[%d] has no axes object", what, path, i);
             goto done;
         }
     }
@@ -146,12 +137,12 @@ static int side_load(struct side *s, const char *path, const char *what, char *e
         int a = results_cacc_add(&s->cfg[(int)json_integer_value(json_object_get(smp, "config"))].acc, smp);
         json_decref(smp);
         if (a != 0) {
-            rc = fail(err, err_len, GATE_ENOMEM, "gate: out of memory");
+            rc = err_fail(err, err_len, GATE_ENOMEM, "gate: out of memory");
             goto done;
         }
     }
     if (got < 0) {
-        rc = fail(err, err_len, GATE_EINPUT, "%s: %s", what, rerr);
+        rc = err_fail(err, err_len, GATE_EINPUT, "%s: %s", what, rerr);
         goto done;
     }
     s->dups = results_reader_duplicates(r);
@@ -480,14 +471,14 @@ int gate_compare_files(const char *base_path, const char *cur_path, const char *
 {
     *out = NULL;
     if (!valid_fraction(o->threshold, 10) || !valid_fraction(o->det_threshold, 10))
-        return fail(err, err_len, GATE_EINVAL, "gate: thresholds must lie in 0..1000%% (got %g%%, %g%%)",
+        return err_fail(err, err_len, GATE_EINVAL, "gate: thresholds must lie in 0..1000%% (got %g%%, %g%%)",
                     o->threshold * 100, o->det_threshold * 100);
     for (size_t i = 0; i < o->n_metric_thresholds; i++)
         if (!o->metric_thresholds[i].name || !valid_fraction(o->metric_thresholds[i].threshold, 10))
-            return fail(err, err_len, GATE_EINVAL, "gate: threshold of metric %s must lie in 0..1000%%",
+            return err_fail(err, err_len, GATE_EINVAL, "gate: threshold of metric %s must lie in 0..1000%%",
                         o->metric_thresholds[i].name ? o->metric_thresholds[i].name : "(null)");
     if (!(o->alpha > 0 && o->alpha < 1))
-        return fail(err, err_len, GATE_EINVAL, "gate: alpha must lie strictly between 0 and 1 (got %g)", o->alpha);
+        return err_fail(err, err_len, GATE_EINVAL, "gate: alpha must lie strictly between 0 and 1 (got %g)", o->alpha);
     struct side base, cur;
     int rc = side_load(&base, base_path, "baseline", err, err_len);
     if (rc != GATE_OK)
@@ -501,7 +492,7 @@ int gate_compare_files(const char *base_path, const char *cur_path, const char *
     bool *base_matched = calloc((size_t)base.n_cfg + 1, sizeof *base_matched);
     size_t cap = 0;
     if (!r || !base_matched) {
-        rc = fail(err, err_len, GATE_ENOMEM, "gate: out of memory");
+        rc = err_fail(err, err_len, GATE_ENOMEM, "gate: out of memory");
         goto done;
     }
     r->opts = *o;
@@ -521,7 +512,7 @@ int gate_compare_files(const char *base_path, const char *cur_path, const char *
     const char *bw = json_string_value(json_object_get(json_object_get(base.header, "workload"), "name"));
     const char *cw = json_string_value(json_object_get(json_object_get(cur.header, "workload"), "name"));
     if (!bw || !cw || strcmp(bw, cw) != 0) {
-        rc = fail(err, err_len, GATE_EINPUT, "different workloads: baseline %s is '%s', current %s is '%s'",
+        rc = err_fail(err, err_len, GATE_EINPUT, "different workloads: baseline %s is '%s', current %s is '%s'",
                   r->base_label, bw ? bw : "(none)", r->cur_label, cw ? cw : "(none)");
         goto done;
     }
@@ -623,7 +614,7 @@ int gate_compare_files(const char *base_path, const char *cur_path, const char *
             axes_label(base.cfg[0].axes, ba, sizeof ba);
         if (cur.n_cfg > 0)
             axes_label(cur.cfg[0].axes, ca, sizeof ca);
-        rc = fail(err, err_len, GATE_EINPUT,
+        rc = err_fail(err, err_len, GATE_EINPUT,
                   "no configurations in common: matched by axis values, baseline has %d (first: %s), "
                   "current has %d (first: %s)", base.n_cfg, base.n_cfg ? ba : "-", cur.n_cfg, cur.n_cfg ? ca : "-");
         goto done;
@@ -637,7 +628,7 @@ int gate_compare_files(const char *base_path, const char *cur_path, const char *
     rc = GATE_OK;
     goto done;
 nomem:
-    rc = fail(err, err_len, GATE_ENOMEM, "gate: out of memory");
+    rc = err_fail(err, err_len, GATE_ENOMEM, "gate: out of memory");
 done:
     gate_report_free(r);
     free(base_matched);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/err.h"
 #include "harness/machine/buildinfo.h"
 #include "results/results.h"
 
@@ -22,21 +23,9 @@ struct store {
     char path[PATH_MAX];
 };
 
-static int fail(char *err, size_t err_len, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t err_len, int code, const char *fmt, ...)
-{
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 static int sql_fail(const struct store *s, char *err, size_t err_len, const char *what)
 {
-    return fail(err, err_len, STORE_ESQLITE, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+    return err_fail(err, err_len, STORE_ESQLITE, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 }
 
 int store_default_path(char *buf, size_t len, char *err, size_t err_len)
@@ -50,9 +39,9 @@ int store_default_path(char *buf, size_t len, char *err, size_t err_len)
     else if (home && home[0])
         w = snprintf(buf, len, "%s/.local/share/ggperf/store.sqlite", home);
     else
-        return fail(err, err_len, STORE_EIO, "store: neither GGPERF_STORE nor HOME is set (use --store PATH)");
+        return err_fail(err, err_len, STORE_EIO, "store: neither GGPERF_STORE nor HOME is set (use --store PATH)");
     if (w < 0 || (size_t)w >= len)
-        return fail(err, err_len, STORE_EIO, "store: path too long");
+        return err_fail(err, err_len, STORE_EIO, "store: path too long");
     return STORE_OK;
 }
 
@@ -70,11 +59,11 @@ static int make_parents(const char *path, char *err, size_t err_len)
             continue;
         *p = '\0';
         if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-            return fail(err, err_len, STORE_EIO, "store: cannot create directory %s: %s", dir, strerror(errno));
+            return err_fail(err, err_len, STORE_EIO, "store: cannot create directory %s: %s", dir, strerror(errno));
         *p = '/';
     }
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-        return fail(err, err_len, STORE_EIO, "store: cannot create directory %s: %s", dir, strerror(errno));
+        return err_fail(err, err_len, STORE_EIO, "store: cannot create directory %s: %s", dir, strerror(errno));
     return 0;
 }
 
@@ -97,11 +86,11 @@ int store_open(struct store **out, const char *path, bool create, char *err, siz
 {
     *out = NULL;
     if (!path || !path[0])
-        return fail(err, err_len, STORE_EINVAL, "store: empty path");
+        return err_fail(err, err_len, STORE_EINVAL, "store: empty path");
     struct stat st;
     bool exists = stat(path, &st) == 0;
     if (!exists && !create)
-        return fail(err, err_len, STORE_ENOSTORE, "%s: no results store here (ggperf baseline save creates it)", path);
+        return err_fail(err, err_len, STORE_ENOSTORE, "%s: no results store here (ggperf baseline save creates it)", path);
     if (!exists) {
         int rc = make_parents(path, err, err_len);
         if (rc != 0)
@@ -109,12 +98,12 @@ int store_open(struct store **out, const char *path, bool create, char *err, siz
     }
     struct store *s = calloc(1, sizeof *s);
     if (!s)
-        return fail(err, err_len, STORE_ENOMEM, "store: out of memory");
+        return err_fail(err, err_len, STORE_ENOMEM, "store: out of memory");
     snprintf(s->path, sizeof s->path, "%s", path);
     int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
     int rc;
     if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
-        rc = fail(err, err_len, STORE_ESQLITE, "%s: cannot open the store: %s", path,
+        rc = err_fail(err, err_len, STORE_ESQLITE, "%s: cannot open the store: %s", path,
                   s->db ? sqlite3_errmsg(s->db) : "out of memory");
         goto fail;
     }
@@ -131,7 +120,7 @@ int store_open(struct store **out, const char *path, bool create, char *err, siz
     int version = sqlite3_step(st2) == SQLITE_ROW ? sqlite3_column_int(st2, 0) : 0;
     sqlite3_finalize(st2);
     if (version != STORE_SCHEMA_VERSION) {
-        rc = fail(err, err_len, STORE_ESQLITE, "%s: store schema version %d (this build reads %d)", path, version,
+        rc = err_fail(err, err_len, STORE_ESQLITE, "%s: store schema version %d (this build reads %d)", path, version,
                   STORE_SCHEMA_VERSION);
         goto fail;
     }
@@ -146,13 +135,13 @@ int store_check_name(const char *name, char *err, size_t err_len)
 {
     size_t n = name ? strlen(name) : 0;
     if (n == 0 || n > STORE_NAME_MAX)
-        return fail(err, err_len, STORE_EINVAL, "baseline name must be 1..%d characters (got %zu)", STORE_NAME_MAX, n);
+        return err_fail(err, err_len, STORE_EINVAL, "baseline name must be 1..%d characters (got %zu)", STORE_NAME_MAX, n);
     if (name[0] == '-')
-        return fail(err, err_len, STORE_EINVAL, "baseline name '%s' must not start with '-'", name);
+        return err_fail(err, err_len, STORE_EINVAL, "baseline name '%s' must not start with '-'", name);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)name[i];
         if (c <= ' ' || c >= 0x7f)
-            return fail(err, err_len, STORE_EINVAL,
+            return err_fail(err, err_len, STORE_EINVAL,
                         "baseline name: character %zu (byte 0x%02x) is not printable ASCII without spaces", i + 1, c);
     }
     return STORE_OK;
@@ -167,9 +156,9 @@ static int build_document(const char *path, char **text, struct store_entry *e, 
     char rerr[512];
     int rc;
     if (results_reader_open(&r, path, rerr, sizeof rerr) != 0)
-        return fail(err, err_len, STORE_EFORMAT, "%s", rerr);
+        return err_fail(err, err_len, STORE_EFORMAT, "%s", rerr);
     if (results_stats(r, NULL, &stats, rerr, sizeof rerr) != 0) {
-        rc = fail(err, err_len, STORE_EFORMAT, "%s", rerr);
+        rc = err_fail(err, err_len, STORE_EFORMAT, "%s", rerr);
         goto done;
     }
     doc = json_deep_copy(results_reader_header(r));
@@ -178,7 +167,7 @@ static int build_document(const char *path, char **text, struct store_entry *e, 
         goto nomem;
     json_object_del(doc, "kind");
     if ((rc = results_reader_rewind(r, rerr, sizeof rerr)) != 0) {
-        rc = fail(err, err_len, STORE_EFORMAT, "%s", rerr);
+        rc = err_fail(err, err_len, STORE_EFORMAT, "%s", rerr);
         goto done;
     }
     json_t *smp;
@@ -187,13 +176,13 @@ static int build_document(const char *path, char **text, struct store_entry *e, 
         if (json_array_append_new(samples, smp) != 0)
             goto nomem;
     if (got < 0) {
-        rc = fail(err, err_len, STORE_EFORMAT, "%s", rerr);
+        rc = err_fail(err, err_len, STORE_EFORMAT, "%s", rerr);
         goto done;
     }
     e->n_samples = (long)json_array_size(samples);
     e->n_configs = results_header_n_configs(results_reader_header(r));
     if (e->n_samples == 0) {
-        rc = fail(err, err_len, STORE_EFORMAT, "%s: no samples: nothing to save as a baseline", path);
+        rc = err_fail(err, err_len, STORE_EFORMAT, "%s: no samples: nothing to save as a baseline", path);
         goto done;
     }
     const char *wl = json_string_value(json_object_get(json_object_get(doc, "workload"), "name"));
@@ -216,7 +205,7 @@ static int build_document(const char *path, char **text, struct store_entry *e, 
     rc = STORE_OK;
     goto done;
 nomem:
-    rc = fail(err, err_len, STORE_ENOMEM, "store: out of memory");
+    rc = err_fail(err, err_len, STORE_ENOMEM, "store: out of memory");
 done:
     json_decref(samples);
     json_decref(stats);
@@ -258,7 +247,7 @@ int store_find(struct store *s, const char *name, struct store_entry *info, char
     sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
     int step = sqlite3_step(st), rc;
     if (step == SQLITE_DONE) {
-        rc = fail(err, err_len, STORE_ENOTFOUND, "no baseline named '%s' in the store %s", name, s->path);
+        rc = err_fail(err, err_len, STORE_ENOTFOUND, "no baseline named '%s' in the store %s", name, s->path);
     } else if (step != SQLITE_ROW) {
         rc = sql_fail(s, err, err_len, "looking up a baseline");
     } else {
@@ -269,7 +258,7 @@ int store_find(struct store *s, const char *name, struct store_entry *info, char
             const unsigned char *t = sqlite3_column_text(st, 9);
             *doc = strdup(t ? (const char *)t : "");
             if (!*doc)
-                rc = fail(err, err_len, STORE_ENOMEM, "store: out of memory");
+                rc = err_fail(err, err_len, STORE_ENOMEM, "store: out of memory");
         }
     }
     sqlite3_finalize(st);
@@ -303,7 +292,7 @@ int store_save(struct store *s, const char *name, const char *results_path, bool
     if (!force) {
         int f = store_find(s, name, NULL, NULL, err, err_len);
         if (f == STORE_OK) {
-            rc = fail(err, err_len, STORE_EEXIST, "a baseline named '%s' exists already in %s (--force replaces it)",
+            rc = err_fail(err, err_len, STORE_EEXIST, "a baseline named '%s' exists already in %s (--force replaces it)",
                       name, s->path);
             goto rollback;
         }
@@ -363,7 +352,7 @@ int store_list(struct store *s, struct store_entry **out, size_t *n, char *err, 
             size_t nc = cap ? cap * 2 : 8;
             struct store_entry *p = realloc(v, nc * sizeof *p);
             if (!p) {
-                rc = fail(err, err_len, STORE_ENOMEM, "store: out of memory");
+                rc = err_fail(err, err_len, STORE_ENOMEM, "store: out of memory");
                 break;
             }
             v = p;
@@ -393,7 +382,7 @@ int store_remove(struct store *s, const char *name, char *err, size_t err_len)
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = sql_fail(s, err, err_len, "removing a baseline");
     else if (sqlite3_changes(s->db) == 0)
-        rc = fail(err, err_len, STORE_ENOTFOUND, "no baseline named '%s' in the store %s", name, s->path);
+        rc = err_fail(err, err_len, STORE_ENOTFOUND, "no baseline named '%s' in the store %s", name, s->path);
     sqlite3_finalize(st);
     return rc;
 }
@@ -408,11 +397,11 @@ int store_export(struct store *s, const char *name, const char *path, char *err,
     int w = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     if (w < 0 || (size_t)w >= sizeof tmp) {
         free(doc);
-        return fail(err, err_len, STORE_EIO, "%s: path too long", path);
+        return err_fail(err, err_len, STORE_EIO, "%s: path too long", path);
     }
     FILE *f = fopen(tmp, "w");
     if (!f) {
-        rc = fail(err, err_len, STORE_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+        rc = err_fail(err, err_len, STORE_EIO, "%s: cannot create: %s", tmp, strerror(errno));
         free(doc);
         return rc;
     }
@@ -421,7 +410,7 @@ int store_export(struct store *s, const char *name, const char *path, char *err,
     ok = (fclose(f) == 0) && ok;
     free(doc);
     if (!ok || rename(tmp, path) != 0) {
-        rc = fail(err, err_len, STORE_EIO, "%s: write failed: %s", path, strerror(errno));
+        rc = err_fail(err, err_len, STORE_EIO, "%s: write failed: %s", path, strerror(errno));
         unlink(tmp);
         return rc;
     }
