@@ -148,6 +148,7 @@ static void add_context(const struct quant_kernels *k, int n_isa, int max_thread
     char feat[256], buf[512];
     cpu_features_str(&f, feat, sizeof feat);
     gbench_add_context("gbench_build", gbench_build_note);
+    gbench_add_context("ggperf_version", buildinfo_version);
     gbench_add_context("ggperf_commit", buildinfo_commit);
     gbench_add_context("ggperf_cc", buildinfo_cc);
     gbench_add_context("ggperf_cflags", buildinfo_cflags);

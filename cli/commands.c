@@ -7,17 +7,19 @@
 #include "cli/cli.h"
 
 extern const struct cli_cmd cmd_info, cmd_synth, cmd_logits, cmd_generate, cmd_bench,
-    cmd_probe, cmd_run, cmd_study, cmd_report, cmd_import, cmd_gate, cmd_baseline;
+    cmd_probe, cmd_run, cmd_study, cmd_report, cmd_import, cmd_gate, cmd_baseline, cmd_completion;
 
 static int version_run(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
-        printf("usage: ggperf version\n\nPrint the git commit, compiler and flags this binary was built with.\n");
+        printf("usage: ggperf version\n\nPrint the release (semantic version), the git commit, the compiler and the\n"
+               "flags this binary was built with. Results files record the same in environment.build.\n");
         return CLI_OK;
     }
     if (argc > 1)
         return cli_error(CLI_EUSAGE, "version: unexpected argument '%s' (usage: ggperf version)", argv[1]);
-    printf("ggperf %s\ncompiler: %s\nflags: %s\n", buildinfo_commit, buildinfo_cc, buildinfo_cflags);
+    printf("ggperf %s (commit %s)\ncompiler: %s\nflags: %s\n", buildinfo_version, buildinfo_commit, buildinfo_cc,
+           buildinfo_cflags);
     return CLI_OK;
 }
 
@@ -38,13 +40,13 @@ static int help_run(int argc, char **argv)
     return cli_error(CLI_EUSAGE, "help: unknown command '%s' (ggperf help lists them)", argv[1]);
 }
 
-static const struct cli_cmd cmd_version = { "version", "print the commit, compiler and flags of this build", version_run };
+static const struct cli_cmd cmd_version = { "version", "print the version, commit, compiler and flags of this build", version_run };
 static const struct cli_cmd cmd_help = { "help", "list the subcommands, or help COMMAND: its options", help_run };
 
 const struct cli_cmd *const cli_commands[] = {
     &cmd_info, &cmd_synth, &cmd_logits, &cmd_generate, &cmd_bench, &cmd_probe,
     &cmd_run, &cmd_study, &cmd_report, &cmd_import, &cmd_gate, &cmd_baseline,
-    &cmd_version, &cmd_help, NULL,
+    &cmd_version, &cmd_completion, &cmd_help, NULL,
 };
 
 void cli_print_help(FILE *f)
