@@ -271,7 +271,7 @@ $(MAN_PAGE): $(GGPERF) scripts/gen-man.sh VERSION
 # The bash completion script, printed by `ggperf completion bash` from the command and workload tables.
 completion: $(COMPLETION)
 $(COMPLETION): $(GGPERF)
-	./$(GGPERF) completion bash > $@.tmp && mv $@.tmp $@
+	$(abspath $(GGPERF)) completion bash > $@.tmp && mv $@.tmp $@
 
 # The prefix is baked into the .pc file: rewritten whenever PREFIX changes.
 $(ENGINE_PC): FORCE
