@@ -47,7 +47,7 @@ HEAD
 "$BIN" help | sed -n 's/^  \([a-z][a-z-]*\)  *\(.*\)/.TP\n.B \1\n\2/p' | sed -e 's/\\/\\e/g'
 for c in $cmds; do
   [ "$c" = help ] && continue
-  printf '.SH "GGPERF %s"\n' "$(echo "$c" | tr a-z A-Z)"
+  printf '.SH "GGPERF %s"\n' "$(echo "$c" | tr "[:lower:]" "[:upper:]")"
   printf '.nf\n'
   "$BIN" "$c" --help | roff
   printf '.fi\n'
