@@ -12,6 +12,7 @@
 #     REV    what to check out (default: HEAD of REPO)
 #   --deb FILE   instead of building from source, `apt install ./FILE` in the
 #                bare root and run `ggperf probe`, synth and bench there
+#   --no-recommends  with --deb: install Depends only (proves they suffice)
 #   --keep       keep the root afterwards (its path is printed)
 #   --rebase     rebuild the cached bare root first
 #
@@ -27,6 +28,7 @@ set -euo pipefail
 usage() { sed -n '2,/^# Needs root/s/^# \{0,1\}//p' "$0"; }
 
 DEB=
+APT_OPTS=
 KEEP=0
 REBASE=0
 ARGS=()
@@ -34,6 +36,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --deb) [ $# -ge 2 ] || { echo "fresh-root-check: --deb needs a file" >&2; exit 2; }
            DEB=$2; shift 2 ;;
+    --no-recommends) APT_OPTS=--no-install-recommends; shift ;;
     --keep) KEEP=1; shift ;;
     --rebase) REBASE=1; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -166,11 +169,11 @@ summary() {
 }
 
 if [ -n "$DEB" ]; then
-  SRC_DESC="package $(basename "$DEB")"
+  SRC_DESC="package $(basename "$DEB")${APT_OPTS:+ ($APT_OPTS)}"
   mkdir -p "$RUN/tmp/pkg"
   cp "$DEB" "$RUN/tmp/pkg/"
   P=/tmp/pkg/$(basename "$DEB")
-  step apt "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt install -y $P" || true
+  step apt "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt install -y $APT_OPTS $P" || true
   step probe "cd / && ggperf version && ggperf probe" || true
   step bench "cd / && ggperf synth --shape tiny --type Q4_0 -o /tmp/t.gguf && ggperf bench -m /tmp/t.gguf -r 1" || true
   summary > "$LOGS/summary.txt" || true
