@@ -120,6 +120,20 @@ START_TEST(test_install_use_uninstall)
     ck_assert_int_eq(tu_run(cmd, built, sizeof built, NULL, 0), 0);
     ck_assert_str_eq(out, built);
 
+    /* A results file written by the installed copy records both. */
+    snprintf(cmd, sizeof cmd, "%s" PFX "/bin/ggperf run sleep --us 100 -r 1 --warmup 0 --stream s.jsonl", dest);
+    ck_assert_msg(run_in(work, cmd, NULL, 0, err, sizeof err) == 0, "installed run: %s", err);
+    snprintf(path, sizeof path, "%s/s.json", work);
+    json_error_t jerr;
+    json_t *doc = json_load_file(path, 0, &jerr);
+    ck_assert_msg(doc, "%s: %s", path, jerr.text);
+    json_t *b = json_object_get(json_object_get(doc, "environment"), "build");
+    ck_assert_str_eq(json_string_value(json_object_get(b, "version")), version);
+    const char *rc_commit = json_string_value(json_object_get(b, "commit"));
+    ck_assert_msg(rc_commit && strncmp(commit, rc_commit, strlen(rc_commit)) == 0, "results commit '%s' vs '%s'",
+                  rc_commit ? rc_commit : "(none)", commit);
+    json_decref(doc);
+
     /* The man page: a section per command, holding that command's --help. */
     snprintf(cmd, sizeof cmd, "MANWIDTH=100 man -l %s" PFX "/share/man/man1/ggperf.1", dest);
     ck_assert_msg(run_in(work, cmd, out, sizeof out, err, sizeof err) == 0, "man -l: %s", err);
@@ -161,7 +175,6 @@ START_TEST(test_install_use_uninstall)
     ck_assert_msg(run_in(work, cmd, out, sizeof out, err, sizeof err) == 0, "building the example: %s", err);
 
     /* Its top logit after the golden token sequence vs llama.cpp's. */
-    json_error_t jerr;
     json_t *meta = json_load_file(tu_golden_path(path, sizeof path, "shared-F32.json"), 0, &jerr);
     ck_assert_msg(meta, "shared-F32.json: %s", jerr.text);
     json_t *toks = json_object_get(meta, "tokens");
