@@ -210,8 +210,12 @@ static int run(int argc, char **argv)
                "or install it as share/bash-completion/completions/ggperf (make install does).\n");
         return CLI_OK;
     }
-    if (argc != 2)
+    if (argc < 2)
         return cli_error(CLI_EUSAGE, "completion: which shell? (" USAGE ")");
+    if (argv[1][0] == '-')
+        return cli_error(CLI_EUSAGE, "completion: unknown option '%s' (" USAGE ")", argv[1]);
+    if (argc > 2)
+        return cli_error(CLI_EUSAGE, "completion: unexpected argument '%s' (" USAGE ")", argv[2]);
     if (strcmp(argv[1], "bash") != 0)
         return cli_error(CLI_EUSAGE, "completion: '%s' is not a supported shell (bash is)", argv[1]);
     print_bash();
