@@ -24,6 +24,9 @@
 #
 # Needs root (debootstrap, mount, chroot). Exit 0 only when every step passed.
 set -euo pipefail
+# The whole script is one block, read before it runs: editing the file
+# during a run (which takes minutes) cannot change what the run does.
+{
 
 usage() { sed -n '2,/^# Needs root/s/^# \{0,1\}//p' "$0"; }
 
@@ -99,6 +102,7 @@ fi
 
 # --- a fresh copy, with /proc, /sys and /dev, undone on every exit ---------
 MOUNTED=()
+# shellcheck disable=SC2317  # run by the EXIT trap
 cleanup() {
   local rc=$?
   local i
@@ -111,7 +115,7 @@ cleanup() {
     if grep -q " $RUN/" /proc/mounts; then say "mounts left under $RUN; not deleting it"
     else rm -rf "$RUN"; fi
   fi
-  exit $rc
+  exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
@@ -209,3 +213,5 @@ step test "cd /src/ggperf && make test" || true
 summary > "$LOGS/summary.txt" || true
 cat "$LOGS/summary.txt"
 grep -q '^RESULT: PASS' "$LOGS/summary.txt"
+exit
+}
