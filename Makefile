@@ -48,7 +48,7 @@ LDFLAGS += $(SANFLAGS) -pthread
 PKGS     := sqlite3 jansson openblas
 # libpfm4 ships no .pc file.
 PFM_LIBS := -lpfm
-NODEPS_GOALS := clean help layering
+NODEPS_GOALS := clean help layering uninstall
 ifneq ($(if $(MAKECMDGOALS),$(filter-out $(NODEPS_GOALS),$(MAKECMDGOALS)),all),)
 include $(BUILD)/config.mk
 endif
@@ -134,6 +134,7 @@ $(BUILD)/%.o: %.cc | $(STAMP_DEPS)
 $(BUILD)/buildinfo.c: FORCE
 	@mkdir -p $(@D)
 	@printf '%s\n' '#include "harness/machine/buildinfo.h"' \
+	  'const char buildinfo_version[] = "$(VERSION)";' \
 	  'const char buildinfo_commit[] = "$(GIT_COMMIT)";' \
 	  'const char buildinfo_cc[] = "$(shell $(CC) --version | head -1)";' \
 	  'const char buildinfo_cflags[] = "$(strip $(OPT) $(ARCHFLAGS) $(SANFLAGS) $(DEFS))";' > $@.tmp
@@ -222,3 +223,90 @@ clean:
 	rm -rf build build-san-*
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- install, uninstall, man page, completion, .deb (issue 21) ---------------
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, the microbenchmark
+# binary, the man page ggperf(1), bash completion, the engine as a static
+# library with its public headers and a pkg-config file (libc/libm/pthreads
+# only). The installed ggperf needs nothing from this tree. Every path
+# installed is in INSTALLED, which uninstall removes, with the folders that
+# are ggperf's own.
+VERSION     := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+LIBDIR      ?= $(PREFIX)/lib
+INCLUDEDIR  ?= $(PREFIX)/include
+DATADIR     ?= $(PREFIX)/share
+MANDIR      ?= $(DATADIR)/man
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+DOCDIR      ?= $(DATADIR)/doc/ggperf
+INSTALL     ?= install
+
+# The engine's public API: what a program linking libggperf-engine.a
+# includes (infer.h pulls in mem, model, pool, quant, region; gguf, tokenizer
+# and sampler for reading files and text; cpu for the ISA it picks). Installed
+# unchanged as include/ggperf/engine/X.h; the .pc file's -I.../include/ggperf
+# resolves their "engine/X.h" includes. quant_impl.h stays private.
+PUBLIC_HEADERS := engine/cpu.h engine/gguf.h engine/infer.h engine/mem.h engine/model.h engine/pool.h \
+                  engine/quant.h engine/region.h engine/sampler.h engine/tokenizer.h
+MAN_PAGE    := $(BUILD)/ggperf.1
+COMPLETION  := $(BUILD)/ggperf.bash-completion
+ENGINE_PC   := $(BUILD)/ggperf-engine.pc
+DOC_FILES   := README.md CHANGELOG.md examples/top_logit.c
+
+INSTALLED := $(BINDIR)/ggperf $(BINDIR)/ggperf-microbench $(LIBDIR)/libggperf-engine.a \
+             $(LIBDIR)/pkgconfig/ggperf-engine.pc $(MANDIR)/man1/ggperf.1 $(BASHCOMPDIR)/ggperf \
+             $(addprefix $(INCLUDEDIR)/ggperf/,$(PUBLIC_HEADERS)) \
+             $(addprefix $(DOCDIR)/,$(notdir $(DOC_FILES)))
+# ggperf's own folders, removed when empty (deepest first).
+INSTALLED_DIRS := $(INCLUDEDIR)/ggperf/engine $(INCLUDEDIR)/ggperf $(DOCDIR)
+
+.PHONY: install uninstall man completion deb
+
+# The man page ggperf(1), from `ggperf help` and each command's --help (scripts/gen-man.sh).
+man: $(MAN_PAGE)
+$(MAN_PAGE): $(GGPERF) scripts/gen-man.sh VERSION
+	./scripts/gen-man.sh $(GGPERF) $(VERSION) > $@.tmp && mv $@.tmp $@
+
+# The bash completion script, printed by `ggperf completion bash` from the command and workload tables.
+completion: $(COMPLETION)
+$(COMPLETION): $(GGPERF)
+	$(abspath $(GGPERF)) completion bash > $@.tmp && mv $@.tmp $@
+
+# The prefix is baked into the .pc file: rewritten whenever PREFIX changes.
+$(ENGINE_PC): FORCE
+	@mkdir -p $(@D)
+	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+	  'Name: ggperf-engine' \
+	  'Description: ggperf reference llama inference engine: GGUF reader, quantized kernels, forward pass' \
+	  'Version: $(VERSION)' \
+	  'Cflags: -I$${includedir}/ggperf -pthread' \
+	  'Libs: -L$${libdir} -lggperf-engine -lm -pthread' > $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+
+# Install into $(DESTDIR)$(PREFIX) (PREFIX=/usr/local by default).
+install: $(GGPERF) $(MICROBENCH) $(ENGINE_LIB) $(MAN_PAGE) $(COMPLETION) $(ENGINE_PC)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(MANDIR)/man1 \
+	  $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(INCLUDEDIR)/ggperf/engine $(DESTDIR)$(DOCDIR)
+	$(INSTALL) -m 755 $(GGPERF) $(MICROBENCH) $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 644 $(ENGINE_LIB) $(DESTDIR)$(LIBDIR)/libggperf-engine.a
+	$(INSTALL) -m 644 $(ENGINE_PC) $(DESTDIR)$(LIBDIR)/pkgconfig/ggperf-engine.pc
+	$(INSTALL) -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(INCLUDEDIR)/ggperf/engine/
+	$(INSTALL) -m 644 $(MAN_PAGE) $(DESTDIR)$(MANDIR)/man1/ggperf.1
+	$(INSTALL) -m 644 $(COMPLETION) $(DESTDIR)$(BASHCOMPDIR)/ggperf
+	$(INSTALL) -m 644 $(DOC_FILES) $(DESTDIR)$(DOCDIR)/
+
+# Remove everything install put there (same PREFIX and DESTDIR).
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	@for d in $(addprefix $(DESTDIR),$(INSTALLED_DIRS)); do [ ! -d "$$d" ] || rmdir "$$d" || true; done
+
+# A Debian package, build/ggperf_VERSION_ARCH.deb (dpkg-deb): PREFIX=/usr, binaries stripped,
+# Depends from the shared libraries the two binaries link (dpkg -S of ldd's answers).
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+DEB      := $(BUILD)/ggperf_$(VERSION)_$(DEB_ARCH).deb
+deb: $(DEB)
+$(DEB): $(GGPERF) $(MICROBENCH) $(ENGINE_LIB) scripts/make-deb.sh VERSION FORCE
+	rm -rf $(BUILD)/deb-root
+	$(MAKE) --no-print-directory install DESTDIR=$(abspath $(BUILD)/deb-root) PREFIX=/usr
+	./scripts/make-deb.sh $(BUILD)/deb-root $@ $(VERSION) $(DEB_ARCH)

@@ -148,6 +148,7 @@ static void add_context(const struct quant_kernels *k, int n_isa, int max_thread
     if (gbench_library_describe(lib, sizeof lib) != 0)
         snprintf(lib, sizeof lib, "libbenchmark (could not be described)");
     gbench_add_context("gbench_build", lib);
+    gbench_add_context("ggperf_version", buildinfo_version);
     gbench_add_context("ggperf_commit", buildinfo_commit);
     gbench_add_context("ggperf_cc", buildinfo_cc);
     gbench_add_context("ggperf_cflags", buildinfo_cflags);

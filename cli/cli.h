@@ -9,6 +9,7 @@
 #define GGPERF_HARNESS_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -22,6 +23,10 @@ struct cli_cmd {
 
 /* Every subcommand, in the order `ggperf help` lists them. */
 extern const struct cli_cmd *const cli_commands[];
+
+/* The name of predefined study i (cmd_study.c), NULL past the end: the
+ * completion script lists them from here. */
+const char *cmd_study_name_at(size_t i);
 
 /* Print the list of subcommands (ggperf help). */
 void cli_print_help(FILE *f);

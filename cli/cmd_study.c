@@ -281,3 +281,8 @@ static int run(int argc, char **argv)
 }
 
 const struct cli_cmd cmd_study = { "study", "run a predefined study and print its comparison table", run };
+
+const char *cmd_study_name_at(size_t i)
+{
+    return i < sizeof studies / sizeof studies[0] ? studies[i].name : NULL;
+}

@@ -9,19 +9,22 @@
 #include "harness/machine/env.h"
 
 extern const struct cli_cmd cmd_info, cmd_synth, cmd_logits, cmd_generate, cmd_bench,
-    cmd_probe, cmd_run, cmd_study, cmd_report, cmd_import, cmd_gate, cmd_baseline, cmd_pagecache;
+    cmd_probe, cmd_run, cmd_study, cmd_report, cmd_import, cmd_gate, cmd_baseline, cmd_pagecache,
+    cmd_completion;
 
 static int version_run(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
-        printf("usage: ggperf version\n\nPrint the git commit, compiler and flags this binary was built with,\n"
+        printf("usage: ggperf version\n\nPrint the release (semantic version), the git commit, the compiler and the\n"
+               "flags this binary was built with (results files record the same in environment.build),\n"
                "and the cache directory it uses for synthesized models and file hashes\n"
                "($GGPERF_CACHE, else $XDG_CACHE_HOME/ggperf, else ~/.cache/ggperf).\n");
         return CLI_OK;
     }
     if (argc > 1)
         return cli_error(CLI_EUSAGE, "version: unexpected argument '%s' (usage: ggperf version)", argv[1]);
-    printf("ggperf %s\ncompiler: %s\nflags: %s\n", buildinfo_commit, buildinfo_cc, buildinfo_cflags);
+    printf("ggperf %s (commit %s)\ncompiler: %s\nflags: %s\n", buildinfo_version, buildinfo_commit, buildinfo_cc,
+           buildinfo_cflags);
     /* the one rule for the cache directory (env_cache_dir): scripts ask here instead of repeating it */
     char cache[PATH_MAX], err[256];
     if (env_cache_dir(cache, sizeof cache, err, sizeof err) == 0)
@@ -48,13 +51,13 @@ static int help_run(int argc, char **argv)
     return cli_error(CLI_EUSAGE, "help: unknown command '%s' (ggperf help lists them)", argv[1]);
 }
 
-static const struct cli_cmd cmd_version = { "version", "print the commit, compiler and flags of this build", version_run };
+static const struct cli_cmd cmd_version = { "version", "print the version, commit, compiler and flags of this build", version_run };
 static const struct cli_cmd cmd_help = { "help", "list the subcommands, or help COMMAND: its options", help_run };
 
 const struct cli_cmd *const cli_commands[] = {
     &cmd_info, &cmd_synth, &cmd_logits, &cmd_generate, &cmd_bench, &cmd_probe,
     &cmd_run, &cmd_study, &cmd_report, &cmd_import, &cmd_gate, &cmd_baseline, &cmd_pagecache,
-    &cmd_version, &cmd_help, NULL,
+    &cmd_version, &cmd_completion, &cmd_help, NULL,
 };
 
 void cli_print_help(FILE *f)

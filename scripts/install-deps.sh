@@ -19,6 +19,7 @@ PKGS=(
   valgrind                          # simulated cache counts
   clang libclang-rt-14-dev          # libFuzzer targets
   linux-perf                        # cross-check of software counters
+  man-db                            # the install test reads the installed ggperf(1) with man -l
 )
 
 missing=()

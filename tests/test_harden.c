@@ -739,6 +739,7 @@ START_TEST(test_full_stdout_fails)
         { "run", "list" },
         { "help" },
         { "version" },
+        { "completion", "bash" },
     };
     struct proc *p = malloc(sizeof *p);
     for (size_t c = 0; c < sizeof cmds / sizeof cmds[0]; c++) {
@@ -955,6 +956,7 @@ static const struct cli_row cli_rows[] = {
     { "gate --baseline @D/a.json --current @D/b.json", { "--threshold", "--det-threshold", "--alpha", NULL } },
     { "baseline show --store @D/store.sqlite", { NULL } },
     { "version", { NULL } },
+    { "completion bash", { NULL } },
     { "help", { NULL } },
 };
 

@@ -277,8 +277,9 @@ json_t *env_collect(void)
                                   file_str("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"), "driver",
                                   file_str("/sys/devices/system/cpu/cpu0/cpufreq/scaling_driver"), "boost",
                                   boost_json()));
-    json_object_set_new(o, "build", json_pack("{s:s, s:s, s:s}", "commit", buildinfo_commit, "compiler", buildinfo_cc,
-                                              "flags", buildinfo_cflags));
+    json_object_set_new(o, "build", json_pack("{s:s, s:s, s:s, s:s}", "version", buildinfo_version, "commit",
+                                              buildinfo_commit, "compiler", buildinfo_cc, "flags",
+                                              buildinfo_cflags));
     return o;
 }
 
