@@ -142,7 +142,7 @@ int prof_roofline_write(int dir_fd, const struct profile *p, char *err, size_t e
         return fail(err, err_len, "roofline.gp: %s", strerror(errno));
     }
     fprintf(f, "# Roofline of a ggperf profile: run `gnuplot roofline.gp` here to redraw.\n");
-    fprintf(f, "set terminal pngcairo size 1100,760 font 'DejaVu Sans,10'\nset output 'roofline.png'\n");
+    fprintf(f, "set terminal pngcairo noenhanced size 1100,760 font 'DejaVu Sans,10'\nset output 'roofline.png'\n");
     fprintf(f, "set logscale xy\nset grid\nset xrange [%g:%g]\nset yrange [%g:%g]\n", xmin, xmax, ymin, ymax);
     fprintf(f, "set xlabel 'arithmetic intensity (FLOP per byte moved)'\nset ylabel 'attained GFLOP/s'\n");
     fprintf(f, "set title ");
@@ -174,7 +174,7 @@ int prof_roofline_write(int dir_fd, const struct profile *p, char *err, size_t e
                    "  'roofline.dat' using 2:3:1 with labels offset char 1,0.6 left font ',9' notitle\n");
     else
         fprintf(f, "  1/0 notitle\n");
-    fprintf(f, "set terminal svg size 1100,760 font 'DejaVu Sans,10'\nset output 'roofline.svg'\nreplot\n");
+    fprintf(f, "set terminal svg noenhanced size 1100,760 font 'DejaVu Sans,10'\nset output 'roofline.svg'\nreplot\n");
     if (fclose(f) != 0)
         return fail(err, err_len, "roofline.gp: write failed");
     const char *names[1] = { "roofline" };
