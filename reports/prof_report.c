@@ -218,7 +218,7 @@ int prof_report_text(FILE *f, const struct profile *p, const struct profile *bas
         fmt_num(c[1], 24, profile_op_gflops(&t), "%.2f");
         fmt_num(c[2], 24, profile_op_intensity(&t), "%.2f");
         fmt_num(c[3], 24, 100 * prof_roofline_fraction(p, &t), "%.0f");
-        fmt_num(c[4], 24, imbalance(p, kinds[k]), "%.2f");
+        fmt_num(c[4], 24, strcmp(kinds[k], "dispatch") ? imbalance(p, kinds[k]) : NAN, "%.2f");
         fprintf(f, "%-10s %7.1f %9.1f %5.1f%% %5.1f%% %9.3f %9.1f %9.1f %9.3f %8s %8s %7s %6s %5s", kinds[k], t.calls,
                 t.time_ns / 1e3, share(p, t.time_ns), t.time_ns > 0 ? 100 * t.wait_ns / t.time_ns : 0.0,
                 t.bytes_weights / 1e6, t.bytes_act / 1e3, t.bytes_kv / 1e3, t.flops / 1e6, c[0], c[1], c[2], c[3],
@@ -368,7 +368,7 @@ static void html_table(FILE *f, const struct profile *p)
         fmt_num(c[1], 24, profile_op_gflops(&t), "%.2f");
         fmt_num(c[2], 24, profile_op_intensity(&t), "%.2f");
         fmt_num(c[3], 24, 100 * prof_roofline_fraction(p, &t), "%.0f%%");
-        fmt_num(c[4], 24, imbalance(p, kinds[k]), "%.2f");
+        fmt_num(c[4], 24, strcmp(kinds[k], "dispatch") ? imbalance(p, kinds[k]) : NAN, "%.2f");
         fprintf(f, "<tr><td>%s</td><td class=r>%.1f</td><td class=r>%.1f</td><td class=r>%.1f%%</td>"
                    "<td class=r>%.1f%%</td><td class=r>%.3f</td><td class=r>%.1f</td><td class=r>%.1f</td>"
                    "<td class=r>%.3f</td><td class=r>%s</td><td class=r>%s</td><td class=r>%s</td><td class=r>%s</td>"

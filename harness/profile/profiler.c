@@ -443,9 +443,19 @@ int profiler_run(struct infer *ctx, struct region_hooks *hooks, const struct mod
     struct region_hooks arm = { .begin = on_begin, .end = on_end, .user = st, .op = on_op };
     double raw;
     rc = run_steps(ctx, o, hp->n_vocab, o->steps, &raw, m, acc, hp->n_layer, hooks, &arm, st, err, err_len);
-    *hooks = saved;
+    memset(hooks, 0, sizeof *hooks);
     if (rc)
         goto out;
+    /* Unmarked once more after the marked steps, keeping the faster mean:
+     * a shared machine's noise then inflates neither side alone. */
+    if (o->unmarked) {
+        if ((rc = run_steps(ctx, o, hp->n_vocab, o->steps, &ns, m, NULL, hp->n_layer, hooks, NULL, st, err,
+                            err_len)) != 0)
+            goto out;
+        if (ns / o->steps < unmarked)
+            unmarked = ns / o->steps;
+    }
+    *hooks = saved;
 
     const double steps = o->steps;
     p->n_layer = hp->n_layer;

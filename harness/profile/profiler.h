@@ -8,7 +8,8 @@
  * Marker cost: each marker reads CLOCK_MONOTONIC and adds to a per-thread
  * table. Its cost is measured (profiler_marker_cost: the hook called in a
  * loop) and subtracted from every span it bounds; the same steps are also
- * timed with no hooks at all, so the profile states both the subtracted
+ * timed with no hooks at all (before and after the marked steps, the
+ * faster of the two kept), so the profile states both the subtracted
  * estimate and the measured difference.
  *
  * Byte and FLOP model (per pass of n tokens starting at position pos0;
