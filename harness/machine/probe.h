@@ -177,7 +177,8 @@ struct probe_peak {
 
 /* Peak arithmetic per ISA from measured loops of independent FMA / int8
  * dot instructions on `threads` threads at once (best of 5 runs of ~20 ms
- * each): f32 FMA (avx2, avx512; an FMA = 2 flops) and int8 dot (avx2
+ * each; each thread's rate = its flops / its CPU time, summed over the
+ * threads, so preemption by other processes does not lower it): f32 FMA (avx2, avx512; an FMA = 2 flops) and int8 dot (avx2
  * maddubs+madd, avx512-vnni vpdpbusd; a multiply-add = 2 ops). Fills
  * rows[0..max) and returns the count, or CTR_EINVAL / CTR_EIO with err. */
 int probe_peak_compute(int threads, struct probe_peak *rows, int max, char *err, size_t err_len);
