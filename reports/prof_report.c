@@ -158,6 +158,9 @@ void prof_report_conclusions(const struct profile *p, char *buf, size_t len)
         double imb = imbalance(p, bop);
         if (isfinite(imb))
             cat(buf, len, ", where the busiest thread works %.2fx the mean", imb);
+        if (isfinite(imb) && imb < 1.1)
+            cat(buf, len, ": the work is balanced, so the wait is the other thread not running (preempted, or "
+                          "waking from a sleep at the previous barrier), not uneven work");
         cat(buf, len, ". ");
     } else {
         cat(buf, len, "One thread: no barrier wait. ");
