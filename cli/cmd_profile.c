@@ -177,7 +177,8 @@ static void run_sim(struct profile *p, const char *model, const char *mode, int 
         if (tty)
             fprintf(stderr, "\rprofile --sim: callgrind run %d (%s)      ", done + 1, kinds[k]);
         char *argv[] = { self, "profile", "-m", (char *)model, "--mode", (char *)mode, "-t", "1",
-                         "--sim-child", (char *)kinds[k], "--sim-steps", s_steps, "--pos", s_prompt, NULL };
+                         "--sim-child", (char *)kinds[k], "--sim-steps", s_steps,
+                         strcmp(mode, "decode") == 0 ? "--pos" : "-n", s_prompt, NULL };
         struct ctr_sim_opts so = { .isa_path = "avx2" };
         if (ctr_sim_run(argv, &so, &res, err, sizeof err) != 0) {
             snprintf(p->sim_note, sizeof p->sim_note, "failed on %s: %.200s", kinds[k], err);
