@@ -297,6 +297,21 @@ static void rmsnorm_row(const float *x, const float *w, float *y, int n, float e
         y[i] = (x[i] * scale) * w[i];
 }
 
+/* Per-thread operation marker (region.h); one branch when no one listens. */
+static inline void opmark(const struct infer *c, int ith, enum region_op op, int layer)
+{
+    if (c->o.regions && c->o.regions->op)
+        c->o.regions->op(c->o.regions->user, ith, op, layer);
+}
+
+/* Every barrier between ops: the time a thread spends in it is wait,
+ * charged to the op it just finished. */
+static void barrier(struct infer *c, int ith)
+{
+    opmark(c, ith, REGION_OP_WAIT, 0);
+    pool_barrier(c->pool, ith);
+}
+
 /* Rows of a per-token op: split tokens; with one token only thread 0 works
  * (the row is too short to be worth splitting). */
 static void split_rows(int n, int ith, int nth, int64_t *b, int64_t *e)
@@ -308,7 +323,7 @@ static void split_rows(int n, int ith, int nth, int64_t *b, int64_t *e)
  * reusing a slot that already holds them. Returns the quantized rows and
  * their stride. Ends with a barrier when it had to quantize. */
 static const void *activations(struct infer *c, struct qstate *st, int ith, int nth, const float *src,
-                               int n, int ncols, int vdt, size_t *stride)
+                               int n, int ncols, int vdt, size_t *stride, int layer)
 {
     if (vdt == QT_F32) {
         *stride = (size_t)ncols * sizeof(float);
@@ -323,6 +338,7 @@ static const void *activations(struct infer *c, struct qstate *st, int ith, int 
     st->src[slot] = src;
     st->type[slot] = vdt;
     uint8_t *dst = c->qact[slot];
+    opmark(c, ith, REGION_OP_QUANT, layer);
     const struct quant_traits *tr = quant_traits_get(vdt);
     quant_from_float_fn from = c->k.from_float[vdt];
     int64_t nblk = ncols / tr->blck;
@@ -336,17 +352,18 @@ static const void *activations(struct infer *c, struct qstate *st, int ith, int 
              cnt * tr->blck);
         b += cnt;
     }
-    pool_barrier(c->pool, ith);
+    barrier(c, ith);
     return dst;
 }
 
 /* out[t][r] = W[r] . in[t] for t < n, r < W.ne1; out row stride ld floats. */
 static void matmul(struct infer *c, struct qstate *st, int ith, int nth, const struct model_weight *w,
-                   const float *in, int n, float *out, int ld)
+                   const float *in, int n, float *out, int ld, enum region_op op, int layer)
 {
     const struct quant_traits *tr = quant_traits_get(w->type);
     size_t stride;
-    const void *a = activations(c, st, ith, nth, in, n, (int)w->ne0, tr->vec_dot_type, &stride);
+    const void *a = activations(c, st, ith, nth, in, n, (int)w->ne0, tr->vec_dot_type, &stride, layer);
+    opmark(c, ith, op, layer);
     quant_dot_fn dot = c->k.dot[w->type];
     float *s = c->dots + (size_t)ith * c->dots_stride;
     const uint8_t *wd = w->data;
@@ -505,6 +522,7 @@ static void forward_worker(void *arg, int ith, int nth)
     int64_t b, e;
 
     /* Embeddings and the rotary table of this pass's positions. */
+    opmark(c, ith, REGION_OP_EMBED, -1);
     split_rows(n, ith, nth, &b, &e);
     quant_to_float_fn emb = c->k.to_float[m->token_embd.type];
     for (int64_t t = b; t < e; t++) {
@@ -519,37 +537,41 @@ static void forward_worker(void *arg, int ith, int nth)
             theta *= theta_scale;
         }
     }
-    pool_barrier(c->pool, ith);
+    barrier(c, ith);
 
     for (int l = 0; l < hp->n_layer; l++) {
         const struct model_layer *L = &m->layers[l];
         mark(c, ith, true, REGION_LAYER, l);
 
+        opmark(c, ith, REGION_OP_ATTN_NORM, l);
         for (int64_t t = b; t < e; t++)
             rmsnorm_row(c->x + (size_t)t * ne, L->attn_norm, c->xb + (size_t)t * ne, ne, hp->rms_eps);
-        pool_barrier(c->pool, ith);
+        barrier(c, ith);
 
         qstate_reset(&st);
         mark(c, ith, true, REGION_MATMUL, MM_Q);
-        matmul(c, &st, ith, nth, &L->wq, c->xb, n, c->q, ne);
-        matmul(c, &st, ith, nth, &L->wk, c->xb, n, c->kc, c->n_embd_kv);
-        matmul(c, &st, ith, nth, &L->wv, c->xb, n, c->vc, c->n_embd_kv);
-        pool_barrier(c->pool, ith);
+        matmul(c, &st, ith, nth, &L->wq, c->xb, n, c->q, ne, REGION_OP_MM_Q, l);
+        matmul(c, &st, ith, nth, &L->wk, c->xb, n, c->kc, c->n_embd_kv, REGION_OP_MM_K, l);
+        matmul(c, &st, ith, nth, &L->wv, c->xb, n, c->vc, c->n_embd_kv, REGION_OP_MM_V, l);
+        barrier(c, ith);
         mark(c, ith, false, REGION_MATMUL, MM_Q);
 
         mark(c, ith, true, REGION_ATTN, l);
+        opmark(c, ith, REGION_OP_ROPE, l);
         rope_store(c, p, l, ith, nth);
-        pool_barrier(c->pool, ith);
+        barrier(c, ith);
+        opmark(c, ith, REGION_OP_ATTN, l);
         attention(c, p, l, ith, nth);
-        pool_barrier(c->pool, ith);
+        barrier(c, ith);
         mark(c, ith, false, REGION_ATTN, l);
 
         qstate_reset(&st);
         mark(c, ith, true, REGION_MATMUL, MM_O);
-        matmul(c, &st, ith, nth, &L->wo, c->att, n, c->tmp, ne);
-        pool_barrier(c->pool, ith);
+        matmul(c, &st, ith, nth, &L->wo, c->att, n, c->tmp, ne, REGION_OP_MM_O, l);
+        barrier(c, ith);
         mark(c, ith, false, REGION_MATMUL, MM_O);
 
+        opmark(c, ith, REGION_OP_FFN_NORM, l);
         for (int64_t t = b; t < e; t++) {
             float *x = c->x + (size_t)t * ne;
             const float *d = c->tmp + (size_t)t * ne;
@@ -557,35 +579,37 @@ static void forward_worker(void *arg, int ith, int nth)
                 x[i] += d[i];
             rmsnorm_row(x, L->ffn_norm, c->xb + (size_t)t * ne, ne, hp->rms_eps);
         }
-        pool_barrier(c->pool, ith);
+        barrier(c, ith);
 
         qstate_reset(&st);
         mark(c, ith, true, REGION_MATMUL, MM_GATE);
-        matmul(c, &st, ith, nth, &L->w_gate, c->xb, n, c->gate, hp->n_ff);
-        matmul(c, &st, ith, nth, &L->w_up, c->xb, n, c->up, hp->n_ff);
-        pool_barrier(c->pool, ith);
+        matmul(c, &st, ith, nth, &L->w_gate, c->xb, n, c->gate, hp->n_ff, REGION_OP_MM_GATE, l);
+        matmul(c, &st, ith, nth, &L->w_up, c->xb, n, c->up, hp->n_ff, REGION_OP_MM_UP, l);
+        barrier(c, ith);
         mark(c, ith, false, REGION_MATMUL, MM_GATE);
 
         /* silu(gate) * up, split over all values of all tokens. */
         int64_t hb, he;
+        opmark(c, ith, REGION_OP_SWIGLU, l);
         pool_split((int64_t)n * hp->n_ff, ith, nth, ROW_GRAIN, &hb, &he);
         for (int64_t i = hb; i < he; i++)
             c->gate[i] = silu(c->gate[i]) * c->up[i];
-        pool_barrier(c->pool, ith);
+        barrier(c, ith);
 
         qstate_reset(&st);
         mark(c, ith, true, REGION_MATMUL, MM_DOWN);
-        matmul(c, &st, ith, nth, &L->w_down, c->gate, n, c->tmp, ne);
-        pool_barrier(c->pool, ith);
+        matmul(c, &st, ith, nth, &L->w_down, c->gate, n, c->tmp, ne, REGION_OP_MM_DOWN, l);
+        barrier(c, ith);
         mark(c, ith, false, REGION_MATMUL, MM_DOWN);
 
+        opmark(c, ith, REGION_OP_RESIDUAL, l);
         for (int64_t t = b; t < e; t++) {
             float *x = c->x + (size_t)t * ne;
             const float *d = c->tmp + (size_t)t * ne;
             for (int i = 0; i < ne; i++)
                 x[i] += d[i];
         }
-        pool_barrier(c->pool, ith);
+        barrier(c, ith);
         mark(c, ith, false, REGION_LAYER, l);
     }
 
@@ -593,16 +617,18 @@ static void forward_worker(void *arg, int ith, int nth)
     int first = p->logits_out ? 0 : n - 1;
     int rows = n - first;
     int64_t ob, oe;
+    opmark(c, ith, REGION_OP_OUT_NORM, -1);
     split_rows(rows, ith, nth, &ob, &oe);
     for (int64_t t = ob; t < oe; t++)
         rmsnorm_row(c->x + (size_t)(first + t) * ne, m->output_norm, c->xb + (size_t)t * ne, ne, hp->rms_eps);
-    pool_barrier(c->pool, ith);
+    barrier(c, ith);
     qstate_reset(&st);
     mark(c, ith, true, REGION_MATMUL, MM_OUTPUT);
     float *dst = p->logits_out ? p->logits_out : c->logits;
-    matmul(c, &st, ith, nth, &m->output, c->xb, rows, dst, hp->n_vocab);
-    pool_barrier(c->pool, ith);
+    matmul(c, &st, ith, nth, &m->output, c->xb, rows, dst, hp->n_vocab, REGION_OP_MM_OUTPUT, -1);
+    barrier(c, ith);
     mark(c, ith, false, REGION_MATMUL, MM_OUTPUT);
+    opmark(c, ith, REGION_OP_DONE, -1);
 }
 
 int infer_eval(struct infer *c, const int32_t *tokens, int n, float *logits_all, char *err, size_t err_len)

@@ -357,7 +357,7 @@ static int decode_run(void *state, struct workload_sink *out, char *err, size_t 
         if (s->counters == CNT_SW_LAYER || s->counters == CNT_SW_STEP) {
             coarse.inner = ctr_region_hooks(regions);
             coarse.layers = s->counters == CNT_SW_LAYER;
-            hooks = (struct region_hooks){ coarse_begin, coarse_end, &coarse };
+            hooks = (struct region_hooks){ .begin = coarse_begin, .end = coarse_end, .user = &coarse };
         } else {
             hooks = ctr_region_hooks(regions);
         }

@@ -124,7 +124,7 @@ static int kvcache_run(void *state, struct workload_sink *out, char *err, size_t
     const struct model *m = &s->s.m;
     int n_vocab = m->hp.n_vocab;
     struct attn_clock ac = { 0, 0 };
-    struct region_hooks hooks = { NULL, NULL, &ac };
+    struct region_hooks hooks = { .user = &ac };
     struct infer_opts o;
     infer_opts_default(&o);
     o.n_threads = s->threads;

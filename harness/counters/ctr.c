@@ -777,7 +777,7 @@ static void regions_end(void *user, enum region_kind kind, int index)
 
 struct region_hooks ctr_region_hooks(struct ctr_regions *r)
 {
-    struct region_hooks h = { regions_begin, regions_end, r };
+    struct region_hooks h = { .begin = regions_begin, .end = regions_end, .user = r };
     return h;
 }
 

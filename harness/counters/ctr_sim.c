@@ -68,7 +68,7 @@ static void sim_end(void *user, enum region_kind kind, int index)
 
 struct region_hooks ctr_sim_region_hooks(struct ctr_sim_regions *st)
 {
-    struct region_hooks h = { sim_begin, sim_end, st };
+    struct region_hooks h = { .begin = sim_begin, .end = sim_end, .user = st };
     return h;
 }
 

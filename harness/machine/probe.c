@@ -817,3 +817,301 @@ int probe_sim_walk(size_t bytes, const struct region_hooks *hooks, uint64_t *sum
     *sum = s;
     return 0;
 }
+
+/* ---- peak compute and read bandwidth (the roofline's ceilings) ------------
+ * Kept as one block of its own: the profiler's roofline reads these. Each
+ * loop is compiled for its ISA with a target attribute and run only when
+ * the CPU has it (valgrind hides AVX-512, so under valgrind those rows say
+ * unsupported). */
+
+#include <immintrin.h>
+
+#define PEAK_ACC 12   /* independent accumulators: covers FMA latency x ports */
+
+/* Each returns the flops done in iters iterations. */
+__attribute__((target("avx2,fma"))) static double peak_fma_avx2(uint64_t iters, float *sink)
+{
+    __m256 acc[PEAK_ACC];
+    const __m256 a = _mm256_set1_ps(1.0000001f), b = _mm256_set1_ps(0.9999999f);
+    for (int i = 0; i < PEAK_ACC; i++)
+        acc[i] = _mm256_set1_ps((float)i);
+    for (uint64_t it = 0; it < iters; it++)
+        for (int i = 0; i < PEAK_ACC; i++)
+            acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+    __m256 s = acc[0];
+    for (int i = 1; i < PEAK_ACC; i++)
+        s = _mm256_add_ps(s, acc[i]);
+    float out[8];
+    _mm256_storeu_ps(out, s);
+    *sink = out[0];
+    return (double)iters * PEAK_ACC * 8 * 2;
+}
+
+__attribute__((target("avx512f"))) static double peak_fma_avx512(uint64_t iters, float *sink)
+{
+    __m512 acc[PEAK_ACC];
+    const __m512 a = _mm512_set1_ps(1.0000001f), b = _mm512_set1_ps(0.9999999f);
+    for (int i = 0; i < PEAK_ACC; i++)
+        acc[i] = _mm512_set1_ps((float)i);
+    for (uint64_t it = 0; it < iters; it++)
+        for (int i = 0; i < PEAK_ACC; i++)
+            acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+    __m512 s = acc[0];
+    for (int i = 1; i < PEAK_ACC; i++)
+        s = _mm512_add_ps(s, acc[i]);
+    *sink = _mm512_reduce_add_ps(s);
+    return (double)iters * PEAK_ACC * 16 * 2;
+}
+
+/* int8 dot products as the Q4_0/Q8_0 AVX2 kernels do them: maddubs (u8 x
+ * s8 pairs to s16) + madd (to s32) + add: 32 multiply-adds = 64 ops. */
+__attribute__((target("avx2"))) static double peak_int8_avx2(uint64_t iters, float *sink)
+{
+    __m256i acc[PEAK_ACC];
+    const __m256i a = _mm256_set1_epi8(3), b = _mm256_set1_epi8(5), ones = _mm256_set1_epi16(1);
+    for (int i = 0; i < PEAK_ACC; i++)
+        acc[i] = _mm256_set1_epi32(i);
+    for (uint64_t it = 0; it < iters; it++)
+        for (int i = 0; i < PEAK_ACC; i++)
+            acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), ones));
+    __m256i s = acc[0];
+    for (int i = 1; i < PEAK_ACC; i++)
+        s = _mm256_add_epi32(s, acc[i]);
+    *sink = (float)_mm256_extract_epi32(s, 0);
+    return (double)iters * PEAK_ACC * 32 * 2;
+}
+
+/* AVX-512 VNNI vpdpbusd: 64 u8 x s8 multiply-adds into s32 = 128 ops. */
+__attribute__((target("avx512f,avx512vnni"))) static double peak_int8_vnni(uint64_t iters, float *sink)
+{
+    __m512i acc[PEAK_ACC];
+    const __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(5);
+    for (int i = 0; i < PEAK_ACC; i++)
+        acc[i] = _mm512_set1_epi32(i);
+    for (uint64_t it = 0; it < iters; it++)
+        for (int i = 0; i < PEAK_ACC; i++)
+            acc[i] = _mm512_dpbusd_epi32(acc[i], a, b);
+    __m512i s = acc[0];
+    for (int i = 1; i < PEAK_ACC; i++)
+        s = _mm512_add_epi32(s, acc[i]);
+    *sink = (float)_mm512_reduce_add_epi32(s);
+    return (double)iters * PEAK_ACC * 64 * 2;
+}
+
+struct peak_kind {
+    const char *name, *insn;
+    double (*fn)(uint64_t, float *);
+    bool (*have)(void);
+};
+
+static bool have_avx2_fma(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+static bool have_avx2(void) { return __builtin_cpu_supports("avx2"); }
+static bool have_avx512(void) { return __builtin_cpu_supports("avx512f"); }
+static bool have_vnni(void) { return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vnni"); }
+
+static const struct peak_kind peak_kinds[] = {
+    { "f32 FMA avx2", "vfmadd231ps ymm", peak_fma_avx2, have_avx2_fma },
+    { "f32 FMA avx512", "vfmadd231ps zmm", peak_fma_avx512, have_avx512 },
+    { "int8 dot avx2", "vpmaddubsw+vpmaddwd ymm", peak_int8_avx2, have_avx2 },
+    { "int8 dot avx512-vnni", "vpdpbusd zmm", peak_int8_vnni, have_vnni },
+};
+
+struct peak_worker {
+    const struct peak_kind *k;
+    uint64_t iters;
+    pthread_barrier_t *bar;
+    double flops, ns;
+    float sink;
+    pthread_t th;
+};
+
+/* CPU time of this thread: a core's peak is what it does while it runs,
+ * so a run preempted on a shared machine still measures the core. */
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void *peak_thread(void *arg)
+{
+    struct peak_worker *w = arg;
+    pthread_barrier_wait(w->bar);
+    uint64_t t0 = thread_cpu_ns();
+    w->flops = w->k->fn(w->iters, &w->sink);
+    w->ns = (double)(thread_cpu_ns() - t0);
+    return NULL;
+}
+
+int probe_peak_compute(int threads, struct probe_peak *rows, int max, char *err, size_t err_len)
+{
+    if (threads < 1 || threads > 256 || !rows || max < 1) {
+        err_set(err, err_len, "peak compute: bad arguments (threads %d)", threads);
+        return CTR_EINVAL;
+    }
+    int n = 0;
+    struct peak_worker w[256];
+    for (size_t ki = 0; ki < sizeof peak_kinds / sizeof peak_kinds[0] && n < max; ki++) {
+        const struct peak_kind *k = &peak_kinds[ki];
+        struct probe_peak *r = &rows[n++];
+        memset(r, 0, sizeof *r);
+        snprintf(r->name, sizeof r->name, "%s", k->name);
+        snprintf(r->insn, sizeof r->insn, "%s", k->insn);
+        r->threads = threads;
+        metric_init(&r->gflops, k->name, "GFLOP/s", METRIC_SRC_DERIVED);
+        if (!k->have()) {
+            metric_fail(&r->gflops, METRIC_UNSUPPORTED, "this CPU (or valgrind's view of it) lacks %s", k->insn);
+            continue;
+        }
+        /* Size one run to ~20 ms on one thread, then keep the best of 5. */
+        float sink;
+        uint64_t iters = 1u << 14;
+        for (;;) {
+            uint64_t t0 = thread_cpu_ns();
+            k->fn(iters, &sink);
+            if (thread_cpu_ns() - t0 > 20000000u || iters > (1ull << 34))
+                break;
+            iters *= 2;
+        }
+        double best = 0;
+        for (int rep = 0; rep < 5; rep++) {
+            pthread_barrier_t bar;
+            pthread_barrier_init(&bar, NULL, (unsigned)threads);
+            int started = 0;
+            for (int t = 0; t < threads; t++) {
+                w[t] = (struct peak_worker){ .k = k, .iters = iters, .bar = &bar };
+                if (t > 0 && pthread_create(&w[t].th, NULL, peak_thread, &w[t]) != 0)
+                    break;
+                started++;
+            }
+            if (started < threads) {
+                /* Release the ones waiting at the barrier: not possible with a
+                 * pthread barrier of the full count, so this is fatal. */
+                err_set(err, err_len, "peak compute: pthread_create failed after %d threads", started);
+                for (int t = 1; t < started; t++)
+                    pthread_cancel(w[t].th);
+                return CTR_EIO;
+            }
+            peak_thread(&w[0]);
+            double rate = w[0].flops / w[0].ns;
+            for (int t = 1; t < threads; t++) {
+                pthread_join(w[t].th, NULL);
+                rate += w[t].flops / w[t].ns;
+            }
+            pthread_barrier_destroy(&bar);
+            if (rate > best)
+                best = rate;
+        }
+        r->gflops.value = best;
+        r->gflops.status = METRIC_OK;
+    }
+    return n;
+}
+
+/* Sum 64-bit words: loads only (4 accumulators keep several lines in flight). */
+__attribute__((target("avx2"))) static uint64_t read_sum_avx2(const uint64_t *a, size_t n)
+{
+    __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 = _mm256_add_epi64(s0, _mm256_loadu_si256((const __m256i *)(a + i)));
+        s1 = _mm256_add_epi64(s1, _mm256_loadu_si256((const __m256i *)(a + i + 4)));
+        s2 = _mm256_add_epi64(s2, _mm256_loadu_si256((const __m256i *)(a + i + 8)));
+        s3 = _mm256_add_epi64(s3, _mm256_loadu_si256((const __m256i *)(a + i + 12)));
+    }
+    s0 = _mm256_add_epi64(_mm256_add_epi64(s0, s1), _mm256_add_epi64(s2, s3));
+    uint64_t out[4];
+    _mm256_storeu_si256((__m256i *)out, s0);
+    uint64_t s = out[0] + out[1] + out[2] + out[3];
+    for (; i < n; i++)
+        s += a[i];
+    return s;
+}
+
+static uint64_t read_sum_plain(const uint64_t *a, size_t n)
+{
+    uint64_t s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += a[i];
+    return s;
+}
+
+struct read_worker {
+    const uint64_t *a;
+    size_t n;
+    pthread_barrier_t *bar;
+    uint64_t sum;
+    double ns;
+    pthread_t th;
+};
+
+static void *read_thread(void *arg)
+{
+    struct read_worker *w = arg;
+    pthread_barrier_wait(w->bar);
+    uint64_t t0 = clock_ns();
+    w->sum = __builtin_cpu_supports("avx2") ? read_sum_avx2(w->a, w->n) : read_sum_plain(w->a, w->n);
+    w->ns = (double)(clock_ns() - t0);
+    return NULL;
+}
+
+int probe_read_bandwidth(uint64_t bytes, int threads, int reps, struct metric *gbps, char *err, size_t err_len)
+{
+    metric_init(gbps, "read_gbps", "GB/s", METRIC_SRC_DERIVED);
+    if (threads < 1 || threads > 256 || bytes < 4096) {
+        err_set(err, err_len, "read bandwidth: bad arguments (threads %d, %" PRIu64 " bytes)", threads, bytes);
+        return CTR_EINVAL;
+    }
+    if (reps < 1)
+        reps = 5;
+    size_t n = (size_t)(bytes / 8);
+    uint64_t *a = mmap(NULL, n * 8, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (a == MAP_FAILED) {
+        err_set(err, err_len, "read bandwidth: cannot map %" PRIu64 " bytes: %s", bytes, strerror(errno));
+        metric_fail(gbps, METRIC_UNSUPPORTED, "cannot map the array");
+        return CTR_ENOMEM;
+    }
+    (void)madvise(a, n * 8, MADV_HUGEPAGE);
+    for (size_t i = 0; i < n; i++)
+        a[i] = i;
+    struct read_worker w[256];
+    double best = 0;
+    uint64_t total = 0;
+    for (int rep = 0; rep < reps; rep++) {
+        pthread_barrier_t bar;
+        pthread_barrier_init(&bar, NULL, (unsigned)threads);
+        int t;
+        for (t = 0; t < threads; t++) {
+            size_t b = n * (size_t)t / (size_t)threads, e = n * (size_t)(t + 1) / (size_t)threads;
+            w[t] = (struct read_worker){ .a = a + b, .n = e - b, .bar = &bar };
+            if (t > 0 && pthread_create(&w[t].th, NULL, read_thread, &w[t]) != 0)
+                break;
+        }
+        if (t < threads) {
+            err_set(err, err_len, "read bandwidth: pthread_create failed after %d threads", t);
+            for (int k = 1; k < t; k++)
+                pthread_cancel(w[k].th);
+            munmap(a, n * 8);
+            return CTR_EIO;
+        }
+        read_thread(&w[0]);
+        double ns = w[0].ns;
+        total += w[0].sum;
+        for (t = 1; t < threads; t++) {
+            pthread_join(w[t].th, NULL);
+            total += w[t].sum;
+            if (w[t].ns > ns)
+                ns = w[t].ns;
+        }
+        pthread_barrier_destroy(&bar);
+        if ((double)n * 8 / ns > best)
+            best = (double)n * 8 / ns;
+    }
+    munmap(a, n * 8);
+    if (total == 1)   /* keeps the sums live */
+        err_set(err, err_len, " ");
+    gbps->value = best;
+    gbps->status = METRIC_OK;
+    return 0;
+}

@@ -177,4 +177,26 @@ int probe_touch_pages(long n, char *err, size_t err_len);
  * 0 or CTR_ENOMEM / CTR_EINVAL with err. */
 int probe_sim_walk(size_t bytes, const struct region_hooks *hooks, uint64_t *sum, char *err, size_t err_len);
 
+/* ---- the roofline's ceilings ---------------------------------------------- */
+
+struct probe_peak {
+    char name[48];          /* "f32 FMA avx512", "int8 dot avx512-vnni" */
+    char insn[48];          /* the instruction measured: "vfmadd231ps zmm" */
+    int threads;
+    struct metric gflops;   /* source derived: flops counted / best time; unsupported when the CPU lacks it */
+};
+
+/* Peak arithmetic per ISA from measured loops of independent FMA / int8
+ * dot instructions on `threads` threads at once (best of 5 runs of ~20 ms
+ * each; each thread's rate = its flops / its CPU time, summed over the
+ * threads, so preemption by other processes does not lower it): f32 FMA (avx2, avx512; an FMA = 2 flops) and int8 dot (avx2
+ * maddubs+madd, avx512-vnni vpdpbusd; a multiply-add = 2 ops). Fills
+ * rows[0..max) and returns the count, or CTR_EINVAL / CTR_EIO with err. */
+int probe_peak_compute(int threads, struct probe_peak *rows, int max, char *err, size_t err_len);
+
+/* Read-only bandwidth: `threads` threads each summing its part of one
+ * array of `bytes` (transparent huge pages asked for), best of reps.
+ * GB/s = bytes / time. 0, or CTR_EINVAL / CTR_ENOMEM / CTR_EIO with err. */
+int probe_read_bandwidth(uint64_t bytes, int threads, int reps, struct metric *gbps, char *err, size_t err_len);
+
 #endif
