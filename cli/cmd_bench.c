@@ -14,6 +14,7 @@
 #include "harness/machine/clock.h"
 #include "cli/engine_flags.h"
 #include "cli/sigbus.h"
+#include "harness/machine/probe.h"
 #include "harness/run/session.h"
 #include "results/stats.h"
 #include "harness/machine/sysfs.h"
@@ -39,6 +40,10 @@ static void usage(FILE *f)
                "Before each timed repetition bench checks that the weights are resident (mincore):\n"
                "a mapping the kernel evicted is read back in first; the resident column and the\n"
                "JSON's major_faults and disk_read_bytes say what the timed part found.\n"
+               "Generation's effective bandwidth (weight bytes per token x tokens/s) is also given as a\n"
+               "fraction of a read-only bandwidth probe run at the same thread count over as many\n"
+               "bytes as a token reads (a triad would count writes decode does not do).\n"
+               "  --no-read-probe  skip that probe (it first-touches an array the size of the weights)\n"
                "  --evict      drop the mapped file from the page cache before each timed\n"
                "               repetition instead (with --weights map): what a cold start costs\n"
                "\nengine flags:\n%s",
@@ -58,6 +63,7 @@ struct bench_result {
     int rewarmed;             /* timed reps whose weights had to be read back in first */
     int64_t major_faults;     /* during the timed reps; -1 unknown */
     int64_t disk_read_bytes;  /* during the timed reps; -1 unknown */
+    struct metric read_gbps;  /* the read-only bandwidth probe at this thread count (tg tests) */
 };
 
 /* Weights are "resident" when at least this fraction of their pages is. */
@@ -137,16 +143,21 @@ static struct stats_summary summary(const struct bench_result *r)
 static void print_md(size_t file_bytes, const char *isa, const char *path, struct bench_result *res, int nres,
                      double tg_bytes)
 {
-    printf("| model | size | weights | kernels | threads | test | t/s | median t/s | eff. GB/s | resident |\n");
+    printf("| model | size | weights | kernels | threads | test | t/s | median t/s | eff. GB/s (%% of read probe GB/s) | resident |\n");
     printf("| --- | ---: | --- | --- | ---: | --- | ---: | ---: | ---: | --- |\n");
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     for (int i = 0; i < nres; i++) {
         struct bench_result *r = &res[i];
         struct stats_summary sm = summary(r);
         double mean = sm.mean, sd = sm.stddev;
-        char bw[32] = "";
-        if (strncmp(r->test, "tg", 2) == 0)
-            snprintf(bw, sizeof bw, "%.1f", tg_bytes * mean / 1e9);
+        char bw[64] = "";
+        if (strncmp(r->test, "tg", 2) == 0) {
+            if (r->read_gbps.status == METRIC_OK && r->read_gbps.value > 0)
+                snprintf(bw, sizeof bw, "%.1f (%.0f%% of %.1f)", tg_bytes * mean / 1e9,
+                         100 * tg_bytes * mean / 1e9 / r->read_gbps.value, r->read_gbps.value);
+            else
+                snprintf(bw, sizeof bw, "%.1f", tg_bytes * mean / 1e9);
+        }
         char wt[48];
         if (r->weights != FILEBUF_HUGEPAGE)
             snprintf(wt, sizeof wt, "%s", filebuf_kind_names[r->weights]);
@@ -179,8 +190,21 @@ static void print_json(const char *path, struct bench_result *res, int nres, dou
         printf("], \"resident_fraction_min\": %.4f, \"rewarmed_reps\": %d, \"major_faults\": %" PRId64
                ", \"disk_read_bytes\": %" PRId64,
                r->resident_min, r->rewarmed, r->major_faults, r->disk_read_bytes);
-        if (strncmp(r->test, "tg", 2) == 0)
+        if (strncmp(r->test, "tg", 2) == 0) {
             printf(", \"bytes_per_token\": %.0f, \"eff_bandwidth_gbps\": %.3f", tg_bytes, tg_bytes * mean / 1e9);
+            if (r->read_gbps.status == METRIC_OK && r->read_gbps.value > 0)
+                printf(", \"read_probe_gbps\": %.3f, \"bw_fraction_of_read\": %.4f", r->read_gbps.value,
+                       tg_bytes * mean / 1e9 / r->read_gbps.value);
+            else
+            {
+                char why[sizeof r->read_gbps.reason];
+                snprintf(why, sizeof why, "%s", r->read_gbps.reason);
+                for (char *q = why; *q; q++)
+                    if (*q == '"' || *q == '\\' || (unsigned char)*q < 0x20)
+                        *q = '\'';
+                printf(", \"read_probe_gbps\": null, \"read_probe_why\": \"%s\"", why);
+            }
+        }
         printf("}%s\n", i + 1 < nres ? "," : "");
     }
     printf("]\n");
@@ -214,7 +238,7 @@ static int run(int argc, char **argv)
     so.weights = (enum filebuf_kind)-1; /* chosen after parsing unless --weights says */
     int threads[MAX_THREADS_LIST], n_threads = 0, reps = 5, json = 0;
     int prompts[MAX_TOKENS_LIST] = { 64 }, gens[MAX_TOKENS_LIST] = { 32 }, n_prompts = 1, n_gens = 1;
-    bool evict = false;
+    bool evict = false, read_probe = true;
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i];
         if (!strcmp(f, "-t") || !strcmp(f, "--threads")) {
@@ -227,6 +251,10 @@ static int run(int argc, char **argv)
         }
         if (!strcmp(f, "--evict")) {
             evict = true;
+            continue;
+        }
+        if (!strcmp(f, "--no-read-probe")) {
+            read_probe = false;
             continue;
         }
         int r = cli_engine_flag(&so, argc, argv, &i);
@@ -322,6 +350,21 @@ static int run(int argc, char **argv)
         tg_bytes = (double)infer_decode_bytes(ctx);
         isa = quant_isa_name(infer_kernels(ctx)->isa);
         int nthreads_real = pool_threads(infer_pool(ctx));
+        /* The denominator of generation's bandwidth fraction: read-only
+         * streaming of as many bytes as a token reads, at this thread count. */
+        struct metric rbw;
+        memset(&rbw, 0, sizeof rbw);
+        rbw.status = METRIC_NOT_COUNTED;
+        snprintf(rbw.reason, sizeof rbw.reason, "%s", read_probe ? "no generation test" : "skipped (--no-read-probe)");
+        if (first_tg < n_tests && read_probe) {
+            const uint64_t min_bytes = (uint64_t)64 << 20;
+            const uint64_t bytes = (uint64_t)tg_bytes > min_bytes ? (uint64_t)tg_bytes : min_bytes;
+            char pe[sizeof rbw.reason];
+            if (probe_read_bandwidth(bytes, nthreads_real, 3, &rbw, pe, sizeof pe) != 0) {
+                rbw.status = METRIC_UNSUPPORTED;
+                snprintf(rbw.reason, sizeof rbw.reason, "%s", pe);
+            }
+        }
         for (int ti2 = 0; ti2 < n_tests && rc == CLI_OK; ti2++) {
             const int kind = ti2 < first_tg ? 0 : 1, n = tests[ti2];
             struct bench_result *r = &res[nres++];
@@ -331,6 +374,7 @@ static int run(int argc, char **argv)
             r->weights = s.file.kind;
             r->huge_bytes = huge;
             r->resident_min = 1.0;
+            r->read_gbps = rbw;
             if (one_rep(ctx, toks, n, kind == 0, err, sizeof err) < 0) { /* warm-up */
                 rc = cli_error(CLI_EFAIL, "%s", err);
                 break;

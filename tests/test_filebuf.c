@@ -247,6 +247,11 @@ START_TEST(test_bench_reports_non_resident_weights)
     snprintf(cmd, sizeof cmd, "%s bench -m %s --weights map -t 1 -p 4 -n 2 -r 2 -o json", tu_ggperf_bin(), path);
     ck_assert_int_eq(tu_run(cmd, out, sizeof out, err, sizeof err), 0);
     ck_assert_msg(strstr(out, "\"resident_fraction_min\": 1.0000") != NULL, "%s", out);
+    /* generation's bandwidth as a fraction of the read-only probe */
+    const char *fr = strstr(out, "\"bw_fraction_of_read\": ");
+    ck_assert_msg(fr != NULL, "no bandwidth fraction: %s", out);
+    ck_assert_double_gt(strtod(fr + strlen("\"bw_fraction_of_read\": "), NULL), 0);
+    ck_assert_msg(strstr(out, "\"read_probe_gbps\": ") != NULL, "%s", out);
     ck_assert_msg(strstr(err, "resident when timing started") == NULL, "%s", err);
     /* --evict of a copy is a usage error naming the flag */
     snprintf(cmd, sizeof cmd, "%s bench -m %s --weights read --evict -r 1", tu_ggperf_bin(), path);
