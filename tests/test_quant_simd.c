@@ -466,6 +466,11 @@ END_TEST
  * overflow. Compared within the usual bound. */
 static void extreme_weights(int t, uint8_t *x, int64_t n, uint64_t *s)
 {
+    if (t == QT_F16) { /* large halves whose products still sum exactly in float (|sum| < 2^24) */
+        for (int64_t k = 0; k < n; k++)
+            put_half(x + 2 * k, (rng_next(s) & 1) ? 64.0f : -64.0f);
+        return;
+    }
     const struct quant_traits *tr = quant_traits_get(t);
     for (int64_t b = 0; b < n / tr->blck; b++) {
         uint8_t *p = x + b * tr->type_size;
