@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "results/fmt.h"
 #include "cli/cli.h"
 #include "harness/counters/ctr.h"
 #include "harness/machine/probe.h"
@@ -52,16 +53,6 @@ static const char *fmt_metric(char *buf, size_t len, const struct metric *m, con
     return buf;
 }
 
-static void fmt_bytes(char *buf, size_t len, uint64_t b)
-{
-    if (b >= (1u << 20) && b % (1u << 20) == 0)
-        snprintf(buf, len, "%" PRIu64 " MiB", b >> 20);
-    else if (b >= 1024 && b % 1024 == 0)
-        snprintf(buf, len, "%" PRIu64 " KiB", b >> 10);
-    else
-        snprintf(buf, len, "%" PRIu64 " B", b);
-}
-
 static void print_text(const struct probe_info *p)
 {
     char a[256], b[256];
@@ -87,14 +78,14 @@ static void print_text(const struct probe_info *p)
     printf("caches (cpu0):\n");
     for (int i = 0; i < p->n_caches; i++) {
         const struct probe_cache *c = &p->caches[i];
-        fmt_bytes(a, sizeof a, c->size_bytes);
+        fmt_bytes(a, sizeof a, (double)(c->size_bytes));
         printf("  L%d %-12s %9s %3d-way %3d B lines %7d sets  cpus %s\n", c->level, c->type, a, c->ways,
                c->line_bytes, c->sets, c->shared_cpus);
     }
     if (p->flags & PROBE_NO_BANDWIDTH) {
         printf("bandwidth            %s\n", fmt_metric(a, sizeof a, &p->peak_triad_gbps, "%.2f"));
     } else {
-        fmt_bytes(a, sizeof a, p->bw_array_bytes);
+        fmt_bytes(a, sizeof a, (double)(p->bw_array_bytes));
         printf("bandwidth            3 arrays x %s, best of %d%s\n", a, p->bw_reps,
                (p->flags & PROBE_QUICK) ? " (quick: in cache, not memory bandwidth)" : "");
         if (p->n_bw)

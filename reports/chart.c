@@ -11,17 +11,6 @@
 #define MAX_PCT 8
 #define MAX_BARS 48         /* categories a bar chart can show legibly; more: the tables only */
 
-/* snprintf for labels and messages, where cutting a long text short is
- * the intended behaviour. */
-static void str_fmt(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void str_fmt(char *buf, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, len, fmt, ap);
-    va_end(ap);
-}
-
 struct ctx {
     const struct report *rp;
     const struct rep_group *g;
@@ -64,7 +53,7 @@ static bool col_usable(const struct rep_group *g, int c)
 static void make_name(char *buf, size_t len, const char *workload, const char *what)
 {
     char tmp[PLOT_NAME_MAX * 2];
-    str_fmt(tmp, sizeof tmp, "%s-%s", workload, what);
+    report_str_fmt(tmp, sizeof tmp, "%s-%s", workload, what);
     size_t o = 0;
     bool dash = false;
     for (const char *p = tmp; *p && o + 1 < len && o < 56; p++) {
@@ -90,14 +79,14 @@ static int push_plot(struct ctx *cx, struct plot *p)
 {
     /* unique names over the whole report */
     char base[PLOT_NAME_MAX];
-    str_fmt(base, sizeof base, "%s", p->name);
+    report_str_fmt(base, sizeof base, "%s", p->name);
     for (int k = 2;; k++) {
         bool clash = false;
         for (int i = 0; i < *cx->n && !clash; i++)
             clash = strcmp((*cx->plots)[i]->name, p->name) == 0;
         if (!clash)
             break;
-        str_fmt(p->name, sizeof p->name, "%.56s-%d", base, k);
+        report_str_fmt(p->name, sizeof p->name, "%.56s-%d", base, k);
     }
     struct plot **arr = realloc(*cx->plots, (size_t)(*cx->n + 1) * sizeof *arr);
     if (!arr) {
@@ -207,7 +196,7 @@ static void config_axes_label(const struct rep_group *g, char *buf, size_t len)
         used += (size_t)w;
     }
     if (!buf[0])
-        str_fmt(buf, len, "configuration");
+        report_str_fmt(buf, len, "configuration");
 }
 
 /* A bar's category: the varying axes' values (not the run label). */
@@ -225,13 +214,13 @@ static void cat_label(const struct rep_group *g, const struct rep_row *r, char *
         used += (size_t)w;
     }
     if (!buf[0])
-        str_fmt(buf, len, "all");
+        report_str_fmt(buf, len, "all");
 }
 
 static void note_more(struct plot *p, int dropped)
 {
     if (dropped > 0)
-        str_fmt(p->note + strlen(p->note), sizeof p->note - strlen(p->note),
+        report_str_fmt(p->note + strlen(p->note), sizeof p->note - strlen(p->note),
                  "%s%d more series not drawn (the tables have every configuration).", p->note[0] ? " " : "",
                  dropped);
 }
@@ -277,7 +266,7 @@ static void roofline(struct ctx *cx, struct plot *p, const char *test)
         if (per_config) {
             /* the peak was measured per configuration (thread count): a curve */
             char title[128];
-            str_fmt(title, sizeof title, "roofline%s%s: %s ÷ bytes per token", lab[0] ? " " : "", lab,
+            report_str_fmt(title, sizeof title, "roofline%s%s: %s ÷ bytes per token", lab[0] ? " " : "", lab,
                     strstr(g->cols[pc].name, "triad") ? "STREAM triad" : "STREAM copy");
             int s = plot_add_series(p, title);
             if (s < 0)
@@ -326,11 +315,11 @@ static void roofline(struct ctx *cx, struct plot *p, const char *test)
         char label[128], bytes[32], unit[16];
         double div;
         report_scale("bytes", bpt, unit, sizeof unit, &div);
-        str_fmt(bytes, sizeof bytes, "%.0f %s", bpt / div, unit);
-        str_fmt(label, sizeof label, "roofline%s%s: %.1f GB/s ÷ %s per token = %.1f tok/s", lab[0] ? " " : "", lab,
+        report_str_fmt(bytes, sizeof bytes, "%.0f %s", bpt / div, unit);
+        report_str_fmt(label, sizeof label, "roofline%s%s: %.1f GB/s ÷ %s per token = %.1f tok/s", lab[0] ? " " : "", lab,
                 peak, bytes, peak * 1e9 / bpt);
         plot_add_hline(p, peak * 1e9 / bpt, label);
-        str_fmt(p->note + strlen(p->note), sizeof p->note - strlen(p->note), "%sRoofline%s%s from the %s.",
+        report_str_fmt(p->note + strlen(p->note), sizeof p->note - strlen(p->note), "%sRoofline%s%s from the %s.",
                 p->note[0] ? " " : "", lab[0] ? " of " : "", lab, what);
         drew = true;
     }
@@ -341,17 +330,17 @@ static void roofline(struct ctx *cx, struct plot *p, const char *test)
         if (per_config)
             cx->used[pc] = true;
         if (per_config)
-            str_fmt(p->note, sizeof p->note,
+            report_str_fmt(p->note, sizeof p->note,
                     "Roofline: the STREAM peak measured at each thread count ÷ the bytes one token reads.");
         if (approx)
-            str_fmt(p->note + strlen(p->note), sizeof p->note - strlen(p->note),
+            report_str_fmt(p->note + strlen(p->note), sizeof p->note - strlen(p->note),
                     " Bytes per token taken as the model file's size (the results record none): every weight "
                     "read once per token, KV cache not counted.");
     } else if (no_bytes) {
-        str_fmt(p->note, sizeof p->note,
+        report_str_fmt(p->note, sizeof p->note,
                 "No bandwidth roofline: the results record neither bytes per token nor the model's size.");
     } else {
-        str_fmt(p->note, sizeof p->note,
+        report_str_fmt(p->note, sizeof p->note,
                 "No bandwidth roofline: no peak bandwidth was measured (pass --probe FILE from `ggperf probe "
                 "--json`).");
     }
@@ -387,15 +376,15 @@ static int rule_throughput(struct ctx *cx)
         for (int k = 0; k < nt && room(cx); k++) {
             const char *test = tests[k];
             char what[160], name[PLOT_NAME_MAX];
-            str_fmt(what, sizeof what, "%s-vs-threads%s%s", col->name, test ? "-" : "", test ? test : "");
+            report_str_fmt(what, sizeof what, "%s-vs-threads%s%s", col->name, test ? "-" : "", test ? test : "");
             make_name(name, sizeof name, g->workload, what);
             struct plot *p = plot_new(PLOT_LINES, name);
             if (!p)
                 return REPORT_ENOMEM;
-            str_fmt(p->title, sizeof p->title, "%s vs threads%s%s%s — %s", col->label, test ? " (" : "",
+            report_str_fmt(p->title, sizeof p->title, "%s vs threads%s%s%s — %s", col->label, test ? " (" : "",
                      test ? test : "", test ? ")" : "", cx->subject);
-            str_fmt(p->xlabel, sizeof p->xlabel, "threads");
-            str_fmt(p->ylabel, sizeof p->ylabel, "%s (%s, median with 95%% CI)", col->label, col->unit);
+            report_str_fmt(p->xlabel, sizeof p->xlabel, "threads");
+            report_str_fmt(p->ylabel, sizeof p->ylabel, "%s (%s, median with 95%% CI)", col->label, col->unit);
             p->x_integer_tics = true;
             static const char *const skip[] = { "threads", "test", NULL };
             int dropped = 0;
@@ -424,7 +413,7 @@ static int rule_throughput(struct ctx *cx)
             /* beside a keyed roofline, the lone measured line needs a name too */
             for (int s = 0; s < p->n_series; s++)
                 if (!p->series[s].title[0] && (p->n_hlines || p->n_series > 1))
-                    str_fmt(p->series[s].title, sizeof p->series[s].title, "%s (measured)", col->label);
+                    report_str_fmt(p->series[s].title, sizeof p->series[s].title, "%s (measured)", col->label);
             note_more(p, dropped);
             sort_points(p);
             x_scale(p);
@@ -480,8 +469,8 @@ static int rule_phases(struct ctx *cx)
         char label[128], cat[160];
         cat_label(g, r, cat, sizeof cat);
         if (g->n_runs > 1) {
-            str_fmt(label, sizeof label, "%s", cat);
-            str_fmt(cat, sizeof cat, "%s %s", cx->rp->runs[r->run].label, label);
+            report_str_fmt(label, sizeof label, "%s", cat);
+            report_str_fmt(cat, sizeof cat, "%s %s", cx->rp->runs[r->run].label, label);
         }
         int ci = plot_cat(p, cat);
         if (ci < 0) {
@@ -493,17 +482,17 @@ static int rule_phases(struct ctx *cx)
             if (report_median(r, phases[idx[k]][0], &v, NULL, NULL))
                 plot_set(p, k, ci, v / div, NAN, NAN);
             else if (!strstr(missing, phases[idx[k]][1]) && strlen(missing) + 40 < sizeof missing)
-                str_fmt(missing + strlen(missing), sizeof missing - strlen(missing), "%s%s", missing[0] ? ", " : "",
+                report_str_fmt(missing + strlen(missing), sizeof missing - strlen(missing), "%s%s", missing[0] ? ", " : "",
                          phases[idx[k]][1]);
         }
     }
     for (int k = 0; k < n; k++)
         cx->used[col_idx(g, phases[idx[k]][0])] = true;
-    str_fmt(p->title, sizeof p->title, "load time by phase — %s", cx->subject);
+    report_str_fmt(p->title, sizeof p->title, "load time by phase — %s", cx->subject);
     config_axes_label(g, p->xlabel, sizeof p->xlabel);
-    str_fmt(p->ylabel, sizeof p->ylabel, "time (%s, median per phase)", unit);
+    report_str_fmt(p->ylabel, sizeof p->ylabel, "time (%s, median per phase)", unit);
     if (missing[0])
-        str_fmt(p->note, sizeof p->note, "Phases not measured in some configurations (no segment drawn): %s; the "
+        report_str_fmt(p->note, sizeof p->note, "Phases not measured in some configurations (no segment drawn): %s; the "
                  "tables give the reason.", missing);
     return finish(cx, p);
 }
@@ -567,7 +556,7 @@ static int pct_plot(struct ctx *cx, const char *prefix, const int *cols, const d
     if (!cdf && g->n_rows > MAX_BARS)
         return REPORT_OK;
     if (!cdf) {
-        str_fmt(what, sizeof what, "%s-percentiles", prefix);
+        report_str_fmt(what, sizeof what, "%s-percentiles", prefix);
         make_name(name, sizeof name, g->workload, what);
         struct plot *p = plot_new(PLOT_BARS, name);
         if (!p)
@@ -576,15 +565,15 @@ static int pct_plot(struct ctx *cx, const char *prefix, const int *cols, const d
             if (pcts[k] >= 100)
                 continue;
             char t[32];
-            str_fmt(t, sizeof t, "p%g", pcts[k]);
+            report_str_fmt(t, sizeof t, "p%g", pcts[k]);
             int s = plot_add_series(p, t);
             for (int i = 0; i < g->n_rows && s >= 0; i++) {
                 const struct rep_row *r = &g->rows[i];
                 char cat[160], lab[200];
                 cat_label(g, r, cat, sizeof cat);
                 if (g->n_runs > 1) {
-                    str_fmt(lab, sizeof lab, "%s %s", cx->rp->runs[r->run].label, cat);
-                    str_fmt(cat, sizeof cat, "%s", lab);
+                    report_str_fmt(lab, sizeof lab, "%s %s", cx->rp->runs[r->run].label, cat);
+                    report_str_fmt(cat, sizeof cat, "%s", lab);
                 }
                 int ci = plot_cat(p, cat);
                 double med, lo, hi;
@@ -593,8 +582,8 @@ static int pct_plot(struct ctx *cx, const char *prefix, const int *cols, const d
             }
         }
         config_axes_label(g, p->xlabel, sizeof p->xlabel);
-        str_fmt(p->title, sizeof p->title, "%s latency percentiles by %s — %s", plabel, p->xlabel, cx->subject);
-        str_fmt(p->ylabel, sizeof p->ylabel, "%s latency (%s, median over repetitions)", plabel, unit);
+        report_str_fmt(p->title, sizeof p->title, "%s latency percentiles by %s — %s", plabel, p->xlabel, cx->subject);
+        report_str_fmt(p->ylabel, sizeof p->ylabel, "%s latency (%s, median over repetitions)", plabel, unit);
         return finish(cx, p);
     }
     /* CDF, one line per configuration; when that is too many lines, one
@@ -616,7 +605,7 @@ static int pct_plot(struct ctx *cx, const char *prefix, const int *cols, const d
     }
     int first = nv > 3 ? nv - 3 : 0;
     for (int sv = split ? first : 0; sv < (split ? nv : 1) && room(cx); sv++) {
-        str_fmt(what, sizeof what, "%s-cdf%s%s%s", prefix, split ? "-" : "", split ? split : "",
+        report_str_fmt(what, sizeof what, "%s-cdf%s%s%s", prefix, split ? "-" : "", split ? split : "",
                  split ? vals[sv] : "");
         make_name(name, sizeof name, g->workload, what);
         struct plot *p = plot_new(PLOT_CDF, name);
@@ -644,14 +633,14 @@ static int pct_plot(struct ctx *cx, const char *prefix, const int *cols, const d
         sort_points(p);
         x_scale(p);
         if (split)
-            str_fmt(p->title, sizeof p->title, "%s CDF at %s=%s — %s", plabel, split, vals[sv], cx->subject);
+            report_str_fmt(p->title, sizeof p->title, "%s CDF at %s=%s — %s", plabel, split, vals[sv], cx->subject);
         else
-            str_fmt(p->title, sizeof p->title, "%s CDF — %s", plabel, cx->subject);
-        str_fmt(p->xlabel, sizeof p->xlabel, "%s (%s)", plabel, unit);
-        str_fmt(p->ylabel, sizeof p->ylabel, "percentile (%%; median of each percentile over repetitions)");
+            report_str_fmt(p->title, sizeof p->title, "%s CDF — %s", plabel, cx->subject);
+        report_str_fmt(p->xlabel, sizeof p->xlabel, "%s (%s)", plabel, unit);
+        report_str_fmt(p->ylabel, sizeof p->ylabel, "percentile (%%; median of each percentile over repetitions)");
         note_more(p, dropped);
         if (split && first > 0)
-            str_fmt(p->note + strlen(p->note), sizeof p->note - strlen(p->note),
+            report_str_fmt(p->note + strlen(p->note), sizeof p->note - strlen(p->note),
                      "%sOnly the three largest %s values are plotted.", p->note[0] ? " " : "", split);
         int rc = finish(cx, p);
         if (rc != 0)
@@ -763,7 +752,7 @@ static int rule_vs_axis(struct ctx *cx, bool threads_done)
         for (int k = 0; k < nc && room(cx); k++) {
             const struct rep_col *col = &g->cols[chosen[k]];
             char what[160], name[PLOT_NAME_MAX];
-            str_fmt(what, sizeof what, "%s-vs-%s", col->name, ax);
+            report_str_fmt(what, sizeof what, "%s-vs-%s", col->name, ax);
             make_name(name, sizeof name, g->workload, what);
             struct plot *p = plot_new(PLOT_LINES, name);
             if (!p)
@@ -795,9 +784,9 @@ static int rule_vs_axis(struct ctx *cx, bool threads_done)
             x_scale(p);
             y_scale(p);
             p->x_integer_tics = true;
-            str_fmt(p->title, sizeof p->title, "%s vs %s — %s", col->label, ax, cx->subject);
-            str_fmt(p->xlabel, sizeof p->xlabel, "%s", ax);
-            str_fmt(p->ylabel, sizeof p->ylabel, "%s (%s, %s; median with 95%% CI)", col->label, col->disp_unit,
+            report_str_fmt(p->title, sizeof p->title, "%s vs %s — %s", col->label, ax, cx->subject);
+            report_str_fmt(p->xlabel, sizeof p->xlabel, "%s", ax);
+            report_str_fmt(p->ylabel, sizeof p->ylabel, "%s (%s, %s; median with 95%% CI)", col->label, col->disp_unit,
                      col->source);
             note_more(p, dropped);
             int rc = finish(cx, p);
@@ -864,12 +853,12 @@ static int rule_fallback(struct ctx *cx)
             budget--;
             y_scale(p);
             config_axes_label(g, p->xlabel, sizeof p->xlabel);
-            str_fmt(p->title, sizeof p->title, "%s by %s — %s", col->label, p->xlabel, cx->subject);
+            report_str_fmt(p->title, sizeof p->title, "%s by %s — %s", col->label, p->xlabel, cx->subject);
             if (col->unit[0] && strcmp(col->unit, col->label) != 0)
-                str_fmt(p->ylabel, sizeof p->ylabel, "%s (%s, %s; median with 95%% CI)", col->label,
+                report_str_fmt(p->ylabel, sizeof p->ylabel, "%s (%s, %s; median with 95%% CI)", col->label,
                         col->disp_unit, col->source);
             else
-                str_fmt(p->ylabel, sizeof p->ylabel, "%s (%s; median with 95%% CI)", col->label, col->source);
+                report_str_fmt(p->ylabel, sizeof p->ylabel, "%s (%s; median with 95%% CI)", col->label, col->source);
             int rc = finish(cx, p);
             if (rc != 0)
                 return rc;
@@ -884,7 +873,7 @@ int chart_group(const struct report *rp, int gi, struct plot ***plots, int *n, c
     if (g->n_rows == 0)
         return REPORT_OK;
     if (!(cx.used = calloc((size_t)g->n_cols + 1, sizeof *cx.used))) {
-        str_fmt(err, err_len, "report: out of memory");
+        report_str_fmt(err, err_len, "report: out of memory");
         return REPORT_ENOMEM;
     }
     report_subject(rp, g, cx.subject, sizeof cx.subject);
@@ -900,6 +889,6 @@ int chart_group(const struct report *rp, int gi, struct plot ***plots, int *n, c
         rc = rule_fallback(&cx);
     free(cx.used);
     if (rc != 0)
-        str_fmt(err, err_len, "report: out of memory while choosing plots");
+        report_str_fmt(err, err_len, "report: out of memory while choosing plots");
     return rc;
 }

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "results/results.h"
 #include "reports/report.h"
@@ -97,8 +98,13 @@ void report_row_label(const struct report *rp, const struct rep_group *g, const 
 /* Display unit and divisor for values of unit up to max_abs. */
 void report_scale(const char *unit, double max_abs, char *disp, size_t disp_len, double *div);
 
-/* A readable metric name: "touch", "minor faults", "tokens/s". */
+/* A readable metric name without its unit: "map/read", "minor faults",
+ * "tokens/s" (reports/names.c). */
 void report_metric_label(const char *name, char *buf, size_t len);
+
+/* The unit a column of unit is labelled with before scaling: "%" for a
+ * fraction (values times 100), "" for counts, booleans and levels. */
+const char *report_unit_shown(const char *unit);
 
 /* True when every value of axis name in the group parses as a number. */
 bool report_axis_numeric(const struct rep_group *g, const char *name);
@@ -113,5 +119,47 @@ bool report_probe_peak(const struct report *rp, const struct rep_run *run, doubl
 
 /* Append a warning for the caller to print (dropped beyond the limit). */
 void report_warn(struct report *rp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+
+/* snprintf into a label or message buffer, where cutting a long text short
+ * is the intended behaviour. */
+void report_str_fmt(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Fill err (may be NULL) and return code: the report modules' error path. */
+int report_fail(char *err, size_t err_len, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* True when a metric's stats object m (may be NULL) has an ok median. */
+bool report_metric_ok(const json_t *m);
+
+/* Index of axis name in the group, or -1. */
+int report_axis_index(const struct rep_group *g, const char *name);
+
+/* The file name part of a path. */
+const char *report_base_name(const char *p);
+
+/* The CPU's name recorded in a header (trimmed), or NULL. */
+const char *report_cpu_name(const json_t *h);
+
+/* The model's file name (else its type) recorded in a header, or "". */
+void report_model_name(const json_t *h, char *buf, size_t len);
+
+/* A Markdown table cell: '|' escaped, line breaks as spaces. */
+void report_md_cell(FILE *f, const char *s);
+
+/* One group's tables and notes, as Markdown (html NULL) or HTML (md NULL). */
+int report_group_tables(const struct report *rp, const struct rep_group *g, FILE *md, FILE *html);
+
+/* "model synth.gguf (llama, 134 M parameters, 137 MiB) · CPU, 2 CPUs · host · commit · 6 repetitions". */
+void report_run_meta(const struct rep_run *run, char *buf, size_t len);
+
+/* "pin=off, wait=spin": the axes that take one value over the group's rows. */
+void report_fixed_axes(const struct rep_group *g, char *buf, size_t len);
+
+/* The baseline row's label with axis names ("" without one). */
+void report_base_text(const struct report *rp, const struct rep_group *g, char *buf, size_t len);
+
+/* A workload's heading and what was measured, before its tables. */
+void report_heading_md(const struct report *rp, const struct rep_group *g, FILE *f);
+void report_heading_html(const struct report *rp, const struct rep_group *g, FILE *f);
 
 #endif

@@ -1,6 +1,8 @@
 /* results — writers and readers of the ggperf results schema (see results.h). */
 #include "results/results.h"
 
+#include "results/fmt.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -822,14 +824,8 @@ static const json_t *config_metric(const json_t *cstats, const char *name)
     return NULL;
 }
 
-struct scale {
-    const char *unit;
-    double div;
-};
-
-/* A display unit for a column from the largest |median|: ns -> µs/ms/s,
- * bytes -> KiB/MiB/GiB; other units unchanged. */
-static struct scale column_scale(const json_t *stats, const char *name, const char *unit)
+/* A display unit for a column from the largest |median| (results/fmt.h). */
+static struct fmt_scale column_scale(const json_t *stats, const char *name, const char *unit)
 {
     double maxv = 0;
     size_t i;
@@ -840,38 +836,7 @@ static struct scale column_scale(const json_t *stats, const char *name, const ch
         if (json_is_number(med) && fabs(json_number_value(med)) > maxv)
             maxv = fabs(json_number_value(med));
     }
-    if (strcmp(unit, "ns") == 0) {
-        if (maxv >= 1e9)
-            return (struct scale){ "s", 1e9 };
-        if (maxv >= 1e6)
-            return (struct scale){ "ms", 1e6 };
-        if (maxv >= 1e3)
-            return (struct scale){ "µs", 1e3 };
-    } else if (strcmp(unit, "bytes") == 0) {
-        if (maxv >= 1073741824.0)
-            return (struct scale){ "GiB", 1073741824.0 };
-        if (maxv >= 1048576.0)
-            return (struct scale){ "MiB", 1048576.0 };
-        if (maxv >= 1024.0)
-            return (struct scale){ "KiB", 1024.0 };
-    }
-    return (struct scale){ unit, 1 };
-}
-
-/* At least three significant digits, no exponent below 1e15. */
-static void fmt_num(char *buf, size_t len, double v)
-{
-    double a = fabs(v);
-    if (v == 0)
-        snprintf(buf, len, "0");
-    else if (a >= 100)
-        snprintf(buf, len, "%.0f", v);
-    else if (a >= 10)
-        snprintf(buf, len, "%.1f", v);
-    else if (a >= 1)
-        snprintf(buf, len, "%.2f", v);
-    else
-        snprintf(buf, len, "%.3g", v);
+    return fmt_scale_for(unit, maxv);
 }
 
 static void config_label(const json_t *axes, char *buf, size_t len)
@@ -902,7 +867,7 @@ int results_write_md(FILE *f, const json_t *header, const json_t *stats, const s
         fprintf(f, "## %s: %zu configurations × %" JSON_INTEGER_FORMAT " repetitions\n\n", wname ? wname : "?",
                 json_array_size(stats), reps);
 
-    struct scale *sc = calloc(json_array_size(cols) + 1, sizeof *sc);
+    struct fmt_scale *sc = calloc(json_array_size(cols) + 1, sizeof *sc);
     if (!sc) {
         json_decref(cols);
         return RESULTS_ENOMEM;
@@ -940,12 +905,12 @@ int results_write_md(FILE *f, const json_t *header, const json_t *stats, const s
                 fputs(" n/a |", f);
                 any_na = true;
             } else {
-                char med[32], mad[32];
-                fmt_num(med, sizeof med, json_number_value(json_object_get(m, "median")) / sc[j].div);
-                fmt_num(mad, sizeof mad, json_number_value(json_object_get(m, "mad")) / sc[j].div);
+                char est[64];
+                fmt_estimate(est, sizeof est, json_number_value(json_object_get(m, "median")) / sc[j].div,
+                             json_number_value(json_object_get(m, "mad")) / sc[j].div);
                 bool noisy = json_is_true(json_object_get(m, "noisy"));
                 any_noisy = any_noisy || noisy;
-                fprintf(f, " %s ± %s%s |", med, mad, noisy ? " ⚠" : "");
+                fprintf(f, " %s%s |", est, noisy ? " ⚠" : "");
             }
         }
         fputs("\n", f);

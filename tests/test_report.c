@@ -85,12 +85,12 @@ static const char small_md[] =
     "\n"
     "6 repetitions\n"
     "\n"
-    "| mode | reps | t (µs, time) | ÷ base | faults (count, sw) |\n"
+    "| mode | reps | t (µs) · time | ÷ base | faults · sw |\n"
     "|:--|--:|--:|--:|--:|\n"
-    "| **a** | 6 | 1.00 ± 0.001 | 1.00× | n/s [1] |\n"
-    "| b | 6/7 [2] | ~2.05 ± 0.30 | 2.05× | n/s [1] |\n"
+    "| **a** | 6 | 1.000 ± 0.001 | 1.00× | n/s [1] |\n"
+    "| b | 6/7 [2] | ~2.0 ± 0.3 | 2.05× | n/s [1] |\n"
     "\n"
-    "Same in every row: rss 3.00 MiB (sw).\n"
+    "Same in every row: rss 3 MiB (sw).\n"
     "\n"
     "Cells: median ± MAD over the successful repetitions; ÷ base: t as a ratio to the baseline row (**mode=a**).\n"
     "\n"
@@ -137,8 +137,8 @@ START_TEST(test_baseline)
     write_small(path, NULL);
     const char *paths[] = { path };
     char *md = tables_md(paths, 1, "mode=b", 0);
-    ck_assert_ptr_nonnull(strstr(md, "| a | 6 | 1.00 ± 0.001 | 0.49× |"));
-    ck_assert_ptr_nonnull(strstr(md, "| **b** | 6/7 [2] | ~2.05 ± 0.30 | 1.00× |"));
+    ck_assert_ptr_nonnull(strstr(md, "| a | 6 | 1.000 ± 0.001 | 0.49× |"));
+    ck_assert_ptr_nonnull(strstr(md, "| **b** | 6/7 [2] | ~2.0 ± 0.3 | 1.00× |"));
     ck_assert_ptr_nonnull(strstr(md, "(**mode=b**)"));
     free(md);
     ck_assert_ptr_null(tables_md(paths, 1, "mode=c", REPORT_EUSAGE));
@@ -165,7 +165,7 @@ START_TEST(test_several_files)
     const char *paths[] = { p1, p2 };
     char *md = tables_md(paths, 2, "engine=ggperf,mode=a", 0);
     ck_assert_ptr_nonnull(strstr(md, "| engine | mode | reps |"));
-    ck_assert_ptr_nonnull(strstr(md, "| llama.cpp | a | 6 | 1.00 ± 0.001 | 1.00× |"));
+    ck_assert_ptr_nonnull(strstr(md, "| llama.cpp | a | 6 | 1.000 ± 0.001 | 1.00× |"));
     ck_assert_ptr_nonnull(strstr(md, "| **ggperf** | a | 6 |"));
     ck_assert_ptr_nonnull(strstr(md, "- **llama.cpp** (one.jsonl)"));
     free(md);
@@ -430,9 +430,9 @@ START_TEST(test_full_report)
     free(gp);
     char *md = (char *)slurp(out, "report.md", &len);
     ck_assert_ptr_nonnull(md);
-    ck_assert_ptr_nonnull(strstr(md, "| load | cache | reps | ready (open to touched) (ms, time) | ÷ base |"));
+    ck_assert_ptr_nonnull(strstr(md, "| load | cache | reps | ready (open to touched) (ms) · time | ÷ base |"));
     ck_assert_ptr_nonnull(strstr(md, "(**load=mmap cache=warm**)"));
-    ck_assert_ptr_nonnull(strstr(md, "cpu migrations (count, sw) |"));
+    ck_assert_ptr_nonnull(strstr(md, "cpu migrations · sw |"));
     ck_assert_ptr_nonnull(strstr(md, "cpu_migrations: not supported: perf_event_open: EACCES"));
     ck_assert_ptr_nonnull(strstr(md, "first_token_ns: not supported: engine: no model"));
     ck_assert_ptr_nonnull(strstr(md, "tiny-Q8_0.gguf"));
@@ -636,7 +636,7 @@ START_TEST(test_imported_side_by_side)
     size_t len;
     char *md = (char *)slurp(out, "report.md", &len);
     ck_assert_ptr_nonnull(md);
-    ck_assert_ptr_nonnull(strstr(md, "| engine | threads | reps | tokens/s (tok/s, time) | ÷ base |"));
+    ck_assert_ptr_nonnull(strstr(md, "| engine | threads | reps | tokens/s (tok/s) · time | ÷ base |"));
     ck_assert_ptr_nonnull(strstr(md, "| **llama.cpp** | 1 | 3 | ~20.0 ± 0.5 | 1.00× |"));
     ck_assert_ptr_nonnull(strstr(md, "| ggperf | 1 | 3 | ~15.0 ± 0.5 | 0.75× |"));
     free(md);
