@@ -79,6 +79,9 @@ static void usage(FILE *f, const struct workload *only)
             "  --stream FILE   the JSONL stream (default results/WORKLOAD-TIME-PID.jsonl)\n"
             "  --metrics LIST  columns of the md/csv view (default: every metric)\n"
             "  --title TEXT    heading of the md view\n"
+            "  --question TEXT what the sweep asks, recorded in the header for `ggperf report`\n"
+            "  --compare LIST  the comparisons `ggperf report` concludes on, ';'-separated,\n"
+            "                  each METRIC: AXIS=A vs B [at AXIS=V,...] [per AXIS]\n"
             "  --resume STREAM continue a killed or stopped sweep; its plan comes from STREAM\n\n",
             RUNNER_DEFAULT_SHAPE, RUNNER_DEFAULT_TYPE);
     fprintf(f, "workloads:\n");
@@ -177,7 +180,7 @@ static int run(int argc, char **argv)
     }
 
     const char *model = NULL, *out = NULL, *stream = NULL, *resume = NULL, *axis_lists[WORKLOAD_MAX_AXES] = { 0 };
-    const char *metrics = NULL, *title = NULL;
+    const char *metrics = NULL, *title = NULL, *question = NULL, *compare = NULL;
     int reps = 5, warmup = 1, fmt = RESULTS_FMT_MD;
     double min_time = 0;
     uint64_t seed = 1;
@@ -222,6 +225,10 @@ static int run(int argc, char **argv)
             metrics = v;
         } else if (strcmp(a, "--title") == 0) {
             title = v;
+        } else if (strcmp(a, "--question") == 0) {
+            question = v;
+        } else if (strcmp(a, "--compare") == 0) {
+            compare = v;
         } else if (a[1] == '-' && wl && workload_axis_index(wl, a + 2) >= 0) {
             axis_lists[workload_axis_index(wl, a + 2)] = v;
             sweep_flags = true;
@@ -316,6 +323,7 @@ static int run(int argc, char **argv)
         .wl = wl, .axis_lists = axis_lists, .model_path = model, .cache_dir = have_cache ? cache : NULL,
         .repetitions = reps, .warmup = warmup, .min_time_s = min_time, .seed = seed, .stream_path = stream,
         .resume = resume != NULL, .progress = tty ? progress : NULL, .stop = &stop_requested,
+        .question = question, .compare = compare,
     };
     if (!resume)
         fprintf(stderr, "ggperf: streaming samples to %s\n", stream);

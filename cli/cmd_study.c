@@ -24,6 +24,9 @@ struct study {
     const char *const *args;      /* `ggperf run` arguments: workload first, then axes and plan */
     const char *metrics;          /* the comparison table's columns */
     const char *title;
+    const char *question;         /* what the study asks, said first in its report */
+    const char *compare;          /* the comparisons its report concludes on ('; '-separated, each
+                                     METRIC: AXIS=A vs B [at AXIS=V,...] [per AXIS]: reports/conclude.h) */
 };
 
 static const char *const load_args[] = {
@@ -73,12 +76,14 @@ static const struct study studies[] = {
       "1.1b", "Q6_K", load_args,
       "resident_before_fraction,cold_ok,map_read_ns,parse_ns,touch_ns,ready_ns,first_token_ns,rss_anon_delta_bytes,"
       "rss_file_delta_bytes,minor_faults,major_faults,disk_read_bytes,load_gbps",
-      "load study: time per phase, memory and faults per strategy and cache state" },
+      "load study: time per phase, memory and faults per strategy and cache state",
+      "How much sooner is a model ready with mmap than with read+copy, and what does a warm page cache change?",
+      "ready_ns: load=mmap vs read per cache; ready_ns: cache=warm vs cold at load=mmap; ready_ns: cache=warm vs cold at load=hugepage" },
     { "metadata", "GGUF metadata parse time and heap use, 32k vs 128k vocabulary, caller vs malloc'ed index",
       "Parses GGUF files whose metadata holds a 32k or 128k-token vocabulary, with the index in caller storage\n"
       "(gguf_open: no allocation) or malloc'ed (gguf_open_alloc); heap bytes from mallinfo2.",
       NULL, NULL, metadata_args, "open_ns,heap_bytes,mmap_chunks,index_bytes,file_bytes,n_kv",
-      "metadata study: parse time and heap use" },
+      "metadata study: parse time and heap use", NULL, NULL },
     { "decode", "decode speed by threads, kernel ISA and weight placement: tokens/s, latency, bandwidth vs STREAM",
       "Generates 16 tokens per repetition on the synthesized 110m model (Q8_0) with 1 and 2 threads, the\n"
       "reference, AVX2 and fastest kernels, and the weights mapped from the page cache or copied into 2 MiB\n"
@@ -92,7 +97,9 @@ static const struct study studies[] = {
       "tokens_per_s,token_p50_ns,token_p99_ns,eff_bw_gbps,peak_triad_gbps,bw_fraction_of_peak,matmul_gflops,"
       "weights_huge_fraction,instructions_per_token,context_switches,cpu_migrations,minor_faults,"
       "wakeup_latency_p99_ns,runq_wait_ns",
-      "decode study: tokens/s and bandwidth by threads, kernels and weight placement" },
+      "decode study: tokens/s and bandwidth by threads, kernels and weight placement",
+      "What do SIMD kernels, a second thread and huge-page weights each buy in decode speed?",
+      "tokens_per_s: kernels=auto vs ref at threads=1,weights=map; tokens_per_s: threads=2 vs 1 at kernels=auto,weights=map; tokens_per_s: weights=hugepage vs map at threads=1,kernels=auto" },
     { "threads", "thread count (1..2x cores), pinning and wait policy: tokens/s, wake-up latency, switches",
       "Decodes 8 tokens per repetition on the synthesized 110m model (Q8_0) with 1, 2 and 4 threads (4 is\n"
       "oversubscribed on 2 cores), unpinned and pinned, with the pool spinning, sleeping on a futex, or both.\n"
@@ -101,7 +108,9 @@ static const struct study studies[] = {
       "110m", "Q8_0", threads_args,
       "tokens_per_s,token_p99_ns,wakeup_latency_p50_ns,wakeup_latency_p99_ns,wakeup_latency_max_ns,runq_wait_ns,"
       "voluntary_switches,involuntary_switches,cpu_migrations,futex_waits",
-      "threads study: pool size, pinning and wait policy" },
+      "threads study: pool size, pinning and wait policy",
+      "Does a second thread speed decoding up, and do pinning and the wait policy matter?",
+      "tokens_per_s: threads=2 vs 1 at pin=off,wait=spin; tokens_per_s: pin=on vs off at threads=1,wait=spin; tokens_per_s: wait=futex vs spin at threads=2,pin=off" },
     { "alloc", "per-token scratch allocation: heap vs arena vs mmap+MADV_DONTNEED",
       "Decodes 16 tokens per repetition on the synthesized 110m model (Q8_0), obtaining and touching a scratch\n"
       "of the engine's scratch size every token from malloc/free, a preallocated arena, or an anonymous\n"
@@ -110,7 +119,7 @@ static const struct study studies[] = {
       "110m", "Q8_0", alloc_args,
       "token_p50_ns,token_p99_ns,tokens_per_s,alloc_ns_per_token,alloc_p99_ns,touch_ns_per_token,"
       "minor_faults_per_token,rss_anon_bytes,rss_anon_delta_bytes,scratch_bytes",
-      "alloc study: per-token scratch strategies" },
+      "alloc study: per-token scratch strategies", NULL, NULL },
     { "kvcache", "attention over a growing KV cache: aligned vs padded rows at positions 64..1024",
       "Decodes 8 tokens per repetition at context positions 64, 256 and 1024 (prefilled untimed) on the\n"
       "synthesized tiny model (Q8_0: attention is a large share of a step there) with KV rows padded by 0,\n"
@@ -118,7 +127,7 @@ static const struct study studies[] = {
       "bytes it reads per second, row size, L1d misses per step (PMU; `ggperf run kvcache --sim on` for\n"
       "simulated ones where there is none).",
       "tiny", "Q8_0", kvcache_args, "step_p50_ns,ns_per_step,attn_ns_per_step,attn_kv_gbps,kv_row_bytes,l1d_misses_per_step",
-      "kvcache study: time per decode step by KV row padding and position" },
+      "kvcache study: time per decode step by KV row padding and position", NULL, NULL },
     { "contention", "kernels vs layout: weight alignment 0/1/8/18/32, threads, false sharing of outputs",
       "Runs the engine's dot and dequantize kernels over 1024 rows x 2048 of Q4_0, Q8_0 and Q4_K weights whose\n"
       "first byte sits 0, 1, 8, 18 or 32 bytes past a cache line, on 1 and 2 threads whose per-row results go\n"
@@ -127,14 +136,14 @@ static const struct study studies[] = {
       "--sim on` for simulated ones), and a checksum that must not change with the layout.",
       NULL, NULL, contention_args,
       "ns_per_1024_rows,ns_per_1024_rows_min,weight_gbps,l1d_misses_per_1024_rows,result_checksum",
-      "contention study: kernel time by alignment, threads and output layout" },
+      "contention study: kernel time by alignment, threads and output layout", NULL, NULL },
     { "matmul", "naive vs cache-blocked vs engine kernels vs OpenBLAS at TinyLlama and square shapes",
       "Multiplies weights of 2048x2048, 2048x5632, 5632x2048 (TinyLlama's projections) and square 256, 512\n"
       "and 1024 by 1 and 64 token rows with a naive triple loop, a cache-blocked loop, the engine's f32, Q8_0\n"
       "and Q4_0 kernels and OpenBLAS sgemm, on one thread. A row per configuration: time per product,\n"
       "GFLOP/s, bytes per flop, GB/s, and the error against a double-precision reference.",
       NULL, NULL, matmul_args, "ns_per_matmul,gflops,bytes_per_flop,gbps,check_rel_err",
-      "matmul study: GFLOP/s by implementation and shape" },
+      "matmul study: GFLOP/s by implementation and shape", NULL, NULL },
 };
 
 #define N_STUDIES (sizeof studies / sizeof studies[0])
@@ -142,8 +151,9 @@ static const struct study studies[] = {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: ggperf study list\n"
-               "       ggperf study NAME [-m MODEL] [-r N] [--seed S] [-o md|csv|json|jsonl|sqlite] [--out FILE]\n"
-               "                         [--stream FILE] [--resume STREAM] [--force]\n\n"
+               "       ggperf study NAME [-m MODEL] [-r N] [--warmup N] [--min-time S] [--seed S] [--AXIS LIST]...\n"
+               "                         [-o md|csv|json|jsonl|sqlite] [--out FILE] [--stream FILE]\n"
+               "                         [--resume STREAM] [--force]\n\n"
                "Run a predefined sweep and print its comparison table. Studies run through\n"
                "`ggperf run` (streamed results, --resume, the same outputs). -m replaces the\n"
                "study's model (synthesized once into the cache directory otherwise).\n\nstudies:\n");
@@ -165,7 +175,10 @@ static int run(int argc, char **argv)
                    s->model_shape ? " " : "", s->model_type ? s->model_type : "");
             for (int k = 0; s->args[k]; k++)
                 printf(" %s", s->args[k]);
-            printf("\n  table: %s\n\n", s->metrics);
+            printf("\n  table: %s\n", s->metrics);
+            if (s->question)
+                printf("  asks: %s\n  compares: %s\n", s->question, s->compare);
+            putchar('\n');
         }
         return CLI_OK;
     }
@@ -184,7 +197,8 @@ static int run(int argc, char **argv)
 
     /* the user's options, checked here so that unknown ones name the study
      * and bad values fail before a model is synthesized */
-    static const char *const passed[] = { "-m", "-r", "--seed", "-o", "--out", "--stream", "--resume", NULL };
+    static const char *const passed[] = { "-m", "-r", "--seed", "-o", "--out", "--stream", "--resume", "--warmup",
+                                          "--min-time", NULL };
     const char *model = NULL, *resume = NULL, *user[32];
     int n_user = 0;
     bool force = false;
@@ -197,9 +211,11 @@ static int run(int argc, char **argv)
         bool known = false;
         for (int k = 0; passed[k]; k++)
             known = known || strcmp(argv[i], passed[k]) == 0;
-        if (!known)
+        /* --AXIS LIST narrows or widens the study's sweep: `ggperf run` checks
+         * the name against the workload's axes */
+        if (!known && !(argv[i][0] == '-' && argv[i][1] == '-' && argv[i][2]))
             return cli_error(CLI_EUSAGE, "study: unknown option '%s' (allowed: -m -r --seed -o --out --stream "
-                                         "--resume --force)", argv[i]);
+                                         "--resume --warmup --min-time --AXIS LIST --force)", argv[i]);
         if (i + 1 >= argc)
             return cli_error(CLI_EUSAGE, "study: %s needs a value", argv[i]);
         const char *v = argv[i + 1];
@@ -234,7 +250,7 @@ static int run(int argc, char **argv)
     }
 
     /* ggperf run WORKLOAD [study axes and plan] [-m MODEL] [user options] --metrics ... --title ... */
-    const char *args[64];
+    const char *args[80];
     int n = 0;
     args[n++] = "run";
     for (int k = 0; s->args[k] && n < 40; k++)
@@ -255,6 +271,14 @@ static int run(int argc, char **argv)
     args[n++] = s->metrics;
     args[n++] = "--title";
     args[n++] = s->title;
+    if (s->question && !resume) {
+        args[n++] = "--question";
+        args[n++] = s->question;
+    }
+    if (s->compare && !resume) {
+        args[n++] = "--compare";
+        args[n++] = s->compare;
+    }
     args[n] = NULL;
     return cmd_run.run(n, (char **)args);
 }

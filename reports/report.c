@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "reports/chart.h"
+#include "reports/conclude.h"
 #include "reports/html.h"
 #include "reports/outdir.h"
 #include "reports/plot.h"
@@ -56,14 +57,14 @@ static void inputs_html(const struct report *rp, FILE *f)
     fputs("</table>\n", f);
 }
 
-static void plots_md(const struct made_plot *mp, int n, int group, FILE *f)
+static void plots_md(const struct report *rp, const struct made_plot *mp, int n, int group, FILE *f)
 {
     bool any = false;
     for (int i = 0; i < n; i++) {
         if (mp[i].group != group)
             continue;
         if (!any)
-            fputs("### Plots\n\n", f);
+            fprintf(f, "## Plots: %s\n\n", rp->groups[group].workload);
         any = true;
         const struct plot *p = mp[i].p;
         if (mp[i].rendered)
@@ -188,6 +189,8 @@ int report_write(const char *const *paths, int n, const struct report_opts *o, s
             goto done;
         }
     }
+    if ((rc = conclude(rp, o->compare, err, err_len)) != 0)
+        goto done;
     /* choose every plot first: the full list of file names is known before
      * anything is written */
     if (!o->no_plots) {
@@ -260,14 +263,18 @@ int report_write(const char *const *paths, int n, const struct report_opts *o, s
         rc = REPORT_EOUTPUT;
         goto done;
     }
+    /* the answers first, then the pictures, then the numbers behind them */
     fputs("# ggperf report\n\n", md);
-    inputs_md(rp, md);
+    conclude_write_md(rp, md);
+    for (int gi = 0; gi < rp->n_groups; gi++)
+        plots_md(rp, mp, n_plots, gi, md);
     for (int gi = 0; gi < rp->n_groups; gi++) {
         report_heading_md(rp, &rp->groups[gi], md);
         if ((rc = report_group_tables(rp, &rp->groups[gi], md, NULL)) != 0)
             goto done;
-        plots_md(mp, n_plots, gi, md);
     }
+    fputs("## Inputs\n\n", md);
+    inputs_md(rp, md);
     rc = outdir_commit(od, md, "report.md", err, err_len);
     md = NULL;
     if (rc != 0) {
@@ -282,13 +289,23 @@ int report_write(const char *const *paths, int n, const struct report_opts *o, s
     }
     html_begin(html, "ggperf report");
     fputs("<h1>ggperf report</h1>\n", html);
-    inputs_html(rp, html);
+    conclude_write_html(rp, html);
+    if (n_plots)
+        fputs("<section id=\"plots\"><h2>Plots</h2>\n", html);
+    for (int gi = 0; gi < rp->n_groups; gi++)
+        if ((rc = plots_html(od, mp, n_plots, gi, html)) != 0)
+            goto done;
+    if (n_plots)
+        fputs("</section>\n", html);
+    fputs("<section id=\"tables\">\n", html);
     for (int gi = 0; gi < rp->n_groups; gi++) {
         report_heading_html(rp, &rp->groups[gi], html);
-        if ((rc = report_group_tables(rp, &rp->groups[gi], NULL, html)) != 0 ||
-            (rc = plots_html(od, mp, n_plots, gi, html)) != 0)
+        if ((rc = report_group_tables(rp, &rp->groups[gi], NULL, html)) != 0)
             goto done;
     }
+    fputs("<h2>Inputs</h2>\n", html);
+    inputs_html(rp, html);
+    fputs("</section>\n", html);
     html_end(html);
     rc = outdir_commit(od, html, "report.html", err, err_len);
     html = NULL;

@@ -54,6 +54,8 @@ struct report_opts {
     const char *probe_path;  /* `ggperf probe --json` output: peak bandwidth for
                                 the roofline when the results carry none; NULL */
     const char *gnuplot;     /* the program; NULL: $GGPERF_GNUPLOT, else "gnuplot" */
+    const char *compare;     /* more comparisons to conclude on, ';'-separated
+                                (reports/conclude.h); NULL: the studies' own */
     bool force;              /* replace files ggperf did not write */
     bool no_plots;           /* tables only */
 };

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "results/effect.h"
 #include "results/results.h"
 #include "reports/report.h"
 
@@ -69,7 +70,24 @@ struct rep_group {
     int n_empty;                   /* configurations without repetitions (not shown) */
 };
 
+/* One conclusion line (reports/conclude.h). */
+struct rep_conclusion {
+    int group;
+    char spec[160];                /* the comparison it answers, or "A vs B" */
+    char metric[METRIC_NAME_MAX];
+    char context[200];             /* the axes held fixed: "cache=warm" */
+    char text[640];                /* the whole line, plain text */
+    char lead[240];                /* its first part ("load, cache=warm — ready: mmap vs read"), for bold */
+    bool significant, no_difference, too_few;
+    bool flagged;                  /* a cell it rests on is flagged as noisy */
+    int row_a, row_b;              /* the compared rows of the group (subject, reference) */
+    double ratio, lo, hi;          /* the effect as a ratio and its CI (NaN when a difference) */
+    double coverage;
+};
+
 struct report {
+    struct rep_conclusion *concl;
+    int n_concl;
     struct rep_run *runs;
     int n_runs;
     struct rep_group *groups;
@@ -78,6 +96,11 @@ struct report {
     int n_warnings;
     char warnings[REPORT_MAX_WARNINGS][256];
 };
+
+/* The status-ok values of metric name over the successful repetitions of
+ * row r (a malloc'ed array in *v, its length in *n; the caller frees).
+ * Returns 0, REPORT_EINPUT (a corrupt record) or REPORT_ENOMEM. */
+int report_row_samples(struct report *rp, const struct rep_row *r, const char *name, double **v, size_t *n);
 
 /* The stats object of metric name in a configuration's stats, or NULL. */
 const json_t *report_metric(const json_t *cs, const char *name);

@@ -29,6 +29,7 @@ void report_free(struct report *r)
         free(gr->cols);
     }
     free(r->groups);
+    free(r->concl);
     json_decref(r->probe_file);
     free(r);
 }
