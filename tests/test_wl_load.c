@@ -96,6 +96,18 @@ START_TEST(test_load_phases_cache_and_rss)
                           phases[k]);
         ck_assert(value_ok(s, "minor_faults") >= 0);
         ck_assert(value_ok(s, "major_faults") >= 0);
+        /* the kernel's side of the load: /proc/vmstat deltas, each counted
+         * (this VM's kernel has all of them) and never negative; page-cache
+         * hits are not counted by any kernel here and say why */
+        static const char *const vm[] = { "vm_thp_fault_alloc", "vm_thp_fault_fallback", "vm_compact_stall",
+                                          "vm_pgscan", "vm_pgsteal", "vm_pgmajfault", "vm_pgpgin_bytes",
+                                          "vm_refault_file", NULL };
+        for (int k = 0; vm[k]; k++)
+            ck_assert_msg(value_ok(s, vm[k]) >= 0, "%s %s: %s", mode, cold ? "cold" : "warm", vm[k]);
+        const json_t *hits = metric(s, "vm_pagecache_hits");
+        ck_assert_ptr_nonnull(hits);
+        ck_assert_str_eq(json_string_value(json_object_get(hits, "status")), "unsupported");
+        ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(hits, "reason")), "page-cache hits"));
         double resident = value_ok(s, "resident_before_fraction");
         if (cold) {
             ck_assert_msg(resident <= 0.01, "%s cold: %.3f resident", mode, resident);
