@@ -17,6 +17,7 @@ struct ctx {
     int gi;
     struct plot ***plots;
     int *n;
+    struct chart_palette *pal;
     int made;               /* plots of this group so far */
     bool *used;             /* [n_cols]: already plotted */
     char subject[320];
@@ -77,6 +78,11 @@ static void make_name(char *buf, size_t len, const char *workload, const char *w
 
 static int push_plot(struct ctx *cx, struct plot *p)
 {
+    report_str_fmt(p->subtitle, sizeof p->subtitle, "%s", cx->subject);
+    /* a configuration keeps its colour over every plot of the report */
+    for (int s = 0; s < p->n_series; s++)
+        if (!p->series[s].dashed && p->series[s].title[0])
+            p->series[s].color = chart_palette_color(cx->pal, p->series[s].title);
     /* unique names over the whole report */
     char base[PLOT_NAME_MAX];
     report_str_fmt(base, sizeof base, "%s", p->name);
@@ -107,6 +113,51 @@ static int finish(struct ctx *cx, struct plot *p)
         return REPORT_OK;
     }
     return push_plot(cx, p);
+}
+
+int chart_palette_color(struct chart_palette *pal, const char *title)
+{
+    if (!pal)
+        return -1;
+    for (int i = 0; i < pal->n; i++)
+        if (strcmp(pal->titles[i], title) == 0)
+            return i;
+    if (pal->n == CHART_PALETTE_MAX)
+        return -1;
+    report_str_fmt(pal->titles[pal->n], sizeof pal->titles[0], "%s", title);
+    return pal->n++;
+}
+
+/* "median; bars: 96.9% CI of the median (n = 8)", with the smallest
+ * coverage over the rows: with n = 3 the interval is min..max and covers
+ * 75%, and the label says so rather than "95% CI". */
+static void ci_label(const struct rep_group *g, const char *name, char *buf, size_t len)
+{
+    double cov = INFINITY;
+    json_int_t nmin = 0, nmax = 0;
+    bool minmax = false;
+    for (int i = 0; i < g->n_rows; i++) {
+        const json_t *m = report_metric(g->rows[i].cs, name);
+        json_t *c = json_object_get(m, "ci_coverage");
+        json_int_t n = json_integer_value(json_object_get(m, "n"));
+        if (!json_is_number(c) || n <= 0)
+            continue;
+        cov = fmin(cov, json_number_value(c));
+        nmin = nmin == 0 || n < nmin ? n : nmin;
+        nmax = n > nmax ? n : nmax;
+        minmax = minmax || n < 6;
+    }
+    char n_text[48];
+    if (nmin == nmax)
+        report_str_fmt(n_text, sizeof n_text, "n = %lld", (long long)nmin);
+    else
+        report_str_fmt(n_text, sizeof n_text, "n = %lld..%lld", (long long)nmin, (long long)nmax);
+    if (!isfinite(cov))
+        report_str_fmt(buf, len, "median");
+    else if (minmax)
+        report_str_fmt(buf, len, "median; bars: min..max, %.0f%% coverage, %s", cov * 100, n_text);
+    else
+        report_str_fmt(buf, len, "median; bars: %.1f%% CI, %s", cov * 100, n_text);
 }
 
 static bool room(const struct ctx *cx)
@@ -237,14 +288,25 @@ static int bytes_per_token_col(const struct rep_group *g)
     return -1;
 }
 
-/* Bytes one generated token reads, for row r: its *bytes_per_token metric,
- * else the model file's size (every weight streamed once per token; KV
- * reads not counted), which sets *approx. */
-static bool row_bpt(const struct ctx *cx, int bc, const struct rep_row *r, double *bpt, bool *approx)
+/* Bytes one generated token reads on run's model: a *bytes_per_token
+ * metric measured on the same model by any workload of the report (so the
+ * threads and decode plots draw the same line), else the model file's size
+ * (*approx). */
+static bool report_bytes_per_token(const struct ctx *cx, int run, double *bpt, bool *approx)
 {
-    if (bc >= 0 && report_median(r, cx->g->cols[bc].name, bpt, NULL, NULL) && *bpt > 0)
-        return true;
-    json_t *sz = json_object_get(json_object_get(cx->rp->runs[r->run].header, "model"), "size_bytes");
+    char model[256], other[256];
+    report_model_name(cx->rp->runs[run].header, model, sizeof model);
+    for (int gi = 0; gi < cx->rp->n_groups; gi++) {
+        const struct rep_group *g = &cx->rp->groups[gi];
+        int bc = bytes_per_token_col(g);
+        for (int i = 0; bc >= 0 && i < g->n_rows; i++) {
+            report_model_name(cx->rp->runs[g->rows[i].run].header, other, sizeof other);
+            if (strcmp(model, other) == 0 && report_median(&g->rows[i], g->cols[bc].name, bpt, NULL, NULL) &&
+                *bpt > 0)
+                return true;
+        }
+    }
+    json_t *sz = json_object_get(json_object_get(cx->rp->runs[run].header, "model"), "size_bytes");
     if (!json_is_number(sz) || json_number_value(sz) <= 0)
         return false;
     *bpt = json_number_value(sz);
@@ -259,54 +321,18 @@ static void roofline(struct ctx *cx, struct plot *p, const char *test)
     int pc = col_idx(g, "peak_triad_gbps");
     if (!col_usable(g, pc))
         pc = col_idx(g, "peak_copy_gbps");
-    bool per_config = col_usable(g, pc), drew = false, approx = false, no_bytes = true;
+    /* one roofline for every plot of a report: the probe's measured peak
+     * (reports/report.h: --probe first), not per-configuration peaks */
+    bool per_config = false, drew = false, approx = false, no_bytes = true;
+    (void)pc;
     for (int k = 0; k < g->n_runs; k++) {
         int run = g->runs[k];
         const char *lab = g->n_runs > 1 ? cx->rp->runs[run].label : "";
-        if (per_config) {
-            /* the peak was measured per configuration (thread count): a curve */
-            char title[128];
-            report_str_fmt(title, sizeof title, "roofline%s%s: %s ÷ bytes per token", lab[0] ? " " : "", lab,
-                    strstr(g->cols[pc].name, "triad") ? "STREAM triad" : "STREAM copy");
-            int s = plot_add_series(p, title);
-            if (s < 0)
-                return;
-            p->series[s].dashed = true;
-            double xs[64];
-            int nx = 0;
-            for (int i = 0; i < g->n_rows; i++) {
-                const struct rep_row *r = &g->rows[i];
-                double x = num(report_axis(r, "threads")), peak, bpt;
-                if (r->run != run || (test && strcmp(report_axis(r, "test"), test) != 0) || !isfinite(x) ||
-                    !report_median(r, g->cols[pc].name, &peak, NULL, NULL) || !row_bpt(cx, bc, r, &bpt, &approx))
-                    continue;
-                no_bytes = false;
-                bool seen = false;
-                for (int j = 0; j < nx; j++)
-                    seen = seen || xs[j] == x;
-                if (seen || nx == 64)
-                    continue;
-                xs[nx++] = x;
-                /* the best roofline any configuration at x saw (they share the machine) */
-                double best = 0;
-                for (int j = 0; j < g->n_rows; j++) {
-                    const struct rep_row *q = &g->rows[j];
-                    double pk, bb;
-                    if (q->run == run && num(report_axis(q, "threads")) == x &&
-                        report_median(q, g->cols[pc].name, &pk, NULL, NULL) && row_bpt(cx, bc, q, &bb, &approx))
-                        best = fmax(best, pk * 1e9 / bb);
-                }
-                plot_add_point(p, s, x, best, NAN, NAN);
-                drew = true;
-            }
-            continue;
-        }
         double peak, bpt = NAN;
         char what[96];
-        for (int i = 0; i < g->n_rows && !isfinite(bpt); i++)
-            if (g->rows[i].run == run && (!test || strcmp(report_axis(&g->rows[i], "test"), test) == 0) &&
-                !row_bpt(cx, bc, &g->rows[i], &bpt, &approx))
-                bpt = NAN;
+        if (!report_bytes_per_token(cx, run, &bpt, &approx))
+            bpt = NAN;
+        (void)bc;
         if (!isfinite(bpt))
             continue;
         no_bytes = false;
@@ -381,10 +407,12 @@ static int rule_throughput(struct ctx *cx)
             struct plot *p = plot_new(PLOT_LINES, name);
             if (!p)
                 return REPORT_ENOMEM;
-            report_str_fmt(p->title, sizeof p->title, "%s vs threads%s%s%s — %s", col->label, test ? " (" : "",
-                     test ? test : "", test ? ")" : "", cx->subject);
+            report_str_fmt(p->title, sizeof p->title, "%s vs threads%s%s%s", col->label, test ? " (" : "",
+                     test ? test : "", test ? ")" : "");
             report_str_fmt(p->xlabel, sizeof p->xlabel, "threads");
-            report_str_fmt(p->ylabel, sizeof p->ylabel, "%s (%s, median with 95%% CI)", col->label, col->unit);
+            char ci[96];
+            ci_label(g, col->name, ci, sizeof ci);
+            report_str_fmt(p->ylabel, sizeof p->ylabel, "%s (%s; %s)", col->label, col->unit, ci);
             p->x_integer_tics = true;
             static const char *const skip[] = { "threads", "test", NULL };
             int dropped = 0;
@@ -488,7 +516,7 @@ static int rule_phases(struct ctx *cx)
     }
     for (int k = 0; k < n; k++)
         cx->used[col_idx(g, phases[idx[k]][0])] = true;
-    report_str_fmt(p->title, sizeof p->title, "load time by phase — %s", cx->subject);
+    report_str_fmt(p->title, sizeof p->title, "load time by phase");
     config_axes_label(g, p->xlabel, sizeof p->xlabel);
     report_str_fmt(p->ylabel, sizeof p->ylabel, "time (%s, median per phase)", unit);
     if (missing[0])
@@ -582,7 +610,7 @@ static int pct_plot(struct ctx *cx, const char *prefix, const int *cols, const d
             }
         }
         config_axes_label(g, p->xlabel, sizeof p->xlabel);
-        report_str_fmt(p->title, sizeof p->title, "%s latency percentiles by %s — %s", plabel, p->xlabel, cx->subject);
+        report_str_fmt(p->title, sizeof p->title, "%s latency percentiles by %s", plabel, p->xlabel);
         report_str_fmt(p->ylabel, sizeof p->ylabel, "%s latency (%s, median over repetitions)", plabel, unit);
         return finish(cx, p);
     }
@@ -633,9 +661,9 @@ static int pct_plot(struct ctx *cx, const char *prefix, const int *cols, const d
         sort_points(p);
         x_scale(p);
         if (split)
-            report_str_fmt(p->title, sizeof p->title, "%s CDF at %s=%s — %s", plabel, split, vals[sv], cx->subject);
+            report_str_fmt(p->title, sizeof p->title, "%s CDF at %s=%s", plabel, split, vals[sv]);
         else
-            report_str_fmt(p->title, sizeof p->title, "%s CDF — %s", plabel, cx->subject);
+            report_str_fmt(p->title, sizeof p->title, "%s CDF", plabel);
         report_str_fmt(p->xlabel, sizeof p->xlabel, "%s (%s)", plabel, unit);
         report_str_fmt(p->ylabel, sizeof p->ylabel, "percentile (%%; median of each percentile over repetitions)");
         note_more(p, dropped);
@@ -784,10 +812,12 @@ static int rule_vs_axis(struct ctx *cx, bool threads_done)
             x_scale(p);
             y_scale(p);
             p->x_integer_tics = true;
-            report_str_fmt(p->title, sizeof p->title, "%s vs %s — %s", col->label, ax, cx->subject);
+            report_str_fmt(p->title, sizeof p->title, "%s vs %s", col->label, ax);
             report_str_fmt(p->xlabel, sizeof p->xlabel, "%s", ax);
-            report_str_fmt(p->ylabel, sizeof p->ylabel, "%s (%s, %s; median with 95%% CI)", col->label, col->disp_unit,
-                     col->source);
+            char ci[96];
+            ci_label(g, col->name, ci, sizeof ci);
+            report_str_fmt(p->ylabel, sizeof p->ylabel, "%s (%s%s%s; %s)", col->label, col->disp_unit,
+                           col->disp_unit[0] ? ", " : "", col->source, ci);
             note_more(p, dropped);
             int rc = finish(cx, p);
             if (rc != 0)
@@ -853,12 +883,14 @@ static int rule_fallback(struct ctx *cx)
             budget--;
             y_scale(p);
             config_axes_label(g, p->xlabel, sizeof p->xlabel);
-            report_str_fmt(p->title, sizeof p->title, "%s by %s — %s", col->label, p->xlabel, cx->subject);
-            if (col->unit[0] && strcmp(col->unit, col->label) != 0)
-                report_str_fmt(p->ylabel, sizeof p->ylabel, "%s (%s, %s; median with 95%% CI)", col->label,
-                        col->disp_unit, col->source);
+            report_str_fmt(p->title, sizeof p->title, "%s by %s", col->label, p->xlabel);
+            char ci[96];
+            ci_label(g, col->name, ci, sizeof ci);
+            if (col->disp_unit[0] && strcmp(col->disp_unit, col->label) != 0)
+                report_str_fmt(p->ylabel, sizeof p->ylabel, "%s (%s, %s; %s)", col->label, col->disp_unit,
+                               col->source, ci);
             else
-                report_str_fmt(p->ylabel, sizeof p->ylabel, "%s (%s; median with 95%% CI)", col->label, col->source);
+                report_str_fmt(p->ylabel, sizeof p->ylabel, "%s (%s; %s)", col->label, col->source, ci);
             int rc = finish(cx, p);
             if (rc != 0)
                 return rc;
@@ -866,10 +898,11 @@ static int rule_fallback(struct ctx *cx)
     return REPORT_OK;
 }
 
-int chart_group(const struct report *rp, int gi, struct plot ***plots, int *n, char *err, size_t err_len)
+int chart_group(const struct report *rp, int gi, struct chart_palette *pal, struct plot ***plots, int *n, char *err,
+                size_t err_len)
 {
     const struct rep_group *g = &rp->groups[gi];
-    struct ctx cx = { rp, g, gi, plots, n, 0, NULL, "" };
+    struct ctx cx = { rp, g, gi, plots, n, pal, 0, NULL, "" };
     if (g->n_rows == 0)
         return REPORT_OK;
     if (!(cx.used = calloc((size_t)g->n_cols + 1, sizeof *cx.used))) {

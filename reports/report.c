@@ -177,6 +177,7 @@ int report_write(const char *const *paths, int n, const struct report_opts *o, s
     FILE *md = NULL, *html = NULL;
     int *plot_group = NULL;
     char(*fn)[PLOT_NAME_MAX + 8] = NULL;
+    struct chart_palette *pal = NULL;
     int rc = report_open(&rp, paths, n, o->baseline, err, err_len);
     if (rc != 0)
         return rc;
@@ -194,9 +195,13 @@ int report_write(const char *const *paths, int n, const struct report_opts *o, s
     /* choose every plot first: the full list of file names is known before
      * anything is written */
     if (!o->no_plots) {
+        if (!(pal = calloc(1, sizeof *pal))) {
+            rc = report_fail(err, err_len, REPORT_ENOMEM, "report: out of memory");
+            goto done;
+        }
         for (int gi = 0; gi < rp->n_groups; gi++) {
             int before = n_plots;
-            if ((rc = chart_group(rp, gi, &plots, &n_plots, err, err_len)) != 0)
+            if ((rc = chart_group(rp, gi, pal, &plots, &n_plots, err, err_len)) != 0)
                 goto done;
             int *pg = realloc(plot_group, (size_t)(n_plots + 1) * sizeof *pg);
             if (!pg) {
@@ -342,6 +347,7 @@ done:
     free(plots);
     free(mp);
     free(plot_group);
+    free(pal);
     free(fn);
     free(names);
     free(stems);

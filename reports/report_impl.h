@@ -160,8 +160,9 @@ int report_axis_index(const struct rep_group *g, const char *name);
 /* The file name part of a path. */
 const char *report_base_name(const char *p);
 
-/* The CPU's name recorded in a header (trimmed), or NULL. */
-const char *report_cpu_name(const json_t *h);
+/* The CPU's name recorded in a header, into buf with padding and (R)/(TM)
+ * marks removed: buf, or NULL when none is recorded. */
+const char *report_cpu_name(const json_t *h, char *buf, size_t len);
 
 /* The model's file name (else its type) recorded in a header, or "". */
 void report_model_name(const json_t *h, char *buf, size_t len);

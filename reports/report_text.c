@@ -47,7 +47,8 @@ void report_run_meta(const struct rep_run *run, char *buf, size_t len)
         if (extra[0])
             PUT(" (%s)", extra);
     }
-    const char *cpu = report_cpu_name(h);
+    char cpu_buf[128];
+    const char *cpu = report_cpu_name(h, cpu_buf, sizeof cpu_buf);
     json_t *online = json_object_get(json_object_get(env, "cpu"), "online");
     if (cpu) {
         PUT("%s%s", used ? " · " : "", cpu);

@@ -146,7 +146,7 @@ const char *report_base_name(const char *p)
     return s && s[1] ? s + 1 : p;
 }
 
-const char *report_cpu_name(const json_t *h)
+const char *report_cpu_name(const json_t *h, char *buf, size_t len)
 {
     const json_t *cpu = json_object_get(json_object_get(h, "environment"), "cpu");
     const char *s = json_string_value(json_object_get(cpu, "brand"));
@@ -154,7 +154,26 @@ const char *report_cpu_name(const json_t *h)
         s = json_string_value(json_object_get(cpu, "model_name"));
     if (!s || !*s || strcmp(s, "unreadable") == 0)
         s = json_string_value(json_object_get(json_object_get(h, "probe"), "cpu_model"));
-    return s && *s ? s : NULL;
+    if (!s || !len)
+        return NULL;
+    /* CPUID brand strings come padded with spaces and carry (R)/(TM)
+     * marks: one space between words, no marks */
+    size_t o = 0;
+    for (const char *p = s; *p && o + 1 < len;) {
+        if (strncmp(p, "(R)", 3) == 0 || strncmp(p, "(TM)", 4) == 0 || strncmp(p, "(tm)", 4) == 0) {
+            p += p[1] == 'R' ? 3 : 4;
+            continue;
+        }
+        if (*p == ' ' && (o == 0 || buf[o - 1] == ' ')) {
+            p++;
+            continue;
+        }
+        buf[o++] = *p++;
+    }
+    while (o > 0 && buf[o - 1] == ' ')
+        o--;
+    buf[o] = '\0';
+    return o ? buf : NULL;
 }
 
 void report_model_name(const json_t *h, char *buf, size_t len)
@@ -175,11 +194,12 @@ void report_subject(const struct report *rp, const struct rep_group *g, char *bu
     const json_t *h = rp->runs[g->runs[0]].header;
     char model[256];
     report_model_name(h, model, sizeof model);
-    const char *cpu = report_cpu_name(h);
+    char cpu_buf[128], ck_buf[128];
+    const char *cpu = report_cpu_name(h, cpu_buf, sizeof cpu_buf);
     bool many_cpus = false, many_models = false;
     for (int k = 1; k < g->n_runs; k++) {
         const json_t *hk = rp->runs[g->runs[k]].header;
-        const char *c = report_cpu_name(hk);
+        const char *c = report_cpu_name(hk, ck_buf, sizeof ck_buf);
         char mk[256];
         report_model_name(hk, mk, sizeof mk);
         many_cpus = many_cpus || (c && cpu && strcmp(c, cpu) != 0) || (!c != !cpu);
@@ -213,7 +233,8 @@ static bool peak_from(const json_t *probe, double *gbps, char *what, size_t len,
 
 bool report_probe_peak(const struct report *rp, const struct rep_run *run, double *gbps, char *what, size_t len)
 {
-    return peak_from(json_object_get(run->header, "probe"), gbps, what, len, "the results' probe") ||
-           (rp->probe_file && peak_from(rp->probe_file, gbps, what, len, "--probe"));
+    /* the probe given with --probe is the one measurement every plot uses */
+    return (rp->probe_file && peak_from(rp->probe_file, gbps, what, len, "`ggperf probe`, --probe")) ||
+           peak_from(json_object_get(run->header, "probe"), gbps, what, len, "the results' probe");
 }
 

@@ -399,8 +399,13 @@ START_TEST(test_full_report)
     write_load(p[1]);
     write_contention(p[2]);
     snprintf(out, sizeof out, "%s/rep", dir);
-    snprintf(cmd, sizeof cmd, "%s report %s %s %s -o %s --baseline load=mmap,cache=warm", tu_ggperf_bin(), p[0], p[1],
-             p[2], out);
+    /* the measured probe: the one roofline of every plot */
+    char probe[600];
+    snprintf(probe, sizeof probe, "%s/probe.json", dir);
+    static const char probe_json[] = "{\"bandwidth\":{\"peak_triad_gbps\":{\"status\":\"ok\",\"value\":20.5}}}";
+    ck_assert_int_eq(tu_write_file(probe, probe_json, sizeof probe_json - 1), 0);
+    snprintf(cmd, sizeof cmd, "%s report %s %s %s -o %s --baseline load=mmap,cache=warm --probe %s", tu_ggperf_bin(),
+             p[0], p[1], p[2], out, probe);
     int rc = tu_run(cmd, sout, sizeof sout, serr, sizeof serr);
     ck_assert_msg(rc == 0, "exit %d: %s", rc, serr);
     /* stdout: where the report is */
@@ -421,11 +426,11 @@ START_TEST(test_full_report)
         check_png(out, stems[i]);
         check_svg(out, stems[i]);
     }
-    /* the roofline is drawn from the per-configuration peak */
+    /* the roofline is drawn from the probe, its source named */
     size_t len;
     char *gp = (char *)slurp(out, "threads-tokens-per-s-vs-threads.gp", &len);
     ck_assert_ptr_nonnull(gp);
-    ck_assert_ptr_nonnull(strstr(gp, "roofline"));
+    ck_assert_ptr_nonnull(strstr(gp, "roofline: 20.5 GB/s"));
     ck_assert_ptr_nonnull(strstr(gp, "threads"));
     free(gp);
     char *md = (char *)slurp(out, "report.md", &len);
