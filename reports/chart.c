@@ -698,7 +698,7 @@ static int rule_percentiles(struct ctx *cx)
                 strcmp(p2, prefix) != 0)
                 continue;
             seen[d] = true;
-            if (!g->cols[d].any_ok)
+            if (!g->cols[d].any_ok || g->cols[d].unresolved)
                 continue;
             /* keep them in percentile order */
             int at = n;

@@ -435,6 +435,29 @@ static int a_vs_b(struct report *rp, int gi)
     return REPORT_OK;
 }
 
+/* Every row's headline against the baseline row's, for the ÷ base column. */
+static int test_vs_base(struct report *rp, int gi)
+{
+    struct rep_group *g = &rp->groups[gi];
+    if (g->headline < 0 || g->base_row < 0 || g->n_rows < 2)
+        return REPORT_OK;
+    const char *name = g->cols[g->headline].name;
+    double *vb = NULL;
+    size_t nb = 0;
+    int rc = report_row_samples(rp, &g->rows[g->base_row], name, &vb, &nb);
+    for (int i = 0; i < g->n_rows && rc == 0; i++) {
+        double *v = NULL;
+        size_t n = 0;
+        struct effect e;
+        rc = report_row_samples(rp, &g->rows[i], name, &v, &n);
+        if (rc == 0 && n && nb && effect_compare(vb, nb, v, n, LEVEL, ALPHA, &e) == EFFECT_OK)
+            g->rows[i].vs_base = e.significant ? 1 : 0;
+        free(v);
+    }
+    free(vb);
+    return rc == REPORT_ENOMEM ? REPORT_ENOMEM : REPORT_OK;
+}
+
 int conclude(struct report *rp, const char *extra, char *err, size_t err_len)
 {
     for (int gi = 0; gi < rp->n_groups; gi++) {
@@ -483,6 +506,8 @@ int conclude(struct report *rp, const char *extra, char *err, size_t err_len)
     }
     for (int gi = 0; gi < rp->n_groups; gi++) {
         int rc = a_vs_b(rp, gi);
+        if (rc == 0)
+            rc = test_vs_base(rp, gi);
         if (rc != 0)
             return report_fail(err, err_len, rc, "report: out of memory while concluding");
     }

@@ -33,6 +33,7 @@ struct rep_row {
     int run;
     const json_t *cs;              /* its stats entry */
     const json_t *axes;            /* its axes object */
+    int vs_base;                   /* headline against the baseline row: 1 significant, 0 not, -1 untested */
 };
 
 /* A metric column. */
@@ -48,6 +49,8 @@ struct rep_col {
     bool any_ok;                   /* some row has a figure */
     bool varies;                   /* medians differ between rows */
     bool constant;                 /* every row: the same figure, no spread (listed once, not a column) */
+    bool unresolved;               /* a percentile equal to the maximum in every row: too few values
+                                      per repetition to tell them apart (not shown, said once) */
 };
 
 /* One workload's rows from every run that measured it. */
@@ -68,6 +71,7 @@ struct rep_group {
     int headline;                  /* column of the ratio, -1 none */
     int base_row;                  /* -1 none */
     int n_empty;                   /* configurations without repetitions (not shown) */
+    char unresolved[256];          /* labels of the unresolved percentiles, "" none */
 };
 
 /* One conclusion line (reports/conclude.h). */

@@ -236,6 +236,24 @@ static int pick_headline(const struct rep_group *g)
     return -1;
 }
 
+/* For PREFIX_pNN_ns (or PREFIX_pNN): true with PREFIX_max_ns (PREFIX_max). */
+static bool pct_max_name(const char *name, char *max_name, size_t len)
+{
+    const char *u = strrchr(name, '_');
+    bool ns = u && strcmp(u, "_ns") == 0;
+    const char *end = ns ? u : name + strlen(name);
+    const char *q = end;
+    while (q > name && q[-1] != '_')
+        q--;
+    if (q == name || q[0] != 'p' || q[1] < '0' || q[1] > '9')
+        return false;
+    for (const char *d = q + 1; d < end; d++)
+        if (*d < '0' || *d > '9')
+            return false;
+    report_str_fmt(max_name, len, "%.*smax%s", (int)(q - name), name, ns ? "_ns" : "");
+    return true;
+}
+
 static int build_group(struct report *rp, struct rep_group *g)
 {
     /* axes: the union, in order */
@@ -271,7 +289,7 @@ static int build_group(struct report *rp, struct rep_group *g)
                 g->n_empty++;
                 continue;
             }
-            g->rows[g->n_rows++] = (struct rep_row){ g->runs[k], c, json_object_get(c, "axes") };
+            g->rows[g->n_rows++] = (struct rep_row){ g->runs[k], c, json_object_get(c, "axes"), -1 };
         }
     }
     if (sort_rows(rp, g) != 0)
@@ -357,6 +375,28 @@ static int build_group(struct report *rp, struct rep_group *g)
         for (int i = 0; i < g->n_rows && col->constant; i++) {
             const json_t *m = report_metric(g->rows[i].cs, col->name);
             col->constant = report_metric_ok(m) && json_number_value(json_object_get(m, "mad")) == 0;
+        }
+    }
+    /* a percentile the repetitions cannot resolve (p99 of 16 tokens is the
+     * largest of them) equals the maximum in every row: not a column */
+    for (int c = 0; c < g->n_cols; c++) {
+        struct rep_col *col = &g->cols[c];
+        char max_name[METRIC_NAME_MAX + 8];
+        if (!pct_max_name(col->name, max_name, sizeof max_name) || !col->any_ok || c == g->headline)
+            continue;
+        bool same = g->n_rows > 0, any_max = false;
+        for (int i = 0; i < g->n_rows && same; i++) {
+            double v, mx;
+            bool hv = report_median(&g->rows[i], col->name, &v, NULL, NULL),
+                 hm = report_median(&g->rows[i], max_name, &mx, NULL, NULL);
+            any_max = any_max || hm;
+            same = hv == hm && (!hv || v == mx);
+        }
+        if (same && any_max) {
+            col->unresolved = true;
+            col->constant = true;
+            size_t used = strlen(g->unresolved);
+            report_str_fmt(g->unresolved + used, sizeof g->unresolved - used, "%s%s", used ? ", " : "", col->label);
         }
     }
     struct rep_col *tmp = malloc(((size_t)g->n_cols + 1) * sizeof *tmp);

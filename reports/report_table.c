@@ -137,15 +137,10 @@ static void ratio_text(const struct rep_group *g, const struct rep_row *row, cha
         report_str_fmt(buf, len, "–");
         return;
     }
-    double q = v / b;
-    if (fabs(q) >= 1000)
-        report_str_fmt(buf, len, "%.3g×", q);
-    else if (fabs(q) >= 10)
-        report_str_fmt(buf, len, "%.1f×", q);
-    else if (fabs(q) >= 0.1)
-        report_str_fmt(buf, len, "%.2f×", q);
-    else
-        report_str_fmt(buf, len, "%.2g×", q);
+    char r[32];
+    fmt_ratio(r, sizeof r, v / b);
+    /* a ratio the repetitions do not support is marked, not shown as an effect */
+    report_str_fmt(buf, len, "%s%s", r, row != &g->rows[g->base_row] && row->vs_base == 0 ? " n.s." : "");
 }
 
 /* One table: a header row and rows of cells; right[i] aligns column i. */
@@ -257,7 +252,7 @@ static void constants_text(const struct rep_group *g, char *buf, size_t len)
     for (int c = g->n_shown; c < g->n_cols; c++) {
         const struct rep_col *col = &g->cols[c];
         double v;
-        if (!report_median(&g->rows[0], col->name, &v, NULL, NULL))
+        if (col->unresolved || !report_median(&g->rows[0], col->name, &v, NULL, NULL))
             continue;
         char num[64];
         v /= col->div;
@@ -370,14 +365,21 @@ int report_group_tables(const struct report *rp, const struct rep_group *g, FILE
     char base[512];
     report_base_text(rp, g, base, sizeof base);
     const char *hl = g->headline >= 0 ? g->cols[g->headline].label : NULL;
+    bool tested = false;
+    for (int i = 0; i < g->n_rows; i++)
+        tested = tested || g->rows[i].vs_base >= 0;
     char same[2048];
     constants_text(g, same, sizeof same);
     if (md) {
         if (same[0])
             fprintf(f, "Same in every row: %s.\n\n", same);
+        if (g->unresolved[0])
+            fprintf(f, "Not shown: %s — equal to the maximum in every row (too few values per repetition to "
+                       "resolve them).\n\n", g->unresolved);
         fputs("Cells: median ± MAD over the successful repetitions", f);
         if (hl && g->n_rows > 1)
-            fprintf(f, "; ÷ base: %s as a ratio to the baseline row (**%s**)", hl, base);
+            fprintf(f, "; ÷ base: %s as a ratio to the baseline row (**%s**)%s", hl, base,
+                    tested ? ", n.s. where the difference is not significant (Mann-Whitney p ≥ 0.05)" : "");
         fputs(".\n", f);
         if (nt->noisy) {
             fprintf(f, "\n~ spread too wide to trust (%d cell%s):\n", nt->noisy, nt->noisy == 1 ? "" : "s");
@@ -399,6 +401,11 @@ int report_group_tables(const struct report *rp, const struct rep_group *g, FILE
             html_escape(f, same);
             fputs(".</p>\n", f);
         }
+        if (g->unresolved[0]) {
+            fputs("<p>Not shown: ", f);
+            html_escape(f, g->unresolved);
+            fputs(" — equal to the maximum in every row (too few values per repetition to resolve them).</p>\n", f);
+        }
         fputs("<p>Cells: median ± MAD over the successful repetitions", f);
         if (hl && g->n_rows > 1) {
             fputs("; ÷ base: ", f);
@@ -406,6 +413,8 @@ int report_group_tables(const struct report *rp, const struct rep_group *g, FILE
             fputs(" as a ratio to the baseline row (<b>", f);
             html_escape(f, base);
             fputs("</b>)", f);
+            if (tested)
+                fputs(", n.s. where the difference is not significant (Mann-Whitney p ≥ 0.05)", f);
         }
         fputs(".</p>\n", f);
         if (nt->noisy) {
