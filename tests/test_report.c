@@ -404,8 +404,10 @@ START_TEST(test_full_report)
     snprintf(probe, sizeof probe, "%s/probe.json", dir);
     static const char probe_json[] = "{\"bandwidth\":{\"peak_triad_gbps\":{\"status\":\"ok\",\"value\":20.5}}}";
     ck_assert_int_eq(tu_write_file(probe, probe_json, sizeof probe_json - 1), 0);
-    snprintf(cmd, sizeof cmd, "%s report %s %s %s -o %s --baseline load=mmap,cache=warm --probe %s", tu_ggperf_bin(),
-             p[0], p[1], p[2], out, probe);
+    snprintf(cmd, sizeof cmd,
+             "%s report %s %s %s -o %s --baseline load=mmap,cache=warm --probe %s "
+             "--compare 'ready_ns: load=mmap vs read per cache; tokens_per_s: pin=on vs off at threads=1,wait=spin'",
+             tu_ggperf_bin(), p[0], p[1], p[2], out, probe);
     int rc = tu_run(cmd, sout, sizeof sout, serr, sizeof serr);
     ck_assert_msg(rc == 0, "exit %d: %s", rc, serr);
     /* stdout: where the report is */
@@ -464,7 +466,75 @@ START_TEST(test_full_report)
         ck_assert_int_eq(body_attr_int(body, "data-images-total"), n);
         ck_assert_int_eq(body_attr_int(body, "data-images-ok"), n);
         ck_assert_msg(strstr(body, "data-errors=\"\""), "errors on the page: %s", body);
+        /* every plot and every conclusion laid out with a size, conclusions
+         * before plots before tables */
+        ck_assert_int_eq(body_attr_int(body, "data-plots-visible"), n);
+        ck_assert_int_eq(body_attr_int(body, "data-conclusions"), 3);
+        ck_assert_int_eq(body_attr_int(body, "data-conclusions-visible"), 3);
+        ck_assert_int_eq(body_attr_int(body, "data-order-ok"), 1);
     }
+}
+END_TEST
+
+/* Three configurations of eight repetitions: b drawn like a, c like a
+ * shifted by 1.5x. The report concludes "no difference" for b and an
+ * effect with its CI and p for c. */
+static void write_conclusive(const char *path)
+{
+    static const char *const modes[] = { "a", "b", "c" };
+    struct results_axis axes[] = { { "mode", 3, modes } };
+    struct fake f;
+    fake_begin(&f, "concl", axes, 1, 8, NULL, NULL);
+    json_object_set_new(f.header, "study",
+                        json_pack("{s:s, s:[s]}", "question", "Does mode c change t?", "compare",
+                                  "t_ns: mode=c vs a"));
+    static const double noise[3][8] = { { 1.00, 1.03, 0.98, 1.01, 0.97, 1.02, 0.99, 1.04 },
+                                        { 1.01, 0.99, 1.03, 0.97, 1.02, 0.98, 1.00, 1.04 },
+                                        { 0.99, 1.02, 1.00, 0.98, 1.03, 0.97, 1.01, 1.04 } };
+    for (int rep = 0; rep < 8; rep++)
+        for (int c = 0; c < 3; c++) {
+            struct metric m[1] = { tu_metric("t_ns", "ns", METRIC_SRC_TIME,
+                                             1e6 * noise[c][rep] * (c == 2 ? 1.5 : 1.0)) };
+            fake_sample(&f, c, rep, true, NULL, m, 1);
+        }
+    fake_write(&f, path);
+}
+
+START_TEST(test_conclusions)
+{
+    const char *dir = tu_tmpdir();
+    char path[512], out[600];
+    snprintf(path, sizeof path, "%s/concl.jsonl", dir);
+    snprintf(out, sizeof out, "%s/rep", dir);
+    write_conclusive(path);
+    const char *paths[] = { path };
+    struct report_opts o = { .out_dir = out, .no_plots = true, .compare = "t_ns: mode=b vs a" };
+    struct report_summary sum;
+    char err[512];
+    ck_assert_msg(report_write(paths, 1, &o, &sum, err, sizeof err) == 0, "%s", err);
+    size_t len;
+    char *md = (char *)slurp(out, "report.md", &len);
+    ck_assert_ptr_nonnull(md);
+    /* the report opens with the answers, the declared one first */
+    static const char head[] = "# ggperf report\n\n## Conclusions\n\n*Does mode c change t?*\n\n";
+    ck_assert_msg(strncmp(md, head, strlen(head)) == 0, "%s", md);
+    const char *c = strstr(md, "- **concl — t: c 1.51 ms vs a 1.00 ms**: 1.50× more (worse) (95.0% CI 1.46× to 1.55×");
+    ck_assert_msg(c != NULL, "%s", md);
+    ck_assert_ptr_nonnull(strstr(c, "p < 0.001; n = 8 vs 8)"));
+    const char *b = strstr(md, "- **concl — t: b 1.00 ms vs a 1.00 ms**: no difference detected (smallest detectable ");
+    ck_assert_msg(b != NULL, "%s", md);
+    ck_assert_ptr_nonnull(strstr(b, "%) (p = "));
+    ck_assert(strstr(md, "## Conclusions") < strstr(md, "## concl"));
+    /* the ratio column says which ratios the test supports */
+    ck_assert_ptr_nonnull(strstr(md, "| c | 8 | 1.51 ± 0.03 | 1.50× |"));
+    ck_assert_ptr_nonnull(strstr(md, "| b | 8 | 1.00 ± 0.02 | 1.00× n.s. |"));
+    free(md);
+    /* a comparison that names nothing in the results is a usage error */
+    o.compare = "t_ns: mode=z vs a";
+    ck_assert_int_eq(report_write(paths, 1, &o, &sum, err, sizeof err), REPORT_EUSAGE);
+    ck_assert_ptr_nonnull(strstr(err, "mode=z"));
+    o.compare = "t_ns mode=b vs a";
+    ck_assert_int_eq(report_write(paths, 1, &o, &sum, err, sizeof err), REPORT_EUSAGE);
 }
 END_TEST
 
@@ -662,6 +732,7 @@ Suite *report_suite(void)
     TCase *tc = tcase_create("report");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_md_exact);
+    tcase_add_test(tc, test_conclusions);
     tcase_add_test(tc, test_baseline);
     tcase_add_test(tc, test_several_files);
     tcase_add_test(tc, test_full_report);
