@@ -898,6 +898,46 @@ static int rule_fallback(struct ctx *cx)
     return REPORT_OK;
 }
 
+/* ---- two results files: the second against the first ----------------------------------------- */
+
+static int rule_a_vs_b(struct ctx *cx)
+{
+    const struct rep_group *g = cx->g;
+    if (g->n_ab == 0 || g->headline < 0 || !room(cx) || g->n_ab > MAX_BARS)
+        return REPORT_OK;
+    const struct rep_col *col = &g->cols[g->headline];
+    const char *a = cx->rp->runs[g->runs[1]].label, *b = cx->rp->runs[g->runs[0]].label;
+    char what[160], name[PLOT_NAME_MAX];
+    report_str_fmt(what, sizeof what, "%s-ratio", col->name);
+    make_name(name, sizeof name, g->workload, what);
+    struct plot *p = plot_new(PLOT_BARS, name);
+    if (!p)
+        return REPORT_ENOMEM;
+    char title[128];
+    report_str_fmt(title, sizeof title, "%s ÷ %s", a, b);
+    int s = plot_add_series(p, title);
+    double cov = 1;
+    for (int k = 0; k < g->n_ab; k++)
+        if (isfinite(g->ab[k].ratio))
+            cov = fmin(cov, g->ab[k].coverage);
+    for (int k = 0; k < g->n_ab && s >= 0; k++) {
+        char cat[160];
+        cat_label(g, &g->rows[g->ab[k].row], cat, sizeof cat);
+        int ci = plot_cat(p, cat);
+        if (ci >= 0 && isfinite(g->ab[k].ratio))
+            plot_set(p, s, ci, g->ab[k].ratio, g->ab[k].lo, g->ab[k].hi);
+    }
+    plot_add_hline(p, 1, "no change");
+    config_axes_label(g, p->xlabel, sizeof p->xlabel);
+    report_str_fmt(p->title, sizeof p->title, "%s: %s vs %s per configuration", col->label, a, b);
+    report_str_fmt(p->ylabel, sizeof p->ylabel, "ratio of %s (Hodges-Lehmann; bars: CI, >= %.1f%% coverage)",
+                   col->label, cov * 100);
+    report_str_fmt(p->note, sizeof p->note,
+                   "Each bar: %s's repetitions against %s's of the same configuration; a bar whose interval "
+                   "holds 1 is no detected change.", a, b);
+    return finish(cx, p);
+}
+
 int chart_group(const struct report *rp, int gi, struct chart_palette *pal, struct plot ***plots, int *n, char *err,
                 size_t err_len)
 {
@@ -910,8 +950,10 @@ int chart_group(const struct report *rp, int gi, struct chart_palette *pal, stru
         return REPORT_ENOMEM;
     }
     report_subject(rp, g, cx.subject, sizeof cx.subject);
-    int rc = rule_throughput(&cx);
-    bool threads_done = cx.made > 0;
+    int rc = rule_a_vs_b(&cx);
+    if (rc == 0)
+        rc = rule_throughput(&cx);
+    bool threads_done = cx.made > (g->n_ab > 0);
     if (rc == 0)
         rc = rule_phases(&cx);
     if (rc == 0)

@@ -416,6 +416,13 @@ static int a_vs_b(struct report *rp, int gi)
         int rc = compare_rows(rp, gi, i, j, col, "A vs B", ctx, rp->runs[ra].label, rp->runs[rb].label);
         if (rc != 0)
             return rc;
+        /* every configuration's ratio, for the A-vs-B plot (the lines keep the most changed) */
+        const struct rep_conclusion *c = &rp->concl[rp->n_concl - 1];
+        struct rep_ab *ab = realloc(g->ab, (size_t)(g->n_ab + 1) * sizeof *ab);
+        if (!ab)
+            return REPORT_ENOMEM;
+        g->ab = ab;
+        g->ab[g->n_ab++] = (struct rep_ab){ i, c->ratio, c->lo, c->hi, c->coverage, c->significant };
     }
     /* keep the significant and the most changed first, at most MAX_AB_LINES */
     int n = rp->n_concl - first;

@@ -72,6 +72,13 @@ struct rep_group {
     int base_row;                  /* -1 none */
     int n_empty;                   /* configurations without repetitions (not shown) */
     char unresolved[256];          /* labels of the unresolved percentiles, "" none */
+    struct rep_ab {                /* two runs: the second's headline against the first's, per row */
+        int row;                   /* the second run's row */
+        double ratio, lo, hi;      /* Hodges-Lehmann ratio and its CI (NaN: not a ratio) */
+        double coverage;           /* of that CI */
+        bool significant;
+    } *ab;
+    int n_ab;
 };
 
 /* One conclusion line (reports/conclude.h). */

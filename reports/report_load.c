@@ -27,6 +27,7 @@ void report_free(struct report *r)
         free(gr->runs);
         free(gr->rows);
         free(gr->cols);
+        free(gr->ab);
     }
     free(r->groups);
     free(r->concl);

@@ -723,6 +723,13 @@ START_TEST(test_imported_side_by_side)
     ck_assert_ptr_nonnull(strstr(gp, "= 99.8 tok/s"));
     free(gp);
     check_png(out, "bench-tokens-per-s-vs-threads");
+    /* two files of one workload: the A-vs-B view, lines and a plot of the ratios */
+    check_png(out, "bench-tokens-per-s-ratio");
+    check_svg(out, "bench-tokens-per-s-ratio");
+    md = (char *)slurp(out, "report.md", &len);
+    ck_assert_ptr_nonnull(strstr(md, "- **bench, threads=1 — tokens/s: ggperf 15 tok/s vs llama.cpp 20 tok/s**: too few "
+                                     "repetitions to tell (n = 3 vs 3: the smallest possible p is 0.1)"));
+    free(md);
 }
 END_TEST
 
