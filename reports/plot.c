@@ -303,6 +303,26 @@ static bool any_negative(const struct plot *p)
     return false;
 }
 
+/* From 0 up; with a reference line, high enough to show it clear of the
+ * frame (autoscaling looks at the data only). */
+static void yrange_from_zero(const struct plot *p, FILE *f)
+{
+    double top = 0;
+    for (int h = 0; h < p->n_hlines; h++)
+        top = fmax(top, p->hline[h].y);
+    if (top <= 0) {
+        fputs("set yrange [0:*]\n", f);
+        return;
+    }
+    for (int s = 0; s < p->n_series; s++)
+        for (int i = 0; i < p->series[s].n; i++) {
+            const struct plot_series *ps = &p->series[s];
+            if (isfinite(ps->y[i]))
+                top = fmax(top, isfinite(ps->hi[i]) ? fmax(ps->hi[i], ps->y[i]) : ps->y[i]);
+        }
+    fprintf(f, "set yrange [0:%.9g]\n", top * 1.12);
+}
+
 static size_t longest_cat(const struct plot *p)
 {
     size_t m = 0;
@@ -349,7 +369,8 @@ int plot_write_script(const struct plot *p, FILE *f)
     else if (entries <= 3 && p->kind == PLOT_LINES)
         fputs("set key top left box opaque Left reverse\n", f);
     else
-        fputs("set key below center horizontal Left reverse maxcols 3 samplen 2\n", f);
+        fputs("set key below center horizontal Left reverse maxcols 3 samplen 2 spacing 1.1 height 1\n"
+              "set xlabel offset 0,0.6\n", f);
     for (size_t c = 0; c < N_COLORS; c++)
         fprintf(f, "set linetype %zu lc rgb \"%s\" lw 2 pt 7 ps 0.9\n", c + 1, colors[c]);
     fprintf(f, "set linetype cycle %zu\n", N_COLORS);
@@ -359,7 +380,7 @@ int plot_write_script(const struct plot *p, FILE *f)
         if (p->kind == PLOT_CDF)
             fputs("set yrange [0:100]\nset ytics 10\n", f);
         else if (!p->logy && !any_negative(p))
-            fputs("set yrange [0:*]\n", f);
+            yrange_from_zero(p, f);
     } else {
         fputs("set style data histogram\n", f);
         if (p->kind == PLOT_BARS)
@@ -370,7 +391,7 @@ int plot_write_script(const struct plot *p, FILE *f)
         if (p->logy)
             fputs("set logscale y 10\nset format y \"%g\"\n", f);
         else if (!any_negative(p))
-            fputs("set yrange [0:*]\n", f);
+            yrange_from_zero(p, f);
         if (p->n_cats > 6 || longest_cat(p) * (size_t)p->n_cats > 90)
             fputs("set xtics rotate by -35 left\n", f);
         fputs("set xtics scale 0\n", f);
