@@ -55,6 +55,12 @@ void report_run_meta(const struct rep_run *run, char *buf, size_t len)
         if (json_is_integer(online))
             PUT(", %" JSON_INTEGER_FORMAT " CPUs", json_integer_value(online));
     }
+    /* settings that explain memory-bound figures (huge-page copies, loads) */
+    const char *thp = json_string_value(json_object_get(json_object_get(env, "thp"), "enabled"));
+    const char *defrag = json_string_value(json_object_get(json_object_get(env, "thp"), "defrag"));
+    if (thp && strcmp(thp, "unreadable") != 0)
+        PUT("%sTHP %s%s%s%s", used ? " · " : "", thp, defrag ? " (defrag " : "", defrag ? defrag : "",
+            defrag ? ")" : "");
     const char *host = json_string_value(json_object_get(env, "hostname"));
     if (host && *host && strcmp(host, "unreadable") != 0)
         PUT("%shost %s", used ? " · " : "", host);
