@@ -63,9 +63,10 @@ void chart_make_name(char *buf, size_t len, const char *workload, const char *wh
 static int chart_push_plot(struct chart_ctx *cx, struct plot *p)
 {
     report_str_fmt(p->subtitle, sizeof p->subtitle, "%s", cx->subject);
-    /* a configuration keeps its colour over every plot of the report */
+    /* a configuration (axis=value...) keeps its colour over every plot of
+     * the report; phases and percentiles are coloured by position */
     for (int s = 0; s < p->n_series; s++)
-        if (!p->series[s].dashed && p->series[s].title[0])
+        if (!p->series[s].dashed && strchr(p->series[s].title, '='))  /* "pin=on wait=spin", not "p99" */
             p->series[s].color = chart_palette_color(cx->pal, p->series[s].title);
     /* unique names over the whole report */
     char base[PLOT_NAME_MAX];

@@ -590,7 +590,7 @@ int chart_rule_fallback(struct chart_ctx *cx)
     for (int rank = 0; rank <= 5; rank++)
         for (int c = 0; c < g->n_cols && chart_room(cx) && budget > 0; c++) {
             const struct rep_col *col = &g->cols[c];
-            if (cx->used[c] || !col->any_ok || !col->varies || col_is_runner(col->name) ||
+            if (cx->used[c] || !col->any_ok || !col->varies || col->unresolved || col_is_runner(col->name) ||
                 strcmp(col->unit, "bool") == 0 || fallback_rank(g, c) != rank)
                 continue;
             char name[PLOT_NAME_MAX];

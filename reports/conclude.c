@@ -369,9 +369,10 @@ static int apply_spec(struct report *rp, int gi, const struct spec *sp, const ch
                 size_t used = strlen(ctx);
                 report_str_fmt(ctx + used, sizeof ctx - used, "%s%s=%s", used ? ", " : "", g->axes[a], va);
             }
-            char wa[96], wb[96];
-            report_str_fmt(wa, sizeof wa, "%s", sp->a);
-            report_str_fmt(wb, sizeof wb, "%s", sp->b);
+            /* "threads=2 vs threads=1" reads on its own; "2 vs 1" does not */
+            char wa[160], wb[160];
+            report_str_fmt(wa, sizeof wa, "%s=%s", sp->axis, sp->a);
+            report_str_fmt(wb, sizeof wb, "%s=%s", sp->axis, sp->b);
             int rc = compare_rows(rp, gi, ia, ib, &g->cols[ci], text, ctx, wa, wb);
             if (rc != 0)
                 return rc;

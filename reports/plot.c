@@ -244,9 +244,10 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Palette with enough contrast for a dozen series (Okabe-Ito first). */
+/* Palette with enough contrast for a dozen series on white (Okabe-Ito first,
+ * without its yellow). */
 static const char *const colors[] = { "#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00",
-                                      "#f0e442", "#000000", "#8c564b", "#7f7f7f", "#17becf", "#bcbd22" };
+                                      "#000000", "#8c564b", "#7f7f7f", "#17becf", "#999933", "#882255" };
 #define N_COLORS (sizeof colors / sizeof colors[0])
 
 /* The gnuplot line type (1-based palette entry) of series s. */

@@ -110,8 +110,12 @@ START_TEST(test_fmt_units_and_digits)
     ck_assert_str_eq(b, "862.000 ± 0.002");
     fmt_estimate(b, sizeof b, 12.3, 40);
     ck_assert_str_eq(b, "10 ± 40");
-    fmt_estimate(b, sizeof b, 1.0, 0);
-    ck_assert_str_eq(b, "1.00");
+    fmt_estimate(b, sizeof b, 1.5, 0);
+    ck_assert_str_eq(b, "1.50");
+    fmt_estimate(b, sizeof b, 846, 0);
+    ck_assert_str_eq(b, "846");
+    fmt_estimate(b, sizeof b, 861.59, 0.0002);
+    ck_assert_str_eq(b, "861.590 ± <0.001");
     fmt_sig(b, sizeof b, 0.000123456, 3);
     ck_assert_str_eq(b, "0.000123");
     fmt_sig(b, sizeof b, 9.996, 3);

@@ -518,10 +518,10 @@ START_TEST(test_conclusions)
     /* the report opens with the answers, the declared one first */
     static const char head[] = "# ggperf report\n\n## Conclusions\n\n*Does mode c change t?*\n\n";
     ck_assert_msg(strncmp(md, head, strlen(head)) == 0, "%s", md);
-    const char *c = strstr(md, "- **concl — t: c 1.51 ms vs a 1.00 ms**: 1.50× more (worse) (95.0% CI 1.46× to 1.55×");
+    const char *c = strstr(md, "- **concl — t: mode=c 1.51 ms vs mode=a 1.00 ms**: 1.50× more (worse) (95.0% CI 1.46× to 1.55×");
     ck_assert_msg(c != NULL, "%s", md);
     ck_assert_ptr_nonnull(strstr(c, "p < 0.001; n = 8 vs 8)"));
-    const char *b = strstr(md, "- **concl — t: b 1.00 ms vs a 1.00 ms**: no difference detected (smallest detectable ");
+    const char *b = strstr(md, "- **concl — t: mode=b 1.00 ms vs mode=a 1.00 ms**: no difference detected (smallest detectable ");
     ck_assert_msg(b != NULL, "%s", md);
     ck_assert_ptr_nonnull(strstr(b, "%) (p = "));
     ck_assert(strstr(md, "## Conclusions") < strstr(md, "## concl"));
