@@ -2,10 +2,12 @@
  * measured, cold verified or flagged, mmap's RSS file-backed and
  * read+copy's anonymous), the metadata workload, and ggperf study. */
 #include <check.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness/machine/vmstat.h"
 #include "results/results.h"
 #include "harness/run/runner.h"
 #include "tests/testutil.h"
@@ -134,6 +136,56 @@ START_TEST(test_load_phases_cache_and_rss)
 }
 END_TEST
 
+/* The vmstat reader on a fixture tree: fields summed into their metric,
+ * deltas emitted, a field this "kernel" lacks unsupported with the reason. */
+START_TEST(test_vmstat_deltas)
+{
+    const char *root = tu_tmpdir();
+    char dir[600], path[700];
+    snprintf(dir, sizeof dir, "%s/proc", root);
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    snprintf(path, sizeof path, "%s/vmstat", dir);
+    static const char a[] = "nr_free_pages 100\nthp_fault_alloc 10\npgscan_kswapd 5\npgscan_direct 2\n"
+                            "pgpgin 1000\ncompact_stall 1\n";
+    static const char b[] = "nr_free_pages 90\nthp_fault_alloc 13\npgscan_kswapd 9\npgscan_direct 3\n"
+                            "pgpgin 1004\ncompact_stall 1\n";
+    struct vmstat_snap s0, s1;
+    ck_assert_int_eq(tu_write_file(path, a, sizeof a - 1), 0);
+    ck_assert_int_eq(vmstat_read(root, &s0), 0);
+    ck_assert_int_eq(tu_write_file(path, b, sizeof b - 1), 0);
+    ck_assert_int_eq(vmstat_read(root, &s1), 0);
+    struct workload_sink out = { 0 };
+    vmstat_emit(&out, &s0, &s1);
+    ck_assert_int_eq(out.n, VMSTAT_N + 1);
+    double want[VMSTAT_N] = { [VMSTAT_THP_FAULT_ALLOC] = 3, [VMSTAT_PGSCAN] = 5, [VMSTAT_PGPGIN] = 4096,
+                              [VMSTAT_COMPACT_STALL] = 0 };
+    for (int m = 0; m < VMSTAT_N; m++) {
+        ck_assert_str_eq(out.m[m].name, vmstat_name((enum vmstat_metric)m));
+        ck_assert_int_eq(out.m[m].source, METRIC_SRC_SW);
+        bool have = m == VMSTAT_THP_FAULT_ALLOC || m == VMSTAT_PGSCAN || m == VMSTAT_PGPGIN ||
+                    m == VMSTAT_COMPACT_STALL;
+        if (have) {
+            ck_assert_int_eq(out.m[m].status, METRIC_OK);
+            ck_assert_double_eq(out.m[m].value, want[m]);
+        } else {
+            ck_assert_int_eq(out.m[m].status, METRIC_UNSUPPORTED);
+            ck_assert_ptr_nonnull(strstr(out.m[m].reason, "has no"));
+        }
+    }
+    ck_assert_str_eq(out.m[VMSTAT_N].name, "vm_pagecache_hits");
+    ck_assert_int_eq(out.m[VMSTAT_N].status, METRIC_UNSUPPORTED);
+    /* no file: every metric unsupported, never 0 */
+    char missing[700];
+    snprintf(missing, sizeof missing, "%s/nowhere", root);
+    struct vmstat_snap s2;
+    ck_assert_int_eq(vmstat_read(missing, &s2), -1);
+    struct workload_sink out2 = { 0 };
+    vmstat_emit(&out2, &s2, &s1);
+    for (int m = 0; m < out2.n; m++)
+        ck_assert_int_eq(out2.m[m].status, METRIC_UNSUPPORTED);
+}
+END_TEST
+
 START_TEST(test_load_missing_and_bad_file)
 {
     const char *dir = tu_tmpdir();
@@ -250,6 +302,7 @@ Suite *wl_load_suite(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_load_phases_cache_and_rss);
+    tcase_add_test(tc, test_vmstat_deltas);
     tcase_add_test(tc, test_load_missing_and_bad_file);
     tcase_add_test(tc, test_metadata_workload);
     tcase_add_test(tc, test_study_cli);
