@@ -45,7 +45,7 @@ static const char *const decode_args[] = {
 
 static const char *const threads_args[] = {
     "threads", "--threads", "1,2,4", "--pin", "off,on", "--wait", "spin,futex,hybrid", "--n_gen", "8",
-    "-r", "3", "--warmup", "1", NULL,
+    "-r", "6", "--warmup", "1", NULL, /* 6: with fewer, no comparison of two rows can reach p < 0.05 */
 };
 
 static const char *const alloc_args[] = {
@@ -72,10 +72,12 @@ static const struct study studies[] = {
       "cache (dropped and verified with mincore) and a warm one, each repetition in a fresh process.\n"
       "A row per strategy x cache state: time per phase (map/read, parse, first touch of every weight page,\n"
       "first token), RSS increase anonymous/file-backed, page faults, bytes read from disk, and whether the\n"
-      "cold state was verified.",
+      "cold state was verified; /proc/vmstat deltas (THP faults and fallbacks, compaction stalls, reclaim,\n"
+      "page-ins) and the device's readahead window, so a surprising row carries its likely cause.",
       "1.1b", "Q6_K", load_args,
       "resident_before_fraction,cold_ok,map_read_ns,parse_ns,touch_ns,ready_ns,first_token_ns,rss_anon_delta_bytes,"
-      "rss_file_delta_bytes,minor_faults,major_faults,disk_read_bytes,load_gbps",
+      "rss_file_delta_bytes,minor_faults,major_faults,disk_read_bytes,load_gbps,vm_thp_fault_alloc,"
+      "vm_thp_fault_fallback,vm_compact_stall",
       "load study: time per phase, memory and faults per strategy and cache state",
       "How much sooner is a model ready with mmap than with read+copy, and what does a warm page cache change?",
       "ready_ns: load=mmap vs read per cache; ready_ns: cache=warm vs cold at load=mmap; ready_ns: cache=warm vs cold at load=hugepage" },
