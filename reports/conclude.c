@@ -278,6 +278,10 @@ static int compare_rows(struct report *rp, int gi, int ia, int ib, const struct 
     } else {
         word_line(rp, g, col, what_a, what_b, &e, c);
         c->flagged = cell_noisy(&g->rows[ia], col->name) || cell_noisy(&g->rows[ib], col->name);
+        const struct rep_row *nr = cell_noisy(&g->rows[ia], col->name) ? &g->rows[ia] : &g->rows[ib];
+        const char *w = json_string_value(json_object_get(report_metric(nr->cs, col->name), "warning"));
+        if (c->flagged)
+            report_str_fmt(c->why, sizeof c->why, "%s", w ? w : "spread too wide to trust");
     }
     rp->n_concl++;
     free(va);
@@ -556,8 +560,10 @@ void conclude_write_md(const struct report *rp, FILE *f)
                 fprintf(f, "%s*%s*\n\n", last >= 0 ? "\n" : "", q);
             last = c->group;
         }
-        fprintf(f, "- **%s**%s%s\n", c->lead, c->text + strlen(c->lead),
-                c->flagged ? " — ~ rests on a cell flagged as noisy" : "");
+        fprintf(f, "- **%s**%s", c->lead, c->text + strlen(c->lead));
+        if (c->flagged)
+            fprintf(f, " — ~ rests on a cell flagged as noisy: %s", c->why);
+        fputc('\n', f);
     }
     fprintf(f, "\n%s\n\n", how_to_read);
 }
@@ -586,8 +592,11 @@ void conclude_write_html(const struct report *rp, FILE *f)
         html_escape(f, c->lead);
         fputs("</b>", f);
         html_escape(f, c->text + strlen(c->lead));
-        if (c->flagged)
-            fputs(" <span class=\"warn\">— ~ rests on a cell flagged as noisy</span>", f);
+        if (c->flagged) {
+            fputs(" <span class=\"warn\">— ~ rests on a cell flagged as noisy: ", f);
+            html_escape(f, c->why);
+            fputs("</span>", f);
+        }
         fputs("</li>\n", f);
     }
     fputs("</ul>\n<p class=\"notes\">", f);

@@ -91,6 +91,7 @@ struct rep_conclusion {
     char lead[240];                /* its first part ("load, cache=warm — ready: mmap vs read"), for bold */
     bool significant, no_difference, too_few;
     bool flagged;                  /* a cell it rests on is flagged as noisy */
+    char why[200];                 /* the flag's warning ("MAD is 6.8% of the median ...") */
     int row_a, row_b;              /* the compared rows of the group (subject, reference) */
     double ratio, lo, hi;          /* the effect as a ratio and its CI (NaN when a difference) */
     double coverage;
