@@ -314,7 +314,7 @@ static int find_row(const struct rep_group *g, int run, const char *const *k, co
 
 /* One spec on group gi (only for the runs that declared it: decl_run, or
  * every run with -1). */
-static int apply_spec(struct report *rp, int gi, const struct spec *sp, const char *text, int decl_run)
+static int apply_spec(struct report *rp, int gi, const struct spec *sp, const char *text, int decl_run, int *matched)
 {
     struct rep_group *g = &rp->groups[gi];
     int ci = col_of(g, sp->metric);
@@ -359,6 +359,7 @@ static int apply_spec(struct report *rp, int gi, const struct spec *sp, const ch
             int ib = find_row(g, run, keys, vals, n + 1);
             if (ia < 0 || ib < 0)
                 continue;
+            ++*matched;
             /* the context: the fixed axes, then other varying axes at the
              * subject row's values (the sweep's first, unless named) */
             char ctx[200] = "";
@@ -487,7 +488,8 @@ int conclude(struct report *rp, const char *extra, char *err, size_t err_len)
                                 text ? text : "(not a string)");
                     continue;
                 }
-                int rc = apply_spec(rp, gi, &sp, text, run);
+                int matched = 0;
+                int rc = apply_spec(rp, gi, &sp, text, run, &matched);
                 if (rc != 0)
                     return report_fail(err, err_len, rc, "report: %s while concluding",
                                        rc == REPORT_ENOMEM ? "out of memory" : "a corrupt results file");
@@ -505,12 +507,12 @@ int conclude(struct report *rp, const char *extra, char *err, size_t err_len)
             int rc = parse_spec(t, &sp, err, err_len);
             if (rc != 0)
                 return rc;
-            int before = rp->n_concl;
+            int matched = 0;
             for (int gi = 0; gi < rp->n_groups && rc == 0; gi++)
-                rc = apply_spec(rp, gi, &sp, t, -1);
+                rc = apply_spec(rp, gi, &sp, t, -1, &matched);
             if (rc != 0)
                 return report_fail(err, err_len, rc, "report: out of memory while concluding");
-            if (rp->n_concl == before)
+            if (matched == 0)
                 return report_fail(err, err_len, REPORT_EUSAGE,
                                    "--compare '%s': no workload has metric %s, axis %s and rows with %s=%s and %s=%s",
                                    t, sp.metric, sp.axis, sp.axis, sp.a, sp.axis, sp.b);

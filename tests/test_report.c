@@ -529,6 +529,14 @@ START_TEST(test_conclusions)
     ck_assert_ptr_nonnull(strstr(md, "| c | 8 | 1.51 ± 0.03 | 1.50× |"));
     ck_assert_ptr_nonnull(strstr(md, "| b | 8 | 1.00 ± 0.02 | 1.00× n.s. |"));
     free(md);
+    /* the study's own comparison given again is no error and no second line */
+    o.compare = "t_ns: mode=c vs a";
+    ck_assert_msg(report_write(paths, 1, &o, &sum, err, sizeof err) == 0, "%s", err);
+    md = (char *)slurp(out, "report.md", &len);
+    const char *first = strstr(md, "t: mode=c 1.51 ms");
+    ck_assert_ptr_nonnull(first);
+    ck_assert_ptr_null(strstr(first + 1, "t: mode=c 1.51 ms"));
+    free(md);
     /* a comparison that names nothing in the results is a usage error */
     o.compare = "t_ns: mode=z vs a";
     ck_assert_int_eq(report_write(paths, 1, &o, &sum, err, sizeof err), REPORT_EUSAGE);
