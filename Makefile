@@ -74,7 +74,7 @@ TEST_OBJ     := $(TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/check_main.o $(BUILD
 # (harness/gbench/ is C++ and not globbed into ggperf: only this binary links Google Benchmark).
 BENCH_SRC   := $(sort $(wildcard bench/*.c))
 BENCH_OBJ   := $(BENCH_SRC:%.c=$(BUILD)/%.o) $(BUILD)/harness/gbench/gbench.o \
-               $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard harness/counters/*.c) harness/machine/sysfs.c harness/machine/cpuinfo.c))
+               $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard harness/counters/*.c) harness/machine/sysfs.c harness/machine/cpuinfo.c results/fmt.c))
 # Debian's compare.py wants Debian's python3 (scipy from python3-scipy), not
 # whatever python3 comes first in PATH.
 COMPARE_PY  := /usr/bin/python3 /usr/share/benchmark/compare.py

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "results/fmt.h"
 #include "cli/cli.h"
 #include "engine/quant.h"
 #include "harness/counters/ctr.h"
@@ -53,16 +54,6 @@ static const char *fmt_metric(char *buf, size_t len, const struct metric *m, con
     return buf;
 }
 
-static void fmt_bytes(char *buf, size_t len, uint64_t b)
-{
-    if (b >= (1u << 20) && b % (1u << 20) == 0)
-        snprintf(buf, len, "%" PRIu64 " MiB", b >> 20);
-    else if (b >= 1024 && b % 1024 == 0)
-        snprintf(buf, len, "%" PRIu64 " KiB", b >> 10);
-    else
-        snprintf(buf, len, "%" PRIu64 " B", b);
-}
-
 static void print_text(const struct probe_info *p)
 {
     char a[256], b[256];
@@ -98,7 +89,7 @@ static void print_text(const struct probe_info *p)
         printf("caches (cpu0)        unknown: %s\n", p->caches.why);
     for (int i = 0; i < p->caches.n; i++) {
         const struct cpuinfo_cache *c = &p->caches.c[i];
-        fmt_bytes(a, sizeof a, c->size_bytes);
+        fmt_bytes(a, sizeof a, (double)(c->size_bytes));
         snprintf(b, sizeof b, "%d", c->sets);
         printf("  L%d %-12s %9s %3d-way %3d B lines %7s sets  cpus %-8s %s\n", c->level, c->type, a, c->ways,
                c->line_bytes, c->sets ? b : "?", c->shared_cpus[0] ? c->shared_cpus : "?",
@@ -116,7 +107,7 @@ static void print_text(const struct probe_info *p)
     if (p->flags & PROBE_NO_BANDWIDTH) {
         printf("bandwidth            %s\n", fmt_metric(a, sizeof a, &p->peak_triad_gbps, "%.2f"));
     } else {
-        fmt_bytes(a, sizeof a, p->bw_array_bytes);
+        fmt_bytes(a, sizeof a, (double)(p->bw_array_bytes));
         printf("bandwidth            3 arrays x %s, best of %d%s\n", a, p->bw_reps,
                (p->flags & PROBE_QUICK) ? " (quick: in cache, not memory bandwidth)" : "");
         if (p->n_bw)

@@ -12,9 +12,11 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: ggperf report RESULTS... [-o DIR] [--baseline AXIS=VALUE,...] [--probe FILE]\n"
-            "                     [--force] [--no-plots]\n\n"
+            "                     [--compare SPECS] [--force] [--no-plots]\n\n"
             "Write DIR/report.md and DIR/report.html (self-contained) from ggperf results files\n"
-            "(JSONL streams or JSON documents, also `ggperf import` output): per workload a\n"
+            "(JSONL streams or JSON documents, also `ggperf import` output): conclusions first\n"
+            "(each with an effect, its CI and a p-value, or \"no difference\"), then plots, then\n"
+            "per workload a\n"
             "table row per configuration with median ± MAD, units and counter sources, a ratio\n"
             "to a baseline row, and plots chosen from the axes and metrics present. Each plot\n"
             "is NAME.dat + NAME.gp (edit, then `gnuplot NAME.gp` in DIR to redraw) + NAME.png\n"
@@ -25,6 +27,10 @@ static void usage(FILE *f)
             "                      engine=llama.cpp,test=tg32 (default: each table's first row)\n"
             "  --probe FILE        `ggperf probe --json` output: peak bandwidth for the roofline\n"
             "                      when the results carry none\n"
+            "  --compare SPECS     more comparisons to conclude on, ';'-separated, each\n"
+            "                      METRIC: AXIS=A vs B [at AXIS=V,...] [per AXIS], e.g.\n"
+            "                      'ready_ns: load=mmap vs read per cache' (studies declare their own;\n"
+            "                      two files of one workload are compared second vs first)\n"
             "  --force             replace files in DIR that ggperf report did not write\n"
             "  --no-plots          tables only\n\n"
             "DIR/.ggperf-report lists what ggperf wrote; anything else in DIR is left alone.\n");
@@ -53,6 +59,8 @@ static int run(int argc, char **argv)
                 dst = &o.baseline;
             } else if (strcmp(a, "--probe") == 0) {
                 dst = &o.probe_path;
+            } else if (strcmp(a, "--compare") == 0) {
+                dst = &o.compare;
             } else if (strcmp(a, "--force") == 0) {
                 o.force = true;
                 continue;

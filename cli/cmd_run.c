@@ -83,6 +83,9 @@ static void usage(FILE *f, const struct workload *only)
             "                  CPU caches for --sim on (valgrind's cache simulation), e.g.\n"
             "                  L1d=48K/12/64,L2=2M/16/64,LL=32M/16/64 (SIZE/WAYS/LINE); default:\n"
             "                  $GGPERF_CACHE_GEOMETRY, else sysfs, CPUID, getconf (`ggperf probe` shows it)\n"
+            "  --question TEXT what the sweep asks, recorded in the header for `ggperf report`\n"
+            "  --compare LIST  the comparisons `ggperf report` concludes on, ';'-separated,\n"
+            "                  each METRIC: AXIS=A vs B [at AXIS=V,...] [per AXIS]\n"
             "  --resume STREAM continue a killed or stopped sweep; its plan comes from STREAM\n\n",
             RUNNER_DEFAULT_SHAPE, RUNNER_DEFAULT_TYPE);
     fprintf(f, "workloads:\n");
@@ -181,7 +184,7 @@ static int run(int argc, char **argv)
     }
 
     const char *model = NULL, *out = NULL, *stream = NULL, *resume = NULL, *axis_lists[WORKLOAD_MAX_AXES] = { 0 };
-    const char *metrics = NULL, *title = NULL;
+    const char *metrics = NULL, *title = NULL, *question = NULL, *compare = NULL;
     int reps = 5, warmup = 1, fmt = RESULTS_FMT_MD;
     double min_time = 0;
     uint64_t seed = 1;
@@ -229,6 +232,10 @@ static int run(int argc, char **argv)
         } else if (strcmp(a, "--cache-geometry") == 0) {
             /* not --cache: the load workload has an axis of that name (page cache state) */
             rc = cli_cache_flag(a, v);
+        } else if (strcmp(a, "--question") == 0) {
+            question = v;
+        } else if (strcmp(a, "--compare") == 0) {
+            compare = v;
         } else if (a[1] == '-' && wl && workload_axis_index(wl, a + 2) >= 0) {
             axis_lists[workload_axis_index(wl, a + 2)] = v;
             sweep_flags = true;
@@ -331,6 +338,7 @@ static int run(int argc, char **argv)
         .wl = wl, .axis_lists = axis_lists, .model_path = model, .cache_dir = have_cache ? cache : NULL,
         .repetitions = reps, .warmup = warmup, .min_time_s = min_time, .seed = seed, .stream_path = stream,
         .resume = resume != NULL, .progress = tty ? progress : NULL, .stop = &stop_requested,
+        .question = question, .compare = compare,
     };
     if (!resume)
         fprintf(stderr, "ggperf: streaming samples to %s\n", stream);

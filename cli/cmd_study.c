@@ -27,18 +27,22 @@ static const struct study studies[] = {
       "Loads a ~0.9 GB model (synthesized TinyLlama-1.1B shape, Q6_K) with each strategy, from a cold page\n"
       "cache (dropped and verified with mincore) and a warm one, each repetition in a fresh process.\n"
       "A row per strategy x cache state: time per phase (map/read, parse, first touch of every weight page,\n"
-      "first token), RSS increase anonymous/file-backed, page faults, bytes read from disk, and whether the\n"
-      "cold state was verified.",
+      "first token), RSS increase anonymous/file-backed, page faults, bytes read from disk, whether the\n"
+      "cold state was verified; /proc/vmstat deltas (THP faults and fallbacks, compaction stalls, reclaim,\n"
+      "page-ins) and the device's readahead window, so a surprising row carries its likely cause.",
       /* 6 repetitions: the fewest with a 95% CI of the median */
       "1.1b", "Q6_K", &workload_load, { { "load", "read,mmap,populate,willneed,sequential,hugepage,direct" }, { "cache", "cold,warm" } }, 6, 0,
       "resident_before_fraction,cold_ok,map_read_ns,parse_ns,touch_ns,ready_ns,first_token_ns,rss_anon_delta_bytes,"
-      "rss_file_delta_bytes,minor_faults,major_faults,disk_read_bytes,read_gbps,map_touch_gbps",
-      "load study: time per phase, memory and faults per strategy and cache state" },
+      "rss_file_delta_bytes,minor_faults,major_faults,disk_read_bytes,read_gbps,map_touch_gbps,vm_thp_fault_alloc,"
+      "vm_thp_fault_fallback,vm_compact_stall",
+      "load study: time per phase, memory and faults per strategy and cache state",
+      "How much sooner is a model ready with mmap than with read+copy, and what does a warm page cache change?",
+      "ready_ns: load=mmap vs read per cache; ready_ns: cache=warm vs cold at load=mmap; ready_ns: cache=warm vs cold at load=hugepage" },
     { "metadata", "GGUF metadata parse time and heap use, 32k vs 128k vocabulary, caller vs malloc'ed index",
       "Parses GGUF files whose metadata holds a 32k or 128k-token vocabulary, with the index in caller storage\n"
       "(gguf_open: no allocation) or malloc'ed (gguf_open_alloc); heap bytes from mallinfo2.",
       NULL, NULL, &workload_metadata, { { "vocab", "32000,128000" }, { "index", "caller,alloc" } }, 21, 2, "open_ns,heap_bytes,mmap_chunks,index_bytes,file_bytes,n_kv",
-      "metadata study: parse time and heap use" },
+      "metadata study: parse time and heap use", NULL, NULL },
     { "decode", "decode speed by threads, kernel ISA and weight placement: tokens/s, latency, bandwidth vs STREAM",
       "Generates 16 tokens per repetition on the synthesized 110m model (Q8_0) with 1 and 2 threads, the\n"
       "reference, AVX2 and fastest kernels, and the weights mapped from the page cache or copied into 2 MiB\n"
@@ -52,16 +56,21 @@ static const struct study studies[] = {
       "tokens_per_s,token_p50_ns,token_p99_ns,eff_bw_gbps,peak_triad_gbps,bw_fraction_of_peak,matmul_gflops,"
       "weights_huge_fraction,instructions_per_token,context_switches,cpu_migrations,minor_faults,"
       "wakeup_latency_p99_ns,runq_wait_ns",
-      "decode study: tokens/s and bandwidth by threads, kernels and weight placement" },
+      "decode study: tokens/s and bandwidth by threads, kernels and weight placement",
+      "What do SIMD kernels, a second thread and huge-page weights each buy in decode speed?",
+      "tokens_per_s: kernels=auto vs ref at threads=1,weights=map; tokens_per_s: threads=2 vs 1 at kernels=auto,weights=map; tokens_per_s: weights=hugepage vs map at threads=1,kernels=auto" },
     { "threads", "thread count (1..2x cores), pinning and wait policy: tokens/s, wake-up latency, switches",
       "Decodes 8 tokens per repetition on the synthesized 110m model (Q8_0) with 1, 2 and 4 threads (4 is\n"
       "oversubscribed on 2 cores), unpinned and pinned, with the pool spinning, sleeping on a futex, or both.\n"
       "A row per configuration: tokens/s, p99 token latency, wake-up latency of the pool's threads (sched\n"
       "tracepoints), run-queue delay (schedstat), voluntary/involuntary switches, migrations, futex waits.",
-      "110m", "Q8_0", &workload_threads, { { "threads", "1,2,4" }, { "pin", "off,on" }, { "wait", "spin,futex,hybrid" }, { "n_gen", "8" } }, 3, 1,
+      "110m", "Q8_0", &workload_threads, { { "threads", "1,2,4" }, { "pin", "off,on" }, { "wait", "spin,futex,hybrid" }, { "n_gen", "8" } },
+      6, 1, /* 6: with fewer, no comparison of two rows can reach p < 0.05 */
       "tokens_per_s,token_p99_ns,wakeup_latency_p50_ns,wakeup_latency_p99_ns,wakeup_latency_max_ns,runq_wait_ns,"
       "voluntary_switches,involuntary_switches,cpu_migrations,futex_waits",
-      "threads study: pool size, pinning and wait policy" },
+      "threads study: pool size, pinning and wait policy",
+      "Does a second thread speed decoding up, and do pinning and the wait policy matter?",
+      "tokens_per_s: threads=2 vs 1 at pin=off,wait=spin; tokens_per_s: pin=on vs off at threads=1,wait=spin; tokens_per_s: wait=futex vs spin at threads=2,pin=off" },
     { "alloc", "per-token scratch allocation: heap vs arena vs mmap+MADV_DONTNEED",
       "Decodes 16 tokens per repetition on the synthesized 110m model (Q8_0), obtaining and touching a scratch\n"
       "of the engine's scratch size every token from malloc/free, a preallocated arena, or an anonymous\n"
@@ -70,7 +79,7 @@ static const struct study studies[] = {
       "110m", "Q8_0", &workload_alloc, { { "strategy", "heap,arena,mmap" }, { "n_gen", "16" } }, 6, 1,
       "token_p50_ns,token_p99_ns,tokens_per_s,alloc_ns_per_token,alloc_p99_ns,touch_ns_per_token,"
       "minor_faults_per_token,rss_anon_bytes,rss_anon_delta_bytes,scratch_bytes",
-      "alloc study: per-token scratch strategies" },
+      "alloc study: per-token scratch strategies", NULL, NULL },
     { "kvcache", "attention over a growing KV cache: aligned vs padded rows at positions 64..1024",
       "Decodes 8 tokens per repetition at context positions 64, 256 and 1024 (prefilled untimed) on the\n"
       "synthesized tiny model (Q8_0: attention is a large share of a step there) with KV rows padded by 0,\n"
@@ -78,7 +87,7 @@ static const struct study studies[] = {
       "bytes it reads per second, row size, L1d misses per step (PMU; `ggperf run kvcache --sim on` for\n"
       "simulated ones where there is none).",
       "tiny", "Q8_0", &workload_kvcache, { { "pad", "0,1,8,16" }, { "pos", "64,256,1024" }, { "steps", "8" } }, 6, 1, "step_p50_ns,ns_per_step,attn_ns_per_step,attn_kv_gbps,kv_row_bytes,l1d_misses_per_step",
-      "kvcache study: time per decode step by KV row padding and position" },
+      "kvcache study: time per decode step by KV row padding and position", NULL, NULL },
     { "contention", "kernels vs layout: weight alignment 0/1/8/18/32, threads, false sharing of outputs",
       "Runs the engine's dot and dequantize kernels over 1024 rows x 2048 of Q4_0, Q8_0 and Q4_K weights whose\n"
       "first byte sits 0, 1, 8, 18 or 32 bytes past a cache line, on 1 and 2 threads whose per-row results go\n"
@@ -87,14 +96,14 @@ static const struct study studies[] = {
       "--sim on` for simulated ones), and a checksum that must not change with the layout.",
       NULL, NULL, &workload_contention, { { "type", "q4_0,q8_0,q4_k" }, { "op", "dot,to_float" }, { "align", "0,1,8,18,32" }, { "threads", "1,2" }, { "layout", "packed,padded" } }, 6, 1,
       "ns_per_1024_rows,ns_per_1024_rows_min,weight_gbps,l1d_misses_per_1024_rows,result_checksum",
-      "contention study: kernel time by alignment, threads and output layout" },
+      "contention study: kernel time by alignment, threads and output layout", NULL, NULL },
     { "matmul", "naive vs cache-blocked vs engine kernels vs OpenBLAS at TinyLlama and square shapes",
       "Multiplies weights of 2048x2048, 2048x5632, 5632x2048 (TinyLlama's projections) and square 256, 512\n"
       "and 1024 by 1 and 64 token rows with a naive triple loop, a cache-blocked loop, the engine's f32, Q8_0\n"
       "and Q4_0 kernels and OpenBLAS sgemm, on one thread. A row per configuration: time per product,\n"
       "GFLOP/s, bytes per flop, GB/s, and the error against a double-precision reference.",
       NULL, NULL, &workload_matmul, { { "impl", "naive,blocked,blas,engine-f32,engine-q8_0,engine-q4_0" }, { "shape", "256,512,1024,2048x2048,2048x5632,5632x2048" }, { "n", "1,64" } }, 3, 0, "ns_per_matmul,gflops,bytes_per_flop,gbps,check_rel_err",
-      "matmul study: GFLOP/s by implementation and shape" },
+      "matmul study: GFLOP/s by implementation and shape", NULL, NULL },
 };
 
 #define N_STUDIES (sizeof studies / sizeof studies[0])
@@ -142,11 +151,13 @@ int study_check(const struct study *s, char *err, size_t err_len)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: ggperf study list\n"
-               "       ggperf study NAME [-m MODEL] [-r N] [--seed S] [-o md|csv|json|jsonl|sqlite] [--out FILE]\n"
-               "                         [--stream FILE] [--resume STREAM] [--cache-geometry GEOM] [--force]\n\n"
+               "       ggperf study NAME [-m MODEL] [-r N] [--warmup N] [--min-time S] [--seed S] [--AXIS LIST]...\n"
+               "                         [-o md|csv|json|jsonl|sqlite] [--out FILE] [--stream FILE]\n"
+               "                         [--resume STREAM] [--cache-geometry GEOM] [--force]\n\n"
                "Run a predefined sweep and print its comparison table. Studies run through\n"
                "`ggperf run` (streamed results, --resume, the same outputs). -m replaces the\n"
-               "study's model (synthesized once into the cache directory otherwise).\n"
+               "study's model (synthesized once into the cache directory otherwise). --AXIS LIST\n"
+               "replaces the values the study sweeps on one of its workload's axes.\n"
                "--cache-geometry gives the CPU caches of simulated runs (`ggperf run --help`).\n\nstudies:\n");
     for (size_t i = 0; i < N_STUDIES; i++)
         fprintf(f, "  %-10s %s\n", studies[i].name, studies[i].summary);
@@ -167,7 +178,10 @@ static int run(int argc, char **argv)
             for (int k = 0; k < STUDY_MAX_AXES && s->axes[k].axis; k++)
                 printf(" --%s %s", s->axes[k].axis, s->axes[k].values);
             printf(" -r %d --warmup %d", s->reps, s->warmup);
-            printf("\n  table: %s\n\n", s->metrics);
+            printf("\n  table: %s\n", s->metrics);
+            if (s->question)
+                printf("  asks: %s\n  compares: %s\n", s->question, s->compare);
+            printf("\n");
         }
         return CLI_OK;
     }
@@ -191,7 +205,9 @@ static int run(int argc, char **argv)
     /* the user's options, checked here so that unknown ones name the study
      * and bad values fail before a model is synthesized */
     static const char *const passed[] = { "-m", "-r", "--seed", "-o", "--out", "--stream", "--resume",
-                                          "--cache-geometry", NULL };
+                                          "--cache-geometry", "--warmup", "--min-time", NULL };
+    /* --AXIS LIST replaces the study's values on that axis of its workload */
+    const char *axis_over[WORKLOAD_MAX_AXES] = { 0 };
     const char *model = NULL, *resume = NULL, *user[32];
     int n_user = 0;
     bool force = false;
@@ -204,11 +220,17 @@ static int run(int argc, char **argv)
         bool known = false;
         for (int k = 0; passed[k]; k++)
             known = known || strcmp(argv[i], passed[k]) == 0;
-        if (!known)
-            return cli_error(CLI_EUSAGE, "study: unknown option '%s' (allowed: -m -r --seed -o --out --stream "
-                                         "--resume --cache-geometry --force)", argv[i]);
+        const int ai = strncmp(argv[i], "--", 2) == 0 ? workload_axis_index(s->wl, argv[i] + 2) : -1;
+        if (!known && ai < 0)
+            return cli_error(CLI_EUSAGE, "study: unknown option '%s' (allowed: -m -r --warmup --min-time --seed -o "
+                                         "--out --stream --resume --cache-geometry --force, or an axis of workload "
+                                         "%s: ggperf run --help)", argv[i], s->wl->name);
         if (i + 1 >= argc)
             return cli_error(CLI_EUSAGE, "study: %s needs a value", argv[i]);
+        if (ai >= 0) {
+            axis_over[ai] = argv[i + 1];
+            continue;
+        }
         const char *v = argv[i + 1];
         int iv;
         uint64_t uv;
@@ -243,17 +265,28 @@ static int run(int argc, char **argv)
     }
 
     /* ggperf run WORKLOAD [study axes and plan] [-m MODEL] [user options] --metrics ... --title ... */
-    const char *args[64];
-    char flags[STUDY_MAX_AXES][WORKLOAD_NAME_FLAG_MAX], reps[16], warmup[16];
+    const char *args[96];
+    char flags[STUDY_MAX_AXES + WORKLOAD_MAX_AXES][WORKLOAD_NAME_FLAG_MAX], reps[16], warmup[16];
     int n = 0;
     args[n++] = "run";
     args[n++] = s->wl->name;
     if (!resume) { /* a resumed sweep takes its plan from the stream */
-        for (int k = 0; k < STUDY_MAX_AXES && s->axes[k].axis; k++) {
+        int k = 0;
+        for (; k < STUDY_MAX_AXES && s->axes[k].axis; k++) {
+            const int ai = workload_axis_index(s->wl, s->axes[k].axis);
             snprintf(flags[k], sizeof flags[k], "--%s", s->axes[k].axis);
             args[n++] = flags[k];
-            args[n++] = s->axes[k].values;
+            args[n++] = ai >= 0 && axis_over[ai] ? axis_over[ai] : s->axes[k].values;
+            if (ai >= 0)
+                axis_over[ai] = NULL;
         }
+        /* axes the study leaves at their defaults but the user named */
+        for (int ai = 0; ai < s->wl->n_axes && k < STUDY_MAX_AXES + WORKLOAD_MAX_AXES; ai++)
+            if (axis_over[ai]) {
+                snprintf(flags[k], sizeof flags[k], "--%s", s->wl->axes[ai].name);
+                args[n++] = flags[k++];
+                args[n++] = axis_over[ai];
+            }
         snprintf(reps, sizeof reps, "%d", s->reps);
         snprintf(warmup, sizeof warmup, "%d", s->warmup);
         args[n++] = "-r";
@@ -265,7 +298,7 @@ static int run(int argc, char **argv)
         args[n++] = "-m";
         args[n++] = model;
     }
-    for (int i = 0; i + 1 < n_user && n < 57; i += 2)
+    for (int i = 0; i + 1 < n_user && n < 85; i += 2)
         if (strcmp(user[i], "-m") != 0 && !(resume && (strcmp(user[i], "-r") == 0 || strcmp(user[i], "--seed") == 0))) {
             args[n++] = user[i];
             args[n++] = user[i + 1];
@@ -276,6 +309,14 @@ static int run(int argc, char **argv)
     args[n++] = s->metrics;
     args[n++] = "--title";
     args[n++] = s->title;
+    if (s->question && !resume) {
+        args[n++] = "--question";
+        args[n++] = s->question;
+    }
+    if (s->compare && !resume) {
+        args[n++] = "--compare";
+        args[n++] = s->compare;
+    }
     args[n] = NULL;
     return cmd_run.run(n, (char **)args);
 }

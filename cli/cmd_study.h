@@ -28,6 +28,9 @@ struct study {
     int reps, warmup;             /* the plan */
     const char *metrics;          /* the comparison table's columns */
     const char *title;
+    const char *question;         /* what the study asks, said first in its report; NULL: none */
+    const char *compare;          /* the comparisons its report concludes on ('; '-separated, each
+                                     METRIC: AXIS=A vs B [at AXIS=V,...] [per AXIS]: reports/conclude.h) */
 };
 
 /* Study i, or NULL past the end. */

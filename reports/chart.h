@@ -45,9 +45,22 @@
 #define CHART_MAX_PER_GROUP 10
 #define CHART_MAX_FALLBACK_EXTRA 4   /* fallback bar charts beside a workload's own plots */
 
+#define CHART_PALETTE_MAX 64
+
+/* The report's series titles in order of first appearance: a title's
+ * index is its colour in every plot (zero it before the first group). */
+struct chart_palette {
+    int n;
+    char titles[CHART_PALETTE_MAX][128];
+};
+
+/* The palette index of title (added when new), -1 when full or pal NULL. */
+int chart_palette_color(struct chart_palette *pal, const char *title);
+
 /* Append the plots for group gi of rp to (*plots)[*n] (a realloc'ed array
  * the caller frees with plot_free on each, then free). Names are unique
  * over the array. Returns 0 or REPORT_ENOMEM. */
-int chart_group(const struct report *rp, int gi, struct plot ***plots, int *n, char *err, size_t err_len);
+int chart_group(const struct report *rp, int gi, struct chart_palette *pal, struct plot ***plots, int *n, char *err,
+                size_t err_len);
 
 #endif

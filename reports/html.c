@@ -67,7 +67,16 @@ static const char check_script[] =
     "if(ce)ce.apply(console,arguments);};\n"
     "window.addEventListener('load',function(){var im=document.images,ok=0;"
     "for(var i=0;i<im.length;i++){if(im[i].complete&&im[i].naturalWidth>0)ok++;else note('image not shown: '+im[i].alt);}\n"
+    "function vis(e){var r=e.getBoundingClientRect(),s=getComputedStyle(e);"
+    "return r.width>40&&r.height>10&&s.display!=='none'&&s.visibility!=='hidden'&&parseFloat(s.opacity)>0;}\n"
+    "var pv=0;for(var i=0;i<im.length;i++)if(vis(im[i]))pv++;\n"
+    "var cl=document.querySelectorAll('#conclusions li'),cv=0;for(var i=0;i<cl.length;i++)if(vis(cl[i]))cv++;\n"
+    "function top(q){var e=document.querySelector(q);return e?e.getBoundingClientRect().top+window.scrollY:-1;}\n"
+    "var tc=top('#conclusions'),tp=top('#plots'),tt=top('#tables');"
+    "var order=tc>=0&&tt>tc&&(tp<0||(tp>tc&&tt>tp));\n"
     "var b=document.body;b.setAttribute('data-images-total',String(im.length));"
+    "b.setAttribute('data-plots-visible',String(pv));b.setAttribute('data-conclusions',String(cl.length));"
+    "b.setAttribute('data-conclusions-visible',String(cv));b.setAttribute('data-order-ok',order?'1':'0');"
     "b.setAttribute('data-images-ok',String(ok));b.setAttribute('data-errors',errs.join(' | '));"
     "b.setAttribute('data-check','done');});})();\n";
 

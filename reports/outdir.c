@@ -1,5 +1,6 @@
 /* outdir — a report directory with a manifest of what ggperf wrote (see outdir.h). */
 #include "reports/outdir.h"
+#include "base/err.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,18 +23,6 @@ struct outdir {
     char **planned;
     size_t n_planned;
 };
-
-static int fail(char *err, size_t err_len, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t err_len, int code, const char *fmt, ...)
-{
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 bool outdir_name_ok(const char *name)
 {
@@ -105,32 +94,32 @@ int outdir_open(struct outdir **out, const char *path, bool force, char *err, si
 {
     *out = NULL;
     if (!path || !*path)
-        return fail(err, err_len, OUTDIR_EINVAL, "report: empty output directory");
+        return err_fail(err, err_len, OUTDIR_EINVAL, "report: empty output directory");
     struct outdir *d = calloc(1, sizeof *d);
     if (!d)
-        return fail(err, err_len, OUTDIR_ENOMEM, "report: out of memory");
+        return err_fail(err, err_len, OUTDIR_ENOMEM, "report: out of memory");
     d->dfd = -1;
     d->force = force;
     int w = snprintf(d->path, sizeof d->path, "%s", path);
     if (w < 0 || (size_t)w >= sizeof d->path) {
         free(d);
-        return fail(err, err_len, OUTDIR_EINVAL, "%s: path too long", path);
+        return err_fail(err, err_len, OUTDIR_EINVAL, "%s: path too long", path);
     }
     if (mkdir(path, 0777) != 0 && errno != EEXIST) {
         int e = errno;
         free(d);
-        return fail(err, err_len, OUTDIR_EIO, "%s: cannot create the report directory: %s", path, strerror(e));
+        return err_fail(err, err_len, OUTDIR_EIO, "%s: cannot create the report directory: %s", path, strerror(e));
     }
     d->dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (d->dfd < 0) {
         int e = errno;
         free(d);
-        return fail(err, err_len, OUTDIR_EIO, "%s: cannot open the report directory: %s", path,
+        return err_fail(err, err_len, OUTDIR_EIO, "%s: cannot open the report directory: %s", path,
                     e == ENOTDIR ? "exists and is not a directory" : strerror(e));
     }
     if (read_manifest(d) != 0) {
         outdir_close(d, NULL, 0);
-        return fail(err, err_len, OUTDIR_ENOMEM, "report: out of memory");
+        return err_fail(err, err_len, OUTDIR_ENOMEM, "report: out of memory");
     }
     *out = d;
     return OUTDIR_OK;
@@ -145,12 +134,12 @@ static int write_manifest(struct outdir *d, char *const *a, size_t na, char *con
     unlinkat(d->dfd, tmp, 0);
     int fd = openat(d->dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0)
-        return fail(err, err_len, OUTDIR_EIO, "%s/%s: cannot create: %s", d->path, tmp, strerror(errno));
+        return err_fail(err, err_len, OUTDIR_EIO, "%s/%s: cannot create: %s", d->path, tmp, strerror(errno));
     FILE *f = fdopen(fd, "w");
     if (!f) {
         close(fd);
         unlinkat(d->dfd, tmp, 0);
-        return fail(err, err_len, OUTDIR_ENOMEM, "report: out of memory");
+        return err_fail(err, err_len, OUTDIR_ENOMEM, "report: out of memory");
     }
     fprintf(f, "%s\n", MANIFEST_MAGIC);
     for (size_t i = 0; i < na; i++)
@@ -163,7 +152,7 @@ static int write_manifest(struct outdir *d, char *const *a, size_t na, char *con
     if (bad || renameat(d->dfd, tmp, d->dfd, OUTDIR_MANIFEST) != 0) {
         int e = errno;
         unlinkat(d->dfd, tmp, 0);
-        return fail(err, err_len, OUTDIR_EIO, "%s/%s: cannot write: %s", d->path, OUTDIR_MANIFEST, strerror(e));
+        return err_fail(err, err_len, OUTDIR_EIO, "%s/%s: cannot write: %s", d->path, OUTDIR_MANIFEST, strerror(e));
     }
     return OUTDIR_OK;
 }
@@ -172,20 +161,20 @@ int outdir_plan(struct outdir *d, const char *const *names, size_t n, char *err,
 {
     for (size_t i = 0; i < n; i++) {
         if (!outdir_name_ok(names[i]) || strcmp(names[i], OUTDIR_MANIFEST) == 0)
-            return fail(err, err_len, OUTDIR_EINVAL, "report: '%s' is not a safe file name", names[i]);
+            return err_fail(err, err_len, OUTDIR_EINVAL, "report: '%s' is not a safe file name", names[i]);
         struct stat st;
         if (fstatat(d->dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) != 0)
             continue;
         if (S_ISDIR(st.st_mode))
-            return fail(err, err_len, OUTDIR_EEXIST, "%s/%s: is a directory, not replacing it", d->path, names[i]);
+            return err_fail(err, err_len, OUTDIR_EEXIST, "%s/%s: is a directory, not replacing it", d->path, names[i]);
         if (!d->force && !in_list(d->old, d->n_old, names[i]))
-            return fail(err, err_len, OUTDIR_EEXIST,
+            return err_fail(err, err_len, OUTDIR_EEXIST,
                         "%s/%s: exists and was not written by ggperf report (use --force to replace it)", d->path,
                         names[i]);
     }
     for (size_t i = 0; i < n; i++)
         if (!in_list(d->planned, d->n_planned, names[i]) && push(&d->planned, &d->n_planned, names[i]) != 0)
-            return fail(err, err_len, OUTDIR_ENOMEM, "report: out of memory");
+            return err_fail(err, err_len, OUTDIR_ENOMEM, "report: out of memory");
     /* claim the names before the first byte is written: a report cut short
      * still owns what it left behind */
     int rc = write_manifest(d, d->old, d->n_old, d->planned, d->n_planned, err, err_len);
@@ -193,7 +182,7 @@ int outdir_plan(struct outdir *d, const char *const *names, size_t n, char *err,
         return rc;
     for (size_t i = 0; i < n; i++)
         if (unlinkat(d->dfd, names[i], 0) != 0 && errno != ENOENT)
-            return fail(err, err_len, OUTDIR_EIO, "%s/%s: cannot remove the old file: %s", d->path, names[i],
+            return err_fail(err, err_len, OUTDIR_EIO, "%s/%s: cannot remove the old file: %s", d->path, names[i],
                         strerror(errno));
     return OUTDIR_OK;
 }
@@ -211,7 +200,7 @@ static void tmp_name(char *buf, size_t len, const char *name)
 FILE *outdir_create(struct outdir *d, const char *name, char *err, size_t err_len)
 {
     if (!outdir_planned(d, name)) {
-        fail(err, err_len, OUTDIR_EINVAL, "report: '%s' was not planned", name);
+        err_fail(err, err_len, OUTDIR_EINVAL, "report: '%s' was not planned", name);
         return NULL;
     }
     char tmp[NAME_MAX_LEN + 32];
@@ -219,14 +208,14 @@ FILE *outdir_create(struct outdir *d, const char *name, char *err, size_t err_le
     unlinkat(d->dfd, tmp, 0);
     int fd = openat(d->dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) {
-        fail(err, err_len, OUTDIR_EIO, "%s/%s: cannot create: %s", d->path, tmp, strerror(errno));
+        err_fail(err, err_len, OUTDIR_EIO, "%s/%s: cannot create: %s", d->path, tmp, strerror(errno));
         return NULL;
     }
     FILE *f = fdopen(fd, "w");
     if (!f) {
         close(fd);
         unlinkat(d->dfd, tmp, 0);
-        fail(err, err_len, OUTDIR_ENOMEM, "report: out of memory");
+        err_fail(err, err_len, OUTDIR_ENOMEM, "report: out of memory");
     }
     return f;
 }
@@ -247,7 +236,7 @@ int outdir_commit(struct outdir *d, FILE *f, const char *name, char *err, size_t
     }
     if (bad) {
         unlinkat(d->dfd, tmp, 0);
-        return fail(err, err_len, OUTDIR_EIO, "%s/%s: write failed: %s", d->path, name, strerror(e));
+        return err_fail(err, err_len, OUTDIR_EIO, "%s/%s: write failed: %s", d->path, name, strerror(e));
     }
     return OUTDIR_OK;
 }

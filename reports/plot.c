@@ -74,6 +74,7 @@ int plot_add_series(struct plot *p, const char *title)
     struct plot_series *s = &p->series[p->n_series];
     memset(s, 0, sizeof *s);
     snprintf(s->title, sizeof s->title, "%s", title ? title : "");
+    s->color = -1;
     if (p->kind == PLOT_BARS || p->kind == PLOT_STACKED) {
         if (series_reserve(s, p->n_cats > 0 ? p->n_cats : 1) != 0)
             return -1;
@@ -243,10 +244,17 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Palette with enough contrast for a dozen series (Okabe-Ito first). */
+/* Palette with enough contrast for a dozen series on white (Okabe-Ito first,
+ * without its yellow). */
 static const char *const colors[] = { "#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00",
-                                      "#f0e442", "#000000", "#8c564b", "#7f7f7f", "#17becf", "#bcbd22" };
+                                      "#000000", "#8c564b", "#7f7f7f", "#17becf", "#999933", "#882255" };
 #define N_COLORS (sizeof colors / sizeof colors[0])
+
+/* The gnuplot line type (1-based palette entry) of series s. */
+static int lt_of(const struct plot_series *ps, int s)
+{
+    return (ps->color >= 0 ? ps->color : s) % (int)N_COLORS + 1;
+}
 
 static void line_kind_setup(const struct plot *p, FILE *f)
 {
@@ -296,6 +304,26 @@ static bool any_negative(const struct plot *p)
     return false;
 }
 
+/* From 0 up; with a reference line, high enough to show it clear of the
+ * frame (autoscaling looks at the data only). */
+static void yrange_from_zero(const struct plot *p, FILE *f)
+{
+    double top = 0;
+    for (int h = 0; h < p->n_hlines; h++)
+        top = fmax(top, p->hline[h].y);
+    if (top <= 0) {
+        fputs("set yrange [0:*]\n", f);
+        return;
+    }
+    for (int s = 0; s < p->n_series; s++)
+        for (int i = 0; i < p->series[s].n; i++) {
+            const struct plot_series *ps = &p->series[s];
+            if (isfinite(ps->y[i]))
+                top = fmax(top, isfinite(ps->hi[i]) ? fmax(ps->hi[i], ps->y[i]) : ps->y[i]);
+        }
+    fprintf(f, "set yrange [0:%.9g]\n", top * 1.12);
+}
+
 static size_t longest_cat(const struct plot *p)
 {
     size_t m = 0;
@@ -318,8 +346,14 @@ int plot_write_script(const struct plot *p, FILE *f)
                "# directory to redraw %s.png and %s.svg from %s.dat.\n",
             p->name, p->name, p->name, p->name, p->name);
     fputs("reset\nset encoding utf8\nset datafile missing \"?\"\n", f);
+    /* the title on one line, the subject smaller below it: a long "X on MODEL
+     * on CPU" title no longer runs off the left edge */
     fputs("set title ", f);
     quoted(f, p->title);
+    if (p->subtitle[0]) {
+        fputs(" . \"\\n\" . ", f);
+        quoted(f, p->subtitle);
+    }
     fputs(" font \",12\"\nset xlabel ", f);
     quoted(f, p->xlabel);
     fputs("\nset ylabel ", f);
@@ -328,12 +362,16 @@ int plot_write_script(const struct plot *p, FILE *f)
     int shown = 0;
     for (int s = 0; s < p->n_series; s++)
         shown += series_has_data(p, &p->series[s]) && p->series[s].title[0];
-    if (shown + p->n_hlines == 0)
+    /* a few entries fit inside; more go below the plot in columns, so the
+     * legend never takes the plot's width */
+    int entries = shown + p->n_hlines;
+    if (entries == 0)
         fputs("unset key\n", f);
-    else if (shown + p->n_hlines <= 3 && p->kind == PLOT_LINES)
+    else if (entries <= 3 && p->kind == PLOT_LINES)
         fputs("set key top left box opaque Left reverse\n", f);
     else
-        fputs("set key outside right top vertical\n", f);
+        fputs("set key below center horizontal Left reverse maxcols 3 samplen 2 spacing 1.1 height 1\n"
+              "set xlabel offset 0,0.6\n", f);
     for (size_t c = 0; c < N_COLORS; c++)
         fprintf(f, "set linetype %zu lc rgb \"%s\" lw 2 pt 7 ps 0.9\n", c + 1, colors[c]);
     fprintf(f, "set linetype cycle %zu\n", N_COLORS);
@@ -343,7 +381,7 @@ int plot_write_script(const struct plot *p, FILE *f)
         if (p->kind == PLOT_CDF)
             fputs("set yrange [0:100]\nset ytics 10\n", f);
         else if (!p->logy && !any_negative(p))
-            fputs("set yrange [0:*]\n", f);
+            yrange_from_zero(p, f);
     } else {
         fputs("set style data histogram\n", f);
         if (p->kind == PLOT_BARS)
@@ -354,12 +392,14 @@ int plot_write_script(const struct plot *p, FILE *f)
         if (p->logy)
             fputs("set logscale y 10\nset format y \"%g\"\n", f);
         else if (!any_negative(p))
-            fputs("set yrange [0:*]\n", f);
+            yrange_from_zero(p, f);
         if (p->n_cats > 6 || longest_cat(p) * (size_t)p->n_cats > 90)
             fputs("set xtics rotate by -35 left\n", f);
         fputs("set xtics scale 0\n", f);
     }
 
+    /* rows of a legend below the plot add height instead of taking it */
+    int height = PLOT_H + (entries > 3 || p->kind != PLOT_LINES ? 18 * ((entries + 2) / 3) : 0);
     bool errorbars = false;
     for (int s = 0; s < p->n_series; s++)
         for (int i = 0; i < p->series[s].n; i++)
@@ -368,11 +408,11 @@ int plot_write_script(const struct plot *p, FILE *f)
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 0)
             fprintf(f, "set terminal pngcairo noenhanced size %d,%d font \"DejaVu Sans,10\"\nset output \"%s.png\"\n",
-                    PLOT_W, PLOT_H, p->name);
+                    PLOT_W, height, p->name);
         else {
             fprintf(f, "set terminal svg noenhanced size %d,%d font \"DejaVu Sans,10\" background rgb \"white\"\n"
                        "set output \"%s.svg\"\nreplot\nset output\n",
-                    PLOT_W, PLOT_H, p->name);
+                    PLOT_W, height, p->name);
             break;
         }
         fputs("plot ", f);
@@ -387,15 +427,15 @@ int plot_write_script(const struct plot *p, FILE *f)
                 if (ps->dashed)
                     fputs("using 1:2 with lines dt 2 lw 2 lc rgb \"#b22222\"", f);
                 else if (errorbars && p->kind == PLOT_LINES)
-                    fprintf(f, "using 1:2:3:4 with yerrorlines lt %d", s + 1);
+                    fprintf(f, "using 1:2:3:4 with yerrorlines lt %d", lt_of(ps, s));
                 else
-                    fprintf(f, "using 1:2 with linespoints lt %d", s + 1);
+                    fprintf(f, "using 1:2 with linespoints lt %d", lt_of(ps, s));
             } else if (p->kind == PLOT_BARS) {
                 fprintf(f, "%s\"%s.dat\" using %d:%d:%d%s lt %d", n++ ? ", \\\n     " : "", p->name, 2 + 3 * s,
-                        3 + 3 * s, 4 + 3 * s, s == 0 ? ":xtic(1)" : "", s + 1);
+                        3 + 3 * s, 4 + 3 * s, s == 0 ? ":xtic(1)" : "", lt_of(ps, s));
             } else {
                 fprintf(f, "%s\"%s.dat\" using %d%s lt %d", n++ ? ", \\\n     " : "", p->name, 2 + s,
-                        s == 0 ? ":xtic(1)" : "", s + 1);
+                        s == 0 ? ":xtic(1)" : "", lt_of(ps, s));
             }
             if (ps->title[0]) {
                 fputs(" title ", f);

@@ -33,13 +33,16 @@ enum plot_kind {
 struct plot_series {
     char title[128];
     bool dashed;               /* a reference curve (a roofline), not a measurement */
+    int color;                 /* palette index (the same configuration keeps its colour over a
+                                  report's plots, chart.c); -1: by position */
     int n, cap;
     double *x, *y, *lo, *hi;   /* LINES/CDF: points; BARS/STACKED: y per category (x unused) */
 };
 
 struct plot {
     char name[PLOT_NAME_MAX];   /* file stem: [a-z0-9_-] */
-    char title[256];
+    char title[256];            /* what is shown, short enough to fit one line */
+    char subtitle[256];         /* on which model and machine: a smaller second line */
     char xlabel[128], ylabel[128];
     enum plot_kind kind;
     bool logx, logy;

@@ -6,14 +6,18 @@
  * by workload, and writes into one directory (reports/outdir.h: nothing
  * outside it, nothing that is not ggperf's unless forced):
  *
- *   report.md    per workload: a table row per configuration (and per input
+ *   report.md    first the conclusions (reports/conclude.h: each declared
+ *                comparison as an effect with its CI and p, or "no
+ *                difference detected"), then the plots, then
+ *                per workload: a table row per configuration (and per input
  *                file when several are compared), metric columns "median ±
  *                MAD" with unit and counter source in the header, scaled
  *                units (ns -> µs/ms/s, bytes -> KiB/MiB/GiB), a ratio column
  *                of the headline metric against a baseline row;
  *                unsupported figures "n/s" and not counted "n/c" with a
  *                footnote giving the reason (never 0), noisy figures marked
- *                "~" with a footnote; then the plots
+ *                "~" with a footnote, ratios the test does not support
+ *                marked n.s.; metric names humanized (reports/names.c)
  *   report.html  the same, self-contained: PNGs inlined as data URIs, a
  *                Content-Security-Policy that forbids anything external,
  *                and a small script that records on <body> whether every
@@ -54,6 +58,8 @@ struct report_opts {
     const char *probe_path;  /* `ggperf probe --json` output: peak bandwidth for
                                 the roofline when the results carry none; NULL */
     const char *gnuplot;     /* the program; NULL: $GGPERF_GNUPLOT, else "gnuplot" */
+    const char *compare;     /* more comparisons to conclude on, ';'-separated
+                                (reports/conclude.h); NULL: the studies' own */
     bool force;              /* replace files ggperf did not write */
     bool no_plots;           /* tables only */
 };

@@ -1,5 +1,8 @@
 /* results — writers and readers of the ggperf results schema (see results.h). */
 #include "results/results.h"
+#include "base/err.h"
+
+#include "results/fmt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,18 +24,6 @@
  * whatever the number of repetitions and configurations (32 MiB). */
 #define STATS_BUDGET_VALUES ((size_t)4 << 20)
 #define MAX_ERRORS_KEPT 3
-
-static int fail(char *err, size_t err_len, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t err_len, int code, const char *fmt, ...)
-{
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 static const char *const format_names[RESULTS_FMT_COUNT] = { "md", "csv", "json", "jsonl", "sqlite" };
 
@@ -191,13 +182,13 @@ int results_stream_put(struct results_stream *s, const json_t *record, char *err
 {
     char *text = json_dumps(record, JSON_COMPACT | JSON_REAL_PRECISION(17));
     if (!text)
-        return fail(err, err_len, RESULTS_ENOMEM, "results: cannot serialize a record");
+        return err_fail(err, err_len, RESULTS_ENOMEM, "results: cannot serialize a record");
     size_t n = strlen(text);
     /* one write() per line: a kill leaves at most one partial, final line */
     char *line = realloc(text, n + 2);
     if (!line) {
         free(text);
-        return fail(err, err_len, RESULTS_ENOMEM, "results: out of memory");
+        return err_fail(err, err_len, RESULTS_ENOMEM, "results: out of memory");
     }
     line[n] = '\n';
     off_t before = lseek(s->fd, 0, SEEK_END);
@@ -213,7 +204,7 @@ int results_stream_put(struct results_stream *s, const json_t *record, char *err
          * record before this one is intact and --resume can continue it */
         if (before >= 0 && ftruncate(s->fd, before) == 0)
             lseek(s->fd, before, SEEK_SET);
-        return fail(err, err_len, RESULTS_EIO, "%s: writing a record failed: %s%s; the %lld bytes of records "
+        return err_fail(err, err_len, RESULTS_EIO, "%s: writing a record failed: %s%s; the %lld bytes of records "
                     "before it are intact", s->path, strerror(e),
                     e == ENOSPC ? " (the disk is full)" : e == EFBIG ? " (the file size limit was reached)" : "",
                     (long long)(before > 0 ? before : 0));
@@ -227,12 +218,12 @@ int results_stream_create(struct results_stream **out, const char *path, const j
     *out = NULL;
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
-        return fail(err, err_len, errno == EEXIST ? RESULTS_EEXIST : RESULTS_EIO, "%s: cannot create: %s", path,
+        return err_fail(err, err_len, errno == EEXIST ? RESULTS_EEXIST : RESULTS_EIO, "%s: cannot create: %s", path,
                     strerror(errno));
     struct results_stream *s = malloc(sizeof *s);
     if (!s) {
         close(fd);
-        return fail(err, err_len, RESULTS_ENOMEM, "results: out of memory");
+        return err_fail(err, err_len, RESULTS_ENOMEM, "results: out of memory");
     }
     s->fd = fd;
     snprintf(s->path, sizeof s->path, "%s", path);
@@ -252,11 +243,11 @@ int results_stream_reopen(struct results_stream **out, const char *path, char *e
     *out = NULL;
     int fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0)
-        return fail(err, err_len, RESULTS_EIO, "%s: cannot open: %s", path, strerror(errno));
+        return err_fail(err, err_len, RESULTS_EIO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0) {
         close(fd);
-        return fail(err, err_len, RESULTS_EIO, "%s: stat: %s", path, strerror(errno));
+        return err_fail(err, err_len, RESULTS_EIO, "%s: stat: %s", path, strerror(errno));
     }
     /* find the end of the last complete line, scanning backwards */
     off_t end = st.st_size, keep = 0;
@@ -266,7 +257,7 @@ int results_stream_reopen(struct results_stream **out, const char *path, char *e
         ssize_t r = pread(fd, buf, (size_t)(end - start), start);
         if (r != end - start) {
             close(fd);
-            return fail(err, err_len, RESULTS_EIO, "%s: read failed", path);
+            return err_fail(err, err_len, RESULTS_EIO, "%s: read failed", path);
         }
         for (ssize_t i = r - 1; i >= 0; i--)
             if (buf[i] == '\n') {
@@ -278,16 +269,16 @@ int results_stream_reopen(struct results_stream **out, const char *path, char *e
 found:
     if (keep < st.st_size && (ftruncate(fd, keep) != 0 || fsync(fd) != 0)) {
         close(fd);
-        return fail(err, err_len, RESULTS_EIO, "%s: cannot cut the partial last line: %s", path, strerror(errno));
+        return err_fail(err, err_len, RESULTS_EIO, "%s: cannot cut the partial last line: %s", path, strerror(errno));
     }
     if (lseek(fd, 0, SEEK_END) < 0) {
         close(fd);
-        return fail(err, err_len, RESULTS_EIO, "%s: seek: %s", path, strerror(errno));
+        return err_fail(err, err_len, RESULTS_EIO, "%s: seek: %s", path, strerror(errno));
     }
     struct results_stream *s = malloc(sizeof *s);
     if (!s) {
         close(fd);
-        return fail(err, err_len, RESULTS_ENOMEM, "results: out of memory");
+        return err_fail(err, err_len, RESULTS_ENOMEM, "results: out of memory");
     }
     s->fd = fd;
     snprintf(s->path, sizeof s->path, "%s", path);
@@ -325,17 +316,17 @@ static int check_header(const json_t *h, const char *path, char *err, size_t err
 {
     const char *schema = json_string_value(json_object_get(h, "schema"));
     if (!schema || strcmp(schema, RESULTS_SCHEMA) != 0)
-        return fail(err, err_len, RESULTS_EFORMAT, "%s: not a ggperf results file (schema '%s', expected '%s')",
+        return err_fail(err, err_len, RESULTS_EFORMAT, "%s: not a ggperf results file (schema '%s', expected '%s')",
                     path, schema ? schema : "(none)", RESULTS_SCHEMA);
     json_t *v = json_object_get(h, "version");
     if (!json_is_integer(v))
-        return fail(err, err_len, RESULTS_EFORMAT, "%s: header has no integer version", path);
+        return err_fail(err, err_len, RESULTS_EFORMAT, "%s: header has no integer version", path);
     if (json_integer_value(v) > RESULTS_VERSION || json_integer_value(v) < 1)
-        return fail(err, err_len, RESULTS_EVERSION, "%s: schema version %" JSON_INTEGER_FORMAT
+        return err_fail(err, err_len, RESULTS_EVERSION, "%s: schema version %" JSON_INTEGER_FORMAT
                     " (this build reads up to %d)", path, json_integer_value(v), RESULTS_VERSION);
     if (!json_is_object(json_object_get(h, "workload")) || !json_is_array(json_object_get(h, "axes")) ||
         !json_is_array(json_object_get(h, "configs")))
-        return fail(err, err_len, RESULTS_ECORRUPT, "%s: header lacks workload, axes or configs", path);
+        return err_fail(err, err_len, RESULTS_ECORRUPT, "%s: header lacks workload, axes or configs", path);
     return RESULTS_OK;
 }
 
@@ -360,17 +351,17 @@ int results_reader_open(struct results_reader **out, const char *path, char *err
     *out = NULL;
     struct results_reader *r = calloc(1, sizeof *r);
     if (!r)
-        return fail(err, err_len, RESULTS_ENOMEM, "results: out of memory");
+        return err_fail(err, err_len, RESULTS_ENOMEM, "results: out of memory");
     snprintf(r->path, sizeof r->path, "%s", path);
     int rc;
     r->f = fopen(path, "r");
     if (!r->f) {
-        rc = fail(err, err_len, RESULTS_EIO, "%s: cannot open: %s", path, strerror(errno));
+        rc = err_fail(err, err_len, RESULTS_EIO, "%s: cannot open: %s", path, strerror(errno));
         goto fail;
     }
     ssize_t n = getline(&r->line, &r->line_cap, r->f);
     if (n <= 0) {
-        rc = fail(err, err_len, RESULTS_EFORMAT, "%s: empty file, not a ggperf results file", path);
+        rc = err_fail(err, err_len, RESULTS_EFORMAT, "%s: empty file, not a ggperf results file", path);
         goto fail;
     }
     json_error_t je;
@@ -388,7 +379,7 @@ int results_reader_open(struct results_reader **out, const char *path, char *err
         fclose(r->f);
         r->f = NULL;
         if (!json_is_object(r->doc)) {
-            rc = fail(err, err_len, RESULTS_EFORMAT, "%s: not a ggperf results file (line %d: %s)", path, je.line,
+            rc = err_fail(err, err_len, RESULTS_EFORMAT, "%s: not a ggperf results file (line %d: %s)", path, je.line,
                       je.text);
             goto fail;
         }
@@ -400,7 +391,7 @@ int results_reader_open(struct results_reader **out, const char *path, char *err
         if ((rc = check_header(r->header, path, err, err_len)) != 0)
             goto fail;
         if (!json_is_array(json_object_get(r->doc, "samples"))) {
-            rc = fail(err, err_len, RESULTS_ECORRUPT, "%s: JSON document without a samples array", path);
+            rc = err_fail(err, err_len, RESULTS_ECORRUPT, "%s: JSON document without a samples array", path);
             goto fail;
         }
         r->complete = json_is_true(json_object_get(r->doc, "complete"));
@@ -411,7 +402,7 @@ int results_reader_open(struct results_reader **out, const char *path, char *err
     r->n_configs = results_header_n_configs(r->header);
     r->seen = calloc((size_t)r->n_configs + 1, sizeof *r->seen);
     if (!r->seen) {
-        rc = fail(err, err_len, RESULTS_ENOMEM, "results: out of memory");
+        rc = err_fail(err, err_len, RESULTS_ENOMEM, "results: out of memory");
         goto fail;
     }
     *out = r;
@@ -449,7 +440,7 @@ int results_reader_rewind(struct results_reader *r, char *err, size_t err_len)
     r->doc_next = 0;
     if (r->f) {
         if (fseek(r->f, r->data_start, SEEK_SET) != 0)
-            return fail(err, err_len, RESULTS_EIO, "%s: seek: %s", r->path, strerror(errno));
+            return err_fail(err, err_len, RESULTS_EIO, "%s: seek: %s", r->path, strerror(errno));
         r->line_no = 1;
         r->truncated = false;
         r->complete = false;
@@ -469,12 +460,12 @@ static int check_sample(const struct results_reader *r, const json_t *s, size_t 
 {
     json_t *c = json_object_get(s, "config"), *rep = json_object_get(s, "rep");
     if (!json_is_integer(c) || json_integer_value(c) < 0 || json_integer_value(c) >= r->n_configs)
-        return fail(err, err_len, RESULTS_ECORRUPT, "%s: record %zu: config missing or not in 0..%d", r->path,
+        return err_fail(err, err_len, RESULTS_ECORRUPT, "%s: record %zu: config missing or not in 0..%d", r->path,
                     line, r->n_configs - 1);
     if (!json_is_integer(rep) || json_integer_value(rep) < 0 || json_integer_value(rep) > INT_MAX / 2)
-        return fail(err, err_len, RESULTS_ECORRUPT, "%s: record %zu: rep missing or negative", r->path, line);
+        return err_fail(err, err_len, RESULTS_ECORRUPT, "%s: record %zu: rep missing or negative", r->path, line);
     if (!json_is_boolean(json_object_get(s, "ok")) || !json_is_array(json_object_get(s, "metrics")))
-        return fail(err, err_len, RESULTS_ECORRUPT, "%s: record %zu: ok or metrics missing", r->path, line);
+        return err_fail(err, err_len, RESULTS_ECORRUPT, "%s: record %zu: ok or metrics missing", r->path, line);
     return RESULTS_OK;
 }
 
@@ -487,7 +478,7 @@ static int accept_sample(struct results_reader *r, json_t *s, size_t line, json_
     bool dup;
     if (mark_seen(r, (int)json_integer_value(json_object_get(s, "config")),
                   (int)json_integer_value(json_object_get(s, "rep")), &dup) != 0)
-        return fail(err, err_len, RESULTS_ENOMEM, "results: out of memory");
+        return err_fail(err, err_len, RESULTS_ENOMEM, "results: out of memory");
     if (dup) {
         r->dups++;
         return 0;
@@ -532,7 +523,7 @@ int results_reader_next(struct results_reader *r, json_t **sample, char *err, si
                 r->truncated = true;
                 return 0;
             }
-            return fail(err, err_len, RESULTS_ECORRUPT, "%s: line %zu does not parse: %s", r->path, r->line_no,
+            return err_fail(err, err_len, RESULTS_ECORRUPT, "%s: line %zu does not parse: %s", r->path, r->line_no,
                         je.text);
         }
         const char *kind = json_string_value(json_object_get(rec, "kind"));
@@ -693,7 +684,7 @@ int results_stats(struct results_reader *r, const struct stats_limits *lim, json
     struct results_cacc *acc = calloc((size_t)nc + 1, sizeof *acc);
     json_t *all = json_array();
     if (!values || !acc || !all) {
-        rc = fail(err, err_len, RESULTS_ENOMEM, "results: out of memory");
+        rc = err_fail(err, err_len, RESULTS_ENOMEM, "results: out of memory");
         goto done;
     }
     if ((rc = results_reader_rewind(r, err, err_len)) != 0)
@@ -717,7 +708,7 @@ int results_stats(struct results_reader *r, const struct stats_limits *lim, json
             int bad = c >= c0 && c < c1 ? results_cacc_add(&acc[c], sample) : 0;
             json_decref(sample);
             if (bad) {
-                rc = fail(err, err_len, RESULTS_ENOMEM, "results: out of memory");
+                rc = err_fail(err, err_len, RESULTS_ENOMEM, "results: out of memory");
                 goto done;
             }
         }
@@ -808,14 +799,8 @@ static const json_t *config_metric(const json_t *cstats, const char *name)
     return NULL;
 }
 
-struct scale {
-    const char *unit;
-    double div;
-};
-
-/* A display unit for a column from the largest |median|: ns -> µs/ms/s,
- * bytes -> KiB/MiB/GiB; other units unchanged. */
-static struct scale column_scale(const json_t *stats, const char *name, const char *unit)
+/* A display unit for a column from the largest |median| (results/fmt.h). */
+static struct fmt_scale column_scale(const json_t *stats, const char *name, const char *unit)
 {
     double maxv = 0;
     size_t i;
@@ -826,38 +811,7 @@ static struct scale column_scale(const json_t *stats, const char *name, const ch
         if (json_is_number(med) && fabs(json_number_value(med)) > maxv)
             maxv = fabs(json_number_value(med));
     }
-    if (strcmp(unit, "ns") == 0) {
-        if (maxv >= 1e9)
-            return (struct scale){ "s", 1e9 };
-        if (maxv >= 1e6)
-            return (struct scale){ "ms", 1e6 };
-        if (maxv >= 1e3)
-            return (struct scale){ "µs", 1e3 };
-    } else if (strcmp(unit, "bytes") == 0) {
-        if (maxv >= 1073741824.0)
-            return (struct scale){ "GiB", 1073741824.0 };
-        if (maxv >= 1048576.0)
-            return (struct scale){ "MiB", 1048576.0 };
-        if (maxv >= 1024.0)
-            return (struct scale){ "KiB", 1024.0 };
-    }
-    return (struct scale){ unit, 1 };
-}
-
-/* At least three significant digits, no exponent below 1e15. */
-static void fmt_num(char *buf, size_t len, double v)
-{
-    double a = fabs(v);
-    if (v == 0)
-        snprintf(buf, len, "0");
-    else if (a >= 100)
-        snprintf(buf, len, "%.0f", v);
-    else if (a >= 10)
-        snprintf(buf, len, "%.1f", v);
-    else if (a >= 1)
-        snprintf(buf, len, "%.2f", v);
-    else
-        snprintf(buf, len, "%.3g", v);
+    return fmt_scale_for(unit, maxv);
 }
 
 static void config_label(const json_t *axes, char *buf, size_t len)
@@ -888,7 +842,7 @@ int results_write_md(FILE *f, const json_t *header, const json_t *stats, const s
         fprintf(f, "## %s: %zu configurations × %" JSON_INTEGER_FORMAT " repetitions\n\n", wname ? wname : "?",
                 json_array_size(stats), reps);
 
-    struct scale *sc = calloc(json_array_size(cols) + 1, sizeof *sc);
+    struct fmt_scale *sc = calloc(json_array_size(cols) + 1, sizeof *sc);
     if (!sc) {
         json_decref(cols);
         return RESULTS_ENOMEM;
@@ -926,12 +880,12 @@ int results_write_md(FILE *f, const json_t *header, const json_t *stats, const s
                 fputs(" n/a |", f);
                 any_na = true;
             } else {
-                char med[32], mad[32];
-                fmt_num(med, sizeof med, json_number_value(json_object_get(m, "median")) / sc[j].div);
-                fmt_num(mad, sizeof mad, json_number_value(json_object_get(m, "mad")) / sc[j].div);
+                char est[64];
+                fmt_estimate(est, sizeof est, json_number_value(json_object_get(m, "median")) / sc[j].div,
+                             json_number_value(json_object_get(m, "mad")) / sc[j].div);
                 bool noisy = json_is_true(json_object_get(m, "noisy"));
                 any_noisy = any_noisy || noisy;
-                fprintf(f, " %s ± %s%s |", med, mad, noisy ? " ⚠" : "");
+                fprintf(f, " %s%s |", est, noisy ? " ⚠" : "");
             }
         }
         fputs("\n", f);
@@ -1318,7 +1272,7 @@ static int write_sqlite(const char *path, struct results_reader *r, const json_t
     rc = RESULTS_OK;
     goto done;
 sqlfail:
-    rc = fail(err, err_len, RESULTS_ESQLITE, "%s: sqlite: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
+    rc = err_fail(err, err_len, RESULTS_ESQLITE, "%s: sqlite: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
 done:
     free(text);
     sqlite3_finalize(st_run);
@@ -1336,9 +1290,9 @@ static int write_failed(char *err, size_t err_len, const char *out_path, int fmt
 {
     const char *why = e == ENOSPC ? " (the disk is full)" : e == EFBIG ? " (the file size limit was reached)" : "";
     if (!out_path)
-        return fail(err, err_len, RESULTS_EIO, "writing the %s view to stdout failed: %s%s", format_names[fmt],
+        return err_fail(err, err_len, RESULTS_EIO, "writing the %s view to stdout failed: %s%s", format_names[fmt],
                     strerror(e), why);
-    return fail(err, err_len, RESULTS_EIO, "%s: writing the %s view failed: %s%s; %s", out_path, format_names[fmt],
+    return err_fail(err, err_len, RESULTS_EIO, "%s: writing the %s view failed: %s%s; %s", out_path, format_names[fmt],
                 strerror(e), why,
                 access(out_path, F_OK) == 0 ? "the existing file is left as it was" : "nothing was written");
 }
@@ -1347,9 +1301,9 @@ int results_write_view(const char *in_path, int fmt, const char *out_path, const
                        char *err, size_t err_len)
 {
     if (fmt < 0 || fmt >= RESULTS_FMT_COUNT)
-        return fail(err, err_len, RESULTS_EINVAL, "results: unknown output format %d", fmt);
+        return err_fail(err, err_len, RESULTS_EINVAL, "results: unknown output format %d", fmt);
     if (fmt == RESULTS_FMT_SQLITE && !out_path)
-        return fail(err, err_len, RESULTS_EINVAL, "results: the sqlite view needs an output file");
+        return err_fail(err, err_len, RESULTS_EINVAL, "results: the sqlite view needs an output file");
     struct results_reader *r = NULL;
     json_t *stats = NULL;
     FILE *f = NULL;
@@ -1362,7 +1316,7 @@ int results_write_view(const char *in_path, int fmt, const char *out_path, const
     if (out_path) {
         int w = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out_path, (long)getpid());
         if (w < 0 || (size_t)w >= sizeof tmp) {
-            rc = fail(err, err_len, RESULTS_EINVAL, "%s: path too long", out_path);
+            rc = err_fail(err, err_len, RESULTS_EINVAL, "%s: path too long", out_path);
             goto done;
         }
         unlink(tmp);
@@ -1372,7 +1326,7 @@ int results_write_view(const char *in_path, int fmt, const char *out_path, const
     } else {
         f = out_path ? fopen(tmp, "w") : stdout;
         if (!f) {
-            rc = fail(err, err_len, RESULTS_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+            rc = err_fail(err, err_len, RESULTS_EIO, "%s: cannot create: %s", tmp, strerror(errno));
             goto done;
         }
         switch (fmt) {
@@ -1397,12 +1351,12 @@ int results_write_view(const char *in_path, int fmt, const char *out_path, const
     if (fmt == RESULTS_FMT_SQLITE && rc != 0 && out_path) {
         char why[512];
         snprintf(why, sizeof why, "%s", err);
-        rc = fail(err, err_len, rc, "%s; %s", why, access(out_path, F_OK) == 0 ? "the existing file is left as it was"
+        rc = err_fail(err, err_len, rc, "%s; %s", why, access(out_path, F_OK) == 0 ? "the existing file is left as it was"
                                                                              : "nothing was written");
     }
     if (rc == 0 && out_path) {
         if (rename(tmp, out_path) != 0)
-            rc = fail(err, err_len, RESULTS_EIO, "%s: rename into place failed: %s", out_path, strerror(errno));
+            rc = err_fail(err, err_len, RESULTS_EIO, "%s: rename into place failed: %s", out_path, strerror(errno));
         else
             fsync_parent_dir(out_path);
     }

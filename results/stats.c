@@ -164,7 +164,7 @@ static int cmp_tagged(const void *pa, const void *pb)
  * u = 0..n1 n2, as doubles (C(40, 20) ~ 1.4e11 is exact in a double).
  * N(u; i, j) = N(u - j; i - 1, j) + N(u; i, j - 1): the largest pooled
  * value either belongs to the first sample (beating all j others) or not. */
-static double *mwu_null_counts(size_t n1, size_t n2)
+double *stats_mwu_null_counts(size_t n1, size_t n2)
 {
     size_t umax = n1 * n2, w = umax + 1;
     double *f = calloc((n1 + 1) * w, sizeof *f); /* f[i * w + u], for the current j */
@@ -236,7 +236,7 @@ int stats_mann_whitney(const double *a, size_t n1, const double *b, size_t n2,
         exact = false;
 
     if (exact) {
-        double *cnt = mwu_null_counts(n1, n2);
+        double *cnt = stats_mwu_null_counts(n1, n2);
         if (!cnt)
             return STATS_ENOMEM;
         size_t umax = n1 * n2;

@@ -91,4 +91,9 @@ struct stats_mwu {
 int stats_mann_whitney(const double *a, size_t n1, const double *b, size_t n2,
                        enum stats_mwu_method method, struct stats_mwu *out);
 
+/* The null distribution of U for sample sizes n1, n2 without ties:
+ * counts[u] for u = 0..n1 n2 (a malloc'ed array the caller frees; their sum
+ * is C(n1 + n2, n1)), or NULL when out of memory. */
+double *stats_mwu_null_counts(size_t n1, size_t n2);
+
 #endif

@@ -85,12 +85,12 @@ static const char small_md[] =
     "\n"
     "6 repetitions\n"
     "\n"
-    "| mode | reps | t (µs, time) | ÷ base | faults (count, sw) |\n"
+    "| mode | reps | t (µs) · time | ÷ base | faults · sw |\n"
     "|:--|--:|--:|--:|--:|\n"
-    "| **a** | 6 | 1.00 ± 0.001 | 1.00× | n/s [1] |\n"
-    "| b | 6/7 [2] | ~2.05 ± 0.30 | 2.05× | n/s [1] |\n"
+    "| **a** | 6 | 1.000 ± 0.001 | 1.00× | n/s [1] |\n"
+    "| b | 6/7 [2] | ~2.0 ± 0.3 | 2.05× | n/s [1] |\n"
     "\n"
-    "Same in every row: rss 3.00 MiB (sw).\n"
+    "Same in every row: rss 3 MiB (sw).\n"
     "\n"
     "Cells: median ± MAD over the successful repetitions; ÷ base: t as a ratio to the baseline row (**mode=a**).\n"
     "\n"
@@ -137,8 +137,8 @@ START_TEST(test_baseline)
     write_small(path, NULL);
     const char *paths[] = { path };
     char *md = tables_md(paths, 1, "mode=b", 0);
-    ck_assert_ptr_nonnull(strstr(md, "| a | 6 | 1.00 ± 0.001 | 0.49× |"));
-    ck_assert_ptr_nonnull(strstr(md, "| **b** | 6/7 [2] | ~2.05 ± 0.30 | 1.00× |"));
+    ck_assert_ptr_nonnull(strstr(md, "| a | 6 | 1.000 ± 0.001 | 0.49× |"));
+    ck_assert_ptr_nonnull(strstr(md, "| **b** | 6/7 [2] | ~2.0 ± 0.3 | 1.00× |"));
     ck_assert_ptr_nonnull(strstr(md, "(**mode=b**)"));
     free(md);
     ck_assert_ptr_null(tables_md(paths, 1, "mode=c", REPORT_EUSAGE));
@@ -165,7 +165,7 @@ START_TEST(test_several_files)
     const char *paths[] = { p1, p2 };
     char *md = tables_md(paths, 2, "engine=ggperf,mode=a", 0);
     ck_assert_ptr_nonnull(strstr(md, "| engine | mode | reps |"));
-    ck_assert_ptr_nonnull(strstr(md, "| llama.cpp | a | 6 | 1.00 ± 0.001 | 1.00× |"));
+    ck_assert_ptr_nonnull(strstr(md, "| llama.cpp | a | 6 | 1.000 ± 0.001 | 1.00× |"));
     ck_assert_ptr_nonnull(strstr(md, "| **ggperf** | a | 6 |"));
     ck_assert_ptr_nonnull(strstr(md, "- **llama.cpp** (one.jsonl)"));
     free(md);
@@ -399,8 +399,15 @@ START_TEST(test_full_report)
     write_load(p[1]);
     write_contention(p[2]);
     snprintf(out, sizeof out, "%s/rep", dir);
-    snprintf(cmd, sizeof cmd, "%s report %s %s %s -o %s --baseline load=mmap,cache=warm", tu_ggperf_bin(), p[0], p[1],
-             p[2], out);
+    /* the measured probe: the one roofline of every plot */
+    char probe[600];
+    snprintf(probe, sizeof probe, "%s/probe.json", dir);
+    static const char probe_json[] = "{\"bandwidth\":{\"peak_triad_gbps\":{\"status\":\"ok\",\"value\":20.5}}}";
+    ck_assert_int_eq(tu_write_file(probe, probe_json, sizeof probe_json - 1), 0);
+    snprintf(cmd, sizeof cmd,
+             "%s report %s %s %s -o %s --baseline load=mmap,cache=warm --probe %s "
+             "--compare 'ready_ns: load=mmap vs read per cache; tokens_per_s: pin=on vs off at threads=1,wait=spin'",
+             tu_ggperf_bin(), p[0], p[1], p[2], out, probe);
     int rc = tu_run(cmd, sout, sizeof sout, serr, sizeof serr);
     ck_assert_msg(rc == 0, "exit %d: %s", rc, serr);
     /* stdout: where the report is */
@@ -421,18 +428,18 @@ START_TEST(test_full_report)
         check_png(out, stems[i]);
         check_svg(out, stems[i]);
     }
-    /* the roofline is drawn from the per-configuration peak */
+    /* the roofline is drawn from the probe, its source named */
     size_t len;
     char *gp = (char *)slurp(out, "threads-tokens-per-s-vs-threads.gp", &len);
     ck_assert_ptr_nonnull(gp);
-    ck_assert_ptr_nonnull(strstr(gp, "roofline"));
+    ck_assert_ptr_nonnull(strstr(gp, "roofline: 20.5 GB/s"));
     ck_assert_ptr_nonnull(strstr(gp, "threads"));
     free(gp);
     char *md = (char *)slurp(out, "report.md", &len);
     ck_assert_ptr_nonnull(md);
-    ck_assert_ptr_nonnull(strstr(md, "| load | cache | reps | ready (open to touched) (ms, time) | ÷ base |"));
+    ck_assert_ptr_nonnull(strstr(md, "| load | cache | reps | ready (open to touched) (ms) · time | ÷ base |"));
     ck_assert_ptr_nonnull(strstr(md, "(**load=mmap cache=warm**)"));
-    ck_assert_ptr_nonnull(strstr(md, "cpu migrations (count, sw) |"));
+    ck_assert_ptr_nonnull(strstr(md, "cpu migrations · sw |"));
     ck_assert_ptr_nonnull(strstr(md, "cpu_migrations: not supported: perf_event_open: EACCES"));
     ck_assert_ptr_nonnull(strstr(md, "first_token_ns: not supported: engine: no model"));
     ck_assert_ptr_nonnull(strstr(md, "tiny-Q8_0.gguf"));
@@ -459,7 +466,83 @@ START_TEST(test_full_report)
         ck_assert_int_eq(body_attr_int(body, "data-images-total"), n);
         ck_assert_int_eq(body_attr_int(body, "data-images-ok"), n);
         ck_assert_msg(strstr(body, "data-errors=\"\""), "errors on the page: %s", body);
+        /* every plot and every conclusion laid out with a size, conclusions
+         * before plots before tables */
+        ck_assert_int_eq(body_attr_int(body, "data-plots-visible"), n);
+        ck_assert_int_eq(body_attr_int(body, "data-conclusions"), 3);
+        ck_assert_int_eq(body_attr_int(body, "data-conclusions-visible"), 3);
+        ck_assert_int_eq(body_attr_int(body, "data-order-ok"), 1);
     }
+}
+END_TEST
+
+/* Three configurations of eight repetitions: b drawn like a, c like a
+ * shifted by 1.5x. The report concludes "no difference" for b and an
+ * effect with its CI and p for c. */
+static void write_conclusive(const char *path)
+{
+    static const char *const modes[] = { "a", "b", "c" };
+    struct results_axis axes[] = { { "mode", 3, modes } };
+    struct fake f;
+    fake_begin(&f, "concl", axes, 1, 8, NULL, NULL);
+    json_object_set_new(f.header, "study",
+                        json_pack("{s:s, s:[s]}", "question", "Does mode c change t?", "compare",
+                                  "t_ns: mode=c vs a"));
+    static const double noise[3][8] = { { 1.00, 1.03, 0.98, 1.01, 0.97, 1.02, 0.99, 1.04 },
+                                        { 1.01, 0.99, 1.03, 0.97, 1.02, 0.98, 1.00, 1.04 },
+                                        { 0.99, 1.02, 1.00, 0.98, 1.03, 0.97, 1.01, 1.04 } };
+    for (int rep = 0; rep < 8; rep++)
+        for (int c = 0; c < 3; c++) {
+            struct metric m[1] = { tu_metric("t_ns", "ns", METRIC_SRC_TIME,
+                                             1e6 * noise[c][rep] * (c == 2 ? 1.5 : 1.0)) };
+            fake_sample(&f, c, rep, true, NULL, m, 1);
+        }
+    fake_write(&f, path);
+}
+
+START_TEST(test_conclusions)
+{
+    const char *dir = tu_tmpdir();
+    char path[512], out[600];
+    snprintf(path, sizeof path, "%s/concl.jsonl", dir);
+    snprintf(out, sizeof out, "%s/rep", dir);
+    write_conclusive(path);
+    const char *paths[] = { path };
+    struct report_opts o = { .out_dir = out, .no_plots = true, .compare = "t_ns: mode=b vs a" };
+    struct report_summary sum;
+    char err[512];
+    ck_assert_msg(report_write(paths, 1, &o, &sum, err, sizeof err) == 0, "%s", err);
+    size_t len;
+    char *md = (char *)slurp(out, "report.md", &len);
+    ck_assert_ptr_nonnull(md);
+    /* the report opens with the answers, the declared one first */
+    static const char head[] = "# ggperf report\n\n## Conclusions\n\n*Does mode c change t?*\n\n";
+    ck_assert_msg(strncmp(md, head, strlen(head)) == 0, "%s", md);
+    const char *c = strstr(md, "- **concl — t: mode=c 1.51 ms vs mode=a 1.00 ms**: 1.50× more (worse) (95.0% CI 1.46× to 1.55×");
+    ck_assert_msg(c != NULL, "%s", md);
+    ck_assert_ptr_nonnull(strstr(c, "p < 0.001; n = 8 vs 8)"));
+    const char *b = strstr(md, "- **concl — t: mode=b 1.00 ms vs mode=a 1.00 ms**: no difference detected (smallest detectable ");
+    ck_assert_msg(b != NULL, "%s", md);
+    ck_assert_ptr_nonnull(strstr(b, "%) (p = "));
+    ck_assert(strstr(md, "## Conclusions") < strstr(md, "## concl"));
+    /* the ratio column says which ratios the test supports */
+    ck_assert_ptr_nonnull(strstr(md, "| c | 8 | 1.51 ± 0.03 | 1.50× |"));
+    ck_assert_ptr_nonnull(strstr(md, "| b | 8 | 1.00 ± 0.02 | 1.00× n.s. |"));
+    free(md);
+    /* the study's own comparison given again is no error and no second line */
+    o.compare = "t_ns: mode=c vs a";
+    ck_assert_msg(report_write(paths, 1, &o, &sum, err, sizeof err) == 0, "%s", err);
+    md = (char *)slurp(out, "report.md", &len);
+    const char *first = strstr(md, "t: mode=c 1.51 ms");
+    ck_assert_ptr_nonnull(first);
+    ck_assert_ptr_null(strstr(first + 1, "t: mode=c 1.51 ms"));
+    free(md);
+    /* a comparison that names nothing in the results is a usage error */
+    o.compare = "t_ns: mode=z vs a";
+    ck_assert_int_eq(report_write(paths, 1, &o, &sum, err, sizeof err), REPORT_EUSAGE);
+    ck_assert_ptr_nonnull(strstr(err, "mode=z"));
+    o.compare = "t_ns mode=b vs a";
+    ck_assert_int_eq(report_write(paths, 1, &o, &sum, err, sizeof err), REPORT_EUSAGE);
 }
 END_TEST
 
@@ -636,9 +719,9 @@ START_TEST(test_imported_side_by_side)
     size_t len;
     char *md = (char *)slurp(out, "report.md", &len);
     ck_assert_ptr_nonnull(md);
-    ck_assert_ptr_nonnull(strstr(md, "| engine | threads | reps | tokens/s (tok/s, time) | ÷ base |"));
+    ck_assert_ptr_nonnull(strstr(md, "| engine | threads | reps | tokens/s (tok/s) · time | ÷ base |"));
     ck_assert_ptr_nonnull(strstr(md, "| **llama.cpp** | 1 | 3 | ~20.0 ± 0.5 | 1.00× |"));
-    ck_assert_ptr_nonnull(strstr(md, "| ggperf | 1 | 3 | ~15.0 ± 0.5 | 0.75× |"));
+    ck_assert_ptr_nonnull(strstr(md, "| ggperf | 1 | 3 | ~15.0 ± 0.5 | 0.75× n.s. |"));
     free(md);
     char *gp = (char *)slurp(out, "bench-tokens-per-s-vs-threads.gp", &len);
     ck_assert_ptr_nonnull(gp);
@@ -648,6 +731,13 @@ START_TEST(test_imported_side_by_side)
     ck_assert_ptr_nonnull(strstr(gp, "= 99.8 tok/s"));
     free(gp);
     check_png(out, "bench-tokens-per-s-vs-threads");
+    /* two files of one workload: the A-vs-B view, lines and a plot of the ratios */
+    check_png(out, "bench-tokens-per-s-ratio");
+    check_svg(out, "bench-tokens-per-s-ratio");
+    md = (char *)slurp(out, "report.md", &len);
+    ck_assert_ptr_nonnull(strstr(md, "- **bench, threads=1 — tokens/s: ggperf 15 tok/s vs llama.cpp 20 tok/s**: too few "
+                                     "repetitions to tell (n = 3 vs 3: the smallest possible p is 0.1)"));
+    free(md);
 }
 END_TEST
 
@@ -657,6 +747,7 @@ Suite *report_suite(void)
     TCase *tc = tcase_create("report");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_md_exact);
+    tcase_add_test(tc, test_conclusions);
     tcase_add_test(tc, test_baseline);
     tcase_add_test(tc, test_several_files);
     tcase_add_test(tc, test_full_report);

@@ -224,10 +224,10 @@ static const char expected_csv[] =
 static const char expected_md[] =
     "## fake: 2 configurations × 3 repetitions\n"
     "\n"
-    "| mode | ok | t_ns (µs, time) | bytes_x (bytes, hw) |\n"
+    "| mode | ok | t_ns (µs, time) | bytes_x (B, hw) |\n"
     "|:--|--:|--:|--:|\n"
-    "| a | 3/3 | 1.00 ± 0.1 ⚠ | n/a |\n"
-    "| b | 2/3 | 2.10 ± 0.1 ⚠ | n/a |\n"
+    "| a | 3/3 | 1.0 ± 0.1 ⚠ | n/a |\n"
+    "| b | 2/3 | 2.1 ± 0.1 ⚠ | n/a |\n"
     "\n"
     "median ± MAD over the successful repetitions; 95% CIs of the median are in the JSON and CSV outputs.\n"
     "\n"

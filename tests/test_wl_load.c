@@ -2,10 +2,12 @@
  * measured, cold verified or flagged, mmap's RSS file-backed and
  * read+copy's anonymous), the metadata workload, and ggperf study. */
 #include <check.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness/machine/vmstat.h"
 #include "results/results.h"
 #include "harness/run/runner.h"
 #include "tests/testutil.h"
@@ -96,6 +98,18 @@ START_TEST(test_load_phases_cache_and_rss)
                           phases[k]);
         ck_assert(value_ok(s, "minor_faults") >= 0);
         ck_assert(value_ok(s, "major_faults") >= 0);
+        /* the kernel's side of the load: /proc/vmstat deltas, each counted
+         * (this VM's kernel has all of them) and never negative; page-cache
+         * hits are not counted by any kernel here and say why */
+        static const char *const vm[] = { "vm_thp_fault_alloc", "vm_thp_fault_fallback", "vm_compact_stall",
+                                          "vm_pgscan", "vm_pgsteal", "vm_pgmajfault", "vm_pgpgin_bytes",
+                                          "vm_refault_file", NULL };
+        for (int k = 0; vm[k]; k++)
+            ck_assert_msg(value_ok(s, vm[k]) >= 0, "%s %s: %s", mode, cold ? "cold" : "warm", vm[k]);
+        const json_t *hits = metric(s, "vm_pagecache_hits");
+        ck_assert_ptr_nonnull(hits);
+        ck_assert_str_eq(json_string_value(json_object_get(hits, "status")), "unsupported");
+        ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(hits, "reason")), "page-cache hits"));
         double resident = value_ok(s, "resident_before_fraction");
         if (cold) {
             ck_assert_msg(resident <= 0.01, "%s cold: %.3f resident", mode, resident);
@@ -127,6 +141,56 @@ START_TEST(test_load_phases_cache_and_rss)
     results_reader_close(r);
     ck_assert_int_eq(n, 14);
     ck_assert_int_ge(ok, 10); /* read, mmap variants and hugepage work everywhere warm at least */
+}
+END_TEST
+
+/* The vmstat reader on a fixture tree: fields summed into their metric,
+ * deltas emitted, a field this "kernel" lacks unsupported with the reason. */
+START_TEST(test_vmstat_deltas)
+{
+    const char *root = tu_tmpdir();
+    char dir[600], path[700];
+    snprintf(dir, sizeof dir, "%s/proc", root);
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    snprintf(path, sizeof path, "%s/vmstat", dir);
+    static const char a[] = "nr_free_pages 100\nthp_fault_alloc 10\npgscan_kswapd 5\npgscan_direct 2\n"
+                            "pgpgin 1000\ncompact_stall 1\n";
+    static const char b[] = "nr_free_pages 90\nthp_fault_alloc 13\npgscan_kswapd 9\npgscan_direct 3\n"
+                            "pgpgin 1004\ncompact_stall 1\n";
+    struct vmstat_snap s0, s1;
+    ck_assert_int_eq(tu_write_file(path, a, sizeof a - 1), 0);
+    ck_assert_int_eq(vmstat_read(root, &s0), 0);
+    ck_assert_int_eq(tu_write_file(path, b, sizeof b - 1), 0);
+    ck_assert_int_eq(vmstat_read(root, &s1), 0);
+    struct workload_sink out = { 0 };
+    vmstat_emit(&out, &s0, &s1);
+    ck_assert_int_eq(out.n, VMSTAT_N + 1);
+    double want[VMSTAT_N] = { [VMSTAT_THP_FAULT_ALLOC] = 3, [VMSTAT_PGSCAN] = 5, [VMSTAT_PGPGIN] = 4096,
+                              [VMSTAT_COMPACT_STALL] = 0 };
+    for (int m = 0; m < VMSTAT_N; m++) {
+        ck_assert_str_eq(out.m[m].name, vmstat_name((enum vmstat_metric)m));
+        ck_assert_int_eq(out.m[m].source, METRIC_SRC_SW);
+        bool have = m == VMSTAT_THP_FAULT_ALLOC || m == VMSTAT_PGSCAN || m == VMSTAT_PGPGIN ||
+                    m == VMSTAT_COMPACT_STALL;
+        if (have) {
+            ck_assert_int_eq(out.m[m].status, METRIC_OK);
+            ck_assert_double_eq(out.m[m].value, want[m]);
+        } else {
+            ck_assert_int_eq(out.m[m].status, METRIC_UNSUPPORTED);
+            ck_assert_ptr_nonnull(strstr(out.m[m].reason, "has no"));
+        }
+    }
+    ck_assert_str_eq(out.m[VMSTAT_N].name, "vm_pagecache_hits");
+    ck_assert_int_eq(out.m[VMSTAT_N].status, METRIC_UNSUPPORTED);
+    /* no file: every metric unsupported, never 0 */
+    char missing[700];
+    snprintf(missing, sizeof missing, "%s/nowhere", root);
+    struct vmstat_snap s2;
+    ck_assert_int_eq(vmstat_read(missing, &s2), -1);
+    struct workload_sink out2 = { 0 };
+    vmstat_emit(&out2, &s2, &s1);
+    for (int m = 0; m < out2.n; m++)
+        ck_assert_int_eq(out2.m[m].status, METRIC_UNSUPPORTED);
 }
 END_TEST
 
@@ -246,6 +310,7 @@ Suite *wl_load_suite(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_load_phases_cache_and_rss);
+    tcase_add_test(tc, test_vmstat_deltas);
     tcase_add_test(tc, test_load_missing_and_bad_file);
     tcase_add_test(tc, test_metadata_workload);
     tcase_add_test(tc, test_study_cli);

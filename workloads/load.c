@@ -35,6 +35,11 @@
  * rss_file (/proc/self/status), pss_anon, pss_file, anon_huge
  * (/proc/self/smaps_rollup); minor/major faults (getrusage); disk_read_bytes
  * (/proc/self/io read_bytes: what the process made the disk deliver).
+ * System-wide /proc/vmstat deltas over the same phases (harness/machine/
+ * vmstat.h: THP faults and fallbacks, compaction stalls, reclaim, major
+ * faults, page-ins, refaults) and the device's readahead window, so a
+ * surprising row carries its likely cause; the THP mode is in the header's
+ * environment.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,12 +50,15 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "engine/gguf.h"
 #include "engine/infer.h"
 #include "engine/model.h"
 #include "harness/machine/clock.h"
+#include "harness/machine/sysfs.h"
+#include "harness/machine/vmstat.h"
 #include "harness/run/filebuf.h"
 #include "harness/run/workload.h"
 
@@ -421,6 +429,28 @@ static void first_token(const struct gguf *g, struct workload_sink *out)
     model_free(&m);
 }
 
+/* The readahead window of the block device holding the file (a setting
+ * that decides how fast a cold mmap streams in), from
+ * /sys/dev/block/MAJ:MIN/queue/read_ahead_kb, or of the whole disk when the
+ * file lives on a partition. */
+static void emit_readahead(struct workload_sink *out, const struct stat *st)
+{
+    char path[128], line[64];
+    unsigned maj = major(st->st_dev), min = minor(st->st_dev);
+    snprintf(path, sizeof path, "/sys/dev/block/%u:%u/queue/read_ahead_kb", maj, min);
+    int rc = sysfs_read_line(path, line, sizeof line);
+    if (rc != 0) {
+        snprintf(path, sizeof path, "/sys/dev/block/%u:%u/../queue/read_ahead_kb", maj, min);
+        rc = sysfs_read_line(path, line, sizeof line);
+    }
+    if (rc == 0)
+        workload_emit(out, "readahead_bytes", "bytes", METRIC_SRC_SW, 1024.0 * sysfs_int(line));
+    else
+        workload_emit_unsupported(out, "readahead_bytes", "bytes", METRIC_SRC_SW,
+                                  "no block device queue for the file's device (tmpfs, overlay or a network file "
+                                  "system)");
+}
+
 static int load_run(void *state, struct workload_sink *out, char *err, size_t err_len)
 {
     const struct load_state *s = state;
@@ -438,6 +468,8 @@ static int load_run(void *state, struct workload_sink *out, char *err, size_t er
      * still resident would be reused by the read buffer without any RSS
      * growth. Give them back so every strategy starts from the same place. */
     malloc_trim(0);
+    struct vmstat_snap vm_before, vm_after;
+    vmstat_read(NULL, &vm_before);
     snap(&before);
 
     uint64_t t0 = clock_ns();
@@ -475,6 +507,7 @@ static int load_run(void *state, struct workload_sink *out, char *err, size_t er
     (void)sum;
     uint64_t t4 = clock_ns();
     snap(&after);
+    vmstat_read(NULL, &vm_after);
 
     workload_emit(out, "open_ns", "ns", METRIC_SRC_TIME, (double)(t1 - t0));
     workload_emit(out, "map_read_ns", "ns", METRIC_SRC_TIME, (double)(t2 - t1));
@@ -498,6 +531,10 @@ static int load_run(void *state, struct workload_sink *out, char *err, size_t er
                                   "(see map_touch_gbps)");
     }
     emit_mem(out, &before, &after);
+    /* what the kernel did meanwhile: a huge-page copy that is slower with a
+     * warm cache shows its compaction stalls and THP fallbacks here */
+    vmstat_emit(out, &vm_before, &vm_after);
+    emit_readahead(out, &st);
     first_token(&g, out);
     rc = 0;
 done:

@@ -23,6 +23,7 @@
 #include <valgrind/callgrind.h>
 #include <valgrind/valgrind.h>
 
+#include "results/fmt.h"
 #include "harness/counters/ctr.h"
 #include "harness/machine/cpuinfo.h"
 #include "base/err.h"
@@ -167,16 +168,6 @@ bool ctr_sim_cache_fix(struct ctr_sim_cache *c)
     return true;
 }
 
-static void fmt_size(char *buf, size_t len, uint64_t b)
-{
-    if (b >= (1u << 20) && b % (1u << 20) == 0)
-        snprintf(buf, len, "%" PRIu64 " MiB", b >> 20);
-    else if (b >= 1024 && b % 1024 == 0)
-        snprintf(buf, len, "%" PRIu64 " KiB", b >> 10);
-    else
-        snprintf(buf, len, "%" PRIu64 " B", b);
-}
-
 int ctr_sim_cache_machine(struct ctr_sim_cache *i1, struct ctr_sim_cache *d1, struct ctr_sim_cache *ll,
                           char *source, size_t source_len, char *note, size_t note_len)
 {
@@ -211,8 +202,8 @@ int ctr_sim_cache_machine(struct ctr_sim_cache *i1, struct ctr_sim_cache *d1, st
         if (!ctr_sim_cache_fix(lv[k]))
             continue;
         char a[32], b[32];
-        fmt_size(a, sizeof a, before.size_bytes);
-        fmt_size(b, sizeof b, lv[k]->size_bytes);
+        fmt_bytes(a, sizeof a, (double)(before.size_bytes));
+        fmt_bytes(b, sizeof b, (double)(lv[k]->size_bytes));
         int w = snprintf(note + used, note_len > used ? note_len - used : 0, "%s%s %s %d-way -> %s %d-way", used ? "; " : "",
                          names[k], a, before.ways, b, lv[k]->ways);
         if (w > 0)

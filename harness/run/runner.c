@@ -581,6 +581,40 @@ static int cmp_d(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The header's "study": what the sweep asks and the comparisons a report
+ * concludes on, as declared by `ggperf study` (nothing when neither). */
+static int add_study(json_t *header, const char *question, const char *compare)
+{
+    if ((!question || !*question) && (!compare || !*compare))
+        return 0;
+    json_t *st = json_object(), *list = json_array();
+    if (!st || !list || json_object_set_new(header, "study", st) != 0) {
+        json_decref(st);
+        json_decref(list);
+        return -1;
+    }
+    if (question && *question && json_object_set_new(st, "question", json_string(question)) != 0) {
+        json_decref(list);
+        return -1;
+    }
+    for (const char *p = compare ? compare : ""; *p;) {
+        const char *e = strchr(p, ';');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        while (n && (*p == ' ')) {
+            p++;
+            n--;
+        }
+        if (n && json_array_append_new(list, json_stringn(p, n)) != 0) {
+            json_decref(list);
+            return -1;
+        }
+        p += n;
+        if (*p == ';')
+            p++;
+    }
+    return json_object_set_new(st, "compare", list);
+}
+
 int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *err, size_t err_len)
 {
     struct ctx c;
@@ -693,7 +727,7 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
         json_decref(env);
         json_decref(probe);
         json_decref(model);
-        if (!c.header) {
+        if (!c.header || add_study(c.header, o->question, o->compare) != 0) {
             rc = err_fail(err, err_len, RUNNER_ENOMEM, "out of memory");
             goto out;
         }

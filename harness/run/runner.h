@@ -109,6 +109,9 @@ struct runner_opts {
     void (*progress)(void *user, const struct runner_progress *p);
     void *progress_user;
     volatile sig_atomic_t *stop;    /* when set (by a signal handler): stop after the current repetition */
+    const char *question;           /* what the sweep asks (a study's), stored in the header; may be NULL */
+    const char *compare;            /* its comparisons, ';'-separated (reports/conclude.h), stored as the
+                                       header's "study": {"question", "compare": [...]}; may be NULL */
 };
 
 struct runner_summary {

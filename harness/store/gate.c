@@ -9,6 +9,7 @@
 
 #include "harness/machine/cpuinfo.h"
 #include "base/err.h"
+#include "results/fmt.h"
 #include "results/results.h"
 #include "results/stats.h"
 
@@ -658,52 +659,6 @@ static void md_text(FILE *f, const char *s)
         else
             fputc(*s, f);
     }
-}
-
-/* Digits grouped by thousands: 317438672 -> "317,438,672". */
-static void grouped(char *buf, size_t len, double v)
-{
-    char digits[40];
-    snprintf(digits, sizeof digits, "%.0f", fabs(v));
-    size_t n = strlen(digits), k = 0;
-    if (v < 0 && k + 1 < len)
-        buf[k++] = '-';
-    for (size_t i = 0; i < n && k + 2 < len; i++) {
-        if (i > 0 && (n - i) % 3 == 0)
-            buf[k++] = ',';
-        buf[k++] = digits[i];
-    }
-    buf[k] = '\0';
-}
-
-static void fmt_value(char *buf, size_t len, double v, const char *unit)
-{
-    if (isnan(v)) {
-        snprintf(buf, len, "—");
-        return;
-    }
-    if (strcmp(unit, "ns") == 0) {
-        double a = fabs(v);
-        if (a < 1e3)
-            snprintf(buf, len, "%.4g ns", v);
-        else if (a < 1e6)
-            snprintf(buf, len, "%.4g µs", v / 1e3);
-        else if (a < 1e9)
-            snprintf(buf, len, "%.4g ms", v / 1e6);
-        else
-            snprintf(buf, len, "%.4g s", v / 1e9);
-        return;
-    }
-    if (v == floor(v) && fabs(v) < 1e15) {
-        char g[48];
-        grouped(g, sizeof g, v);
-        if (unit[0] && strcmp(unit, "count") != 0)
-            snprintf(buf, len, "%s %s", g, unit);
-        else
-            snprintf(buf, len, "%s", g);
-        return;
-    }
-    snprintf(buf, len, unit[0] && strcmp(unit, "count") != 0 ? "%.6g %s" : "%.6g", v, unit);
 }
 
 static void fmt_change(char *buf, size_t len, const struct gate_row *row)
