@@ -6,7 +6,7 @@
 
 extern const struct workload workload_load, workload_metadata, workload_sleep;
 extern const struct workload workload_decode, workload_prefill, workload_threads,
-    workload_alloc, workload_kvcache, workload_contention,
+    workload_alloc, workload_kvcache, workload_contention, workload_contention_calib,
     workload_matmul, workload_bandwidth, workload_ctxswitch;
 
 const struct workload *const workload_registry[] = {
@@ -19,6 +19,7 @@ const struct workload *const workload_registry[] = {
     &workload_alloc,
     &workload_kvcache,
     &workload_contention,
+    &workload_contention_calib,
     &workload_matmul,
     &workload_bandwidth,
     &workload_ctxswitch,

@@ -1,0 +1,92 @@
+/* contention_split — the ownership of output lines in the contention
+ * experiments (see contention_split.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/infer.h"
+#include "workloads/contention_split.h"
+
+void contention_split_init(struct contention_split *s, int64_t rows, int nth, enum contention_layout layout)
+{
+    s->rows = rows;
+    s->nth = nth;
+    s->layout = layout;
+    int64_t per = (rows + nth - 1) / nth;
+    s->stretch = (per + CONTENTION_LINE_FLOATS - 1) / CONTENTION_LINE_FLOATS * CONTENTION_LINE_FLOATS;
+    s->ld = s->stretch * nth;
+}
+
+void contention_split_rows(const struct contention_split *s, int ith, int64_t *begin, int64_t *end, int64_t *step)
+{
+    infer_matmul_rows(s->rows, ith, s->nth, s->layout != CONTENTION_BLOCKED, begin, end, step);
+}
+
+int64_t contention_split_shared_lines(const struct contention_split *s, int64_t cols, size_t offset_bytes,
+                                      int64_t *lines_written)
+{
+    /* Only the first column's lines need replaying when a column is whole
+     * lines long and starts where the first one does; replaying all keeps
+     * the count honest for any ld and offset. */
+    int64_t n_lines = ((int64_t)offset_bytes + cols * s->ld * 4 + CONTENTION_LINE_BYTES - 1) / CONTENTION_LINE_BYTES;
+    int *owner = malloc((size_t)n_lines * sizeof *owner);   /* -1 nobody, -2 several, else the thread */
+    if (!owner)
+        return -1;
+    for (int64_t i = 0; i < n_lines; i++)
+        owner[i] = -1;
+    for (int t = 0; t < s->nth; t++) {
+        int64_t b, e, step, k = 0;
+        contention_split_rows(s, t, &b, &e, &step);
+        for (int64_t r = b; r < e; r += step, k++) {
+            int64_t pos = contention_split_pos(s, t, r, k);
+            for (int64_t c = 0; c < cols; c++) {
+                int64_t line = ((int64_t)offset_bytes + (c * s->ld + pos) * 4) / CONTENTION_LINE_BYTES;
+                if (owner[line] == -1)
+                    owner[line] = t;
+                else if (owner[line] != t)
+                    owner[line] = -2;
+            }
+        }
+    }
+    int64_t shared = 0, written = 0;
+    for (int64_t i = 0; i < n_lines; i++) {
+        shared += owner[i] == -2;
+        written += owner[i] != -1;
+    }
+    free(owner);
+    if (lines_written)
+        *lines_written = written;
+    return shared;
+}
+
+/* Facts from libpfm4's event tables (the Intel and AMD manuals' names):
+ * Intel counts retired loads that hit L3 and found the line modified in
+ * another core (HITM; Sapphire Rapids calls it XSNP_FWD: "forwarded from
+ * another core"); AMD has no HITM, so the nearest is demand fills of L1d
+ * served by another core's cache in the same complex. */
+const struct contention_pmu_event contention_pmu_events[] = {
+    { "hsw", "hsw::MEM_LOAD_UOPS_L3_HIT_RETIRED:XSNP_HITM", "loads that hit a line modified in another core (HITM)" },
+    { "hsw_ep", "hsw_ep::MEM_LOAD_UOPS_L3_HIT_RETIRED:XSNP_HITM", "loads that hit a line modified in another core (HITM)" },
+    { "bdw", "bdw::MEM_LOAD_UOPS_L3_HIT_RETIRED:XSNP_HITM", "loads that hit a line modified in another core (HITM)" },
+    { "bdw_ep", "bdw_ep::MEM_LOAD_UOPS_L3_HIT_RETIRED:XSNP_HITM", "loads that hit a line modified in another core (HITM)" },
+    { "skl", "skl::MEM_LOAD_L3_HIT_RETIRED:XSNP_HITM", "loads that hit a line modified in another core (HITM)" },
+    { "skx", "skx::MEM_LOAD_L3_HIT_RETIRED:XSNP_HITM", "loads that hit a line modified in another core (HITM)" },
+    { "clx", "clx::MEM_LOAD_L3_HIT_RETIRED:XSNP_HITM", "loads that hit a line modified in another core (HITM)" },
+    { "icl", "icl::MEM_LOAD_L3_HIT_RETIRED:XSNP_HITM", "loads that hit a line modified in another core (HITM)" },
+    { "icx", "icx::MEM_LOAD_L3_HIT_RETIRED:XSNP_HITM", "loads that hit a line modified in another core (HITM)" },
+    { "spr", "spr::MEM_LOAD_L3_HIT_RETIRED:XSNP_FWD", "loads forwarded from another core's modified line (SPR's HITM)" },
+    { "amd64_fam17h_zen2", "amd64_fam17h_zen2::DATA_CACHE_REFILLS_FROM_SYSTEM:LS_MABRESP_LCL_CACHE",
+      "L1d refills from another core's cache in the complex (AMD has no HITM)" },
+    { "amd64_fam19h_zen3", "amd64_fam19h_zen3::DEMAND_DATA_CACHE_FILLS_FROM_SYSTEM:INT_CACHE",
+      "demand L1d fills from L3 or another core's L2 in the complex (AMD has no HITM)" },
+    { "amd64_fam19h_zen4", "amd64_fam19h_zen4::DEMAND_DATA_CACHE_FILLS_FROM_SYSTEM:LOCAL_CCX",
+      "demand L1d fills from the local complex's L3 or another core's L2 (AMD has no HITM)" },
+    { NULL, NULL, NULL },
+};
+
+const struct contention_pmu_event *contention_split_pmu_event(const char *pmu)
+{
+    for (int i = 0; pmu && contention_pmu_events[i].pmu; i++)
+        if (strcmp(contention_pmu_events[i].pmu, pmu) == 0)
+            return &contention_pmu_events[i];
+    return NULL;
+}

@@ -1,0 +1,83 @@
+/* contention_split — who writes which output line in the contention
+ * experiments: the work split (the engine's matmul split, blocked or
+ * interleaved, from infer_matmul_rows), where each row's output goes
+ * (its own index, or a per-thread stretch padded to whole cache lines),
+ * and the derived count of output lines more than one thread writes.
+ *
+ * Output layout: [cols][ld] floats. Row r of the weights has one output
+ * per column c, at c * ld + pos(r): cols == 1 is a matmul's output vector
+ * (dot), cols > 1 the transposed dequantization (column c of the output
+ * holds value c of every row). ld is the same for every layout of a
+ * thread count, so the three layouts write the same number of floats with
+ * the same stride and differ only in which thread owns which line.
+ *
+ *   blocked      the engine's default split: contiguous rows per thread,
+ *                in groups of INFER_ROW_GRAIN; pos(r) = r
+ *   interleaved  the engine's false_sharing split: rows ith, ith + nth, ...;
+ *                pos(r) = r, so the 16 floats of a line come from all threads
+ *   padded       the interleaved split, but thread ith's k-th row goes to
+ *                pos = ith * stretch + k, stretch = its row count rounded up
+ *                to whole lines: each thread writes only its own lines
+ *
+ * Library code: nothing here prints or exits; contention_split_shared_lines
+ * allocates a scratch array and frees it.
+ */
+#ifndef GGPERF_WORKLOADS_CONTENTION_SPLIT_H
+#define GGPERF_WORKLOADS_CONTENTION_SPLIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum contention_layout { CONTENTION_BLOCKED = 0, CONTENTION_INTERLEAVED, CONTENTION_PADDED };
+
+#define CONTENTION_LINE_BYTES 64
+#define CONTENTION_LINE_FLOATS (CONTENTION_LINE_BYTES / 4)
+
+struct contention_split {
+    int64_t rows;                 /* weight rows = outputs per column */
+    int nth;                      /* threads */
+    enum contention_layout layout;
+    int64_t stretch;              /* padded: floats per thread's stretch (a multiple of a line) */
+    int64_t ld;                   /* floats from one output column to the next */
+};
+
+/* The split of rows over nth threads (rows >= 1, nth >= 1) in layout. ld is
+ * nth * (ceil(rows / nth) rounded up to a line) for every layout, so it is
+ * rows itself when rows / nth is a multiple of 16. */
+void contention_split_init(struct contention_split *s, int64_t rows, int nth, enum contention_layout layout);
+
+/* Thread ith's rows: r = *begin, *begin + *step, ... < *end (infer_matmul_rows). */
+void contention_split_rows(const struct contention_split *s, int ith, int64_t *begin, int64_t *end, int64_t *step);
+
+/* Where row r, the k-th row (from 0) of thread ith, puts its output. */
+static inline int64_t contention_split_pos(const struct contention_split *s, int ith, int64_t r, int64_t k)
+{
+    return s->layout == CONTENTION_PADDED ? (int64_t)ith * s->stretch + k : r;
+}
+
+/* Output lines written by more than one thread in one op over cols output
+ * columns ([cols][ld] floats whose first float sits offset_bytes past a
+ * line, offset a multiple of 4 below 64), from the split itself: every
+ * write is replayed. *lines_written gets the lines written at all (may be
+ * NULL). Returns the count, or -1 when out of memory. */
+int64_t contention_split_shared_lines(const struct contention_split *s, int64_t cols, size_t offset_bytes,
+                                      int64_t *lines_written);
+
+#endif
+
+/* ---- hardware events for the same question, where a PMU exists ---------- */
+
+/* A load that found its line modified in another core's cache (a
+ * cache-to-cache transfer of a dirty line: what false sharing costs), as
+ * libpfm4 names it for one PMU. */
+struct contention_pmu_event {
+    const char *pmu;        /* libpfm4 PMU name: "skl", "spr", "amd64_fam19h_zen3" */
+    const char *event;      /* "skl::MEM_LOAD_L3_HIT_RETIRED:XSNP_HITM" (explicit PMU prefix) */
+    const char *meaning;    /* one line: what it counts, and how close it is to HITM */
+};
+
+/* The table, ended by an entry with pmu NULL. */
+extern const struct contention_pmu_event contention_pmu_events[];
+
+/* The entry for libpfm4 PMU name pmu (the first word of ctr_hw_pfm_pmu), or NULL. */
+const struct contention_pmu_event *contention_split_pmu_event(const char *pmu);
