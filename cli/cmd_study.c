@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/study_contention.h"
 #include "harness/machine/env.h"
 #include "results/results.h"
 #include "harness/run/runner.h"
@@ -54,8 +55,9 @@ static const char *const kvcache_args[] = {
 };
 
 static const char *const contention_args[] = {
-    "contention", "--type", "q4_0,q8_0,q4_k", "--op", "dot,to_float", "--align", "0,1,8,18,32", "--threads", "1,2",
-    "--layout", "packed,padded", "-r", "6", "--warmup", "1", NULL,
+    /* --threads is replaced by 1..N,2N for this machine (cli/study_contention.c) */
+    "contention", "--type", "q4_0", "--op", "to_float,dot", "--align", "0,1", "--threads", "1,2,4",
+    "--layout", "blocked,interleaved,padded", "-r", "12", "--warmup", "1", NULL,
 };
 
 static const char *const matmul_args[] = {
@@ -119,15 +121,21 @@ static const struct study studies[] = {
       "simulated ones where there is none).",
       "tiny", "Q8_0", kvcache_args, "step_p50_ns,ns_per_step,attn_ns_per_step,attn_kv_gbps,kv_row_bytes,l1d_misses_per_step",
       "kvcache study: time per decode step by KV row padding and position" },
-    { "contention", "kernels vs layout: weight alignment 0/1/8/18/32, threads, false sharing of outputs",
-      "Runs the engine's dot and dequantize kernels over 1024 rows x 2048 of Q4_0, Q8_0 and Q4_K weights whose\n"
-      "first byte sits 0, 1, 8, 18 or 32 bytes past a cache line, on 1 and 2 threads whose per-row results go\n"
-      "to adjacent floats (packed: false sharing) or to a line each (padded). A row per configuration: time\n"
-      "per 1024 rows (median and best of 16 passes), weight GB/s, L1d misses (PMU; `ggperf run contention\n"
-      "--sim on` for simulated ones), and a checksum that must not change with the layout.",
+    { "contention", "false sharing of kernel outputs: blocked/interleaved/padded x threads x alignment, with calibration",
+      "First measures this machine's false-sharing penalty (contention_calib: per-thread counters 8 bytes apart in\n"
+      "one line vs a line each, plain and atomic increments, 1..N and 2N threads). Then T threads run the engine's\n"
+      "Q4_0 kernels over 1024 x 256 weights whose rows start 0 or 1 byte past a cache line, writing a shared\n"
+      "output: to_float dequantizes each row and writes it transposed (256 lines per row), dot writes one float\n"
+      "per row. Rows are split blocked (the engine's default), interleaved (its false_sharing knob: every output\n"
+      "line written by all threads) or interleaved into per-thread padded lines. Each dispatch does ~2 ms of\n"
+      "work on a warm pool; the dispatch share is reported. Prints the calibration, a table of time per 1024\n"
+      "rows with 95% CIs, the output lines shared per op (derived from the split), L1d and coherence events\n"
+      "(PMU, else n/a with the reason), conclusion lines (Mann-Whitney U, Hodges-Lehmann ratio with CI, or\n"
+      "the smallest difference that could have been detected), and writes a gnuplot figure next to the stream.\n"
+      "Other types and alignments: ggperf run contention --type q4_0,q8_0,q4_k --align 0,1,8,18,32,64.",
       NULL, NULL, contention_args,
-      "ns_per_1024_rows,ns_per_1024_rows_min,weight_gbps,l1d_misses_per_1024_rows,result_checksum",
-      "contention study: kernel time by alignment, threads and output layout" },
+      "ns_per_1024_rows,dispatch_share,shared_lines_per_op,l1d_misses_per_1024_rows,coherence_loads_per_1024_rows",
+      "contention study: time per 1024 rows by output layout, threads and alignment" },
     { "matmul", "naive vs cache-blocked vs engine kernels vs OpenBLAS at TinyLlama and square shapes",
       "Multiplies weights of 2048x2048, 2048x5632, 5632x2048 (TinyLlama's projections) and square 256, 512\n"
       "and 1024 by 1 and 64 token rows with a naive triple loop, a cache-blocked loop, the engine's f32, Q8_0\n"
@@ -220,6 +228,9 @@ static int run(int argc, char **argv)
         user[n_user++] = argv[i];
         user[n_user++] = v;
     }
+
+    if (strcmp(s->name, "contention") == 0)
+        return study_contention(s->args, user, n_user, resume, force);
 
     char model_buf[PATH_MAX], cache[PATH_MAX], err[512];
     if (!resume && !model && s->model_shape) {
