@@ -116,6 +116,23 @@ static const struct results_macc *cr_metric(const struct cr_config *c, const cha
     return NULL;
 }
 
+#define CR_MIN_UNDISTURBED 4   /* repetitions with an undisturbed pass needed to compare those */
+
+/* The samples to compare of a and b (b may be NULL): BASE_undisturbed when
+ * each has at least CR_MIN_UNDISTURBED of them, else BASE over all passes;
+ * *und says which. */
+static void cr_pair(const struct cr_config *a, const struct cr_config *b, const char *base,
+                    const struct results_macc **ma, const struct results_macc **mb, bool *und)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%s_undisturbed", base);
+    const struct results_macc *ua = cr_metric(a, name), *ub = b ? cr_metric(b, name) : NULL;
+    *und = ua && ua->n >= CR_MIN_UNDISTURBED && (!b || (ub && ub->n >= CR_MIN_UNDISTURBED));
+    *ma = *und ? ua : cr_metric(a, base);
+    if (mb)
+        *mb = b ? (*und ? ub : cr_metric(b, base)) : NULL;
+}
+
 static double cr_median(const struct results_macc *m)
 {
     if (!m || m->n == 0)
@@ -313,8 +330,9 @@ static void cr_calibration(const struct cr_file *cal, FILE *f, double alpha, int
     int nt = cr_distinct(cal, true, th, 64);
     fprintf(f, "## Calibration: this machine's false-sharing penalty (contention_calib)\n\n");
     fprintf(f, "Each thread increments its own counter; packed: counters 8 bytes apart in one line, padded: a line each.\n\n");
-    fprintf(f, "| store | threads | packed, per increment | padded, per increment | packed / padded | dispatch share |\n");
-    fprintf(f, "|:--|--:|--:|--:|--:|--:|\n");
+    fprintf(f, "| store | threads | packed, per increment | padded, per increment | packed / padded | CPU time packed / "
+               "padded | passes | dispatch |\n");
+    fprintf(f, "|:--|--:|--:|--:|--:|--:|:--|--:|\n");
     static const char *const stores[] = { "plain", "atomic" };
     char lines[2 * 64][320];
     int nl = 0;
@@ -326,27 +344,36 @@ static void cr_calibration(const struct cr_file *cal, FILE *f, double alpha, int
             const struct cr_config *pd = cr_find(cal, &key, th[i], "padded", -1);
             if (!pk || !pd)
                 continue;
-            const struct results_macc *a = cr_metric(pk, "ns_per_increment"), *b = cr_metric(pd, "ns_per_increment");
+            const struct results_macc *a, *b;
+            bool und;
+            cr_pair(pk, pd, "ns_per_increment", &a, &b, &und);
             struct cr_cmp c = cr_compare(a, b);
-            char ta[32], tb[32], p[32];
+            char ta[32], tb[32], p[32], ratio[64] = "n/a";
             contention_report_fmt_ns(cr_median(a), ta, sizeof ta);
             contention_report_fmt_ns(cr_median(b), tb, sizeof tb);
             contention_report_fmt_p(c.p, p, sizeof p);
-            double ds = fmax(cr_median(cr_metric(pk, "dispatch_share")), cr_median(cr_metric(pd, "dispatch_share")));
             if (c.ok)
-                fprintf(f, "| %s | %d | %s | %s | %.2f× (%s) | %.1f%% |\n", stores[s], th[i], ta, tb, c.ratio, p,
-                        ds * 100);
-            else
-                fprintf(f, "| %s | %d | %s | %s | n/a | %.1f%% |\n", stores[s], th[i], ta, tb, ds * 100);
+                snprintf(ratio, sizeof ratio, "%.2f× (%s)", c.ratio, p);
+            double cpu = cr_median(cr_metric(pk, "cpu_ns_per_increment")) /
+                         cr_median(cr_metric(pd, "cpu_ns_per_increment"));
+            const char *dn = und ? "dispatch_share_undisturbed" : "dispatch_share";
+            double ds = fmax(cr_median(cr_metric(pk, dn)), cr_median(cr_metric(pd, dn)));
+            if (!isfinite(ds))
+                ds = fmax(cr_median(cr_metric(pk, "dispatch_share")), cr_median(cr_metric(pd, "dispatch_share")));
+            fprintf(f, "| %s | %d | %s | %s | %s | %.2f× | %s | %.1f%% |\n", stores[s], th[i], ta, tb, ratio, cpu,
+                    und ? "undisturbed" : "all †", ds * 100);
             char what[96], v[256];
-            snprintf(what, sizeof what, "counters in one line");
+            snprintf(what, sizeof what, "counters in one line%s", und ? "" : " †");
             cr_verdict(&c, cr_detectable(a, b, alpha), what, "a line each", alpha, v, sizeof v);
             if (nl < 2 * 64)
                 snprintf(lines[nl++], sizeof lines[0], "calibration, %s stores, %d thread%s: %s", stores[s], th[i],
                          th[i] == 1 ? "" : "s", v);
         }
     }
-    fprintf(f, "\n");
+    fprintf(f, "\nper increment: the time in which every thread makes one (median over repetitions). passes: "
+               "undisturbed = only the passes in which the pool's threads ran side by side (CPU time >= 90%% of "
+               "the pass on every CPU they could use); all † = too few such passes (a busy machine), every pass "
+               "counted, threads that took turns on a CPU could not contend.\n\n");
     for (int i = 0; i < nl; i++)
         fprintf(f, "- %s\n", lines[i]);
     *n_concl += nl;
@@ -402,7 +429,10 @@ static int cr_plot(const struct cr_file *st, const struct contention_report_opts
             int ci = -1;
             for (int l = 0; l < 3; l++) {
                 const struct cr_config *c = cr_find(st, k, th[i], cr_layouts[l], align);
-                const struct results_macc *m = c ? cr_metric(c, "ns_per_1024_rows") : NULL;
+                const struct results_macc *m = NULL;
+                bool und;
+                if (c)
+                    cr_pair(c, NULL, "ns_per_1024_rows", &m, NULL, &und);
                 if (!m || m->n == 0)
                     continue;
                 double *t = malloc(m->n * sizeof *t);
@@ -481,9 +511,9 @@ int contention_report_write(const struct contention_report_opts *o, FILE *f, str
     char worst_cfg[96] = "";
 
     fprintf(f, "## Study: time per 1024 rows by output layout (contention)\n\n");
-    fprintf(f, "| op | type | align | threads | layout | time / 1024 rows (95%% CI) | vs padded | shared lines / op | "
-               "dispatch | L1d misses / 1024 rows | coherence loads / 1024 rows |\n");
-    fprintf(f, "|:--|:--|--:|--:|:--|--:|:--|--:|--:|--:|--:|\n");
+    fprintf(f, "| op | type | align | threads | layout | time / 1024 rows (95%% CI) | vs padded | CPU time / 1024 rows | "
+               "shared lines / op | dispatch | L1d misses / 1024 rows | coherence loads / 1024 rows |\n");
+    fprintf(f, "|:--|:--|--:|--:|:--|--:|:--|--:|--:|--:|--:|--:|\n");
     for (int g = 0; g < ng; g++) {
         const struct cr_config *k = &st.c[groups[g]];
         for (int a = 0; a < na; a++)
@@ -492,8 +522,11 @@ int contention_report_write(const struct contention_report_opts *o, FILE *f, str
                     const struct cr_config *c = cr_find(&st, k, th[i], cr_layouts[l], al[a]);
                     if (!c)
                         continue;
-                    const struct results_macc *m = cr_metric(c, "ns_per_1024_rows");
-                    char t[32] = "n/a", lo[32] = "", hi[32] = "", vs[96] = "", l1[48], co[48];
+                    const struct cr_config *pd = cr_find(&st, k, th[i], "padded", al[a]);
+                    const struct results_macc *m, *mp;
+                    bool und;
+                    cr_pair(c, pd, "ns_per_1024_rows", &m, &mp, &und);
+                    char t[32] = "n/a", lo[32] = "", hi[32] = "", vs[96] = "", l1[48], co[48], cpu[32];
                     if (m && m->n) {
                         double *x = malloc(m->n * sizeof *x);
                         struct stats_summary s;
@@ -507,9 +540,10 @@ int contention_report_write(const struct contention_report_opts *o, FILE *f, str
                             free(x);
                         }
                     }
-                    const struct cr_config *pd = cr_find(&st, k, th[i], "padded", al[a]);
+                    if (!und)
+                        snprintf(t + strlen(t), sizeof t - strlen(t), " †");
                     if (pd && pd != c) {
-                        struct cr_cmp cm = cr_compare(m, cr_metric(pd, "ns_per_1024_rows"));
+                        struct cr_cmp cm = cr_compare(m, mp);
                         char p[32];
                         contention_report_fmt_p(cm.p, p, sizeof p);
                         if (cm.ok)
@@ -517,11 +551,15 @@ int contention_report_write(const struct contention_report_opts *o, FILE *f, str
                     } else if (pd) {
                         snprintf(vs, sizeof vs, "1");
                     }
-                    double ds = cr_median(cr_metric(c, "dispatch_share"));
+                    contention_report_fmt_ns(cr_median(cr_metric(c, "cpu_ns_per_1024_rows")), cpu, sizeof cpu);
+                    double ds = cr_median(cr_metric(c, und ? "dispatch_share_undisturbed" : "dispatch_share"));
+                    if (!isfinite(ds))
+                        ds = cr_median(cr_metric(c, "dispatch_share"));
                     if (isfinite(ds) && ds > worst_share) {
                         worst_share = ds;
-                        snprintf(worst_cfg, sizeof worst_cfg, "%s %s align %d, %d threads, %s", c->op, c->type,
-                                 c->align, c->threads, c->layout);
+                        snprintf(worst_cfg, sizeof worst_cfg, "%s %s align %d, %d thread%s, %s%s", c->op, c->type,
+                                 c->align, c->threads, c->threads == 1 ? "" : "s", c->layout,
+                                 und ? "" : ", all passes");
                     }
                     cr_cell_counted(cr_metric(c, "l1d_misses_per_1024_rows"), l1, sizeof l1, notes, &n_notes,
                                     "L1d misses");
@@ -532,13 +570,17 @@ int contention_report_write(const struct contention_report_opts *o, FILE *f, str
                     char ds_s[16] = "n/a";
                     if (isfinite(ds))
                         snprintf(ds_s, sizeof ds_s, "%.1f%%", ds * 100);
-                    fprintf(f, "| %s | %s | %d | %d | %s | %s (%s–%s) | %s | %.0f (%.0f%%) | %s | %s | %s |\n", c->op,
-                            c->type, c->align, c->threads, c->layout, t, lo, hi, vs, sl, sf * 100, ds_s, l1, co);
+                    fprintf(f, "| %s | %s | %d | %d | %s | %s (%s–%s) | %s | %s | %.0f (%.0f%%) | %s | %s | %s |\n",
+                            c->op, c->type, c->align, c->threads, c->layout, t, lo, hi, vs, cpu, sl, sf * 100, ds_s,
+                            l1, co);
                 }
     }
-    fprintf(f, "\nshared lines / op: output lines written by more than one thread in one sweep over the rows "
-               "(derived from the engine's split; %% of the lines written). dispatch: the median share of a pass "
-               "no thread spent working (waking and joining the pool).\n");
+    fprintf(f, "\ntime: median over repetitions of each repetition's median pass, from the undisturbed passes "
+               "(the pool's threads side by side on their CPUs); † = too few of those on this busy machine, all "
+               "passes. CPU time: the threads' summed CPU time. shared lines / op: output lines written by more "
+               "than one thread in one sweep over the rows (derived from the engine's split; %% of the lines "
+               "written). dispatch: the median share of a pass no thread spent working (waking and joining the "
+               "pool).\n");
     for (int i = 0; i < n_notes; i++)
         fprintf(f, "%s\n", notes[i]);
     fprintf(f, "\n## Conclusions (Mann-Whitney U over repetitions, alpha %.2g; ratios are Hodges-Lehmann shifts of "
@@ -550,7 +592,6 @@ int contention_report_write(const struct contention_report_opts *o, FILE *f, str
                 const struct cr_config *pd = cr_find(&st, k, th[i], "padded", al[a]);
                 if (!pd)
                     continue;
-                const struct results_macc *mp = cr_metric(pd, "ns_per_1024_rows");
                 char line[1024];
                 int w = snprintf(line, sizeof line, "%s %s, weights %d bytes past a line, %d thread%s: ", k->op,
                                  k->type, al[a], th[i], th[i] == 1 ? "" : "s");
@@ -559,10 +600,12 @@ int contention_report_write(const struct contention_report_opts *o, FILE *f, str
                     const struct cr_config *c = cr_find(&st, k, th[i], cr_layouts[l], al[a]);
                     if (!c)
                         continue;
-                    const struct results_macc *m = cr_metric(c, "ns_per_1024_rows");
+                    const struct results_macc *m, *mp;
+                    bool und;
+                    cr_pair(c, pd, "ns_per_1024_rows", &m, &mp, &und);
                     struct cr_cmp cm = cr_compare(m, mp);
                     char what[64], v[320];
-                    snprintf(what, sizeof what, "%s outputs", cr_layouts[l]);
+                    snprintf(what, sizeof what, "%s outputs%s", cr_layouts[l], und ? "" : " †");
                     cr_verdict(&cm, cr_detectable(m, mp, alpha), what, "padded", alpha, v, sizeof v);
                     if (w > 0 && (size_t)w < sizeof line)
                         w += snprintf(line + w, sizeof line - (size_t)w, "%s%s", any ? "; " : "", v);
@@ -579,10 +622,12 @@ int contention_report_write(const struct contention_report_opts *o, FILE *f, str
             const struct cr_config *c = cr_find(&st, k, th[0], "padded", al[a]);
             if (!ref || !c)
                 continue;
-            const struct results_macc *m = cr_metric(c, "ns_per_1024_rows"), *mr = cr_metric(ref, "ns_per_1024_rows");
+            const struct results_macc *m, *mr;
+            bool und;
+            cr_pair(c, ref, "ns_per_1024_rows", &m, &mr, &und);
             struct cr_cmp cm = cr_compare(m, mr);
             char what[96], refs[64], v[320];
-            snprintf(what, sizeof what, "weights %d bytes past a line", al[a]);
+            snprintf(what, sizeof what, "weights %d bytes past a line%s", al[a], und ? "" : " †");
             snprintf(refs, sizeof refs, "%d bytes", al[0]);
             cr_verdict(&cm, cr_detectable(m, mr, alpha), what, refs, alpha, v, sizeof v);
             fprintf(f, "- %s %s, padded, %d thread%s: %s\n", k->op, k->type, th[0], th[0] == 1 ? "" : "s", v);

@@ -21,8 +21,13 @@
  * of that op and type in the process (all layouts and thread counts then do
  * the same work per dispatch).
  *
- * Figures per repetition (8 passes after one untimed pass that wakes the
- * pool): ns_per_1024_rows (median pass / sweeps) and its minimum,
+ * Figures per repetition (16 passes after one untimed pass that wakes the
+ * pool), per 1024 rows from contention_passes_emit: ns_per_1024_rows
+ * (median pass / sweeps) and its minimum, ns_per_1024_rows_undisturbed
+ * (median over the passes in which every thread was on a CPU for 95% of
+ * its work: on a busy machine threads that take turns on a CPU cannot
+ * contend, so these passes are the ones that show the layout's cost),
+ * cpu_ns_per_1024_rows (the threads' summed CPU time), on_cpu_fraction,
  * dispatch_share (the part of a pass no thread spent in the work: waking,
  * joining; median), shared_lines_per_op and shared_line_fraction (derived
  * from the split: output lines written by more than one thread in one
@@ -36,6 +41,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness/machine/clock.h"
 #include "workloads/contention_split.h"
@@ -43,7 +49,7 @@
 
 #define CT_ROWS 1024
 #define CT_COLS 256
-#define CT_PASSES 8
+#define CT_PASSES 16
 #define CT_LINE 64
 #define CT_PASS_TARGET_NS 2e6
 #define CT_MAX_SWEEPS 4096
@@ -86,6 +92,7 @@ struct ct_state {
     float *out;                  /* [CT_COLS or 1][ld]: the shared output, page-aligned */
     size_t out_floats;
     uint64_t *t_work;            /* [threads][8]: ns each thread spent in its rows, a line each */
+    uint64_t *t_cpu;             /* [threads][8]: CPU ns of the same, a line each */
     int64_t shared_lines, lines_written;
     struct pool *pool;
     bool sim_collect;            /* running under valgrind: bracket every thread's rows */
@@ -118,7 +125,18 @@ static void ct_teardown(void *state)
     free(s->scratch);
     free(s->out);
     free(s->t_work);
+    free(s->t_cpu);
     free(s);
+}
+
+/* CPU time of the calling thread: unlike wall time it leaves out the time
+ * the thread waited for a CPU, which on a shared machine is most of the
+ * noise, while the stalls of a contended line stay in it. */
+static uint64_t ct_thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* One sweep of thread ith's rows. */
@@ -150,9 +168,10 @@ static void ct_pass(void *arg, int ith, int nth)
     (void)nth;
     if (s->sim_collect)
         ctr_sim_collect_begin();
-    uint64_t t0 = clock_ns();
+    uint64_t t0 = clock_ns(), c0 = ct_thread_cpu_ns();
     for (int i = 0; i < s->sweeps; i++)
         ct_sweep(s, ith);
+    s->t_cpu[ith * 8] = ct_thread_cpu_ns() - c0;
     s->t_work[ith * 8] = clock_ns() - t0;
     if (s->sim_collect)
         ctr_sim_collect_end();
@@ -222,18 +241,20 @@ static int ct_setup(const struct workload_config *cfg, void **state, char *err, 
     }
     s->row_bytes = quant_row_size(s->type, CT_COLS);
     s->row_stride = (s->row_bytes + CT_LINE - 1) / CT_LINE * CT_LINE;
-    s->w_raw = malloc(s->row_stride * CT_ROWS + 2 * CT_LINE);
+    /* every buffer page-aligned: the configurations of a sweep then have the
+     * same offsets within pages (4 KiB aliasing between the weights, the
+     * scratch and the output stays the same), and differ only in ownership */
+    s->w_raw = aligned_alloc(4096, (s->row_stride * CT_ROWS + 2 * CT_LINE + 4095) / 4096 * 4096);
     s->y_stride = quant_row_size(vdt, CT_COLS);
-    s->y = aligned_alloc(CT_LINE, (s->y_stride + CT_LINE - 1) / CT_LINE * CT_LINE);
-    s->scratch = aligned_alloc(CT_LINE, (size_t)s->threads * CT_COLS * sizeof(float));
-    /* page-aligned output: every configuration's output has the same
-     * placement in pages, so layouts differ only in ownership */
+    s->y = aligned_alloc(4096, (s->y_stride + 4095) / 4096 * 4096);
+    s->scratch = aligned_alloc(4096, ((size_t)s->threads * CT_COLS * sizeof(float) + 4095) / 4096 * 4096);
     s->out_floats = (size_t)(s->dot ? 1 : CT_COLS) * (size_t)s->split.ld;
     s->out = aligned_alloc(4096, (s->out_floats * sizeof(float) + 4095) / 4096 * 4096);
     s->t_work = aligned_alloc(CT_LINE, (size_t)s->threads * 8 * sizeof(uint64_t));
+    s->t_cpu = aligned_alloc(CT_LINE, (size_t)s->threads * 8 * sizeof(uint64_t));
     float *x = malloc(CT_COLS * sizeof *x);
     uint8_t *rows = malloc(s->row_bytes * CT_ROWS);
-    if (!s->w_raw || !s->y || !s->scratch || !s->out || !s->t_work || !x || !rows) {
+    if (!s->w_raw || !s->y || !s->scratch || !s->out || !s->t_work || !s->t_cpu || !x || !rows) {
         free(x);
         free(rows);
         snprintf(err, err_len, "contention: out of memory");
@@ -242,8 +263,8 @@ static int ct_setup(const struct workload_config *cfg, void **state, char *err, 
     memset(s->out, 0, s->out_floats * sizeof(float));
     memset(s->scratch, 0, (size_t)s->threads * CT_COLS * sizeof(float));
     memset(s->t_work, 0, (size_t)s->threads * 8 * sizeof(uint64_t));
-    memset(s->w_raw, 0, s->row_stride * CT_ROWS + 2 * CT_LINE);
-    s->w = (uint8_t *)(((uintptr_t)s->w_raw + CT_LINE - 1) & ~(uintptr_t)(CT_LINE - 1)) + s->align;
+    memset(s->w_raw, 0, s->row_stride * CT_ROWS + 2 * CT_LINE);   /* the padding of each row too */
+    s->w = s->w_raw + s->align;
     if (wlutil_random_weights(s->type, CT_ROWS, CT_COLS, cfg->seed ^ 0x5eed, rows, err, err_len) != 0) {
         free(x);
         free(rows);
@@ -265,7 +286,7 @@ static int ct_setup(const struct workload_config *cfg, void **state, char *err, 
     /* sweeps: the first configuration of this op and type times one sweep
      * on this thread (best of 3) and fixes the count for the others */
     int *cached = &ct_sweeps_cache[s->dot ? 0 : 1][s->type][(int)cfg->num[AX_KERNELS] & 7];
-    if (!*cached) {
+    if (!*cached && !s->sim_collect) {
         struct contention_split one = s->split;
         contention_split_init(&s->split, CT_ROWS, 1, CONTENTION_BLOCKED);
         double best = 1e18;
@@ -279,7 +300,8 @@ static int ct_setup(const struct workload_config *cfg, void **state, char *err, 
         double n = ceil(CT_PASS_TARGET_NS / (best > 1 ? best : 1));
         *cached = n < 1 ? 1 : n > CT_MAX_SWEEPS ? CT_MAX_SWEEPS : (int)n;
     }
-    s->sweeps = *cached;
+    /* under valgrind the figures are counts, not times: one sweep per pass */
+    s->sweeps = s->sim_collect ? 1 : *cached;
 
     struct pool_opts po = { .n_threads = s->threads, .wait = POOL_WAIT_HYBRID };
     char e[256];
@@ -308,47 +330,34 @@ fail:
     return -1;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static int ct_run(void *state, struct workload_sink *out, char *err, size_t err_len)
 {
     struct ct_state *s = state;
-    double ns[CT_PASSES], share[CT_PASSES];
+    struct contention_passes ps = { .cpus = contention_cpus() };
     pool_run(s->pool, ct_pass, s);   /* wakes the workers: the passes below find them spinning */
     wlutil_ctr_begin(&s->hw);
     wlutil_ctr_begin(&s->coh);
     for (int p = 0; p < CT_PASSES; p++) {
         uint64_t t0 = clock_ns();
         pool_run(s->pool, ct_pass, s);
-        double wall = (double)(clock_ns() - t0);
-        uint64_t busy = 0;
-        for (int t = 0; t < s->threads; t++)
-            busy = s->t_work[t * 8] > busy ? s->t_work[t * 8] : busy;
-        ns[p] = wall;
-        share[p] = wall > (double)busy ? (wall - (double)busy) / wall : 0;
+        contention_passes_add(&ps, (double)(clock_ns() - t0), s->t_work, s->t_cpu, s->threads);
     }
     wlutil_ctr_end(&s->coh);
     wlutil_ctr_end(&s->hw);
     double sum = 0;
     for (size_t i = 0; i < s->out_floats; i++)
         sum += s->out[i];
-    qsort(ns, CT_PASSES, sizeof ns[0], cmp_double);
-    qsort(share, CT_PASSES, sizeof share[0], cmp_double);
     double per = (double)s->sweeps * CT_ROWS / 1024.0;   /* units of 1024 rows per pass */
-    double med = (ns[CT_PASSES / 2 - 1] + ns[CT_PASSES / 2]) / 2;
-    workload_emit(out, "ns_per_1024_rows", "ns", METRIC_SRC_TIME, med / per);
-    workload_emit(out, "ns_per_1024_rows_min", "ns", METRIC_SRC_TIME, ns[0] / per);
-    workload_emit(out, "pass_ns", "ns", METRIC_SRC_TIME, med);
-    workload_emit(out, "dispatch_share", "fraction", METRIC_SRC_TIME, (share[CT_PASSES / 2 - 1] + share[CT_PASSES / 2]) / 2);
+    contention_passes_emit(&ps, out, "ns_per_1024_rows", per);
+    double ns1024 = 0;   /* the median just emitted */
+    for (int i = 0; i < out->n; i++)
+        if (strcmp(out->m[i].name, "ns_per_1024_rows") == 0)
+            ns1024 = out->m[i].value;
     workload_emit(out, "sweeps_per_pass", "count", METRIC_SRC_DERIVED, s->sweeps);
     workload_emit(out, "shared_lines_per_op", "count", METRIC_SRC_DERIVED, (double)s->shared_lines);
     workload_emit(out, "shared_line_fraction", "fraction", METRIC_SRC_DERIVED,
                   s->lines_written ? (double)s->shared_lines / (double)s->lines_written : 0);
-    workload_emit(out, "weight_gbps", "GB/s", METRIC_SRC_DERIVED, (double)(s->row_bytes * CT_ROWS) * per / med);
+    workload_emit(out, "weight_gbps", "GB/s", METRIC_SRC_DERIVED, (double)(s->row_bytes * 1024) / ns1024);
     workload_emit(out, "result_checksum", "value", METRIC_SRC_DERIVED, sum);
     workload_emit(out, "weight_misalign_bytes", "bytes", METRIC_SRC_DERIVED, (double)((uintptr_t)s->w % CT_LINE));
     double units = CT_PASSES * per;

@@ -8,24 +8,30 @@
  * could have detected.
  *
  * One pass is one dispatch of the warm pool in which each thread does
- * CC_INCS_PLAIN or CC_INCS_ATOMIC increments. Figures per repetition (5 passes after one untimed
- * pass): ns_per_increment (median pass / increments per thread: the time for every
- * thread to make one increment), dispatch_share (as in contention) and
- * counter_check (the counters' sum after the passes divided by the
- * increments made: 1 when no increment was lost, which plain stores
- * guarantee only because each counter has one writer).
+ * CC_INCS_PLAIN or CC_INCS_ATOMIC increments. Figures per repetition (12
+ * passes after one untimed pass), from contention_passes_emit:
+ * ns_per_increment (median pass / increments per thread: the time for
+ * every thread to make one increment), ns_per_increment_undisturbed (the
+ * same over the passes in which every thread ran: on a busy machine the
+ * threads of the other passes took turns on a CPU and could not contend),
+ * cpu_ns_per_increment (CPU time per increment made), on_cpu_fraction,
+ * dispatch_share, and counter_check (the counters' sum after the passes
+ * divided by the increments made: 1 when no increment was lost, which
+ * plain stores guarantee only because each counter has one writer).
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness/machine/clock.h"
+#include "workloads/contention_split.h"
 #include "workloads/wlutil.h"
 
-/* increments per thread per pass: about 2 ms with padded counters on a
+/* increments per thread per pass: about 1 ms with padded counters on a
  * current core (plain stores forward in about a cycle, a lock add takes ~20) */
-#define CC_INCS_PLAIN 8000000
-#define CC_INCS_ATOMIC 500000
-#define CC_PASSES 5
+#define CC_INCS_PLAIN 4000000
+#define CC_INCS_ATOMIC 100000
+#define CC_PASSES 12
 #define CC_LINE 64
 
 static const char *const cc_layouts[] = { "packed", "padded", NULL };
@@ -47,6 +53,7 @@ struct cc_state {
     int incs;                    /* per thread per pass */
     uint64_t *counters;          /* packed: [threads]; padded: [threads][8] (line-aligned) */
     uint64_t *t_work;            /* [threads][8] ns in the loop, a line each */
+    uint64_t *t_cpu;             /* [threads][8] CPU ns of the same */
     struct pool *pool;
 };
 
@@ -58,6 +65,7 @@ static void cc_teardown(void *state)
     pool_free(s->pool);
     free(s->counters);
     free(s->t_work);
+    free(s->t_cpu);
     free(s);
 }
 
@@ -75,7 +83,8 @@ static int cc_setup(const struct workload_config *cfg, void **state, char *err, 
     size_t bytes = ((size_t)s->threads * 8 * sizeof(uint64_t) + CC_LINE - 1) / CC_LINE * CC_LINE;
     s->counters = aligned_alloc(CC_LINE, bytes);
     s->t_work = aligned_alloc(CC_LINE, (size_t)s->threads * 8 * sizeof(uint64_t));
-    if (!s->counters || !s->t_work) {
+    s->t_cpu = aligned_alloc(CC_LINE, (size_t)s->threads * 8 * sizeof(uint64_t));
+    if (!s->counters || !s->t_work || !s->t_cpu) {
         snprintf(err, err_len, "contention_calib: out of memory");
         goto fail;
     }
@@ -95,12 +104,22 @@ fail:
     return -1;
 }
 
+/* CPU time of the calling thread: unlike wall time it leaves out the time
+ * the thread waited for a CPU, which on a shared machine is most of the
+ * noise, while the stalls of a contended line stay in it. */
+static uint64_t cc_thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void cc_pass(void *arg, int ith, int nth)
 {
     struct cc_state *s = arg;
     (void)nth;
     uint64_t *c = s->padded ? &s->counters[ith * 8] : &s->counters[ith];
-    uint64_t t0 = clock_ns();
+    uint64_t t0 = clock_ns(), c0 = cc_thread_cpu_ns();
     if (s->atomic) {
         for (int i = 0; i < s->incs; i++)
             __atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
@@ -109,39 +128,31 @@ static void cc_pass(void *arg, int ith, int nth)
         for (int i = 0; i < s->incs; i++)
             *v = *v + 1;
     }
+    s->t_cpu[ith * 8] = cc_thread_cpu_ns() - c0;
     s->t_work[ith * 8] = clock_ns() - t0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 static int cc_run(void *state, struct workload_sink *out, char *err, size_t err_len)
 {
     struct cc_state *s = state;
-    double ns[CC_PASSES], share[CC_PASSES];
+    struct contention_passes ps = { .cpus = contention_cpus() };
     for (int t = 0; t < s->threads; t++)
         s->counters[s->padded ? t * 8 : t] = 0;
     pool_run(s->pool, cc_pass, s);   /* wakes the workers */
     for (int p = 0; p < CC_PASSES; p++) {
         uint64_t t0 = clock_ns();
         pool_run(s->pool, cc_pass, s);
-        double wall = (double)(clock_ns() - t0);
-        uint64_t busy = 0;
-        for (int t = 0; t < s->threads; t++)
-            busy = s->t_work[t * 8] > busy ? s->t_work[t * 8] : busy;
-        ns[p] = wall;
-        share[p] = wall > (double)busy ? (wall - (double)busy) / wall : 0;
+        contention_passes_add(&ps, (double)(clock_ns() - t0), s->t_work, s->t_cpu, s->threads);
     }
     double sum = 0;
     for (int t = 0; t < s->threads; t++)
         sum += (double)s->counters[s->padded ? t * 8 : t];
-    qsort(ns, CC_PASSES, sizeof ns[0], cmp_double);
-    qsort(share, CC_PASSES, sizeof share[0], cmp_double);
-    workload_emit(out, "ns_per_increment", "ns", METRIC_SRC_TIME, ns[CC_PASSES / 2] / s->incs);
-    workload_emit(out, "dispatch_share", "fraction", METRIC_SRC_TIME, share[CC_PASSES / 2]);
+    /* wall per increment of every thread; the CPU figure is per increment
+     * made (threads x incs) */
+    contention_passes_emit(&ps, out, "ns_per_increment", s->incs);
+    for (int i = 0; i < out->n; i++)
+        if (strcmp(out->m[i].name, "cpu_ns_per_increment") == 0)
+            out->m[i].value /= s->threads;
     workload_emit(out, "counter_check", "fraction", METRIC_SRC_DERIVED,
                   sum / ((double)(CC_PASSES + 1) * s->incs * s->threads));
     (void)err, (void)err_len;

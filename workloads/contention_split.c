@@ -1,5 +1,6 @@
 /* contention_split — the ownership of output lines in the contention
  * experiments (see contention_split.h). */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +14,9 @@ void contention_split_init(struct contention_split *s, int64_t rows, int nth, en
     s->layout = layout;
     int64_t per = (rows + nth - 1) / nth;
     s->stretch = (per + CONTENTION_LINE_FLOATS - 1) / CONTENTION_LINE_FLOATS * CONTENTION_LINE_FLOATS;
-    s->ld = s->stretch * nth;
+    /* one spare line per column: a stride of a whole number of pages would
+     * put all of a row's outputs in one L1 set (and alias them at 4 KiB) */
+    s->ld = s->stretch * nth + CONTENTION_LINE_FLOATS;
 }
 
 void contention_split_rows(const struct contention_split *s, int ith, int64_t *begin, int64_t *end, int64_t *step)
@@ -89,4 +92,96 @@ const struct contention_pmu_event *contention_split_pmu_event(const char *pmu)
         if (strcmp(contention_pmu_events[i].pmu, pmu) == 0)
             return &contention_pmu_events[i];
     return NULL;
+}
+
+int contention_cpus(void)
+{
+    cpu_set_t set;
+    int n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+    return n < 1 ? 1 : n;
+}
+
+void contention_passes_add(struct contention_passes *p, double wall_ns, const uint64_t *t_work, const uint64_t *t_cpu,
+                           int threads)
+{
+    if (p->n >= CONTENTION_MAX_PASSES)
+        return;
+    uint64_t busy = 0;
+    double cpu = 0;
+    for (int t = 0; t < threads; t++) {
+        busy = t_work[t * 8] > busy ? t_work[t * 8] : busy;
+        cpu += (double)t_cpu[t * 8];
+    }
+    int lanes = threads < p->cpus ? threads : p->cpus > 0 ? p->cpus : 1;
+    p->wall[p->n] = wall_ns;
+    p->share[p->n] = wall_ns > (double)busy ? (wall_ns - (double)busy) / wall_ns : 0;
+    p->cpu[p->n] = cpu;
+    p->on_cpu[p->n] = wall_ns > 0 ? cpu / (lanes * wall_ns) : 0;
+    p->n++;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* median of x[0..n) (sorted in place), n > 0 */
+static double median(double *x, int n)
+{
+    qsort(x, (size_t)n, sizeof *x, cmp_dbl);
+    return n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
+}
+
+void contention_passes_emit(const struct contention_passes *p, struct workload_sink *out, const char *name,
+                            double units)
+{
+    char buf[METRIC_NAME_MAX];
+    double t[CONTENTION_MAX_PASSES], u[CONTENTION_MAX_PASSES];
+    int n = p->n, nu = 0;
+    if (n == 0)
+        return;
+    for (int i = 0; i < n; i++)
+        if (p->on_cpu[i] >= CONTENTION_ON_CPU_MIN)
+            u[nu++] = p->wall[i];
+    memcpy(t, p->wall, sizeof t[0] * (size_t)n);
+    workload_emit(out, name, "ns", METRIC_SRC_TIME, median(t, n) / units);
+    workload_emit(out, (snprintf(buf, sizeof buf, "%s_min", name), buf), "ns", METRIC_SRC_TIME, t[0] / units);
+    memcpy(t, p->cpu, sizeof t[0] * (size_t)n);
+    workload_emit(out, (snprintf(buf, sizeof buf, "cpu_%s", name), buf), "ns", METRIC_SRC_TIME, median(t, n) / units);
+    memcpy(t, p->on_cpu, sizeof t[0] * (size_t)n);
+    double on = median(t, n);
+    snprintf(buf, sizeof buf, "%s_undisturbed", name);
+    if (nu) {
+        workload_emit(out, buf, "ns", METRIC_SRC_TIME, median(u, nu) / units);
+    } else {
+        struct metric *m = workload_emit(out, buf, "ns", METRIC_SRC_TIME, 0);
+        if (m) {
+            m->status = METRIC_NOT_COUNTED;
+            m->running_fraction = 0;
+            snprintf(m->reason, sizeof m->reason,
+                     "no pass had every thread on a CPU for %.0f%% of its work (median %.0f%%): the machine is busy",
+                     CONTENTION_ON_CPU_MIN * 100, on * 100);
+        }
+    }
+    /* the pool's own cost: its share in the passes nothing else disturbed */
+    double su[CONTENTION_MAX_PASSES];
+    int nsu = 0;
+    for (int i = 0; i < n; i++)
+        if (p->on_cpu[i] >= CONTENTION_ON_CPU_MIN)
+            su[nsu++] = p->share[i];
+    if (nsu)
+        workload_emit(out, "dispatch_share_undisturbed", "fraction", METRIC_SRC_TIME, median(su, nsu));
+    else {
+        struct metric *m = workload_emit(out, "dispatch_share_undisturbed", "fraction", METRIC_SRC_TIME, 0);
+        if (m) {
+            m->status = METRIC_NOT_COUNTED;
+            m->running_fraction = 0;
+            snprintf(m->reason, sizeof m->reason, "no undisturbed pass: the machine is busy");
+        }
+    }
+    workload_emit(out, "undisturbed_passes", "count", METRIC_SRC_TIME, nu);
+    workload_emit(out, "on_cpu_fraction", "fraction", METRIC_SRC_TIME, on);
+    memcpy(t, p->share, sizeof t[0] * (size_t)n);
+    workload_emit(out, "dispatch_share", "fraction", METRIC_SRC_TIME, median(t, n));
 }

@@ -38,12 +38,13 @@ struct contention_split {
     int nth;                      /* threads */
     enum contention_layout layout;
     int64_t stretch;              /* padded: floats per thread's stretch (a multiple of a line) */
-    int64_t ld;                   /* floats from one output column to the next */
+    int64_t ld;                   /* floats from one output column to the next (a whole number of lines) */
 };
 
 /* The split of rows over nth threads (rows >= 1, nth >= 1) in layout. ld is
- * nth * (ceil(rows / nth) rounded up to a line) for every layout, so it is
- * rows itself when rows / nth is a multiple of 16. */
+ * nth * (ceil(rows / nth) rounded up to a line) + one line, for every
+ * layout: the spare line keeps a column stride of whole pages (1024 rows)
+ * from mapping all of a row's outputs to one cache set. */
 void contention_split_init(struct contention_split *s, int64_t rows, int nth, enum contention_layout layout);
 
 /* Thread ith's rows: r = *begin, *begin + *step, ... < *end (infer_matmul_rows). */
@@ -81,3 +82,42 @@ extern const struct contention_pmu_event contention_pmu_events[];
 
 /* The entry for libpfm4 PMU name pmu (the first word of ctr_hw_pfm_pmu), or NULL. */
 const struct contention_pmu_event *contention_split_pmu_event(const char *pmu);
+
+/* ---- the passes of one repetition ---------------------------------------- */
+
+#include "harness/run/workload.h"
+
+#define CONTENTION_MAX_PASSES 32
+#define CONTENTION_ON_CPU_MIN 0.9    /* a pass is undisturbed when the pool's work kept its CPUs this busy */
+
+/* Per-pass figures of one repetition: wall time of the dispatch, the share
+ * no thread spent working, the threads' summed CPU time, and how busy the
+ * pool kept the CPUs it could use: summed CPU time / (min(threads, cpus)
+ * x wall). On a shared machine a thread that waits for a CPU neither
+ * contends nor computes, and a worker that starts late leaves the others
+ * alone: the passes in which every thread ran side by side (busy >= 0.9)
+ * are the ones that show what a layout costs. */
+struct contention_passes {
+    int cpus;                     /* CPUs the pool may run on (set before adding passes; 0 counts as 1) */
+    int n;
+    double wall[CONTENTION_MAX_PASSES], share[CONTENTION_MAX_PASSES];
+    double cpu[CONTENTION_MAX_PASSES], on_cpu[CONTENTION_MAX_PASSES];
+};
+
+/* Add a pass: wall_ns of the whole dispatch, and for each of threads
+ * threads the wall and CPU ns it spent in its work (t_work[t * 8],
+ * t_cpu[t * 8]: a line per thread). Passes beyond the maximum are ignored. */
+void contention_passes_add(struct contention_passes *p, double wall_ns, const uint64_t *t_work, const uint64_t *t_cpu,
+                           int threads);
+
+/* The CPUs this process may run on (sched_getaffinity; at least 1). */
+int contention_cpus(void);
+
+/* Emit, per unit (divide by units): NAME (median wall), NAME_min,
+ * cpu_NAME (median summed CPU time), NAME_undisturbed (median wall of the
+ * undisturbed passes; not counted with the reason when there were none),
+ * and, per pass: undisturbed_passes, on_cpu_fraction (median of the busy
+ * fraction above), dispatch_share (median) and dispatch_share_undisturbed
+ * (median over the undisturbed passes: the pool's own cost). */
+void contention_passes_emit(const struct contention_passes *p, struct workload_sink *out, const char *name,
+                            double units);
