@@ -132,6 +132,8 @@ static const struct study studies[] = {
       "rows with 95% CIs, the output lines shared per op (derived from the split), L1d and coherence events\n"
       "(PMU, else n/a with the reason), conclusion lines (Mann-Whitney U, Hodges-Lehmann ratio with CI, or\n"
       "the smallest difference that could have been detected), and writes a gnuplot figure next to the stream.\n"
+      "Times come from the passes in which the pool's threads ran side by side on their CPUs (threads that take\n"
+      "turns on a busy machine cannot contend); where there were too few, all passes, marked †.\n"
       "Other types and alignments: ggperf run contention --type q4_0,q8_0,q4_k --align 0,1,8,18,32,64.",
       NULL, NULL, contention_args,
       "ns_per_1024_rows,dispatch_share,shared_lines_per_op,l1d_misses_per_1024_rows,coherence_loads_per_1024_rows",

@@ -424,15 +424,21 @@ static int cr_plot(const struct cr_file *st, const struct contention_report_opts
     for (int g = 0; g < ng; g++) {
         const struct cr_config *k = &st->c[groups[g]];
         for (int i = 0; i < nt; i++) {
+            /* one kind of sample for the three bars of a category: undisturbed
+             * passes when every layout has enough of them */
+            bool all_und = true;
+            for (int l = 0; l < 3; l++) {
+                const struct cr_config *c = cr_find(st, k, th[i], cr_layouts[l], align);
+                const struct results_macc *u = c ? cr_metric(c, "ns_per_1024_rows_undisturbed") : NULL;
+                all_und = all_und && (!c || (u && u->n >= CR_MIN_UNDISTURBED));
+            }
             char cat[64];
-            snprintf(cat, sizeof cat, "%s %s, %dT", k->op, k->type, th[i]);
+            snprintf(cat, sizeof cat, "%s %s, %dT%s", k->op, k->type, th[i], all_und ? "" : " †");
             int ci = -1;
             for (int l = 0; l < 3; l++) {
                 const struct cr_config *c = cr_find(st, k, th[i], cr_layouts[l], align);
-                const struct results_macc *m = NULL;
-                bool und;
-                if (c)
-                    cr_pair(c, NULL, "ns_per_1024_rows", &m, NULL, &und);
+                const struct results_macc *m =
+                    c ? cr_metric(c, all_und ? "ns_per_1024_rows_undisturbed" : "ns_per_1024_rows") : NULL;
                 if (!m || m->n == 0)
                     continue;
                 double *t = malloc(m->n * sizeof *t);
@@ -450,7 +456,8 @@ static int cr_plot(const struct cr_file *st, const struct contention_report_opts
             }
         }
     }
-    snprintf(p->note, sizeof p->note, "bars: median of the repetitions; error bars: 95%% CI of the median");
+    snprintf(p->note, sizeof p->note, "bars: median of the repetitions (undisturbed passes; † all passes, too few "
+                                      "undisturbed ones); error bars: 95%% CI of the median");
     int rc = CONTENTION_REPORT_OK;
     int dfd = open(o->plot_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) {
