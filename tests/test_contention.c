@@ -125,35 +125,41 @@ static const struct metric *find(const struct workload_sink *s, const char *name
 START_TEST(test_passes_undisturbed)
 {
     struct contention_passes p = { .cpus = 2 };
-    uint64_t work[16] = { 0 }, cpu[16] = { 0 };
-    /* side by side: 1840 ns of CPU in a 1000 ns pass on 2 CPUs = 92% */
-    work[0] = 900, work[8] = 950, cpu[0] = 900, cpu[8] = 940;
-    contention_passes_add(&p, 1000, work, cpu, 2);
-    /* the worker waited for a CPU: 60% */
-    work[0] = 1900, work[8] = 1000, cpu[0] = 1500, cpu[8] = 900;
-    contention_passes_add(&p, 2000, work, cpu, 2);
-    ck_assert_int_eq(p.n, 2);
-    ck_assert_double_eq_tol(p.on_cpu[0], 0.92, 1e-12);
+    uint64_t start[16] = { 0 }, work[16] = { 0 }, cpu[16] = { 0 };
+    /* side by side: both on a CPU 94%+ of their work, started 50 ns apart in a 1000 ns pass */
+    start[0] = 10000, start[8] = 10050;
+    work[0] = 900, work[8] = 950, cpu[0] = 900, cpu[8] = 900;
+    contention_passes_add(&p, 1000, start, work, cpu, 2);
+    /* the worker waited for a CPU in its work: 60% */
+    work[0] = 1900, work[8] = 1000, cpu[0] = 1800, cpu[8] = 600;
+    contention_passes_add(&p, 2000, start, work, cpu, 2);
+    /* both ran whole, but the worker started 900 ns late: never side by side */
+    start[8] = 10900, work[0] = 1000, work[8] = 1000, cpu[0] = 1000, cpu[8] = 1000;
+    contention_passes_add(&p, 2000, start, work, cpu, 2);
+    ck_assert_int_eq(p.n, 3);
+    ck_assert(p.undisturbed[0] && !p.undisturbed[1] && !p.undisturbed[2]);
+    ck_assert_double_eq_tol(p.on_cpu[0], 900.0 / 950, 1e-12);
     ck_assert_double_eq_tol(p.on_cpu[1], 0.6, 1e-12);
     ck_assert_double_eq_tol(p.share[0], 0.05, 1e-12);
     struct workload_sink out = { 0 };
     contention_passes_emit(&p, &out, "ns_per_x", 10);
-    ck_assert_double_eq_tol(find(&out, "ns_per_x")->value, 150, 1e-9);            /* median of 100, 200 */
+    ck_assert_double_eq_tol(find(&out, "ns_per_x")->value, 200, 1e-9);             /* median of 100, 200, 200 */
     ck_assert_double_eq_tol(find(&out, "ns_per_x_min")->value, 100, 1e-9);
     ck_assert_double_eq_tol(find(&out, "ns_per_x_undisturbed")->value, 100, 1e-9); /* the first pass alone */
-    ck_assert_double_eq_tol(find(&out, "cpu_ns_per_x")->value, (184 + 240) / 2.0, 1e-9);
+    ck_assert_double_eq_tol(find(&out, "cpu_ns_per_x")->value, 200, 1e-9);         /* 1800, 2400, 2000 */
     ck_assert_double_eq(find(&out, "undisturbed_passes")->value, 1);
     ck_assert_double_eq_tol(find(&out, "dispatch_share_undisturbed")->value, 0.05, 1e-12);
     /* oversubscribed: 4 threads on 2 CPUs can keep only 2 busy */
     struct contention_passes q = { .cpus = 2 };
-    uint64_t w4[32] = { 0 }, c4[32] = { 0 };
+    uint64_t s4[32] = { 0 }, w4[32] = { 0 }, c4[32] = { 0 };
     for (int t = 0; t < 4; t++)
-        w4[t * 8] = 1000, c4[t * 8] = 480;
-    contention_passes_add(&q, 1000, w4, c4, 4);
+        s4[t * 8] = 1000u * (uint64_t)t, w4[t * 8] = 1000, c4[t * 8] = 480;
+    contention_passes_add(&q, 1000, s4, w4, c4, 4);
     ck_assert_double_eq_tol(q.on_cpu[0], 0.96, 1e-12);
+    ck_assert(q.undisturbed[0]);
     /* no undisturbed pass: not counted, with the reason */
     struct contention_passes r = { .cpus = 2 };
-    contention_passes_add(&r, 2000, work, cpu, 2);
+    contention_passes_add(&r, 2000, start, work, cpu, 2);
     struct workload_sink o2 = { 0 };
     contention_passes_emit(&r, &o2, "ns_per_x", 1);
     const struct metric *m = find(&o2, "ns_per_x_undisturbed");

@@ -91,7 +91,7 @@ struct ct_state {
     float *scratch;              /* [threads][CT_COLS] dequantize buffers, 64-aligned each */
     float *out;                  /* [CT_COLS or 1][ld]: the shared output, page-aligned */
     size_t out_floats;
-    uint64_t *t_work;            /* [threads][8]: ns each thread spent in its rows, a line each */
+    uint64_t *t_work;            /* [threads][8]: [0] ns each thread spent in its rows, [1] its start; a line each */
     uint64_t *t_cpu;             /* [threads][8]: CPU ns of the same, a line each */
     int64_t shared_lines, lines_written;
     struct pool *pool;
@@ -173,6 +173,7 @@ static void ct_pass(void *arg, int ith, int nth)
         ct_sweep(s, ith);
     s->t_cpu[ith * 8] = ct_thread_cpu_ns() - c0;
     s->t_work[ith * 8] = clock_ns() - t0;
+    s->t_work[ith * 8 + 1] = t0;   /* the start, for contention_passes_add */
     if (s->sim_collect)
         ctr_sim_collect_end();
 }
@@ -340,7 +341,7 @@ static int ct_run(void *state, struct workload_sink *out, char *err, size_t err_
     for (int p = 0; p < CT_PASSES; p++) {
         uint64_t t0 = clock_ns();
         pool_run(s->pool, ct_pass, s);
-        contention_passes_add(&ps, (double)(clock_ns() - t0), s->t_work, s->t_cpu, s->threads);
+        contention_passes_add(&ps, (double)(clock_ns() - t0), s->t_work + 1, s->t_work, s->t_cpu, s->threads);
     }
     wlutil_ctr_end(&s->coh);
     wlutil_ctr_end(&s->hw);

@@ -52,7 +52,7 @@ struct cc_state {
     bool padded, atomic;
     int incs;                    /* per thread per pass */
     uint64_t *counters;          /* packed: [threads]; padded: [threads][8] (line-aligned) */
-    uint64_t *t_work;            /* [threads][8] ns in the loop, a line each */
+    uint64_t *t_work;            /* [threads][8]: [0] ns in the loop, [1] its start; a line each */
     uint64_t *t_cpu;             /* [threads][8] CPU ns of the same */
     struct pool *pool;
 };
@@ -130,6 +130,7 @@ static void cc_pass(void *arg, int ith, int nth)
     }
     s->t_cpu[ith * 8] = cc_thread_cpu_ns() - c0;
     s->t_work[ith * 8] = clock_ns() - t0;
+    s->t_work[ith * 8 + 1] = t0;   /* the start, for contention_passes_add */
 }
 
 static int cc_run(void *state, struct workload_sink *out, char *err, size_t err_len)
@@ -142,7 +143,7 @@ static int cc_run(void *state, struct workload_sink *out, char *err, size_t err_
     for (int p = 0; p < CC_PASSES; p++) {
         uint64_t t0 = clock_ns();
         pool_run(s->pool, cc_pass, s);
-        contention_passes_add(&ps, (double)(clock_ns() - t0), s->t_work, s->t_cpu, s->threads);
+        contention_passes_add(&ps, (double)(clock_ns() - t0), s->t_work + 1, s->t_work, s->t_cpu, s->threads);
     }
     double sum = 0;
     for (int t = 0; t < s->threads; t++)

@@ -1,6 +1,7 @@
 /* contention_split — the ownership of output lines in the contention
  * experiments (see contention_split.h). */
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,22 +102,34 @@ int contention_cpus(void)
     return n < 1 ? 1 : n;
 }
 
-void contention_passes_add(struct contention_passes *p, double wall_ns, const uint64_t *t_work, const uint64_t *t_cpu,
-                           int threads)
+void contention_passes_add(struct contention_passes *p, double wall_ns, const uint64_t *t_start,
+                           const uint64_t *t_work, const uint64_t *t_cpu, int threads)
 {
-    if (p->n >= CONTENTION_MAX_PASSES)
+    if (p->n >= CONTENTION_MAX_PASSES || threads < 1)
         return;
-    uint64_t busy = 0;
-    double cpu = 0;
+    uint64_t busy = 0, s0 = UINT64_MAX, s1 = 0;
+    double cpu = 0, on = 1;
     for (int t = 0; t < threads; t++) {
         busy = t_work[t * 8] > busy ? t_work[t * 8] : busy;
         cpu += (double)t_cpu[t * 8];
+        double f = t_work[t * 8] ? (double)t_cpu[t * 8] / (double)t_work[t * 8] : 1;
+        on = f < on ? f : on;
+        s0 = t_start[t * 8] < s0 ? t_start[t * 8] : s0;
+        s1 = t_start[t * 8] > s1 ? t_start[t * 8] : s1;
     }
-    int lanes = threads < p->cpus ? threads : p->cpus > 0 ? p->cpus : 1;
+    int cpus = p->cpus > 0 ? p->cpus : 1;
+    bool und;
+    if (threads > cpus) {
+        on = wall_ns > 0 ? cpu / (cpus * wall_ns) : 0;
+        und = on >= CONTENTION_ON_CPU_MIN;
+    } else {
+        und = on >= CONTENTION_ON_CPU_MIN && (double)(s1 - s0) <= CONTENTION_SKEW_MAX * wall_ns;
+    }
     p->wall[p->n] = wall_ns;
     p->share[p->n] = wall_ns > (double)busy ? (wall_ns - (double)busy) / wall_ns : 0;
     p->cpu[p->n] = cpu;
-    p->on_cpu[p->n] = wall_ns > 0 ? cpu / (lanes * wall_ns) : 0;
+    p->on_cpu[p->n] = on;
+    p->undisturbed[p->n] = und;
     p->n++;
 }
 
@@ -142,7 +155,7 @@ void contention_passes_emit(const struct contention_passes *p, struct workload_s
     if (n == 0)
         return;
     for (int i = 0; i < n; i++)
-        if (p->on_cpu[i] >= CONTENTION_ON_CPU_MIN)
+        if (p->undisturbed[i])
             u[nu++] = p->wall[i];
     memcpy(t, p->wall, sizeof t[0] * (size_t)n);
     workload_emit(out, name, "ns", METRIC_SRC_TIME, median(t, n) / units);
@@ -160,15 +173,15 @@ void contention_passes_emit(const struct contention_passes *p, struct workload_s
             m->status = METRIC_NOT_COUNTED;
             m->running_fraction = 0;
             snprintf(m->reason, sizeof m->reason,
-                     "no pass had every thread on a CPU for %.0f%% of its work (median %.0f%%): the machine is busy",
-                     CONTENTION_ON_CPU_MIN * 100, on * 100);
+                     "no pass had its threads side by side on their CPUs (median on-CPU %.0f%%): the machine is busy",
+                     on * 100);
         }
     }
     /* the pool's own cost: its share in the passes nothing else disturbed */
     double su[CONTENTION_MAX_PASSES];
     int nsu = 0;
     for (int i = 0; i < n; i++)
-        if (p->on_cpu[i] >= CONTENTION_ON_CPU_MIN)
+        if (p->undisturbed[i])
             su[nsu++] = p->share[i];
     if (nsu)
         workload_emit(out, "dispatch_share_undisturbed", "fraction", METRIC_SRC_TIME, median(su, nsu));

@@ -25,6 +25,7 @@
 #ifndef GGPERF_WORKLOADS_CONTENTION_SPLIT_H
 #define GGPERF_WORKLOADS_CONTENTION_SPLIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -88,27 +89,34 @@ const struct contention_pmu_event *contention_split_pmu_event(const char *pmu);
 #include "harness/run/workload.h"
 
 #define CONTENTION_MAX_PASSES 32
-#define CONTENTION_ON_CPU_MIN 0.9    /* a pass is undisturbed when the pool's work kept its CPUs this busy */
+#define CONTENTION_ON_CPU_MIN 0.9    /* each thread on a CPU for this much of its work time */
+#define CONTENTION_SKEW_MAX 0.1      /* threads started within this share of the pass of each other */
 
 /* Per-pass figures of one repetition: wall time of the dispatch, the share
- * no thread spent working, the threads' summed CPU time, and how busy the
- * pool kept the CPUs it could use: summed CPU time / (min(threads, cpus)
- * x wall). On a shared machine a thread that waits for a CPU neither
- * contends nor computes, and a worker that starts late leaves the others
- * alone: the passes in which every thread ran side by side (busy >= 0.9)
- * are the ones that show what a layout costs. */
+ * no thread spent working, the threads' summed CPU time, and whether the
+ * threads ran side by side. On a shared machine a thread that waits for a
+ * CPU neither contends nor computes, and a worker that starts late leaves
+ * the others alone: the passes in which they ran together (undisturbed)
+ * are the ones that show what a layout costs. Undisturbed, with no more
+ * threads than CPUs: every thread was on a CPU for 90% of its own work
+ * time and all started within 10% of the pass of each other (one may
+ * finish later: an uneven cost is part of what is measured). With more
+ * threads than CPUs: the threads' CPU time filled 90% of the pass on
+ * every CPU. */
 struct contention_passes {
     int cpus;                     /* CPUs the pool may run on (set before adding passes; 0 counts as 1) */
     int n;
     double wall[CONTENTION_MAX_PASSES], share[CONTENTION_MAX_PASSES];
     double cpu[CONTENTION_MAX_PASSES], on_cpu[CONTENTION_MAX_PASSES];
+    bool undisturbed[CONTENTION_MAX_PASSES];
 };
 
 /* Add a pass: wall_ns of the whole dispatch, and for each of threads
- * threads the wall and CPU ns it spent in its work (t_work[t * 8],
- * t_cpu[t * 8]: a line per thread). Passes beyond the maximum are ignored. */
-void contention_passes_add(struct contention_passes *p, double wall_ns, const uint64_t *t_work, const uint64_t *t_cpu,
-                           int threads);
+ * threads the monotonic ns it started its work at, and the wall and CPU
+ * ns it spent in it (t_start[t * 8], t_work[t * 8], t_cpu[t * 8]: a line
+ * per thread). Passes beyond the maximum are ignored. */
+void contention_passes_add(struct contention_passes *p, double wall_ns, const uint64_t *t_start,
+                           const uint64_t *t_work, const uint64_t *t_cpu, int threads);
 
 /* The CPUs this process may run on (sched_getaffinity; at least 1). */
 int contention_cpus(void);
@@ -116,8 +124,9 @@ int contention_cpus(void);
 /* Emit, per unit (divide by units): NAME (median wall), NAME_min,
  * cpu_NAME (median summed CPU time), NAME_undisturbed (median wall of the
  * undisturbed passes; not counted with the reason when there were none),
- * and, per pass: undisturbed_passes, on_cpu_fraction (median of the busy
- * fraction above), dispatch_share (median) and dispatch_share_undisturbed
+ * and, per pass: undisturbed_passes, on_cpu_fraction (median of the
+ * smallest thread's CPU / work time; with more threads than CPUs, the CPU
+ * time's share of the CPUs), dispatch_share (median) and dispatch_share_undisturbed
  * (median over the undisturbed passes: the pool's own cost). */
 void contention_passes_emit(const struct contention_passes *p, struct workload_sink *out, const char *name,
                             double units);
