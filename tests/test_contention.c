@@ -133,7 +133,7 @@ START_TEST(test_passes_undisturbed)
     /* the worker waited for a CPU in its work: 60% */
     work[0] = 1900, work[8] = 1000, cpu[0] = 1800, cpu[8] = 600;
     contention_passes_add(&p, 2000, start, work, cpu, 2);
-    /* both ran whole, but the worker started 900 ns late: never side by side */
+    /* both ran whole, but the worker started 900 ns late (span 1900 ns): never side by side */
     start[8] = 10900, work[0] = 1000, work[8] = 1000, cpu[0] = 1000, cpu[8] = 1000;
     contention_passes_add(&p, 2000, start, work, cpu, 2);
     ck_assert_int_eq(p.n, 3);
@@ -153,10 +153,15 @@ START_TEST(test_passes_undisturbed)
     struct contention_passes q = { .cpus = 2 };
     uint64_t s4[32] = { 0 }, w4[32] = { 0 }, c4[32] = { 0 };
     for (int t = 0; t < 4; t++)
-        s4[t * 8] = 1000u * (uint64_t)t, w4[t * 8] = 1000, c4[t * 8] = 480;
-    contention_passes_add(&q, 1000, s4, w4, c4, 4);
+        s4[t * 8] = 5000, w4[t * 8] = 1000, c4[t * 8] = 480;
+    contention_passes_add(&q, 3000, s4, w4, c4, 4);   /* the join took long: the span counts */
     ck_assert_double_eq_tol(q.on_cpu[0], 0.96, 1e-12);
+    ck_assert_double_eq(q.span[0], 1000);
     ck_assert(q.undisturbed[0]);
+    s4[8] = 6000;   /* one thread's slice came after the others': the CPUs idled half the span */
+    contention_passes_add(&q, 3000, s4, w4, c4, 4);
+    ck_assert_double_eq_tol(q.on_cpu[1], 0.48, 1e-12);
+    ck_assert(!q.undisturbed[1]);
     /* no undisturbed pass: not counted, with the reason */
     struct contention_passes r = { .cpus = 2 };
     contention_passes_add(&r, 2000, start, work, cpu, 2);

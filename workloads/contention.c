@@ -17,12 +17,13 @@
  *             each in a different line, so an interleaved split makes
  *             every one of those lines shared by all threads
  * sweeps is chosen at the first setup of each (op, type, kernels) so that
- * a pass takes about 2 ms on one thread, and kept for every configuration
+ * a pass takes about 1 ms on one thread (1 ms of work per dispatch), and kept for every configuration
  * of that op and type in the process (all layouts and thread counts then do
  * the same work per dispatch).
  *
- * Figures per repetition (16 passes after one untimed pass that wakes the
- * pool), per 1024 rows from contention_passes_emit: ns_per_1024_rows
+ * Each repetition works on fresh copies of the weights and buffers (see
+ * ct_map). Figures per repetition (32 passes after one untimed pass that
+ * wakes the pool), per 1024 rows from contention_passes_emit: ns_per_1024_rows
  * (median pass / sweeps) and its minimum, ns_per_1024_rows_undisturbed
  * (median over the passes in which every thread was on a CPU for 95% of
  * its work: on a busy machine threads that take turns on a CPU cannot
@@ -39,6 +40,7 @@
  * with the reason.
  */
 #include <math.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -49,9 +51,9 @@
 
 #define CT_ROWS 1024
 #define CT_COLS 256
-#define CT_PASSES 16
+#define CT_PASSES 32
 #define CT_LINE 64
-#define CT_PASS_TARGET_NS 2e6
+#define CT_PASS_TARGET_NS 1e6
 #define CT_MAX_SWEEPS 4096
 
 static const char *const ct_types[] = { "f32", "f16", "q4_0", "q8_0", "q4_k", "q6_k", NULL };
@@ -85,12 +87,14 @@ struct ct_state {
     struct quant_kernels k;
     size_t row_bytes, row_stride;
     int sweeps;
-    uint8_t *w_raw, *w;          /* [CT_ROWS][row_stride], w = 64-aligned + align */
+    uint8_t *w_raw;              /* the weights as made: [CT_ROWS][row_stride] at w_raw + align */
+    size_t w_bytes;              /* of w_raw and w_map, whole pages */
+    uint8_t *w_map, *w;          /* this repetition's copy (fresh pages), w = w_map + align */
     uint8_t *y;                  /* activations, [CT_COLS] in the vec_dot_type */
     size_t y_stride;
-    float *scratch;              /* [threads][CT_COLS] dequantize buffers, 64-aligned each */
-    float *out;                  /* [CT_COLS or 1][ld]: the shared output, page-aligned */
-    size_t out_floats;
+    float *scratch;              /* [threads][CT_COLS] dequantize buffers (fresh pages per repetition) */
+    float *out;                  /* [CT_COLS or 1][ld]: the shared output (fresh pages per repetition) */
+    size_t out_floats, out_bytes, scratch_bytes;
     uint64_t *t_work;            /* [threads][8]: [0] ns each thread spent in its rows, [1] its start; a line each */
     uint64_t *t_cpu;             /* [threads][8]: CPU ns of the same, a line each */
     int64_t shared_lines, lines_written;
@@ -112,6 +116,46 @@ extern const struct workload workload_contention;
  * dispatch; 0 = not yet chosen. Setups run on the runner's one thread. */
 static int ct_sweeps_cache[2][QT_COUNT][8];
 
+/* A repetition's buffers: fresh anonymous pages each time, so that where
+ * the weights, the scratch and the output land in physical memory (which
+ * sets of L2 they share) varies from repetition to repetition instead of
+ * favouring one configuration for a whole sweep; page-aligned, so their
+ * offsets within pages (4 KiB aliasing) are the same for every one. */
+static void ct_unmap(struct ct_state *s)
+{
+    if (s->w_map)
+        munmap(s->w_map, s->w_bytes);
+    if (s->out)
+        munmap(s->out, s->out_bytes);
+    if (s->scratch)
+        munmap(s->scratch, s->scratch_bytes);
+    s->w_map = s->w = NULL;
+    s->out = NULL;
+    s->scratch = NULL;
+}
+
+static void *ct_pages(size_t bytes)
+{
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static int ct_map(struct ct_state *s)
+{
+    s->w_map = ct_pages(s->w_bytes);
+    s->out = ct_pages(s->out_bytes);
+    s->scratch = ct_pages(s->scratch_bytes);
+    if (!s->w_map || !s->out || !s->scratch) {
+        ct_unmap(s);
+        return -1;
+    }
+    memcpy(s->w_map, s->w_raw, s->w_bytes);
+    s->w = s->w_map + s->align;
+    memset(s->out, 0, s->out_bytes);         /* fault the pages in before the timing */
+    memset(s->scratch, 0, s->scratch_bytes);
+    return 0;
+}
+
 static void ct_teardown(void *state)
 {
     struct ct_state *s = state;
@@ -120,10 +164,9 @@ static void ct_teardown(void *state)
     wlutil_ctr_close(&s->hw);
     wlutil_ctr_close(&s->coh);
     pool_free(s->pool);
+    ct_unmap(s);
     free(s->w_raw);
     free(s->y);
-    free(s->scratch);
-    free(s->out);
     free(s->t_work);
     free(s->t_cpu);
     free(s);
@@ -242,37 +285,32 @@ static int ct_setup(const struct workload_config *cfg, void **state, char *err, 
     }
     s->row_bytes = quant_row_size(s->type, CT_COLS);
     s->row_stride = (s->row_bytes + CT_LINE - 1) / CT_LINE * CT_LINE;
-    /* every buffer page-aligned: the configurations of a sweep then have the
-     * same offsets within pages (4 KiB aliasing between the weights, the
-     * scratch and the output stays the same), and differ only in ownership */
-    s->w_raw = aligned_alloc(4096, (s->row_stride * CT_ROWS + 2 * CT_LINE + 4095) / 4096 * 4096);
+    s->w_bytes = (s->row_stride * CT_ROWS + 2 * CT_LINE + 4095) / 4096 * 4096;
+    s->w_raw = aligned_alloc(4096, s->w_bytes);
     s->y_stride = quant_row_size(vdt, CT_COLS);
     s->y = aligned_alloc(4096, (s->y_stride + 4095) / 4096 * 4096);
-    s->scratch = aligned_alloc(4096, ((size_t)s->threads * CT_COLS * sizeof(float) + 4095) / 4096 * 4096);
+    s->scratch_bytes = ((size_t)s->threads * CT_COLS * sizeof(float) + 4095) / 4096 * 4096;
     s->out_floats = (size_t)(s->dot ? 1 : CT_COLS) * (size_t)s->split.ld;
-    s->out = aligned_alloc(4096, (s->out_floats * sizeof(float) + 4095) / 4096 * 4096);
+    s->out_bytes = (s->out_floats * sizeof(float) + 4095) / 4096 * 4096;
     s->t_work = aligned_alloc(CT_LINE, (size_t)s->threads * 8 * sizeof(uint64_t));
     s->t_cpu = aligned_alloc(CT_LINE, (size_t)s->threads * 8 * sizeof(uint64_t));
     float *x = malloc(CT_COLS * sizeof *x);
     uint8_t *rows = malloc(s->row_bytes * CT_ROWS);
-    if (!s->w_raw || !s->y || !s->scratch || !s->out || !s->t_work || !s->t_cpu || !x || !rows) {
+    if (!s->w_raw || !s->y || !s->t_work || !s->t_cpu || !x || !rows) {
         free(x);
         free(rows);
         snprintf(err, err_len, "contention: out of memory");
         goto fail;
     }
-    memset(s->out, 0, s->out_floats * sizeof(float));
-    memset(s->scratch, 0, (size_t)s->threads * CT_COLS * sizeof(float));
     memset(s->t_work, 0, (size_t)s->threads * 8 * sizeof(uint64_t));
-    memset(s->w_raw, 0, s->row_stride * CT_ROWS + 2 * CT_LINE);   /* the padding of each row too */
-    s->w = s->w_raw + s->align;
+    memset(s->w_raw, 0, s->w_bytes);   /* the padding of each row too */
     if (wlutil_random_weights(s->type, CT_ROWS, CT_COLS, cfg->seed ^ 0x5eed, rows, err, err_len) != 0) {
         free(x);
         free(rows);
         goto fail;
     }
     for (int r = 0; r < CT_ROWS; r++)
-        memcpy(s->w + (size_t)r * s->row_stride, rows + (size_t)r * s->row_bytes, s->row_bytes);
+        memcpy(s->w_raw + s->align + (size_t)r * s->row_stride, rows + (size_t)r * s->row_bytes, s->row_bytes);
     free(rows);
     wlutil_random_floats(x, CT_COLS, cfg->seed ^ 0xac71);
     s->k.from_float[vdt](x, s->y, CT_COLS);
@@ -288,6 +326,10 @@ static int ct_setup(const struct workload_config *cfg, void **state, char *err, 
      * on this thread (best of 3) and fixes the count for the others */
     int *cached = &ct_sweeps_cache[s->dot ? 0 : 1][s->type][(int)cfg->num[AX_KERNELS] & 7];
     if (!*cached && !s->sim_collect) {
+        if (ct_map(s) != 0) {
+            snprintf(err, err_len, "contention: out of memory (mmap)");
+            goto fail;
+        }
         struct contention_split one = s->split;
         contention_split_init(&s->split, CT_ROWS, 1, CONTENTION_BLOCKED);
         double best = 1e18;
@@ -298,6 +340,7 @@ static int ct_setup(const struct workload_config *cfg, void **state, char *err, 
             best = t < best ? t : best;
         }
         s->split = one;
+        ct_unmap(s);
         double n = ceil(CT_PASS_TARGET_NS / (best > 1 ? best : 1));
         *cached = n < 1 ? 1 : n > CT_MAX_SWEEPS ? CT_MAX_SWEEPS : (int)n;
     }
@@ -335,6 +378,10 @@ static int ct_run(void *state, struct workload_sink *out, char *err, size_t err_
 {
     struct ct_state *s = state;
     struct contention_passes ps = { .cpus = contention_cpus() };
+    if (ct_map(s) != 0) {
+        snprintf(err, err_len, "contention: mmap of the repetition's buffers failed");
+        return -1;
+    }
     pool_run(s->pool, ct_pass, s);   /* wakes the workers: the passes below find them spinning */
     wlutil_ctr_begin(&s->hw);
     wlutil_ctr_begin(&s->coh);
@@ -361,6 +408,7 @@ static int ct_run(void *state, struct workload_sink *out, char *err, size_t err_
     workload_emit(out, "weight_gbps", "GB/s", METRIC_SRC_DERIVED, (double)(s->row_bytes * 1024) / ns1024);
     workload_emit(out, "result_checksum", "value", METRIC_SRC_DERIVED, sum);
     workload_emit(out, "weight_misalign_bytes", "bytes", METRIC_SRC_DERIVED, (double)((uintptr_t)s->w % CT_LINE));
+    ct_unmap(s);
     double units = CT_PASSES * per;
     /* the simulated counts are of the child's run under valgrind: one sweep
      * per pass, and the waking pass bracketed too */

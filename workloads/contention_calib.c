@@ -8,7 +8,7 @@
  * could have detected.
  *
  * One pass is one dispatch of the warm pool in which each thread does
- * CC_INCS_PLAIN or CC_INCS_ATOMIC increments. Figures per repetition (12
+ * CC_INCS_PLAIN or CC_INCS_ATOMIC increments. Figures per repetition (24
  * passes after one untimed pass), from contention_passes_emit:
  * ns_per_increment (median pass / increments per thread: the time for
  * every thread to make one increment), ns_per_increment_undisturbed (the
@@ -27,11 +27,13 @@
 #include "workloads/contention_split.h"
 #include "workloads/wlutil.h"
 
-/* increments per thread per pass: about 1 ms with padded counters on a
- * current core (plain stores forward in about a cycle, a lock add takes ~20) */
-#define CC_INCS_PLAIN 4000000
-#define CC_INCS_ATOMIC 100000
-#define CC_PASSES 12
+/* increments per thread per pass: 0.1-0.5 ms with padded counters on a
+ * current core (plain stores forward in about a cycle, a lock add takes
+ * ~20), ~1 ms for contended atomics: short passes, so that on a busy
+ * machine some of them find the threads side by side */
+#define CC_INCS_PLAIN 1000000
+#define CC_INCS_ATOMIC 20000
+#define CC_PASSES 24
 #define CC_LINE 64
 
 static const char *const cc_layouts[] = { "packed", "padded", NULL };

@@ -107,7 +107,7 @@ void contention_passes_add(struct contention_passes *p, double wall_ns, const ui
 {
     if (p->n >= CONTENTION_MAX_PASSES || threads < 1)
         return;
-    uint64_t busy = 0, s0 = UINT64_MAX, s1 = 0;
+    uint64_t busy = 0, s0 = UINT64_MAX, s1 = 0, e1 = 0;
     double cpu = 0, on = 1;
     for (int t = 0; t < threads; t++) {
         busy = t_work[t * 8] > busy ? t_work[t * 8] : busy;
@@ -116,18 +116,21 @@ void contention_passes_add(struct contention_passes *p, double wall_ns, const ui
         on = f < on ? f : on;
         s0 = t_start[t * 8] < s0 ? t_start[t * 8] : s0;
         s1 = t_start[t * 8] > s1 ? t_start[t * 8] : s1;
+        e1 = t_start[t * 8] + t_work[t * 8] > e1 ? t_start[t * 8] + t_work[t * 8] : e1;
     }
     int cpus = p->cpus > 0 ? p->cpus : 1;
+    double span = (double)(e1 - s0);
     bool und;
     if (threads > cpus) {
-        on = wall_ns > 0 ? cpu / (cpus * wall_ns) : 0;
+        on = span > 0 ? cpu / (cpus * span) : 0;
         und = on >= CONTENTION_ON_CPU_MIN;
     } else {
-        und = on >= CONTENTION_ON_CPU_MIN && (double)(s1 - s0) <= CONTENTION_SKEW_MAX * wall_ns;
+        und = on >= CONTENTION_ON_CPU_MIN && (double)(s1 - s0) <= CONTENTION_SKEW_MAX * span;
     }
     p->wall[p->n] = wall_ns;
     p->share[p->n] = wall_ns > (double)busy ? (wall_ns - (double)busy) / wall_ns : 0;
     p->cpu[p->n] = cpu;
+    p->span[p->n] = span;
     p->on_cpu[p->n] = on;
     p->undisturbed[p->n] = und;
     p->n++;
@@ -156,7 +159,7 @@ void contention_passes_emit(const struct contention_passes *p, struct workload_s
         return;
     for (int i = 0; i < n; i++)
         if (p->undisturbed[i])
-            u[nu++] = p->wall[i];
+            u[nu++] = p->span[i];
     memcpy(t, p->wall, sizeof t[0] * (size_t)n);
     workload_emit(out, name, "ns", METRIC_SRC_TIME, median(t, n) / units);
     workload_emit(out, (snprintf(buf, sizeof buf, "%s_min", name), buf), "ns", METRIC_SRC_TIME, t[0] / units);

@@ -90,7 +90,7 @@ const struct contention_pmu_event *contention_split_pmu_event(const char *pmu);
 
 #define CONTENTION_MAX_PASSES 32
 #define CONTENTION_ON_CPU_MIN 0.9    /* each thread on a CPU for this much of its work time */
-#define CONTENTION_SKEW_MAX 0.1      /* threads started within this share of the pass of each other */
+#define CONTENTION_SKEW_MAX 0.1      /* threads started within this share of the work's span of each other */
 
 /* Per-pass figures of one repetition: wall time of the dispatch, the share
  * no thread spent working, the threads' summed CPU time, and whether the
@@ -99,15 +99,16 @@ const struct contention_pmu_event *contention_split_pmu_event(const char *pmu);
  * the others alone: the passes in which they ran together (undisturbed)
  * are the ones that show what a layout costs. Undisturbed, with no more
  * threads than CPUs: every thread was on a CPU for 90% of its own work
- * time and all started within 10% of the pass of each other (one may
- * finish later: an uneven cost is part of what is measured). With more
- * threads than CPUs: the threads' CPU time filled 90% of the pass on
- * every CPU. */
+ * time and all started within 10% of the work's span (first start to
+ * last end) of each other (one may finish later: an uneven cost is part of
+ * what is measured). With more threads than CPUs: the threads' CPU time
+ * filled 90% of the span on every CPU. */
 struct contention_passes {
     int cpus;                     /* CPUs the pool may run on (set before adding passes; 0 counts as 1) */
     int n;
     double wall[CONTENTION_MAX_PASSES], share[CONTENTION_MAX_PASSES];
     double cpu[CONTENTION_MAX_PASSES], on_cpu[CONTENTION_MAX_PASSES];
+    double span[CONTENTION_MAX_PASSES];   /* first start to last end of the threads' work */
     bool undisturbed[CONTENTION_MAX_PASSES];
 };
 
@@ -122,8 +123,10 @@ void contention_passes_add(struct contention_passes *p, double wall_ns, const ui
 int contention_cpus(void);
 
 /* Emit, per unit (divide by units): NAME (median wall), NAME_min,
- * cpu_NAME (median summed CPU time), NAME_undisturbed (median wall of the
- * undisturbed passes; not counted with the reason when there were none),
+ * cpu_NAME (median summed CPU time), NAME_undisturbed (median span of the
+ * undisturbed passes, from the first thread's start to the last one's end:
+ * the work itself, without waking and joining, which a busy machine
+ * stretches; not counted with the reason when there were none),
  * and, per pass: undisturbed_passes, on_cpu_fraction (median of the
  * smallest thread's CPU / work time; with more threads than CPUs, the CPU
  * time's share of the CPUs), dispatch_share (median) and dispatch_share_undisturbed
