@@ -140,7 +140,7 @@ START_TEST(test_passes_undisturbed)
     ck_assert(p.undisturbed[0] && !p.undisturbed[1] && !p.undisturbed[2]);
     ck_assert_double_eq_tol(p.on_cpu[0], 900.0 / 950, 1e-12);
     ck_assert_double_eq_tol(p.on_cpu[1], 0.6, 1e-12);
-    ck_assert_double_eq_tol(p.share[0], 0.05, 1e-12);
+    ck_assert_double_eq_tol(p.share[0], 0, 1e-12);   /* span 1000 ns = the whole pass */
     struct workload_sink out = { 0 };
     contention_passes_emit(&p, &out, "ns_per_x", 10);
     ck_assert_double_eq_tol(find(&out, "ns_per_x")->value, 200, 1e-9);             /* median of 100, 200, 200 */
@@ -148,7 +148,8 @@ START_TEST(test_passes_undisturbed)
     ck_assert_double_eq_tol(find(&out, "ns_per_x_undisturbed")->value, 100, 1e-9); /* the first pass alone */
     ck_assert_double_eq_tol(find(&out, "cpu_ns_per_x")->value, 200, 1e-9);         /* 1800, 2400, 2000 */
     ck_assert_double_eq(find(&out, "undisturbed_passes")->value, 1);
-    ck_assert_double_eq_tol(find(&out, "dispatch_share_undisturbed")->value, 0.05, 1e-12);
+    ck_assert_double_eq_tol(find(&out, "dispatch_share_undisturbed")->value, 0, 1e-12);
+    ck_assert_double_eq_tol(p.share[2], 0.05, 1e-12);   /* span 1900 ns of a 2000 ns pass */
     /* oversubscribed: 4 threads on 2 CPUs can keep only 2 busy */
     struct contention_passes q = { .cpus = 2 };
     uint64_t s4[32] = { 0 }, w4[32] = { 0 }, c4[32] = { 0 };
@@ -157,6 +158,7 @@ START_TEST(test_passes_undisturbed)
     contention_passes_add(&q, 3000, s4, w4, c4, 4);   /* the join took long: the span counts */
     ck_assert_double_eq_tol(q.on_cpu[0], 0.96, 1e-12);
     ck_assert_double_eq(q.span[0], 1000);
+    ck_assert_double_eq_tol(q.share[0], 2.0 / 3, 1e-12);
     ck_assert(q.undisturbed[0]);
     s4[8] = 6000;   /* one thread's slice came after the others': the CPUs idled half the span */
     contention_passes_add(&q, 3000, s4, w4, c4, 4);

@@ -7,8 +7,9 @@
  * A 1024 x 256 weight matrix of the chosen type is made at setup, every row
  * starting `align` bytes past a 64-byte boundary (rows are padded to whole
  * lines, so the offset holds for every row of every type). One dispatch
- * (pass) of the warm pool runs `sweeps` sweeps over the rows, each thread
- * taking its rows of the split:
+ * (pass) of a warm, spinning pool (one per repetition) runs `sweeps`
+ * sweeps over the rows after a start barrier, each thread taking its rows
+ * of the split:
  *   dot       out[pos(r)] = W[r] . x (the engine's dot kernel): a matmul's
  *             output vector, one float per row
  *   to_float  W[r] dequantized (the engine's kernel) into the thread's
@@ -29,8 +30,8 @@
  * its work: on a busy machine threads that take turns on a CPU cannot
  * contend, so these passes are the ones that show the layout's cost),
  * cpu_ns_per_1024_rows (the threads' summed CPU time), on_cpu_fraction,
- * dispatch_share (the part of a pass no thread spent in the work: waking,
- * joining; median), shared_lines_per_op and shared_line_fraction (derived
+ * dispatch_share (the part of a pass outside the span of the threads'
+ * work: waking and joining them; median), shared_lines_per_op and shared_line_fraction (derived
  * from the split: output lines written by more than one thread in one
  * sweep), weight_misalign_bytes, result_checksum (the sum of every output:
  * the same for every layout and thread count of a type and op),
@@ -111,6 +112,8 @@ struct ct_state {
 
 extern const struct workload workload_contention;
 
+static void ct_pool_close(struct ct_state *s);
+
 /* sweeps per pass for each (op, type, kernels), fixed by the first setup
  * in this process so every configuration of a sweep does the same work per
  * dispatch; 0 = not yet chosen. Setups run on the runner's one thread. */
@@ -161,9 +164,7 @@ static void ct_teardown(void *state)
     struct ct_state *s = state;
     if (!s)
         return;
-    wlutil_ctr_close(&s->hw);
-    wlutil_ctr_close(&s->coh);
-    pool_free(s->pool);
+    ct_pool_close(s);
     ct_unmap(s);
     free(s->w_raw);
     free(s->y);
@@ -209,6 +210,10 @@ static void ct_pass(void *arg, int ith, int nth)
 {
     struct ct_state *s = arg;
     (void)nth;
+    /* start together: a worker that wakes late would otherwise work alone
+     * while the others wait, and alone nothing contends (the wait is in the
+     * pass's wall time and so in the dispatch share) */
+    pool_barrier(s->pool, ith);
     if (s->sim_collect)
         ctr_sim_collect_begin();
     uint64_t t0 = clock_ns(), c0 = ct_thread_cpu_ns();
@@ -224,7 +229,9 @@ static void ct_pass(void *arg, int ith, int nth)
 /* Open a hw set counting the PMU's coherence event on the pool's threads. */
 static void ct_open_coherence(struct ct_state *s, const int *tids, int nt)
 {
+    memset(&s->coh, 0, sizeof s->coh);
     s->coh.n = -1;
+    s->coh_why[0] = '\0';
     char why[160], pmu[128];
     if (!ctr_hw_pmu_present(why, sizeof why)) {
         snprintf(s->coh_why, sizeof s->coh_why, "hw: %.140s", why);
@@ -255,6 +262,37 @@ static void ct_open_coherence(struct ct_state *s, const int *tids, int nt)
     }
     s->coh.a = ctr_snap_new(s->coh.set);
     s->coh.b = ctr_snap_new(s->coh.set);
+}
+
+/* The repetition's pool, and the counters on its threads. A spinning pool:
+ * threads that sleep between passes (hybrid, after its 100 us budget) wake
+ * late on a busy machine, start one after the other and never contend;
+ * spinning ones are there when the pass starts (the pool yields early when
+ * oversubscribed). It lives for one repetition only: the runner sets up
+ * every configuration before the first repetition, and the idle pools of
+ * the others must not spin. */
+static int ct_pool_open(struct ct_state *s, char *err, size_t err_len)
+{
+    struct pool_opts po = { .n_threads = s->threads, .wait = POOL_WAIT_SPIN };
+    char e[256];
+    s->pool = pool_new(&po, NULL, e, sizeof e);
+    if (!s->pool) {
+        snprintf(err, err_len, "thread pool: %s", e);
+        return -1;
+    }
+    int tids[POOL_MAX_THREADS];
+    int nt = wlutil_pool_tids(s->pool, tids, POOL_MAX_THREADS);
+    wlutil_ctr_open(&s->hw, CTR_HW, tids, nt, false);
+    ct_open_coherence(s, tids, nt);
+    return 0;
+}
+
+static void ct_pool_close(struct ct_state *s)
+{
+    wlutil_ctr_close(&s->hw);
+    wlutil_ctr_close(&s->coh);
+    pool_free(s->pool);
+    s->pool = NULL;
 }
 
 static int ct_setup(const struct workload_config *cfg, void **state, char *err, size_t err_len)
@@ -347,18 +385,6 @@ static int ct_setup(const struct workload_config *cfg, void **state, char *err, 
     /* under valgrind the figures are counts, not times: one sweep per pass */
     s->sweeps = s->sim_collect ? 1 : *cached;
 
-    struct pool_opts po = { .n_threads = s->threads, .wait = POOL_WAIT_HYBRID };
-    char e[256];
-    s->pool = pool_new(&po, NULL, e, sizeof e);
-    if (!s->pool) {
-        snprintf(err, err_len, "thread pool: %s", e);
-        goto fail;
-    }
-    int tids[POOL_MAX_THREADS];
-    int nt = wlutil_pool_tids(s->pool, tids, POOL_MAX_THREADS);
-    wlutil_ctr_open(&s->hw, CTR_HW, tids, nt, false);
-    ct_open_coherence(s, tids, nt);
-
     char why[160];
     if (s->sim && !ctr_hw_pmu_present(why, sizeof why)) {
         char se[512];
@@ -382,7 +408,11 @@ static int ct_run(void *state, struct workload_sink *out, char *err, size_t err_
         snprintf(err, err_len, "contention: mmap of the repetition's buffers failed");
         return -1;
     }
-    pool_run(s->pool, ct_pass, s);   /* wakes the workers: the passes below find them spinning */
+    if (ct_pool_open(s, err, err_len) != 0) {
+        ct_unmap(s);
+        return -1;
+    }
+    pool_run(s->pool, ct_pass, s);   /* warms the pool: the passes below find its threads spinning */
     wlutil_ctr_begin(&s->hw);
     wlutil_ctr_begin(&s->coh);
     for (int p = 0; p < CT_PASSES; p++) {
@@ -408,7 +438,6 @@ static int ct_run(void *state, struct workload_sink *out, char *err, size_t err_
     workload_emit(out, "weight_gbps", "GB/s", METRIC_SRC_DERIVED, (double)(s->row_bytes * 1024) / ns1024);
     workload_emit(out, "result_checksum", "value", METRIC_SRC_DERIVED, sum);
     workload_emit(out, "weight_misalign_bytes", "bytes", METRIC_SRC_DERIVED, (double)((uintptr_t)s->w % CT_LINE));
-    ct_unmap(s);
     double units = CT_PASSES * per;
     /* the simulated counts are of the child's run under valgrind: one sweep
      * per pass, and the waking pass bracketed too */
@@ -431,6 +460,8 @@ static int ct_run(void *state, struct workload_sink *out, char *err, size_t err_
         snprintf(why, sizeof why, "%.150s", c ? c->reason : s->coh_why[0] ? s->coh_why : "hw: not opened");
         workload_emit_unsupported(out, "coherence_loads_per_1024_rows", "count", METRIC_SRC_HW, why);
     }
+    ct_unmap(s);
+    ct_pool_close(s);
     (void)err, (void)err_len;
     return 0;
 }

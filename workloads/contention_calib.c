@@ -7,13 +7,15 @@
  * beside its own results so a reader can tell what "no difference" there
  * could have detected.
  *
- * One pass is one dispatch of the warm pool in which each thread does
+ * One pass is one dispatch of a warm, spinning pool (one per repetition)
+ * in which each thread, after a start barrier, does
  * CC_INCS_PLAIN or CC_INCS_ATOMIC increments. Figures per repetition (24
  * passes after one untimed pass), from contention_passes_emit:
  * ns_per_increment (median pass / increments per thread: the time for
  * every thread to make one increment), ns_per_increment_undisturbed (the
- * same over the passes in which every thread ran: on a busy machine the
- * threads of the other passes took turns on a CPU and could not contend),
+ * work's span over the passes in which the threads ran side by side: on a
+ * busy machine the threads of the other passes took turns on a CPU and
+ * could not contend),
  * cpu_ns_per_increment (CPU time per increment made), on_cpu_fraction,
  * dispatch_share, and counter_check (the counters' sum after the passes
  * divided by the increments made: 1 when no increment was lost, which
@@ -92,13 +94,6 @@ static int cc_setup(const struct workload_config *cfg, void **state, char *err, 
     }
     memset(s->counters, 0, bytes);
     memset(s->t_work, 0, (size_t)s->threads * 8 * sizeof(uint64_t));
-    struct pool_opts po = { .n_threads = s->threads, .wait = POOL_WAIT_HYBRID };
-    char e[256];
-    s->pool = pool_new(&po, NULL, e, sizeof e);
-    if (!s->pool) {
-        snprintf(err, err_len, "thread pool: %s", e);
-        goto fail;
-    }
     *state = s;
     return 0;
 fail:
@@ -121,6 +116,7 @@ static void cc_pass(void *arg, int ith, int nth)
     struct cc_state *s = arg;
     (void)nth;
     uint64_t *c = s->padded ? &s->counters[ith * 8] : &s->counters[ith];
+    pool_barrier(s->pool, ith);   /* start together (see ct_pass in contention.c) */
     uint64_t t0 = clock_ns(), c0 = cc_thread_cpu_ns();
     if (s->atomic) {
         for (int i = 0; i < s->incs; i++)
@@ -139,6 +135,14 @@ static int cc_run(void *state, struct workload_sink *out, char *err, size_t err_
 {
     struct cc_state *s = state;
     struct contention_passes ps = { .cpus = contention_cpus() };
+    /* a spinning pool for this repetition only (see ct_pool_open in contention.c) */
+    struct pool_opts po = { .n_threads = s->threads, .wait = POOL_WAIT_SPIN };
+    char e[256];
+    s->pool = pool_new(&po, NULL, e, sizeof e);
+    if (!s->pool) {
+        snprintf(err, err_len, "thread pool: %s", e);
+        return -1;
+    }
     for (int t = 0; t < s->threads; t++)
         s->counters[s->padded ? t * 8 : t] = 0;
     pool_run(s->pool, cc_pass, s);   /* wakes the workers */
@@ -158,7 +162,8 @@ static int cc_run(void *state, struct workload_sink *out, char *err, size_t err_
             out->m[i].value /= s->threads;
     workload_emit(out, "counter_check", "fraction", METRIC_SRC_DERIVED,
                   sum / ((double)(CC_PASSES + 1) * s->incs * s->threads));
-    (void)err, (void)err_len;
+    pool_free(s->pool);
+    s->pool = NULL;
     return 0;
 }
 

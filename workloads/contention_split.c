@@ -107,10 +107,9 @@ void contention_passes_add(struct contention_passes *p, double wall_ns, const ui
 {
     if (p->n >= CONTENTION_MAX_PASSES || threads < 1)
         return;
-    uint64_t busy = 0, s0 = UINT64_MAX, s1 = 0, e1 = 0;
+    uint64_t s0 = UINT64_MAX, s1 = 0, e1 = 0;
     double cpu = 0, on = 1;
     for (int t = 0; t < threads; t++) {
-        busy = t_work[t * 8] > busy ? t_work[t * 8] : busy;
         cpu += (double)t_cpu[t * 8];
         double f = t_work[t * 8] ? (double)t_cpu[t * 8] / (double)t_work[t * 8] : 1;
         on = f < on ? f : on;
@@ -128,7 +127,10 @@ void contention_passes_add(struct contention_passes *p, double wall_ns, const ui
         und = on >= CONTENTION_ON_CPU_MIN && (double)(s1 - s0) <= CONTENTION_SKEW_MAX * span;
     }
     p->wall[p->n] = wall_ns;
-    p->share[p->n] = wall_ns > (double)busy ? (wall_ns - (double)busy) / wall_ns : 0;
+    /* the pool's part: waking the threads and joining them, outside the
+     * span of their work (with more threads than CPUs a thread's own time
+     * includes its turns off a CPU, so the longest thread would not do) */
+    p->share[p->n] = wall_ns > span ? (wall_ns - span) / wall_ns : 0;
     p->cpu[p->n] = cpu;
     p->span[p->n] = span;
     p->on_cpu[p->n] = on;

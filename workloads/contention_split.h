@@ -93,7 +93,7 @@ const struct contention_pmu_event *contention_split_pmu_event(const char *pmu);
 #define CONTENTION_SKEW_MAX 0.1      /* threads started within this share of the work's span of each other */
 
 /* Per-pass figures of one repetition: wall time of the dispatch, the share
- * no thread spent working, the threads' summed CPU time, and whether the
+ * outside the span of the threads' work (waking and joining them), the threads' summed CPU time, and whether the
  * threads ran side by side. On a shared machine a thread that waits for a
  * CPU neither contends nor computes, and a worker that starts late leaves
  * the others alone: the passes in which they ran together (undisturbed)
