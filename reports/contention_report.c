@@ -240,7 +240,7 @@ static double cr_detectable(const struct results_macc *a, const struct results_m
 /* "2.9× slower than padded (p < 0.001; 95% CI 2.7–3.1×)" or "no difference
  * detected (p = 0.4; smallest detectable 3%)". */
 static void cr_verdict(const struct cr_cmp *c, double detectable, const char *what, const char *ref, double alpha,
-                       char *buf, size_t len)
+                       double min_effect, char *buf, size_t len)
 {
     char p[32];
     if (!c->ok) {
@@ -252,8 +252,15 @@ static void cr_verdict(const struct cr_cmp *c, double detectable, const char *wh
         bool slower = c->ratio >= 1;
         double r = slower ? c->ratio : 1 / c->ratio;
         double lo = slower ? c->ratio_lo : 1 / c->ratio_hi, hi = slower ? c->ratio_hi : 1 / c->ratio_lo;
-        snprintf(buf, len, "%s %.2f× %s than %s (%s; 95%% CI %.2f–%.2f×)", what, r, slower ? "slower" : "faster",
-                 ref, p, lo, hi);
+        /* significant, but the whole interval is inside the smallest effect
+         * of interest: a real difference too small to matter (or a property
+         * of the configuration, not of the layout) */
+        if (lo >= 1 / (1 + min_effect) && hi <= 1 + min_effect)
+            snprintf(buf, len, "%s vs %s: no difference beyond %.0f%% (%.2f× %s, %s; 95%% CI %.2f–%.2f×)", what, ref,
+                     min_effect * 100, r, slower ? "slower" : "faster", p, lo, hi);
+        else
+            snprintf(buf, len, "%s %.2f× %s than %s (%s; 95%% CI %.2f–%.2f×)", what, r, slower ? "slower" : "faster",
+                     ref, p, lo, hi);
         return;
     }
     char det[48];
@@ -324,7 +331,7 @@ static void cr_cell_counted(const struct results_macc *m, char *buf, size_t len,
     snprintf(notes[(*n_notes)++], 200, "%s", note);
 }
 
-static void cr_calibration(const struct cr_file *cal, FILE *f, double alpha, int *n_concl)
+static void cr_calibration(const struct cr_file *cal, FILE *f, double alpha, double min_effect, int *n_concl)
 {
     int th[64];
     int nt = cr_distinct(cal, true, th, 64);
@@ -364,16 +371,17 @@ static void cr_calibration(const struct cr_file *cal, FILE *f, double alpha, int
                     und ? "undisturbed" : "all †", ds * 100);
             char what[96], v[256];
             snprintf(what, sizeof what, "counters in one line%s", und ? "" : " †");
-            cr_verdict(&c, cr_detectable(a, b, alpha), what, "a line each", alpha, v, sizeof v);
+            cr_verdict(&c, cr_detectable(a, b, alpha), what, "a line each", alpha, min_effect, v, sizeof v);
             if (nl < 2 * 64)
                 snprintf(lines[nl++], sizeof lines[0], "calibration, %s stores, %d thread%s: %s", stores[s], th[i],
                          th[i] == 1 ? "" : "s", v);
         }
     }
     fprintf(f, "\nper increment: the time in which every thread makes one (median over repetitions). passes: "
-               "undisturbed = only the passes in which the pool's threads ran side by side (CPU time >= 90%% of "
-               "the pass on every CPU they could use); all † = too few such passes (a busy machine), every pass "
-               "counted, threads that took turns on a CPU could not contend.\n\n");
+               "undisturbed = only the passes in which the pool's threads ran side by side (each on a CPU for 90%% "
+               "of its work, all started together), timed from the first start to the last end; all † = too few "
+               "such passes (a busy machine): every pass counted, and threads that took turns on a CPU could not "
+               "contend.\n\n");
     for (int i = 0; i < nl; i++)
         fprintf(f, "- %s\n", lines[i]);
     *n_concl += nl;
@@ -496,6 +504,7 @@ int contention_report_write(const struct contention_report_opts *o, FILE *f, str
 {
     memset(sum, 0, sizeof *sum);
     double alpha = o->alpha > 0 ? o->alpha : 0.01;
+    double min_effect = o->min_effect > 0 ? o->min_effect : 0.05;
     struct cr_file st = { 0 }, cal = { 0 };
     int rc = cr_read(o->study_path, "contention", &st, err, err_len);
     if (rc == 0 && o->calib_path)
@@ -504,7 +513,7 @@ int contention_report_write(const struct contention_report_opts *o, FILE *f, str
         goto out;
 
     if (o->calib_path)
-        cr_calibration(&cal, f, alpha, &sum->n_conclusions);
+        cr_calibration(&cal, f, alpha, min_effect, &sum->n_conclusions);
     else
         fprintf(f, "(no calibration results: the machine's false-sharing penalty is unknown here)\n\n");
 
@@ -583,15 +592,16 @@ int contention_report_write(const struct contention_report_opts *o, FILE *f, str
                 }
     }
     fprintf(f, "\ntime: median over repetitions of each repetition's median pass, from the undisturbed passes "
-               "(the pool's threads side by side on their CPUs); † = too few of those on this busy machine, all "
-               "passes. CPU time: the threads' summed CPU time. shared lines / op: output lines written by more "
+               "(the pool's threads side by side on their CPUs, timed from the first start to the last end); † = too "
+               "few of those on this busy machine, all passes (wall time of the dispatch). CPU time: the threads' summed CPU time. shared lines / op: output lines written by more "
                "than one thread in one sweep over the rows (derived from the engine's split; %% of the lines "
-               "written). dispatch: the median share of a pass no thread spent working (waking and joining the "
+               "written). dispatch: the median share of a pass outside the threads' work (waking and joining the "
                "pool).\n");
     for (int i = 0; i < n_notes; i++)
         fprintf(f, "%s\n", notes[i]);
     fprintf(f, "\n## Conclusions (Mann-Whitney U over repetitions, alpha %.2g; ratios are Hodges-Lehmann shifts of "
-               "log time with 95%% CI)\n\n", alpha);
+               "log time with 95%% CI; a significant difference whose CI lies within %.0f%% is reported as none beyond "
+               "it)\n\n", alpha, min_effect * 100);
     for (int g = 0; g < ng; g++) {
         const struct cr_config *k = &st.c[groups[g]];
         for (int a = 0; a < na; a++)
@@ -613,7 +623,7 @@ int contention_report_write(const struct contention_report_opts *o, FILE *f, str
                     struct cr_cmp cm = cr_compare(m, mp);
                     char what[64], v[320];
                     snprintf(what, sizeof what, "%s outputs%s", cr_layouts[l], und ? "" : " †");
-                    cr_verdict(&cm, cr_detectable(m, mp, alpha), what, "padded", alpha, v, sizeof v);
+                    cr_verdict(&cm, cr_detectable(m, mp, alpha), what, "padded", alpha, min_effect, v, sizeof v);
                     if (w > 0 && (size_t)w < sizeof line)
                         w += snprintf(line + w, sizeof line - (size_t)w, "%s%s", any ? "; " : "", v);
                     any = true;
@@ -636,7 +646,7 @@ int contention_report_write(const struct contention_report_opts *o, FILE *f, str
             char what[96], refs[64], v[320];
             snprintf(what, sizeof what, "weights %d bytes past a line%s", al[a], und ? "" : " †");
             snprintf(refs, sizeof refs, "%d bytes", al[0]);
-            cr_verdict(&cm, cr_detectable(m, mr, alpha), what, refs, alpha, v, sizeof v);
+            cr_verdict(&cm, cr_detectable(m, mr, alpha), what, refs, alpha, min_effect, v, sizeof v);
             fprintf(f, "- %s %s, padded, %d thread%s: %s\n", k->op, k->type, th[0], th[0] == 1 ? "" : "s", v);
             sum->n_conclusions++;
         }

@@ -12,7 +12,8 @@
  * layout, 1 thread. Each uses the Mann-Whitney U test (p), the
  * Hodges-Lehmann shift of log times as a ratio with its 95% CI, and, when
  * p >= alpha, the smallest ratio the samples could have detected (power
- * 0.8). Reads results files only (results/), never the engine.
+ * 0.8); a significant ratio whose CI lies within the smallest effect of
+ * interest (5%) is "no difference beyond 5%". Reads results files only (results/), never the engine.
  *
  * Library code: writes to the FILE it is given, never prints elsewhere.
  */
@@ -36,6 +37,10 @@ struct contention_report_opts {
     const char *plot_dir;        /* directory for the plot files; NULL: no plot */
     const char *plot_name;       /* their stem ([a-z0-9_-]); NULL: "contention-time" */
     double alpha;                /* significance level of the verdicts; 0: 0.01 */
+    double min_effect;           /* smallest relative difference of interest; 0: 0.05. A significant
+                                    difference whose whole 95% CI lies within it is reported as "no
+                                    difference beyond" it: at 1 thread the layouts run the same code,
+                                    and per-configuration effects of 1-2% reach p < 0.01 */
     const char *gnuplot;         /* program; NULL: $GGPERF_GNUPLOT or gnuplot */
 };
 

@@ -438,6 +438,53 @@ START_TEST(test_report_too_few)
 }
 END_TEST
 
+START_TEST(test_report_small_effect)
+{
+    /* 2% apart with no noise: significant, but inside the 5% of interest */
+    const char *dir = tu_tmpdir();
+    char study[512];
+    snprintf(study, sizeof study, "%s/c.jsonl", dir);
+    static const char *const types[] = { "q4_0" }, *const ops[] = { "dot" }, *const al[] = { "0" },
+                             *const th[] = { "1" }, *const lay[] = { "interleaved", "padded" },
+                             *const ker[] = { "auto" }, *const sim[] = { "off" };
+    struct results_axis axes[] = { { "type", 1, types }, { "op", 1, ops }, { "align", 1, al }, { "threads", 1, th },
+                                   { "layout", 2, lay }, { "kernels", 1, ker }, { "sim", 1, sim } };
+    struct results_plan plan = { 10, 0, 0, 1, 1 };
+    json_t *h = results_header_new("contention", "test", false, axes, 7, &plan, NULL, NULL, NULL);
+    struct results_stream *st;
+    char err[256];
+    ck_assert_int_eq(results_stream_create(&st, study, h, err, sizeof err), 0);
+    for (int c = 0; c < 2; c++)
+        for (int r = 0; r < 10; r++) {
+            struct metric m[] = { tu_metric("ns_per_1024_rows", "ns", METRIC_SRC_TIME,
+                                            (c ? 1000 : 1020) + r * 0.5) };
+            put(st, h, c, r, m, 1);
+        }
+    results_stream_close(st);
+    json_decref(h);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    struct contention_report_opts o = { .study_path = study };
+    struct contention_report_summary sum;
+    ck_assert_int_eq(contention_report_write(&o, f, &sum, err, sizeof err), 0);
+    fclose(f);
+    ck_assert_msg(strstr(buf, "interleaved outputs † vs padded: no difference beyond 5% (1.02× slower, p < 0.001") != NULL,
+                  "%s", buf);
+    free(buf);
+    /* with a 1% threshold the same samples are a difference */
+    f = open_memstream(&buf, &len);
+    o.min_effect = 0.01;
+    ck_assert_int_eq(contention_report_write(&o, f, &sum, err, sizeof err), 0);
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(buf, "interleaved outputs † 1.02× slower than padded (p < 0.001"));
+    free(buf);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    tu_run(cmd, NULL, 0, NULL, 0);
+}
+END_TEST
+
 START_TEST(test_fmt)
 {
     char b[32];
@@ -471,6 +518,7 @@ Suite *contention_suite(void)
     tcase_add_test(tc, test_min_detectable_shift);
     tcase_add_test(tc, test_report_verdicts);
     tcase_add_test(tc, test_report_too_few);
+    tcase_add_test(tc, test_report_small_effect);
     tcase_add_test(tc, test_fmt);
     suite_add_tcase(s, tc);
     return s;
