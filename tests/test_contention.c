@@ -96,9 +96,12 @@ START_TEST(test_split_covers_every_row_once)
             for (int t = 0; t < nth; t++) {
                 int64_t b, e, step, k = 0;
                 contention_split_rows(&s, t, &b, &e, &step);
-                for (int64_t r = b; r < e; r += step, k++) {
+                int64_t wpos, dpos;
+                contention_split_walk(&s, t, b, step, &wpos, &dpos);
+                for (int64_t r = b; r < e; r += step, k++, wpos += dpos) {
                     seen_row[r]++;
                     int64_t pos = contention_split_pos(&s, t, r, k);
+                    ck_assert_int_eq(wpos, pos);   /* the workload's walk is the same map */
                     ck_assert(pos >= 0 && pos < s.ld);
                     seen_pos[pos]++;
                 }

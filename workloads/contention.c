@@ -186,21 +186,25 @@ static uint64_t ct_thread_cpu_ns(void)
 /* One sweep of thread ith's rows. */
 static void ct_sweep(struct ct_state *s, int ith)
 {
-    int64_t b, e, step, k = 0;
+    int64_t b, e, step;
     contention_split_rows(&s->split, ith, &b, &e, &step);
+    /* the output positions as a start and a stride (contention_split_pos of
+     * row r, the k-th: see contention_split_walk), so that every layout runs
+     * the same instructions and differs only in the addresses */
+    int64_t pos, dpos;
+    contention_split_walk(&s->split, ith, b, step, &pos, &dpos);
     const int64_t ld = s->split.ld;
     if (s->dot) {
         quant_dot_fn dot = s->k.dot[s->type];
-        for (int64_t r = b; r < e; r += step, k++)
-            dot(CT_COLS, s->w + (size_t)r * s->row_stride, s->y, s->y_stride, 1,
-                &s->out[contention_split_pos(&s->split, ith, r, k)]);
+        for (int64_t r = b; r < e; r += step, pos += dpos)
+            dot(CT_COLS, s->w + (size_t)r * s->row_stride, s->y, s->y_stride, 1, &s->out[pos]);
         return;
     }
     quant_to_float_fn tf = s->k.to_float[s->type];
     float *buf = s->scratch + (size_t)ith * CT_COLS;
-    for (int64_t r = b; r < e; r += step, k++) {
+    for (int64_t r = b; r < e; r += step, pos += dpos) {
         tf(s->w + (size_t)r * s->row_stride, buf, CT_COLS);
-        float *o = s->out + contention_split_pos(&s->split, ith, r, k);
+        float *o = s->out + pos;
         for (int c = 0; c < CT_COLS; c++)
             o[(size_t)c * ld] = buf[c];
     }

@@ -57,6 +57,17 @@ static inline int64_t contention_split_pos(const struct contention_split *s, int
     return s->layout == CONTENTION_PADDED ? (int64_t)ith * s->stretch + k : r;
 }
 
+/* The positions of thread ith's rows (the first at begin, then every
+ * step) as an arithmetic sequence: *pos for the first, + *dpos for each
+ * next (r for blocked and interleaved, ith * stretch + k for padded). */
+static inline void contention_split_walk(const struct contention_split *s, int ith, int64_t begin, int64_t step,
+                                         int64_t *pos, int64_t *dpos)
+{
+    bool padded = s->layout == CONTENTION_PADDED;
+    *pos = padded ? (int64_t)ith * s->stretch : begin;
+    *dpos = padded ? 1 : step;
+}
+
 /* Output lines written by more than one thread in one op over cols output
  * columns ([cols][ld] floats whose first float sits offset_bytes past a
  * line, offset a multiple of 4 below 64), from the split itself: every
