@@ -576,7 +576,7 @@ START_TEST(test_contention_layouts)
                 double on = need_ok(&o, "on_cpu_fraction", METRIC_SRC_TIME);
                 ck_assert(on > 0 && on < 1.5);
                 double und = need_ok(&o, "undisturbed_passes", METRIC_SRC_TIME);
-                ck_assert(und >= 0 && und <= 16);
+                ck_assert(und >= 0 && und <= 32);
                 const struct metric *u = need(&o, "ns_per_1024_rows_undisturbed", METRIC_SRC_TIME);
                 ck_assert(und > 0 ? u->status == METRIC_OK && u->value > 0 : u->status == METRIC_NOT_COUNTED);
                 ck_assert(need_ok(&o, "weight_gbps", METRIC_SRC_DERIVED) > 0);
@@ -597,11 +597,11 @@ START_TEST(test_contention_layouts)
                 char why[160];
                 if (!ctr_hw_pmu_present(why, sizeof why))
                     ck_assert(coh->status == METRIC_UNSUPPORTED && coh->reason[0]);
-                /* work: 16 passes x sweeps over 1024 rows of 256 Q4_0 values (144 bytes) */
+                /* work: 32 passes x sweeps over 1024 rows of 256 Q4_0 values (144 bytes) */
                 double sweeps = need_ok(&o, "sweeps_per_pass", METRIC_SRC_DERIVED);
                 ck_assert(sweeps >= 1 && sweeps <= 4096);
-                ck_assert_double_eq(o.bytes, 16.0 * sweeps * 1024 * 144);
-                ck_assert_double_eq(o.flops, op == 0 ? 2.0 * 16 * sweeps * 1024 * 256 : 0);
+                ck_assert_double_eq(o.bytes, 32.0 * sweeps * 1024 * 144);
+                ck_assert_double_eq(o.flops, op == 0 ? 2.0 * 32 * sweeps * 1024 * 256 : 0);
             }
     }
     /* one thread computes the same outputs as two */
