@@ -15,6 +15,7 @@
 
 #include "cli/cmd_study.h"
 #include "cli/cli.h"
+#include "cli/study_contention.h"
 #include "harness/machine/env.h"
 #include "harness/run/runner.h"
 #include "results/results.h"
@@ -88,15 +89,24 @@ static const struct study studies[] = {
       "simulated ones where there is none).",
       "tiny", "Q8_0", &workload_kvcache, { { "pad", "0,1,8,16" }, { "pos", "64,256,1024" }, { "steps", "8" } }, 6, 1, "step_p50_ns,ns_per_step,attn_ns_per_step,attn_kv_gbps,kv_row_bytes,l1d_misses_per_step",
       "kvcache study: time per decode step by KV row padding and position", NULL, NULL },
-    { "contention", "kernels vs layout: weight alignment 0/1/8/18/32, threads, false sharing of outputs",
-      "Runs the engine's dot and dequantize kernels over 1024 rows x 2048 of Q4_0, Q8_0 and Q4_K weights whose\n"
-      "first byte sits 0, 1, 8, 18 or 32 bytes past a cache line, on 1 and 2 threads whose per-row results go\n"
-      "to adjacent floats (packed: false sharing) or to a line each (padded). A row per configuration: time\n"
-      "per 1024 rows (median and best of 16 passes), weight GB/s, L1d misses (PMU; `ggperf run contention\n"
-      "--sim on` for simulated ones), and a checksum that must not change with the layout.",
-      NULL, NULL, &workload_contention, { { "type", "q4_0,q8_0,q4_k" }, { "op", "dot,to_float" }, { "align", "0,1,8,18,32" }, { "threads", "1,2" }, { "layout", "packed,padded" } }, 6, 1,
-      "ns_per_1024_rows,ns_per_1024_rows_min,weight_gbps,l1d_misses_per_1024_rows,result_checksum",
-      "contention study: kernel time by alignment, threads and output layout", NULL, NULL },
+    { "contention", "false sharing of kernel outputs: blocked/interleaved/padded x threads x alignment, with calibration",
+      "First measures this machine's false-sharing penalty (contention_calib: per-thread counters 8 bytes apart in\n"
+      "one line vs a line each, plain and atomic increments, 1..N and 2N threads). Then T threads run the engine's\n"
+      "Q4_0 kernels over 1024 x 256 weights whose rows start 0 or 1 byte past a cache line, writing a shared\n"
+      "output: to_float dequantizes each row and writes it transposed (256 lines per row), dot writes one float\n"
+      "per row. Rows are split blocked (the engine's default), interleaved (its false_sharing knob: every output\n"
+      "line written by all threads) or interleaved into per-thread padded lines. Each dispatch does ~2 ms of\n"
+      "work on a warm pool; the dispatch share is reported. Prints the calibration, a table of time per 1024\n"
+      "rows with 95% CIs, the output lines shared per op (derived from the split), L1d and coherence events\n"
+      "(PMU, else n/a with the reason), conclusion lines (Mann-Whitney U, Hodges-Lehmann ratio with CI, or\n"
+      "the smallest difference that could have been detected), and writes a gnuplot figure next to the stream.\n"
+      "Times come from the passes in which the pool's threads ran side by side on their CPUs (threads that take\n"
+      "turns on a busy machine cannot contend); where there were too few, all passes, marked †.\n"
+      "Other types and alignments: ggperf run contention --type q4_0,q8_0,q4_k --align 0,1,8,18,32,64.",
+      /* --threads is replaced by 1..N,2N for this machine (cli/study_contention.c) */
+      NULL, NULL, &workload_contention, { { "type", "q4_0" }, { "op", "to_float,dot" }, { "align", "0,1" }, { "threads", "1,2,4" }, { "layout", "blocked,interleaved,padded" } }, 12, 1,
+      "ns_per_1024_rows,dispatch_share,shared_lines_per_op,l1d_misses_per_1024_rows,coherence_loads_per_1024_rows",
+      "contention study: time per 1024 rows by output layout, threads and alignment", NULL, NULL },
     { "matmul", "naive vs cache-blocked vs engine kernels vs OpenBLAS at TinyLlama and square shapes",
       "Multiplies weights of 2048x2048, 2048x5632, 5632x2048 (TinyLlama's projections) and square 256, 512\n"
       "and 1024 by 1 and 64 token rows with a naive triple loop, a cache-blocked loop, the engine's f32, Q8_0\n"
@@ -250,6 +260,37 @@ static int run(int argc, char **argv)
             return cli_error(CLI_EUSAGE, "study: too many options");
         user[n_user++] = argv[i];
         user[n_user++] = v;
+    }
+
+    if (s->wl == &workload_contention) {
+        /* calibration, then the study, then its own report (cli/study_contention.c),
+         * from the same typed entry as every study */
+        const char *sargs[2 * (STUDY_MAX_AXES + WORKLOAD_MAX_AXES) + 8];
+        char cflags[STUDY_MAX_AXES + WORKLOAD_MAX_AXES][WORKLOAD_NAME_FLAG_MAX], creps[16], cwarm[16];
+        int sn = 0, k = 0;
+        sargs[sn++] = s->wl->name;
+        for (; k < STUDY_MAX_AXES && s->axes[k].axis; k++) {
+            const int ai = workload_axis_index(s->wl, s->axes[k].axis);
+            snprintf(cflags[k], sizeof cflags[k], "--%s", s->axes[k].axis);
+            sargs[sn++] = cflags[k];
+            sargs[sn++] = ai >= 0 && axis_over[ai] ? axis_over[ai] : s->axes[k].values;
+            if (ai >= 0)
+                axis_over[ai] = NULL;
+        }
+        for (int ai = 0; ai < s->wl->n_axes; ai++)
+            if (axis_over[ai]) {
+                snprintf(cflags[k], sizeof cflags[k], "--%s", s->wl->axes[ai].name);
+                sargs[sn++] = cflags[k++];
+                sargs[sn++] = axis_over[ai];
+            }
+        snprintf(creps, sizeof creps, "%d", s->reps);
+        snprintf(cwarm, sizeof cwarm, "%d", s->warmup);
+        sargs[sn++] = "-r";
+        sargs[sn++] = creps;
+        sargs[sn++] = "--warmup";
+        sargs[sn++] = cwarm;
+        sargs[sn] = NULL;
+        return study_contention(sargs, user, n_user, resume, force);
     }
 
     char model_buf[PATH_MAX], cache[PATH_MAX], err[512];

@@ -27,9 +27,7 @@
 #include "base/err.h"
 
 #define CACHE_LINE 64
-/* Matmul rows are handed out in groups of 16 floats: one cache line of
- * output, so threads never share a line of the result (unless asked to). */
-#define ROW_GRAIN 16
+#define ROW_GRAIN INFER_ROW_GRAIN
 
 struct infer {
     const struct model *m;
@@ -356,6 +354,19 @@ static const void *activations(struct infer *c, struct qstate *st, int ith, int 
     return dst;
 }
 
+void infer_matmul_rows(int64_t n_rows, int ith, int nth, bool interleaved, int64_t *begin, int64_t *end,
+                       int64_t *step)
+{
+    *step = 1;
+    if (!interleaved || n_rows <= 0 || nth < 1 || ith < 0 || ith >= nth) {
+        pool_split(n_rows, ith, nth, ROW_GRAIN, begin, end);
+        return;
+    }
+    *begin = ith < n_rows ? ith : n_rows;
+    *end = n_rows;
+    *step = nth;
+}
+
 /* out[t][r] = W[r] . in[t] for t < n, r < W.ne1; out row stride ld floats. */
 static void matmul(struct infer *c, struct qstate *st, int ith, int nth, const struct model_weight *w,
                    const float *in, int n, float *out, int ld, enum region_op op, int layer)
@@ -367,15 +378,8 @@ static void matmul(struct infer *c, struct qstate *st, int ith, int nth, const s
     quant_dot_fn dot = c->k.dot[w->type];
     float *s = c->dots + (size_t)ith * c->dots_stride;
     const uint8_t *wd = w->data;
-    int64_t r0, r1, step = 1;
-    if (c->o.false_sharing) {
-        /* Interleaved rows: neighbouring outputs come from different threads. */
-        r0 = ith;
-        r1 = w->ne1;
-        step = nth;
-    } else {
-        pool_split(w->ne1, ith, nth, ROW_GRAIN, &r0, &r1);
-    }
+    int64_t r0, r1, step;
+    infer_matmul_rows(w->ne1, ith, nth, c->o.false_sharing, &r0, &r1, &step);
     if (step == 1 && c->k.gemm[w->type]) {
         if (r1 > r0)
             c->k.gemm[w->type](w->ne0, wd + (size_t)r0 * w->row_bytes, w->row_bytes, (int)(r1 - r0), a, stride, n,

@@ -55,6 +55,21 @@ struct infer;
 /* Fill o with the defaults (the fast choices). */
 void infer_opts_default(struct infer_opts *o);
 
+/* Matmul rows are handed out in groups of INFER_ROW_GRAIN: 16 floats, one
+ * cache line of output, so blocked threads never share a line of an
+ * aligned result. */
+#define INFER_ROW_GRAIN 16
+
+/* The output rows of an n_rows matmul that thread ith of nth computes: r =
+ * *begin, *begin + *step, ... while r < *end. Blocked (interleaved false):
+ * a contiguous part from pool_split in INFER_ROW_GRAIN groups, step 1.
+ * Interleaved (the false_sharing option): rows ith, ith + nth, ..., so
+ * neighbouring outputs come from different threads. This is the split every
+ * matmul uses, exposed so studies can count which output lines threads
+ * share. ith outside [0, nth) or n_rows <= 0 gives no rows (*begin == *end). */
+void infer_matmul_rows(int64_t n_rows, int ith, int nth, bool interleaved, int64_t *begin, int64_t *end,
+                       int64_t *step);
+
 /* Bytes the KV cache of a context with these options takes. */
 uint64_t infer_kv_bytes(const struct model_hparams *hp, int n_ctx, enum infer_kv_type kv, int kv_pad);
 

@@ -1313,7 +1313,15 @@ int results_write_view(const char *in_path, int fmt, const char *out_path, const
         return rc;
     if ((rc = results_stats(r, NULL, &stats, err, err_len)) != 0)
         goto done;
-    if (out_path) {
+    /* A device or FIFO (--out /dev/null, a pipe) is written in place: a
+     * rename onto it would replace the device node with a regular file. */
+    struct stat ost;
+    bool direct = out_path && stat(out_path, &ost) == 0 && !S_ISREG(ost.st_mode);
+    if (direct && fmt == RESULTS_FMT_SQLITE) {
+        rc = err_fail(err, err_len, RESULTS_EINVAL, "%s: the sqlite view needs a regular file", out_path);
+        goto done;
+    }
+    if (out_path && !direct) {
         int w = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out_path, (long)getpid());
         if (w < 0 || (size_t)w >= sizeof tmp) {
             rc = err_fail(err, err_len, RESULTS_EINVAL, "%s: path too long", out_path);
@@ -1324,9 +1332,9 @@ int results_write_view(const char *in_path, int fmt, const char *out_path, const
     if (fmt == RESULTS_FMT_SQLITE) {
         rc = write_sqlite(tmp, r, stats, err, err_len);
     } else {
-        f = out_path ? fopen(tmp, "w") : stdout;
+        f = direct ? fopen(out_path, "w") : out_path ? fopen(tmp, "w") : stdout;
         if (!f) {
-            rc = err_fail(err, err_len, RESULTS_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+            rc = err_fail(err, err_len, RESULTS_EIO, "%s: cannot create: %s", direct ? out_path : tmp, strerror(errno));
             goto done;
         }
         switch (fmt) {
@@ -1340,7 +1348,7 @@ int results_write_view(const char *in_path, int fmt, const char *out_path, const
         int e = 0;
         if (fflush(f) != 0 || ferror(f))
             e = errno ? errno : EIO;
-        else if (out_path && fsync(fileno(f)) != 0)
+        else if (out_path && !direct && fsync(fileno(f)) != 0)
             e = errno;
         if (out_path && fclose(f) != 0 && !e)
             e = errno;
@@ -1354,7 +1362,7 @@ int results_write_view(const char *in_path, int fmt, const char *out_path, const
         rc = err_fail(err, err_len, rc, "%s; %s", why, access(out_path, F_OK) == 0 ? "the existing file is left as it was"
                                                                              : "nothing was written");
     }
-    if (rc == 0 && out_path) {
+    if (rc == 0 && out_path && !direct) {
         if (rename(tmp, out_path) != 0)
             rc = err_fail(err, err_len, RESULTS_EIO, "%s: rename into place failed: %s", out_path, strerror(errno));
         else

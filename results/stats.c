@@ -268,3 +268,122 @@ int stats_mann_whitney(const double *a, size_t n1, const double *b, size_t n2,
     out->p = p > 1 ? 1 : p;
     return STATS_OK;
 }
+
+/* ---- shifts and detectable differences ------------------------------------ */
+
+double stats_norm_quantile(double p)
+{
+    if (!(p > 0 && p < 1))
+        return NAN;
+    /* Acklam's coefficients (published constants of the approximation) */
+    static const double a[] = { -3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
+                                1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00 };
+    static const double b[] = { -5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+                                6.680131188771972e+01, -1.328068155288572e+01 };
+    static const double c[] = { -7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+                                -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00 };
+    static const double d[] = { 7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
+                                3.754408661907416e+00 };
+    const double plow = 0.02425;
+    double x;
+    if (p < plow) {
+        double q = sqrt(-2 * log(p));
+        x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+            ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+    } else if (p <= 1 - plow) {
+        double q = p - 0.5, r = q * q;
+        x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+            (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+    } else {
+        double q = sqrt(-2 * log(1 - p));
+        x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+            ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+    }
+    /* one Halley step on Phi(x) - p, Phi from erfc */
+    double e = 0.5 * erfc(-x / sqrt(2.0)) - p;
+    double u = e * sqrt(2 * M_PI) * exp(x * x / 2);
+    return x - u / (1 + x * u / 2);
+}
+
+static int cmp_dbl(const void *pa, const void *pb)
+{
+    double a = *(const double *)pa, b = *(const double *)pb;
+    return (a > b) - (a < b);
+}
+
+int stats_hodges_lehmann(const double *a, size_t n1, const double *b, size_t n2, double level,
+                         struct stats_shift *out)
+{
+    memset(out, 0, sizeof *out);
+    if (n1 == 0 || n2 == 0)
+        return STATS_EEMPTY;
+    if (!(level > 0 && level < 1))
+        return STATS_EVALUE;
+    for (size_t i = 0; i < n1; i++)
+        if (!isfinite(a[i]))
+            return STATS_EVALUE;
+    for (size_t j = 0; j < n2; j++)
+        if (!isfinite(b[j]))
+            return STATS_EVALUE;
+    size_t m = n1 * n2;
+    double *d = malloc(m * sizeof *d);
+    if (!d)
+        return STATS_ENOMEM;
+    for (size_t i = 0; i < n1; i++)
+        for (size_t j = 0; j < n2; j++)
+            d[i * n2 + j] = a[i] - b[j];
+    qsort(d, m, sizeof *d, cmp_dbl);
+    double z = stats_norm_quantile((1 + level) / 2);
+    double k = floor((double)m / 2 - z * sqrt((double)m * (double)(n1 + n2 + 1) / 12));
+    size_t lo = k < 1 ? 1 : (size_t)k;
+    if (lo > (m + 1) / 2)
+        lo = (m + 1) / 2;
+    out->estimate = stats_median_sorted(d, m);
+    out->lo_rank = lo;
+    out->hi_rank = m + 1 - lo;
+    out->ci_lo = d[lo - 1];
+    out->ci_hi = d[m - lo];
+    out->level = level;
+    out->n_diffs = m;
+    free(d);
+    return STATS_OK;
+}
+
+/* sample standard deviation estimated robustly: 1.4826 x MAD */
+static double robust_sd(const double *x, size_t n)
+{
+    double *t = malloc(n * sizeof *t);
+    if (!t)
+        return NAN;
+    memcpy(t, x, n * sizeof *t);
+    qsort(t, n, sizeof *t, cmp_dbl);
+    double med = stats_median_sorted(t, n);
+    for (size_t i = 0; i < n; i++)
+        t[i] = fabs(t[i] - med);
+    qsort(t, n, sizeof *t, cmp_dbl);
+    double mad = stats_median_sorted(t, n);
+    free(t);
+    return 1.4826 * mad;
+}
+
+double stats_min_detectable_shift(const double *a, size_t n1, const double *b, size_t n2, double alpha,
+                                  double power)
+{
+    if (n1 == 0 || n2 == 0 || !(alpha > 0 && alpha < 1) || !(power > 0 && power < 1))
+        return NAN;
+    for (size_t i = 0; i < n1; i++)
+        if (!isfinite(a[i]))
+            return NAN;
+    for (size_t j = 0; j < n2; j++)
+        if (!isfinite(b[j]))
+            return NAN;
+    /* the smallest two-sided p complete separation gives: 2 / C(n1 + n2, n1) */
+    double log_c = lgamma((double)(n1 + n2 + 1)) - lgamma((double)(n1 + 1)) - lgamma((double)(n2 + 1));
+    if (log(2.0) - log_c >= log(alpha))
+        return INFINITY;
+    double s1 = robust_sd(a, n1), s2 = robust_sd(b, n2);
+    double sigma = n1 + n2 > 2 ? sqrt(((double)(n1 - 1) * s1 * s1 + (double)(n2 - 1) * s2 * s2) / (double)(n1 + n2 - 2))
+                               : 0;
+    double z = stats_norm_quantile(1 - alpha / 2) + stats_norm_quantile(power);
+    return z * sigma * sqrt(1.0 / (double)n1 + 1.0 / (double)n2) / sqrt(3 / M_PI);
+}

@@ -151,8 +151,10 @@ START_TEST(test_install_use_uninstall)
     /* Completion: commands, a workload, an axis value in a list, a flag. */
     complete(dest, work, "ggperf ru", out, sizeof out);
     ck_assert_str_eq(out, "run");
-    complete(dest, work, "ggperf run conte", out, sizeof out);
-    ck_assert_str_eq(out, "contention");
+    complete(dest, work, "ggperf run conte", out, sizeof out); /* contention and contention_calib */
+    ck_assert_str_eq(out, "contention contention_calib");
+    complete(dest, work, "ggperf run meta", out, sizeof out);
+    ck_assert_str_eq(out, "metadata");
     complete(dest, work, "ggperf run load --load read,mm", out, sizeof out);
     ck_assert_str_eq(out, "read,mmap");
     complete(dest, work, "ggperf bench --threa", out, sizeof out);

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "results/results.h"
@@ -337,6 +339,38 @@ START_TEST(test_sqlite_rows)
 }
 END_TEST
 
+/* A view written to a FIFO (or a device such as /dev/null) goes through it
+ * in place: renaming a temporary file onto it would replace the node. */
+START_TEST(test_view_to_fifo_in_place)
+{
+    const char *dir = tu_tmpdir();
+    char in[256], fifo[256], err[256];
+    snprintf(in, sizeof in, "%s/k.jsonl", dir);
+    snprintf(fifo, sizeof fifo, "%s/view.fifo", dir);
+    write_known(in, true);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    int rd = open(fifo, O_RDONLY | O_NONBLOCK);   /* a reader, so the writer's open does not block */
+    ck_assert_int_ge(rd, 0);
+    ck_assert_int_eq(results_write_view(in, RESULTS_FMT_CSV, fifo, NULL, err, sizeof err), 0);
+    char buf[4096];
+    ssize_t n = read(rd, buf, sizeof buf - 1);
+    close(rd);
+    ck_assert_int_gt(n, 0);
+    buf[n] = '\0';
+    ck_assert_ptr_nonnull(strstr(buf, "t_ns"));
+    struct stat st;
+    ck_assert_int_eq(stat(fifo, &st), 0);
+    ck_assert(S_ISFIFO(st.st_mode));
+    /* sqlite needs a regular file: refused, the node kept */
+    ck_assert_int_eq(results_write_view(in, RESULTS_FMT_SQLITE, fifo, NULL, err, sizeof err), RESULTS_EINVAL);
+    ck_assert_int_eq(stat(fifo, &st), 0);
+    ck_assert(S_ISFIFO(st.st_mode));
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    tu_run(cmd, NULL, 0, NULL, 0);
+}
+END_TEST
+
 Suite *results_suite(void)
 {
     Suite *s = suite_create("results");
@@ -347,6 +381,7 @@ Suite *results_suite(void)
     tcase_add_test(tc, test_csv_and_md_exact);
     tcase_add_test(tc, test_json_document_and_jsonl_view);
     tcase_add_test(tc, test_sqlite_rows);
+    tcase_add_test(tc, test_view_to_fifo_in_place);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -558,38 +558,79 @@ END_TEST
 
 START_TEST(test_contention_layouts)
 {
-    /* per op: checksums of (align, layout) pairs with 2 threads must agree */
+    /* per op, 2 threads: every (align, layout) pair computes the same
+     * outputs; blocked and interleaved put them in the same places (equal
+     * checksums), padded elsewhere (the same sum in another order) */
     static const char *const ops[] = { "op=dot", "op=to_float" };
     static const char *const aligns[] = { "align=0", "align=18" };
-    static const char *const layouts[] = { "layout=packed", "layout=padded" };
+    static const char *const layouts[] = { "layout=blocked", "layout=interleaved", "layout=padded" };
     for (int op = 0; op < 2; op++) {
         double sum0 = 0;
         for (int a = 0; a < 2; a++)
-            for (int l = 0; l < 2; l++) {
+            for (int l = 0; l < 3; l++) {
                 struct one o;
                 run_one(&o, "contention",
                         (const char *[]){ "type=q4_0", ops[op], aligns[a], layouts[l], "threads=2", NULL });
                 double t = need_ok(&o, "ns_per_1024_rows", METRIC_SRC_TIME);
                 double tmin = need_ok(&o, "ns_per_1024_rows_min", METRIC_SRC_TIME);
                 ck_assert(t > 0 && tmin > 0 && tmin <= t);
+                ck_assert(need_ok(&o, "cpu_ns_per_1024_rows", METRIC_SRC_TIME) > 0);
+                double share = need_ok(&o, "dispatch_share", METRIC_SRC_TIME);
+                ck_assert(share >= 0 && share < 1);
+                double on = need_ok(&o, "on_cpu_fraction", METRIC_SRC_TIME);
+                ck_assert(on > 0 && on < 1.5);
+                double und = need_ok(&o, "undisturbed_passes", METRIC_SRC_TIME);
+                ck_assert(und >= 0 && und <= 32);
+                const struct metric *u = need(&o, "ns_per_1024_rows_undisturbed", METRIC_SRC_TIME);
+                ck_assert(und > 0 ? u->status == METRIC_OK && u->value > 0 : u->status == METRIC_NOT_COUNTED);
                 ck_assert(need_ok(&o, "weight_gbps", METRIC_SRC_DERIVED) > 0);
                 ck_assert_double_eq(need_ok(&o, "weight_misalign_bytes", METRIC_SRC_DERIVED), a ? 18 : 0);
+                /* the derived count: interleaved shares every output line, the others none */
+                double shared = need_ok(&o, "shared_lines_per_op", METRIC_SRC_DERIVED);
+                ck_assert_double_eq(shared, l == 1 ? (op == 0 ? 64 : 256 * 64) : 0);
+                ck_assert_double_eq(need_ok(&o, "shared_line_fraction", METRIC_SRC_DERIVED), l == 1 ? 1 : 0);
                 double sum = need_ok(&o, "result_checksum", METRIC_SRC_DERIVED);
                 if (a == 0 && l == 0)
                     sum0 = sum;
-                ck_assert_msg(sum == sum0, "checksum %.9g vs %.9g", sum, sum0);
+                if (l < 2)
+                    ck_assert_msg(sum == sum0, "checksum %.9g vs %.9g", sum, sum0);
+                else
+                    ck_assert_double_eq_tol(sum, sum0, 1e-6 * (fabs(sum0) + 1));
                 need_l1d_native(&o, "l1d_misses_per_1024_rows");
-                /* work: 16 passes over 1024 rows of 2048 Q4_0 values (1152 bytes) */
-                ck_assert_double_eq(o.bytes, 16.0 * 1024 * 1152);
-                ck_assert_double_eq(o.flops, op == 0 ? 2.0 * 16 * 1024 * 2048 : 0);
+                const struct metric *coh = need(&o, "coherence_loads_per_1024_rows", METRIC_SRC_HW);
+                char why[160];
+                if (!ctr_hw_pmu_present(why, sizeof why))
+                    ck_assert(coh->status == METRIC_UNSUPPORTED && coh->reason[0]);
+                /* work: 32 passes x sweeps over 1024 rows of 256 Q4_0 values (144 bytes) */
+                double sweeps = need_ok(&o, "sweeps_per_pass", METRIC_SRC_DERIVED);
+                ck_assert(sweeps >= 1 && sweeps <= 4096);
+                ck_assert_double_eq(o.bytes, 32.0 * sweeps * 1024 * 144);
+                ck_assert_double_eq(o.flops, op == 0 ? 2.0 * 32 * sweeps * 1024 * 256 : 0);
             }
     }
-    /* one thread sums the same values in another order: close, not equal */
+    /* one thread computes the same outputs as two */
     struct one a, b;
-    run_one(&a, "contention", (const char *[]){ "type=q8_0", "op=dot", "threads=1", NULL });
-    run_one(&b, "contention", (const char *[]){ "type=q8_0", "op=dot", "threads=2", NULL });
+    run_one(&a, "contention", (const char *[]){ "type=q8_0", "op=dot", "threads=1", "layout=interleaved", NULL });
+    run_one(&b, "contention", (const char *[]){ "type=q8_0", "op=dot", "threads=2", "layout=interleaved", NULL });
     double x = need_ok(&a, "result_checksum", METRIC_SRC_DERIVED), y = need_ok(&b, "result_checksum", METRIC_SRC_DERIVED);
     ck_assert_double_eq_tol(x, y, 1e-6 * (fabs(x) + 1));
+}
+END_TEST
+
+START_TEST(test_contention_calib)
+{
+    for (int l = 0; l < 2; l++) {
+        struct one o;
+        run_one(&o, "contention_calib",
+                (const char *[]){ "threads=2", l ? "layout=padded" : "layout=packed", "store=atomic", NULL });
+        ck_assert(need_ok(&o, "ns_per_increment", METRIC_SRC_TIME) > 0);
+        ck_assert(need_ok(&o, "cpu_ns_per_increment", METRIC_SRC_TIME) > 0);
+        /* every increment of both threads landed */
+        ck_assert_double_eq(need_ok(&o, "counter_check", METRIC_SRC_DERIVED), 1);
+    }
+    struct one o;
+    run_one(&o, "contention_calib", (const char *[]){ "threads=3", "layout=packed", "store=plain", NULL });
+    ck_assert_double_eq(need_ok(&o, "counter_check", METRIC_SRC_DERIVED), 1);
 }
 END_TEST
 
@@ -610,12 +651,12 @@ START_TEST(test_contention_sim)
     }
     struct one o;
     run_one(&o, "contention",
-            (const char *[]){ "type=q4_0", "op=dot", "align=1", "threads=2", "layout=packed", "sim=on", NULL });
+            (const char *[]){ "type=q4_0", "op=dot", "align=1", "threads=2", "layout=interleaved", "sim=on", NULL });
     const struct metric *m = need(&o, "l1d_misses_per_1024_rows", METRIC_SRC_SIM);
     ck_assert_msg(m->status == METRIC_OK, "%s", m->reason);
-    /* 1024 rows x 1152 bytes = 1.1 MiB of weights streamed through a 48 KiB D1, on both threads
-     * (each brackets its own rows): at least one miss per weight line */
-    double lines = 1024.0 * 1152 / 64;
+    /* 1024 rows x 144 bytes (in 192-byte strides) = 192 KiB of weights streamed through a 48 KiB
+     * D1 every sweep, on both threads (each brackets its own rows): at least one miss per weight line */
+    double lines = 1024.0 * 144 / 64;
     ck_assert_msg(m->value >= 0.95 * lines && m->value <= 3 * lines, "%.0f misses per 1024 rows, %.0f lines",
                   m->value, lines);
 }
@@ -696,7 +737,7 @@ END_TEST
 START_TEST(test_registered_and_defaults_plan)
 {
     static const char *const names[] = { "decode", "prefill", "threads", "alloc", "kvcache", "contention",
-                                         "matmul", "bandwidth", "ctxswitch", NULL };
+                                         "contention_calib", "matmul", "bandwidth", "ctxswitch", NULL };
     for (int i = 0; names[i]; i++) {
         const struct workload *wl = workload_find(names[i]);
         ck_assert_msg(wl != NULL, "%s", names[i]);
@@ -763,6 +804,7 @@ Suite *wl_engine_suite(void)
     tcase_add_test(tc, test_kvcache_rows);
     tcase_add_test(tc, test_kvcache_sim);
     tcase_add_test(tc, test_contention_layouts);
+    tcase_add_test(tc, test_contention_calib);
     tcase_add_test(tc, test_contention_sim);
     tcase_add_test(tc, test_matmul_agrees);
     tcase_add_test(tc, test_probe_workloads);

@@ -20,6 +20,7 @@
     X(alloc)         \
     X(kvcache)       \
     X(contention)    \
+    X(contention_calib) \
     X(matmul)        \
     X(bandwidth)     \
     X(ctxswitch)
