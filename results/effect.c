@@ -14,21 +14,6 @@ static int cmp_double(const void *pa, const void *pb)
     return (a > b) - (a < b);
 }
 
-/* The standard normal quantile of q in (0.5, 1), by bisection on erfc:
- * a few dozen evaluations once per comparison. */
-static double normal_quantile(double q)
-{
-    double lo = 0, hi = 10;
-    for (int i = 0; i < 80; i++) {
-        double mid = (lo + hi) / 2;
-        if (1 - 0.5 * erfc(mid / sqrt(2.0)) < q)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return (lo + hi) / 2;
-}
-
 static double median_of(const double *x, size_t n, double *scratch)
 {
     memcpy(scratch, x, n * sizeof *x);
@@ -74,7 +59,7 @@ static int ci_rank(size_t n1, size_t n2, double level, size_t *k, double *covera
         free(c);
         return EFFECT_OK;
     }
-    double z = normal_quantile(1 - tail);
+    double z = stats_norm_quantile(1 - tail);
     double sd = sqrt((double)pairs * (double)(n1 + n2 + 1) / 12);
     double kk = floor((double)pairs / 2 - z * sd);
     *k = kk < 1 ? 1 : (size_t)kk;
