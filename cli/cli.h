@@ -81,4 +81,8 @@ int cli_cache_flag(const char *flag, const char *geom);
 bool cli_stdout_is_tty(void);
 bool cli_stderr_is_tty(void);
 
+/* The default stream of a sweep of workload wl: ggperf-results/WL-STAMP-PID.jsonl
+ * in the current directory (made if missing). Returns 0, or -1 (errno set). */
+int cli_default_stream(const char *wl, char *buf, size_t len);
+
 #endif

@@ -76,7 +76,7 @@ static void usage(FILE *f, const struct workload *only)
             "  -o FMT          view: md (default), csv, json, jsonl, sqlite\n"
             "  --out FILE      write the view to FILE (atomically) instead of stdout\n"
             "  --force         replace an existing --out FILE or STREAM.json document (kept otherwise)\n"
-            "  --stream FILE   the JSONL stream (default results/WORKLOAD-TIME-PID.jsonl)\n"
+            "  --stream FILE   the JSONL stream (default ggperf-results/WORKLOAD-TIME-PID.jsonl)\n"
             "  --metrics LIST  columns of the md/csv view (default: every metric)\n"
             "  --title TEXT    heading of the md view\n"
             "  --cache-geometry GEOM\n"
@@ -115,17 +115,18 @@ static void progress(void *user, const struct runner_progress *p)
     fflush(stderr);
 }
 
-/* "results/load-20240501-120000-1234.jsonl" */
-static int default_stream(const char *wl, char *buf, size_t len)
+/* "ggperf-results/load-20240501-120000-1234.jsonl": a folder of its own,
+ * so a sweep run in a checkout never lands among the sources of results/. */
+int cli_default_stream(const char *wl, char *buf, size_t len)
 {
-    if (mkdir("results", 0755) != 0 && errno != EEXIST)
+    if (mkdir("ggperf-results", 0755) != 0 && errno != EEXIST)
         return -1;
     time_t t = time(NULL);
     struct tm tm;
     localtime_r(&t, &tm);
     char stamp[32];
     strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-    int w = snprintf(buf, len, "results/%s-%s-%ld.jsonl", wl, stamp, (long)getpid());
+    int w = snprintf(buf, len, "ggperf-results/%s-%s-%ld.jsonl", wl, stamp, (long)getpid());
     return w < 0 || (size_t)w >= len ? -1 : 0;
 }
 
@@ -300,7 +301,7 @@ static int run(int argc, char **argv)
             model = model_buf;
         }
         if (!stream) {
-            if (default_stream(wl->name, stream_buf, sizeof stream_buf) != 0)
+            if (cli_default_stream(wl->name, stream_buf, sizeof stream_buf) != 0)
                 return cli_error(CLI_EFAIL, "run: cannot create results/: %s", strerror(errno));
             stream = stream_buf;
         }

@@ -84,15 +84,8 @@ int study_contention(const char *const *study_args, const char *const *user, int
         snprintf(stream, sizeof stream, "%s", resume);
     } else if (u_stream) {
         snprintf(stream, sizeof stream, "%s", u_stream);
-    } else {
-        if (mkdir("results", 0755) != 0 && errno != EEXIST)
-            return cli_error(CLI_EFAIL, "study: cannot create results/: %s", strerror(errno));
-        char stamp[32];
-        time_t t = time(NULL);
-        struct tm tm;
-        localtime_r(&t, &tm);
-        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-        snprintf(stream, sizeof stream, "results/contention-%s-%ld.jsonl", stamp, (long)getpid());
+    } else if (cli_default_stream("contention", stream, sizeof stream) != 0) {
+        return cli_error(CLI_EFAIL, "study: cannot create ggperf-results/: %s", strerror(errno));
     }
     sibling(stream, "-calib.jsonl", calib, sizeof calib);
     threads_list(threads, sizeof threads);
