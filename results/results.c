@@ -137,6 +137,13 @@ static json_t *metric_json(const struct metric *m)
         json_object_set_new(o, "running_fraction", json_real(m->running_fraction));
     if (m->status != METRIC_OK)
         json_object_set_new(o, "reason", json_string(m->reason));
+    /* declared semantics; an undeclared figure has none of these keys */
+    if (m->sem.better)
+        json_object_set_new(o, "better", json_string(metric_better_name(m->sem.better)));
+    if (m->sem.kind)
+        json_object_set_new(o, "kind", json_string(metric_kind_name(m->sem.kind)));
+    if (m->sem.better || m->sem.kind)
+        json_object_set_new(o, "gated", json_boolean(m->sem.gated));
     return o;
 }
 
@@ -628,6 +635,16 @@ int results_cacc_add(struct results_cacc *c, const json_t *s)
                                      json_string_value(json_object_get(jm, "source")));
         if (!m)
             return -1;
+        /* the first declaration seen wins; a later different one is noted */
+        struct metric_sem sem = { (unsigned char)metric_better_from_name(json_string_value(json_object_get(jm, "better"))),
+                                  (unsigned char)metric_kind_from_name(json_string_value(json_object_get(jm, "kind"))),
+                                  json_is_true(json_object_get(jm, "gated")) };
+        if (!m->sem_seen && (sem.better || sem.kind)) {
+            m->sem = sem;
+            m->sem_seen = true;
+        } else if (m->sem_seen && (sem.better != m->sem.better || sem.kind != m->sem.kind || sem.gated != m->sem.gated)) {
+            m->sem_conflict = true;
+        }
         const char *status = json_string_value(json_object_get(jm, "status"));
         json_t *val = json_object_get(jm, "value");
         if (status && strcmp(status, "ok") == 0 && json_is_number(val) && isfinite(json_number_value(val))) {
@@ -663,6 +680,11 @@ static json_t *jreal(double v)
 static json_t *macc_stats(struct results_macc *m, const struct stats_limits *lim)
 {
     json_t *o = json_pack("{s:s, s:s, s:s}", "name", m->name, "unit", m->unit, "source", m->source);
+    if (m->sem_seen) {
+        json_object_set_new(o, "better", json_string(metric_better_name(m->sem.better)));
+        json_object_set_new(o, "kind", json_string(metric_kind_name(m->sem.kind)));
+        json_object_set_new(o, "gated", json_boolean(m->sem.gated));
+    }
     struct stats_summary s;
     if (m->n > 0 && stats_summarize(m->v, m->n, lim, &s) == STATS_OK) {
         json_object_set_new(o, "status", json_string("ok"));

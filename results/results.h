@@ -18,7 +18,9 @@
  *   {"kind":"sample", "config":3, "rep":0, "axes":{"load":"mmap",...},
  *    "ok":true, "error":null, "t_s":1.25,   -- seconds since the sweep began
  *    "metrics":[{"name":"map_ns","unit":"ns","source":"time","status":"ok",
- *                "value":1234.0},
+ *                "value":1234.0, "better":"lower", "kind":"sample",
+ *                "gated":true},   -- declared semantics (metric.h); absent in
+ *                                    files from before them: "undeclared"
  *               {"name":"first_token_ns","unit":"ns","source":"time",
  *                "status":"unsupported","value":null,"reason":"..."}, ...]}
  *   {"kind":"resume", "time":"...", "environment":{...}}   -- per --resume
@@ -192,6 +194,9 @@ struct results_macc {                 /* one metric */
     size_t n_unsup, n_notc;           /* repetitions where it was unsupported / not counted */
     char status[16];                  /* the first such status ("unsupported", ...) */
     char reason[METRIC_REASON_MAX];   /* and its reason */
+    struct metric_sem sem;            /* the declared semantics (the first seen) */
+    bool sem_seen;                    /* some sample declared them (else: an old file) */
+    bool sem_conflict;                /* samples declared different semantics */
 };
 
 struct results_cacc {                 /* one configuration; zero it to start */

@@ -246,7 +246,17 @@ static void ct_work(const void *state, double *bytes, double *flops)
     *flops = s->dot ? 2.0 * CT_PASSES * CT_ROWS * CT_COLS : 0;
 }
 
+/* The primary set: the median time per 1024 rows. */
+static const struct metric_decl contention_metrics[] = {
+    { "ns_per_1024_rows", METRIC_SEM(LOWER, SAMPLE, true) },
+    { "ns_per_1024_rows_min", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "weight_gbps", METRIC_SEM(HIGHER, SAMPLE, false) },
+    { "result_checksum", METRIC_SEM(NEITHER, INFO, false) },
+    { "weight_misalign_bytes", METRIC_SEM(NEITHER, INFO, false) },
+};
+
 const struct workload workload_contention = {
+    WORKLOAD_METRICS(contention_metrics),
     .name = "contention",
     .description = "kernels vs layout: weight alignment, threads, false sharing of per-thread outputs, L1d misses",
     .axes = ct_axes,

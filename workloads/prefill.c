@@ -148,7 +148,18 @@ done:
     return rc;
 }
 
+/* The primary set: prompt tokens per second. */
+static const struct metric_decl prefill_metrics[] = {
+    { "prefill_tokens_per_s", METRIC_SEM(HIGHER, SAMPLE, true) },
+    { "matmul_gflops", METRIC_SEM(HIGHER, SAMPLE, false) },
+    { "passes", METRIC_SEM(NEITHER, INFO, false) },
+    { "ttft_ns", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "prefill_ns", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "ns_per_prompt_token", METRIC_SEM(LOWER, SAMPLE, false) },
+};
+
 const struct workload workload_prefill = {
+    WORKLOAD_METRICS(prefill_metrics),
     .name = "prefill",
     .description = "prompt processing: tokens/s per prompt length and time to first token",
     .axes = prefill_axes,
