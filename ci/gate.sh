@@ -135,7 +135,8 @@ measure() {
             local m="" name v
             for pair in "instructions:$ir" "data_reads:$dr" "data_writes:$dw" "d1_misses:$d1" "ll_misses:$ll"; do
                 name=${pair%%:*} v=${pair#*:}
-                m+="${m:+,}{\"name\":\"$name\",\"unit\":\"count\",\"source\":\"sim\",\"status\":\"ok\",\"value\":$v}"
+                # declared semantics (results/metric.h): deterministic counts, lower is better, gated
+                m+="${m:+,}{\"name\":\"$name\",\"unit\":\"count\",\"source\":\"sim\",\"status\":\"ok\",\"value\":$v,\"better\":\"lower\",\"kind\":\"count\",\"gated\":true}"
             done
             samples+="$m]}"
             id=$((id + 1))

@@ -16,37 +16,42 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: ggperf gate --baseline BASE.json|NAME --current CUR.json [--threshold 5%%]\n"
-            "                   [--det-threshold 1%%] [--alpha 0.01] [--inconclusive=pass|fail]\n"
-            "                   [--gate-across-cpus] [-o md|json] [--store PATH]\n"
-            "                   [--higher-is-better M,..] [--lower-is-better M,..]\n"
+            "usage: ggperf gate --baseline BASE.json|NAME --current CUR.json [--threshold 3%%]\n"
+            "                   [--det-threshold 1%%] [--alpha 0.01] [--undecided=pass|fail]\n"
+            "                   [--metrics M,..|--all-metrics] [--gate-across-cpus] [-o md|json]\n"
+            "                   [--store PATH] [--higher-is-better M,..] [--lower-is-better M,..]\n"
             "                   [--deterministic M,..] [--ignore M,..] [--metric-threshold M=P,..]\n\n"
             "Compare two results files configuration by configuration (matched by axis\n"
             "values) and metric by metric (matched by name); print a Markdown summary.\n\n"
             "  --baseline X        a results file (JSONL or JSON), or the name of a baseline\n"
             "                      in the store (ggperf baseline save) when no file X exists\n"
             "  --current FILE      the results to judge\n"
-            "  --threshold P       timing metrics: median change that counts, percent (default 5)\n"
-            "  --det-threshold P   deterministic metrics: change that counts, percent (default 1)\n"
-            "  --alpha A           Mann-Whitney significance level (default 0.01)\n"
-            "  --inconclusive X    pass|fail: what too few repetitions count as (default fail)\n"
-            "  --gate-across-cpus  gate timing metrics even when the CPU models differ\n"
+            "  --threshold P       sample metrics: median change that counts, percent (default 3),\n"
+            "                      or 'auto': the noise band learned from the history in the\n"
+            "                      store (ggperf history), 3%% when there is too little history\n"
+            "  --det-threshold P   deterministic counts: change that counts, percent (default 1)\n"
+            "  --alpha A           family-wise significance level of the whole call (default 0.01)\n"
+            "  --undecided X       pass|fail: what an undecided comparison does (default pass)\n"
+            "  --metrics M,..      gate exactly these metrics (default: each workload's primary set)\n"
+            "  --all-metrics       gate every comparable metric (sample or count, with a direction)\n"
+            "  --gate-across-cpus  gate sample metrics even when the CPU models differ\n"
             "  -o md|json          output format (default md)\n"
             "  --store PATH        results store (default $GGPERF_STORE, else\n"
             "                      ~/.local/share/ggperf/store.sqlite)\n"
-            "  --higher-is-better, --lower-is-better  override the direction inferred from the unit\n"
-            "  --deterministic     compare these metrics without statistics (own threshold)\n"
+            "  --higher-is-better, --lower-is-better, --deterministic  declare what a metric\n"
+            "                      means where the file does not (results from before semantics)\n"
             "  --ignore            leave these metrics out\n"
             "  --metric-threshold  per-metric thresholds in percent, e.g. d1_misses=5%%,ll_misses=5\n\n"
-            "Verdicts per configuration x metric: regressed, improved, unchanged, inconclusive,\n"
-            "not gated. Timing metrics (sources time, hw, sw, sched, derived) regress when a\n"
-            "two-sided Mann-Whitney U test gives p < alpha AND the median is worse by more\n"
-            "than the threshold; when the repetitions are too few for p < alpha to be possible\n"
-            "the verdict is inconclusive. Deterministic metrics (source sim, alloc* counts,\n"
-            "values identical across repetitions on both sides) compare medians with the\n"
-            "deterministic threshold; one repetition is enough. Rates (tok/s, GB/s, GFLOPS,\n"
-            "*/s) are higher-is-better, everything else lower-is-better.\n\n"
-            "Exit: 0 no regression, 1 a regression (or inconclusive under --inconclusive=fail),\n"
+            "What a metric means (better lower/higher/neither; kind sample, count, env, info;\n"
+            "gated by default or not) is read from the results file, as the workload or\n"
+            "counter backend declared it. Environment figures (a STREAM peak measured once\n"
+            "per run), informational ones and fractions are never gated; the rest of the\n"
+            "non-primary metrics are shown as not gated. Sample metrics: U test per\n"
+            "comparison, Holm over all of them, regressed when significant and worse by more\n"
+            "than the threshold, unchanged when the confidence interval rules that out,\n"
+            "undecided otherwise (every row reports the minimum detectable effect).\n"
+            "Deterministic counts compare medians with their own threshold.\n\n"
+            "Exit: 0 no regression, 1 a regression (or undecided under --undecided=fail),\n"
             "2 unusable input (unreadable file, different workload, no configuration in\n"
             "common) or a usage error.\n");
 }
@@ -194,7 +199,8 @@ static int run(int argc, char **argv)
     struct gate_opts o;
     gate_opts_default(&o);
     const char *base_arg = NULL, *cur = NULL, *store_path = NULL;
-    const char **lists[4] = { NULL, NULL, NULL, NULL };
+    const char **lists[5] = { NULL, NULL, NULL, NULL, NULL };
+    bool threshold_auto = false;
     int fmt = 0, rc = CLI_EUSAGE;
     struct gate_metric_threshold *mt = NULL;
     size_t n_mt = 0;
@@ -209,16 +215,19 @@ static int run(int argc, char **argv)
         } else {
             snprintf(flag, sizeof flag, "%s", a);
         }
-        if (!strcmp(flag, "--gate-across-cpus")) {
+        if (!strcmp(flag, "--gate-across-cpus") || !strcmp(flag, "--all-metrics")) {
             if (val) {
-                cli_error(CLI_EUSAGE, "--gate-across-cpus takes no value");
+                cli_error(CLI_EUSAGE, "%s takes no value", flag);
                 goto done;
             }
-            o.gate_across_cpus = true;
+            if (flag[2] == 'g')
+                o.gate_across_cpus = true;
+            else
+                o.all_metrics = true;
             continue;
         }
         static const char *const with_value[] = { "--baseline", "--current", "--threshold", "--det-threshold",
-                                                  "--alpha", "--inconclusive", "-o", "--format", "--store",
+                                                  "--alpha", "--inconclusive", "--undecided", "--metrics", "-o", "--format", "--store",
                                                   "--higher-is-better", "--lower-is-better", "--deterministic",
                                                   "--ignore", "--metric-threshold", NULL };
         bool known = false;
@@ -240,7 +249,9 @@ static int run(int argc, char **argv)
         } else if (!strcmp(flag, "--current")) {
             cur = val;
         } else if (!strcmp(flag, "--threshold")) {
-            if (parse_percent(flag, val, &o.threshold) != 0)
+            if (!strcmp(val, "auto"))
+                threshold_auto = true;
+            else if (parse_percent(flag, val, &o.threshold) != 0)
                 goto done;
         } else if (!strcmp(flag, "--det-threshold")) {
             if (parse_percent(flag, val, &o.det_threshold) != 0)
@@ -248,12 +259,12 @@ static int run(int argc, char **argv)
         } else if (!strcmp(flag, "--alpha")) {
             if (cli_parse_double(flag, val, 1e-12, 0.5, &o.alpha) != 0)
                 goto done;
-        } else if (!strcmp(flag, "--inconclusive")) {
+        } else if (!strcmp(flag, "--inconclusive") || !strcmp(flag, "--undecided")) {
             static const char *const pf[] = { "pass", "fail", NULL };
             int c = cli_parse_choice(flag, val, pf);
             if (c < 0)
                 goto done;
-            o.inconclusive_pass = c == 0;
+            o.undecided_pass = c == 0;
         } else if (!strcmp(flag, "-o") || !strcmp(flag, "--format")) {
             static const char *const fmts[] = { "md", "json", NULL };
             if ((fmt = cli_parse_choice(flag, val, fmts)) < 0)
@@ -265,7 +276,7 @@ static int run(int argc, char **argv)
                 goto done;
         } else {
             int k = !strcmp(flag, "--higher-is-better") ? 0 : !strcmp(flag, "--lower-is-better") ? 1
-                    : !strcmp(flag, "--deterministic")  ? 2 : 3;
+                    : !strcmp(flag, "--deterministic")  ? 2 : !strcmp(flag, "--ignore") ? 3 : 4;
             free(lists[k]);
             if (!(lists[k] = split_list(val))) {
                 rc = cli_error(CLI_EFAIL, "out of memory");
@@ -281,6 +292,8 @@ static int run(int argc, char **argv)
     o.lower_better = lists[1];
     o.deterministic = lists[2];
     o.ignore = lists[3];
+    o.metrics = lists[4];
+    (void)threshold_auto;
     o.metric_thresholds = mt;
     o.n_metric_thresholds = n_mt;
 
@@ -324,15 +337,15 @@ static int run(int argc, char **argv)
     fflush(stdout);
     rc = gate_failed(r);
     if (rc)
-        fprintf(stderr, "ggperf: gate: FAIL: %zu regressed, %zu inconclusive%s\n", r->counts[GATE_REGRESSED],
-                r->counts[GATE_INCONCLUSIVE], r->opts.inconclusive_pass ? " (inconclusive passes)" : "");
+        fprintf(stderr, "ggperf: gate: FAIL: %zu regressed, %zu undecided%s\n", r->counts[GATE_REGRESSED],
+                r->counts[GATE_UNDECIDED], r->opts.undecided_pass ? " (undecided passes)" : "");
     else
-        fprintf(stderr, "ggperf: gate: PASS: no regression (%zu unchanged, %zu improved, %zu not gated%s)\n",
-                r->counts[GATE_UNCHANGED], r->counts[GATE_IMPROVED], r->counts[GATE_NOT_GATED],
-                r->counts[GATE_INCONCLUSIVE] ? ", inconclusive passes" : "");
+        fprintf(stderr, "ggperf: gate: PASS: no regression (%zu unchanged, %zu improved, %zu undecided, %zu not gated)\n",
+                r->counts[GATE_UNCHANGED], r->counts[GATE_IMPROVED], r->counts[GATE_UNDECIDED],
+                r->counts[GATE_NOT_GATED]);
     gate_report_free(r);
 done:
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 5; k++)
         free(lists[k]);
     for (size_t k = 0; k < n_mt; k++)
         free((char *)mt[k].name);
