@@ -181,6 +181,25 @@ bool results_reader_truncated(const struct results_reader *r);
 /* Close; NULL does nothing. */
 void results_reader_close(struct results_reader *r);
 
+/* ---- merging ------------------------------------------------------------- */
+
+enum {
+    RESULTS_MERGE_RENUMBER = 1u << 0,  /* number the repetitions of a configuration 0, 1, ... in input
+                                        * order (joining rounds of one plan run separately, ggperf ab);
+                                        * without it (config, rep) is kept and a duplicate is an error */
+};
+
+/* Join the samples of the results files paths[0..n) into one JSONL stream
+ * at out_path (written to a temporary file and renamed into place): the
+ * shards of one sweep (`ggperf run --shard K/N`) or rounds of one plan.
+ * Every input must be of the same workload with equal axes, configs and
+ * plan (RESULTS_EINVAL naming the first that differs): the output's header
+ * is the first input's without "shard", plus "merged_from" (one entry per
+ * input: path, shard, environment), so the merged file has exactly the
+ * plan of an unsharded run. It ends with an "end" record when every input
+ * was complete. Returns 0 or a code with err filled. */
+int results_merge(const char *const *paths, int n, const char *out_path, unsigned flags, char *err, size_t err_len);
+
 /* ---- per-configuration accumulation ------------------------------------- */
 
 /* The samples of one configuration gathered for statistics: what the

@@ -247,6 +247,7 @@ struct wire_metric {
 
 struct ctx {
     const struct runner_opts *o;
+    int shard_k, shard_n;           /* this sweep's slice (0, 0: all) */
     struct runner_plan plan;
     json_t *header;
     struct results_stream *stream;
@@ -639,6 +640,12 @@ static int cmp_d(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Whether configuration id belongs to this sweep's shard. */
+static bool in_shard(const struct ctx *c, int id)
+{
+    return c->shard_n <= 1 || id % c->shard_n == c->shard_k - 1;
+}
+
 int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *err, size_t err_len)
 {
     struct ctx c;
@@ -674,6 +681,9 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
         max_rounds = (int)json_integer_value(json_object_get(plan, "max_rounds"));
         seed = (uint64_t)json_integer_value(json_object_get(plan, "seed"));
         model_path = json_string_value(json_object_get(json_object_get(c.header, "model"), "path"));
+        json_t *shard = json_object_get(c.header, "shard");
+        c.shard_k = (int)json_integer_value(json_object_get(shard, "k"));
+        c.shard_n = (int)json_integer_value(json_object_get(shard, "n"));
         int n = c.plan.n_configs;
         c.done = calloc((size_t)n, sizeof *c.done);
         c.done_bytes = calloc((size_t)n, sizeof *c.done_bytes);
@@ -722,6 +732,12 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
             rc = fail(err, err_len, RUNNER_EINVAL, "runner: repetitions must be >= 1, warmup and min time >= 0");
             goto out;
         }
+        if (o->shard_n < 0 || (o->shard_n > 0 && (o->shard_k < 1 || o->shard_k > o->shard_n))) {
+            rc = fail(err, err_len, RUNNER_EINVAL, "runner: shard %d/%d: K must lie in 1..N", o->shard_k, o->shard_n);
+            goto out;
+        }
+        c.shard_k = o->shard_k;
+        c.shard_n = o->shard_n;
         if (max_rounds == 0)
             max_rounds = RUNNER_DEFAULT_MAX_ROUNDS;
         if (max_rounds < reps)
@@ -756,6 +772,8 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
             rc = fail(err, err_len, RUNNER_ENOMEM, "out of memory");
             goto out;
         }
+        if (c.shard_n > 1)
+            json_object_set_new(c.header, "shard", json_pack("{s:i, s:i}", "k", c.shard_k, "n", c.shard_n));
         int n = c.plan.n_configs;
         c.done = calloc((size_t)n, sizeof *c.done);
         c.done_bytes = calloc((size_t)n, sizeof *c.done_bytes);
@@ -787,6 +805,8 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
 
     /* which configurations still need work: setup only those */
     for (int i = 0; i < n; i++) {
+        if (!in_shard(&c, i))
+            continue; /* another shard's: never set up, never run */
         bool needed = false;
         for (int r = 0; r < reps && !needed; r++)
             needed = !is_done(&c, i, r);
@@ -817,7 +837,10 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
 
     struct workload_sink *sink = &c.sink;
     char rerr[1024], label[256];
-    long total = (long)n * reps - sum->reps_skipped;
+    int n_mine = 0;
+    for (int i = 0; i < n; i++)
+        n_mine += in_shard(&c, i);
+    long total = (long)n_mine * reps - sum->reps_skipped;
     if (total < 0)
         total = 0;
 
@@ -847,11 +870,11 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
         bool want = round < reps;
         if (!want && min_time_s > 0)
             for (int i = 0; i < n && !want; i++)
-                want = !c.setup_err[i] && c.run_ns_sum[i] * 1e-9 < min_time_s;
+                want = in_shard(&c, i) && !c.setup_err[i] && c.run_ns_sum[i] * 1e-9 < min_time_s;
         if (!want)
             break;
         if (round >= reps)
-            total += n; /* min-time extends the plan a round at a time */
+            total += n_mine; /* min-time extends the plan a round at a time */
         runner_round_order(n, seed, (uint64_t)round, c.order);
         for (int k = 0; k < n; k++) {
             if (o->stop && *o->stop)
