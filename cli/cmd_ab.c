@@ -17,6 +17,8 @@
 
 #include "cli/cli.h"
 #include "harness/store/gate.h"
+#include "harness/store/history.h"
+#include "harness/store/store.h"
 #include "results/results.h"
 
 static void usage(FILE *f)
@@ -318,7 +320,13 @@ static int run(int argc, char **argv)
         printf("\nA/B: %d interleaved pairs (budget %d, %d looks); runs in %s\n", done_pairs, budget, o.looks, dir);
     }
     fflush(stdout);
-    (void)history; (void)store_path;
+    if (history) {
+        char sp[PATH_MAX];
+        if (!store_path && store_default_path(sp, sizeof sp, err, sizeof err) == 0)
+            store_path = sp;
+        if (!store_path || history_record(store_path, r, b_path, NULL, err, sizeof err) != 0)
+            fprintf(stderr, "ggperf: ab: warning: not stored in the history: %s\n", store_path ? err : "no store path");
+    }
     rc = gate_failed(r);
     fprintf(stderr, "ggperf: ab: %s: %zu regressed, %zu undecided, %zu unchanged, %zu improved (%d pairs)\n",
             rc ? "FAIL" : "PASS", r->counts[GATE_REGRESSED], r->counts[GATE_UNDECIDED], r->counts[GATE_UNCHANGED],

@@ -3,6 +3,7 @@
  * for a pull-request comment. The rules are in harness/store/gate.h. */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,9 @@
 
 #include "cli/cli.h"
 #include "harness/store/gate.h"
+#include "harness/store/history.h"
 #include "harness/store/store.h"
+#include "results/results.h"
 
 static void usage(FILE *f)
 {
@@ -20,7 +23,8 @@ static void usage(FILE *f)
             "                   [--det-threshold 1%%] [--alpha 0.01] [--undecided=pass|fail]\n"
             "                   [--metrics M,..|--all-metrics] [--gate-across-cpus] [-o md|json]\n"
             "                   [--store PATH] [--higher-is-better M,..] [--lower-is-better M,..]\n"
-            "                   [--deterministic M,..] [--ignore M,..] [--metric-threshold M=P,..]\n\n"
+            "                   [--deterministic M,..] [--ignore M,..] [--metric-threshold M=P,..]\n"
+            "                   [--history] [--branch B]\n\n"
             "Compare two results files configuration by configuration (matched by axis\n"
             "values) and metric by metric (matched by name); print a Markdown summary.\n\n"
             "  --baseline X        a results file (JSONL or JSON), or the name of a baseline\n"
@@ -41,7 +45,11 @@ static void usage(FILE *f)
             "  --higher-is-better, --lower-is-better, --deterministic  declare what a metric\n"
             "                      means where the file does not (results from before semantics)\n"
             "  --ignore            leave these metrics out\n"
-            "  --metric-threshold  per-metric thresholds in percent, e.g. d1_misses=5%%,ll_misses=5\n\n"
+            "  --metric-threshold  per-metric thresholds in percent, e.g. d1_misses=5%%,ll_misses=5\n"
+            "  --history           store this verdict's gated medians in the store's history\n"
+            "                      (ggperf history) with the machine fingerprint and commit\n"
+            "  --branch B          the branch recorded with it (default $GGPERF_BRANCH,\n"
+            "                      $GITHUB_HEAD_REF, $GITHUB_REF_NAME, $CI_COMMIT_REF_NAME)\n\n"
             "What a metric means (better lower/higher/neither; kind sample, count, env, info;\n"
             "gated by default or not) is read from the results file, as the workload or\n"
             "counter backend declared it. Environment figures (a STREAM peak measured once\n"
@@ -190,6 +198,70 @@ static int resolve_baseline(const char *arg, const char *store_path, struct tmp_
     return 0;
 }
 
+/* --threshold auto: per primary metric, 3 x the noise band its history on
+ * this machine shows (history_noise; at least 1%), else the default 3%. */
+static int auto_thresholds(const char *cur, const char *store_path, struct gate_opts *o,
+                           struct gate_metric_threshold **mt, size_t *n_mt)
+{
+    char err[1024];
+    struct results_reader *rd = NULL;
+    if (results_reader_open(&rd, cur, err, sizeof err) != 0)
+        return cli_error(CLI_EUSAGE, "gate: --threshold auto: %s", err);
+    char machine[24];
+    const json_t *h = results_reader_header(rd);
+    history_fingerprint(json_object_get(h, "environment"), machine, sizeof machine);
+    char workload[64];
+    snprintf(workload, sizeof workload, "%s",
+             json_string_value(json_object_get(json_object_get(h, "workload"), "name")) ?: "");
+    results_reader_close(rd);
+    struct history_series *s = NULL;
+    size_t ns = 0;
+    struct history_filter f = { machine, workload, NULL, NULL };
+    if (!store_path || history_series_get(store_path, &f, &s, &ns, err, sizeof err) != 0) {
+        fprintf(stderr, "ggperf: gate: --threshold auto: no history (%s); using %g%%\n", store_path ? err : "no store",
+                o->threshold * 100);
+        return 0;
+    }
+    struct history_cp_opts co;
+    history_cp_default(&co);
+    for (size_t i = 0; i < ns; i++) {
+        double band = history_noise(s[i].value, s[i].n, &co);
+        if (!isfinite(band))
+            continue;
+        double t = 3 * band < 0.01 ? 0.01 : 3 * band;
+        size_t k = 0;
+        while (k < *n_mt && strcmp((*mt)[k].name, s[i].metric) != 0)
+            k++;
+        if (k < *n_mt) { /* the widest band over the configurations */
+            if (t > (*mt)[k].threshold)
+                (*mt)[k].threshold = t;
+            continue;
+        }
+        struct gate_metric_threshold *p = realloc(*mt, (*n_mt + 1) * sizeof *p);
+        char *name = strdup(s[i].metric);
+        if (!p || !name) {
+            free(name);
+            if (p)
+                *mt = p;
+            history_series_free(s, ns);
+            return cli_error(CLI_EFAIL, "out of memory");
+        }
+        *mt = p;
+        p[*n_mt].name = name;
+        p[*n_mt].threshold = t;
+        (*n_mt)++;
+        fprintf(stderr, "ggperf: gate: --threshold auto: %s: %.2g%% (3 x its noise band over %zu stored runs)\n",
+                s[i].metric, t * 100, s[i].n);
+    }
+    if (ns == 0)
+        fprintf(stderr, "ggperf: gate: --threshold auto: no history for machine %s, workload %s; using %g%%\n",
+                machine, workload, o->threshold * 100);
+    history_series_free(s, ns);
+    o->metric_thresholds = *mt;
+    o->n_metric_thresholds = *n_mt;
+    return 0;
+}
+
 static int run(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -200,7 +272,8 @@ static int run(int argc, char **argv)
     gate_opts_default(&o);
     const char *base_arg = NULL, *cur = NULL, *store_path = NULL;
     const char **lists[5] = { NULL, NULL, NULL, NULL, NULL };
-    bool threshold_auto = false;
+    bool threshold_auto = false, history = false;
+    const char *branch = NULL;
     int fmt = 0, rc = CLI_EUSAGE;
     struct gate_metric_threshold *mt = NULL;
     size_t n_mt = 0;
@@ -215,19 +288,21 @@ static int run(int argc, char **argv)
         } else {
             snprintf(flag, sizeof flag, "%s", a);
         }
-        if (!strcmp(flag, "--gate-across-cpus") || !strcmp(flag, "--all-metrics")) {
+        if (!strcmp(flag, "--gate-across-cpus") || !strcmp(flag, "--all-metrics") || !strcmp(flag, "--history")) {
             if (val) {
                 cli_error(CLI_EUSAGE, "%s takes no value", flag);
                 goto done;
             }
             if (flag[2] == 'g')
                 o.gate_across_cpus = true;
-            else
+            else if (flag[2] == 'a')
                 o.all_metrics = true;
+            else
+                history = true;
             continue;
         }
         static const char *const with_value[] = { "--baseline", "--current", "--threshold", "--det-threshold",
-                                                  "--alpha", "--inconclusive", "--undecided", "--metrics", "-o", "--format", "--store",
+                                                  "--alpha", "--inconclusive", "--undecided", "--metrics", "--branch", "-o", "--format", "--store",
                                                   "--higher-is-better", "--lower-is-better", "--deterministic",
                                                   "--ignore", "--metric-threshold", NULL };
         bool known = false;
@@ -271,6 +346,8 @@ static int run(int argc, char **argv)
                 goto done;
         } else if (!strcmp(flag, "--store")) {
             store_path = val;
+        } else if (!strcmp(flag, "--branch")) {
+            branch = val;
         } else if (!strcmp(flag, "--metric-threshold")) {
             if (parse_metric_thresholds(val, &mt, &n_mt) != 0)
                 goto done;
@@ -293,7 +370,11 @@ static int run(int argc, char **argv)
     o.deterministic = lists[2];
     o.ignore = lists[3];
     o.metrics = lists[4];
-    (void)threshold_auto;
+    char spbuf[PATH_MAX], serr[512];
+    if ((history || threshold_auto) && !store_path && store_default_path(spbuf, sizeof spbuf, serr, sizeof serr) == 0)
+        store_path = spbuf;
+    if (threshold_auto && auto_thresholds(cur, store_path, &o, &mt, &n_mt) != 0)
+        goto done;
     o.metric_thresholds = mt;
     o.n_metric_thresholds = n_mt;
 
@@ -335,6 +416,12 @@ static int run(int argc, char **argv)
         goto done;
     }
     fflush(stdout);
+    if (history) {
+        if (!store_path || history_record(store_path, r, cur, branch, err, sizeof err) != 0)
+            fprintf(stderr, "ggperf: gate: warning: not stored in the history: %s\n", store_path ? err : "no store");
+        else
+            fprintf(stderr, "ggperf: gate: stored in the history of %s\n", store_path);
+    }
     rc = gate_failed(r);
     if (rc)
         fprintf(stderr, "ggperf: gate: FAIL: %zu regressed, %zu undecided%s\n", r->counts[GATE_REGRESSED],

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "harness/store/gate.h"
+#include "harness/store/history.h"
 #include "results/results.h"
 #include "tests/testutil.h"
 
@@ -38,6 +39,7 @@ struct fspec {
     const char *scale_metric;    /* only this metric is scaled (NULL: all) */
     const char *fail_config;     /* every repetition of this configuration value failed */
     unsigned seed;
+    const char *commit;          /* environment.build.commit (default "abc123") */
 };
 
 static double uniform(unsigned *state)
@@ -60,7 +62,7 @@ static void write_doc(const char *path, const struct fspec *f, const struct mspe
         json_array_append_new(configs, json_pack("{s:i, s:{s:s}}", "id", i, "axes", "size",
                                                  vals[f->reverse_configs ? nv - 1 - i : i]));
     json_t *env = json_pack("{s:{s:s}, s:{s:s, s:s, s:s}}", "cpu", "model_name", f->cpu ? f->cpu : "Test CPU 1000",
-                            "build", "commit", "abc123", "compiler", "cc 12", "flags", "-O2");
+                            "build", "commit", f->commit ? f->commit : "abc123", "compiler", "cc 12", "flags", "-O2");
     json_t *doc = json_pack("{s:s, s:i, s:{s:s}, s:[{s:s, s:o}], s:o, s:o, s:n}", "schema", RESULTS_SCHEMA, "version",
                             RESULTS_VERSION, "workload", "name", f->workload ? f->workload : "fake", "axes", "name",
                             "size", "values", axes_vals, "configs", configs, "environment", env, "probe");
@@ -800,6 +802,92 @@ START_TEST(test_real_runs_pass)
 }
 END_TEST
 
+/* ---- history ------------------------------------------------------------------ */
+
+/* A series of 30 with a 10% step at 18 among 1% noise: one change point,
+ * there; a flat noisy series (10% noise, no step): none. Deterministic: the
+ * same answer twice. */
+START_TEST(test_history_change_points)
+{
+    double x[30], flat[40];
+    unsigned st = 3;
+    for (int i = 0; i < 30; i++)
+        x[i] = 100 * (i >= 18 ? 1.10 : 1.0) * (1 + 0.01 * uniform(&st));
+    for (int i = 0; i < 40; i++)
+        flat[i] = 100 * (1 + 0.10 * uniform(&st));
+    struct history_cp_opts o;
+    history_cp_default(&o);
+    size_t cps[8], again[8];
+    double p[8];
+    int n = history_change_points(x, 30, &o, cps, p, 8);
+    ck_assert_int_eq(n, 1);
+    ck_assert_uint_eq(cps[0], 18);
+    ck_assert(p[0] < 0.05);
+    ck_assert_int_eq(history_change_points(x, 30, &o, again, NULL, 8), 1);
+    ck_assert_uint_eq(again[0], 18);
+    ck_assert_int_eq(history_change_points(flat, 40, &o, cps, NULL, 8), 0);
+    /* the noise band of the flat part after the step, and none for too few points */
+    double band = history_noise(flat, 40, &o);
+    ck_assert(band > 0.02 && band < 0.15);
+    ck_assert(isnan(history_noise(x, 4, &o)));
+}
+END_TEST
+
+/* End to end: 12 gated runs stored with --history, the last 6 of a commit
+ * 15% slower; `ggperf history` reports the step with that commit, plots it,
+ * and --threshold auto learns a band from the history. */
+START_TEST(test_history_cli)
+{
+    const char *dir = tu_tmpdir();
+    char base[256], cur[256], cmd[2000], store[300];
+    paths(dir, base, cur, sizeof base);
+    snprintf(store, sizeof store, "%s/h.sqlite", dir);
+    struct fspec f = { .reps = 10, .scale = 1, .commit = "base0" };
+    write_doc(base, &f, timing, 1);
+    static char commits[12][16];
+    for (int i = 0; i < 12; i++) {
+        snprintf(commits[i], sizeof commits[i], "c%02d", i);
+        struct fspec g = { .reps = 10, .scale = i >= 6 ? 1.15 : 1.0, .seed = 100 + (unsigned)i, .commit = commits[i] };
+        write_doc(cur, &g, timing, 1);
+        snprintf(cmd, sizeof cmd, "%s gate --baseline %s --current %s --history --branch main --store %s",
+                 tu_ggperf_bin(), base, cur, store);
+        int rc = tu_run(cmd, out_buf, sizeof out_buf, err_buf, sizeof err_buf);
+        ck_assert_msg(rc == (i >= 6 ? 1 : 0), "run %d: %d %s", i, rc, err_buf);
+    }
+    snprintf(cmd, sizeof cmd, "%s history --store %s --metric decode_ns --config size=s --plot %s/h.png", tu_ggperf_bin(),
+             store, dir);
+    ck_assert_msg(tu_run(cmd, out_buf, sizeof out_buf, err_buf, sizeof err_buf) == 0, "%s", err_buf);
+    ck_assert_ptr_nonnull(strstr(out_buf, "change point at run 6, commit c06"));
+    ck_assert_ptr_nonnull(strstr(out_buf, "1 change point"));
+    char png[300];
+    snprintf(png, sizeof png, "%s/h.png", dir);
+    if (tu_run("command -v gnuplot", NULL, 0, NULL, 0) == 0)
+        ck_assert_msg(access(png, R_OK) == 0, "no plot: %s", err_buf);
+    else
+        printf("gate: history plot check skipped: gnuplot is not installed\n");
+    /* JSON has the same */
+    snprintf(cmd, sizeof cmd, "%s history --store %s --metric decode_ns -o json", tu_ggperf_bin(), store);
+    ck_assert_int_eq(tu_run(cmd, out_buf, sizeof out_buf, err_buf, sizeof err_buf), 0);
+    json_t *j = json_loads(out_buf, 0, NULL);
+    ck_assert_ptr_nonnull(j);
+    json_t *series = json_object_get(j, "series");
+    ck_assert_int_eq(json_array_size(series), 2);
+    json_t *cp = json_array_get(json_object_get(json_array_get(series, 0), "change_points"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(cp, "commit")), "c06");
+    ck_assert(json_real_value(json_object_get(cp, "step")) > 0.1);
+    json_decref(j);
+    /* import: results files from other runners join the store */
+    snprintf(cmd, sizeof cmd, "%s history import --store %s --branch other %s", tu_ggperf_bin(), store, base);
+    ck_assert_msg(tu_run(cmd, out_buf, sizeof out_buf, err_buf, sizeof err_buf) == 0, "%s", err_buf);
+    ck_assert_ptr_nonnull(strstr(err_buf, "2 points"));
+    /* --threshold auto: a band from the stored runs after the step */
+    snprintf(cmd, sizeof cmd, "%s gate --baseline %s --current %s --threshold auto --store %s", tu_ggperf_bin(), base,
+             cur, store);
+    tu_run(cmd, out_buf, sizeof out_buf, err_buf, sizeof err_buf);
+    ck_assert_msg(strstr(err_buf, "--threshold auto: decode_ns") || strstr(err_buf, "no history"), "%s", err_buf);
+}
+END_TEST
+
 Suite *gate_suite(void)
 {
     Suite *s = suite_create("gate");
@@ -816,6 +904,8 @@ Suite *gate_suite(void)
     tcase_add_test(tc, test_undeclared_old_file);
     tcase_add_test(tc, test_familywise_null);
     tcase_add_test(tc, test_familywise_power);
+    tcase_add_test(tc, test_history_change_points);
+    tcase_add_test(tc, test_history_cli);
     tcase_add_test(tc, test_unusable_input);
     tcase_add_test(tc, test_different_cpu);
     tcase_add_test(tc, test_failed_config_inconclusive);
