@@ -7,7 +7,7 @@
 #include "cli/cli.h"
 
 extern const struct cli_cmd cmd_info, cmd_synth, cmd_logits, cmd_generate, cmd_bench,
-    cmd_probe, cmd_run, cmd_study, cmd_report, cmd_import, cmd_gate, cmd_baseline, cmd_merge, cmd_ab, cmd_history;
+    cmd_probe, cmd_run, cmd_study, cmd_report, cmd_import, cmd_gate, cmd_baseline, cmd_merge, cmd_ab, cmd_history, cmd_bisect;
 
 static int version_run(int argc, char **argv)
 {
@@ -43,7 +43,7 @@ static const struct cli_cmd cmd_help = { "help", "list the subcommands, or help 
 
 const struct cli_cmd *const cli_commands[] = {
     &cmd_info, &cmd_synth, &cmd_logits, &cmd_generate, &cmd_bench, &cmd_probe,
-    &cmd_run, &cmd_study, &cmd_report, &cmd_import, &cmd_gate, &cmd_baseline, &cmd_merge, &cmd_ab, &cmd_history,
+    &cmd_run, &cmd_study, &cmd_report, &cmd_import, &cmd_gate, &cmd_baseline, &cmd_merge, &cmd_ab, &cmd_history, &cmd_bisect,
     &cmd_version, &cmd_help, NULL,
 };
 

@@ -888,6 +888,55 @@ START_TEST(test_history_cli)
 }
 END_TEST
 
+/* ---- bisect --------------------------------------------------------------------- */
+
+/* A planted test repository: seven commits, the fifth makes the work 10%
+ * larger. `ggperf bisect` (with a stand-in ggperf built by copying a
+ * script) must name that commit from the counts and confirm it by A/B. */
+START_TEST(test_bisect_finds_planted_commit)
+{
+    if (tu_run("command -v git", NULL, 0, NULL, 0) != 0) {
+        printf("gate: bisect test skipped: git is not installed\n");
+        return;
+    }
+    char cwd[512], cmd[4096];
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    const char *dir = tu_tmpdir();
+    snprintf(cmd, sizeof cmd,
+             "set -e; cd %s && mkdir repo && cd repo && cp %s/tests/bisect-fake-ggperf.sh fake.sh && "
+             "git init -q . && git config user.email t@example.com && git config user.name t && "
+             "echo 1000 > cost.txt && git add . && git commit -qm good && "
+             "for i in 1 2 3 4 5 6; do if [ $i = 4 ]; then echo 1100 > cost.txt; else echo $i >> notes.txt; fi; "
+             "git add . && git commit -qm \"change $i\"; done",
+             dir, cwd);
+    ck_assert_msg(tu_run(cmd, out_buf, sizeof out_buf, err_buf, sizeof err_buf) == 0, "%s", err_buf);
+    snprintf(cmd, sizeof cmd,
+             "cd %s && %s bisect --repo %s/repo --good HEAD~6 --bad HEAD --dir %s/work "
+             "--build-cmd 'mkdir -p build && cp fake.sh build/ggperf' --bin-path build/ggperf -- fake --sim on",
+             dir, tu_ggperf_bin(), dir, dir);
+    ck_assert_msg(tu_run(cmd, out_buf, sizeof out_buf, err_buf, sizeof err_buf) == 0, "%s%s", out_buf, err_buf);
+    ck_assert_msg(strstr(out_buf, "first bad commit: ") && strstr(out_buf, " change 4\n"), "%s", out_buf);
+    ck_assert_ptr_nonnull(strstr(out_buf, "sim_instructions +10.00%"));
+    ck_assert_ptr_nonnull(strstr(out_buf, "regressed (confirmed)"));
+    /* binary search: GOOD, BAD and about log2(6) more, not every commit */
+    int builds = 0;
+    for (const char *p = err_buf; (p = strstr(p, "bisect: building")); p++)
+        builds++;
+    ck_assert_msg(builds <= 5, "%d builds", builds);
+    /* the worktrees are gone */
+    snprintf(cmd, sizeof cmd, "git -C %s/repo worktree list | wc -l", dir);
+    ck_assert_int_eq(tu_run(cmd, out_buf, sizeof out_buf, NULL, 0), 0);
+    ck_assert_int_eq(atoi(out_buf), 1);
+    /* a range without a regression */
+    snprintf(cmd, sizeof cmd,
+             "cd %s && %s bisect --repo %s/repo --good HEAD~6 --bad HEAD~3 --dir %s/work2 "
+             "--build-cmd 'mkdir -p build && cp fake.sh build/ggperf' -- fake",
+             dir, tu_ggperf_bin(), dir, dir);
+    ck_assert_int_eq(tu_run(cmd, out_buf, sizeof out_buf, err_buf, sizeof err_buf), 1);
+    ck_assert_ptr_nonnull(strstr(err_buf, "does not regress"));
+}
+END_TEST
+
 Suite *gate_suite(void)
 {
     Suite *s = suite_create("gate");
@@ -906,6 +955,7 @@ Suite *gate_suite(void)
     tcase_add_test(tc, test_familywise_power);
     tcase_add_test(tc, test_history_change_points);
     tcase_add_test(tc, test_history_cli);
+    tcase_add_test(tc, test_bisect_finds_planted_commit);
     tcase_add_test(tc, test_unusable_input);
     tcase_add_test(tc, test_different_cpu);
     tcase_add_test(tc, test_failed_config_inconclusive);
