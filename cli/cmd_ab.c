@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,6 +44,8 @@ static void usage(FILE *f)
             "  --dir DIR            where the runs' files go (default a new temporary\n"
             "                       directory, kept: A.jsonl and B.jsonl are the joined sides)\n"
             "  --history            store the verdict in the history (ggperf history)\n"
+            "  --lock FILE          hold flock(FILE) during each pair (a machine shared with\n"
+            "                       other timing jobs: one pair at a time, not the whole run)\n"
             "  gate options         as ggperf gate (--threshold, --alpha, --metrics, ...)\n\n"
             "Exit: as ggperf gate: 0 pass, 1 regression (or undecided under\n"
             "--undecided=fail), 2 a usage error or a run that failed.\n");
@@ -162,7 +165,7 @@ static int run(int argc, char **argv)
     }
     struct gate_opts o;
     gate_opts_default(&o);
-    const char *abin = NULL, *bbin = NULL, *workload = NULL, *dir_arg = NULL, *store_path = NULL;
+    const char *abin = NULL, *bbin = NULL, *workload = NULL, *dir_arg = NULL, *store_path = NULL, *lock_path = NULL;
     const char **metrics = NULL;
     int pairs = 10, budget = 0, fmt = 0, rc = CLI_EUSAGE;
     bool history = false;
@@ -176,7 +179,7 @@ static int run(int argc, char **argv)
         bool takes = !strcmp(a, "--baseline-bin") || !strcmp(a, "--current-bin") || !strcmp(a, "-r") ||
                      !strcmp(a, "--budget") || !strcmp(a, "--dir") || !strcmp(a, "-o") || !strcmp(a, "--threshold") ||
                      !strcmp(a, "--alpha") || !strcmp(a, "--metrics") || !strcmp(a, "--undecided") ||
-                     !strcmp(a, "--store");
+                     !strcmp(a, "--store") || !strcmp(a, "--lock");
         if (takes && !v) {
             cli_error(CLI_EUSAGE, "ab: %s needs a value", a);
             goto done;
@@ -194,6 +197,8 @@ static int run(int argc, char **argv)
             dir_arg = v;
         else if (!strcmp(a, "--store"))
             store_path = v;
+        else if (!strcmp(a, "--lock"))
+            lock_path = v;
         else if (!strcmp(a, "-o")) {
             static const char *const fmts[] = { "md", "json", NULL };
             if ((fmt = cli_parse_choice(a, v, fmts)) < 0)
@@ -280,8 +285,18 @@ static int run(int argc, char **argv)
             if (cli_stderr_is_tty() || !cli_stdout_is_tty())
                 fprintf(stderr, "ggperf: ab: pair %d/%d (%s)\n", k + 1, target, a_first ? "A B" : "B A");
             struct side *first = a_first ? &A : &B, *second = a_first ? &B : &A;
-            if (one_run(first, a_first ? "A" : "B", k, dir, workload, pass, n_pass) != 0 ||
-                one_run(second, a_first ? "B" : "A", k, dir, workload, pass, n_pass) != 0) {
+            int lk = -1;
+            if (lock_path && ((lk = open(lock_path, O_RDWR | O_CREAT, 0666)) < 0 || flock(lk, LOCK_EX) != 0)) {
+                rc = cli_error(CLI_EUSAGE, "ab: --lock %s: %s", lock_path, strerror(errno));
+                if (lk >= 0)
+                    close(lk);
+                goto done;
+            }
+            int bad = one_run(first, a_first ? "A" : "B", k, dir, workload, pass, n_pass) != 0 ||
+                      one_run(second, a_first ? "B" : "A", k, dir, workload, pass, n_pass) != 0;
+            if (lk >= 0)
+                close(lk); /* releases the lock */
+            if (bad) {
                 rc = CLI_EUSAGE;
                 goto done;
             }

@@ -13,7 +13,7 @@
 #           (interleaved pairs, undecided resolved within the default budget)
 #
 # Each pair runs under flock /tmp/ggperf-timing.lock (one pair at a time on a
-# shared machine; --no-lock skips it). Per pair a line "pair I: PASS|FAIL
+# shared machine; ab takes it per interleaved pair; --no-lock skips it). Per pair a line "pair I: PASS|FAIL
 # (regressed R, undecided U)"; at the end one summary line:
 #   FALSE ALARMS: MODE: F of N pairs failed (gate defaults) [BIN]
 # Exit 0 (the count is the result, not the exit status); 2 on a failed run.
@@ -53,6 +53,7 @@ pair() {
     rm -f "$a" "$b" "${a%.jsonl}.json" "${b%.jsonl}.json"
     if [ "$MODE" = ab ]; then
         "$BIN" ab --baseline-bin "$BIN" --current-bin "$BIN" decode --threads 1,2 ${EXTRA[@]+"${EXTRA[@]}"} \
+            ${LOCK:+--lock "$LOCK"} \
             --dir "$DIR/pair$i" -o json >"$DIR/pair$i.json" 2>"$DIR/pair$i.log" || st=$?
     else
         one_run "$a" 2>"$DIR/pair$i.log" || return 2
@@ -64,7 +65,7 @@ pair() {
 fails=0
 for i in $(seq 1 "$N"); do
     st=0
-    if [ -n "$LOCK" ]; then
+    if [ -n "$LOCK" ] && [ "$MODE" != ab ]; then # ab takes the lock per pair itself
         (flock 9 && pair "$i") 9>>"$LOCK" || st=$?
     else
         pair "$i" || st=$?

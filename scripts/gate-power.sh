@@ -14,7 +14,7 @@
 #          (default R 20), then ggperf gate --baseline A --current B
 #
 # SLOW defaults to build-slow$PCT/ggperf, built when missing (PCT default 5).
-# Each trial runs under flock /tmp/ggperf-timing.lock. Per trial a line
+# Each run (files) or interleaved pair (ab) holds flock /tmp/ggperf-timing.lock. Per trial a line
 # "trial I: CAUGHT|missed (tokens_per_s change C%, MDE M%)"; at the end:
 #   POWER: MODE: caught K of N (a PCT% slower matmul); tokens_per_s change median C%, MDE median M%
 set -euo pipefail
@@ -50,17 +50,21 @@ fi
 DIR=${DIR:-$(mktemp -d "${TMPDIR:-/tmp}/ggperf-power.XXXXXX")}
 mkdir -p "$DIR"
 
+locked() { if [ -n "$LOCK" ]; then flock "$LOCK" "$@"; else "$@"; fi; }
+
 trial() {
     local i=$1 st=0
     if [ "$MODE" = ab ]; then
         "$BIN" ab --baseline-bin "$BIN" --current-bin "$SLOW" decode --threads 1,2 ${R:+-r "$R"} \
-            ${EXTRA[@]+"${EXTRA[@]}"} --dir "$DIR/trial$i" -o json >"$DIR/trial$i.json" 2>"$DIR/trial$i.log" || st=$?
+            ${EXTRA[@]+"${EXTRA[@]}"} ${LOCK:+--lock "$LOCK"} --dir "$DIR/trial$i" -o json >"$DIR/trial$i.json" \
+            2>"$DIR/trial$i.log" || st=$?
     else
         local a="$DIR/trial$i-A.jsonl" b="$DIR/trial$i-B.jsonl"
         rm -f "$a" "$b" "${a%.jsonl}.json" "${b%.jsonl}.json"
-        "$BIN" run decode --threads 1,2 -r "${R:-20}" ${EXTRA[@]+"${EXTRA[@]}"} --stream "$a" -o jsonl \
+        # one lock per run: a -r 20 run of both thread counts takes about two minutes
+        locked "$BIN" run decode --threads 1,2 -r "${R:-20}" ${EXTRA[@]+"${EXTRA[@]}"} --stream "$a" -o jsonl \
             >/dev/null 2>"$DIR/trial$i.log" || return 2
-        "$SLOW" run decode --threads 1,2 -r "${R:-20}" ${EXTRA[@]+"${EXTRA[@]}"} --stream "$b" -o jsonl \
+        locked "$SLOW" run decode --threads 1,2 -r "${R:-20}" ${EXTRA[@]+"${EXTRA[@]}"} --stream "$b" -o jsonl \
             >/dev/null 2>>"$DIR/trial$i.log" || return 2
         "$BIN" gate --baseline "$a" --current "$b" -o json >"$DIR/trial$i.json" 2>>"$DIR/trial$i.log" || st=$?
     fi
@@ -71,11 +75,7 @@ caught=0
 changes=() mdes=()
 for i in $(seq 1 "$N"); do
     st=0
-    if [ -n "$LOCK" ]; then
-        (flock 9 && trial "$i") 9>>"$LOCK" || st=$?
-    else
-        trial "$i" || st=$?
-    fi
+    trial "$i" || st=$? # the runs take the lock themselves (ab per pair)
     if [ "$st" -ge 2 ]; then
         echo "trial $i: ERROR (exit $st; see $DIR/trial$i.log)" >&2
         exit 2
