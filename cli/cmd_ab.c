@@ -37,8 +37,9 @@ static void usage(FILE *f)
             "looks the budget allows.\n\n"
             "  --baseline-bin OLD   the ggperf binary of the baseline (e.g. main's build)\n"
             "  --current-bin NEW    the ggperf binary of the change\n"
-            "  RUN ARGS             passed to both runs: -m MODEL, --AXIS values, --warmup N,\n"
-            "                       --seed S (not -r, --stream, --out, -o)\n"
+            "  RUN ARGS             passed to both runs: -m MODEL, --AXIS values, --warmup N\n"
+            "                       (default 0: the pairs interleave already), --seed S\n"
+            "                       (not -r, --stream, --out, -o)\n"
             "  -r PAIRS             pairs per look (default 10)\n"
             "  --budget PAIRS       most pairs in all (default 3 x PAIRS)\n"
             "  --dir DIR            where the runs' files go (default a new temporary\n"
@@ -97,6 +98,9 @@ static int side_add(struct side *s, const char *path)
 static int one_run(struct side *s, const char *letter, int k, const char *dir, const char *workload, char **pass,
                    int n_pass)
 {
+    bool warmup_given = false;
+    for (int i = 0; i < n_pass; i++)
+        warmup_given = warmup_given || !strcmp(pass[i], "--warmup");
     char stream[PATH_MAX], log[PATH_MAX];
     snprintf(stream, sizeof stream, "%s/%s-%04d.jsonl", dir, letter, k);
     snprintf(log, sizeof log, "%s/runs.log", dir);
@@ -112,6 +116,10 @@ static int one_run(struct side *s, const char *letter, int k, const char *dir, c
         argv[n++] = pass[i];
     argv[n++] = "-r";
     argv[n++] = "1";
+    if (!warmup_given) { /* the pairs interleave already; a warm-up per run would double the time */
+        argv[n++] = "--warmup";
+        argv[n++] = "0";
+    }
     argv[n++] = "--stream";
     argv[n++] = stream;
     argv[n++] = "-o";

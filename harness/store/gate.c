@@ -455,16 +455,10 @@ static void decide_count(struct gate_row *row)
 
 static void decide_sample(struct gate_row *row, double alpha, size_t m)
 {
-    if (row->min_p >= alpha || isnan(row->p)) {
+    if (isnan(row->p)) {
         row->verdict = GATE_UNDECIDED;
-        if (isnan(row->min_p))
-            snprintf(row->note, sizeof row->note, "undecided: %zu vs %zu values; the U test needs 2 a side",
-                     row->n_base, row->n_cur);
-        else
-            snprintf(row->note, sizeof row->note,
-                     "undecided: too few repetitions: %zu vs %zu cannot reach p < %g (smallest possible p %.3g); "
-                     "run at least %zu vs %zu", row->n_base, row->n_cur, alpha, row->min_p, reps_needed(alpha / (double)m),
-                     reps_needed(alpha / (double)m));
+        snprintf(row->note, sizeof row->note, "undecided: %zu vs %zu values; the U test needs 2 a side",
+                 row->n_base, row->n_cur);
         return;
     }
     double worse = row->higher_better ? -row->change : row->change;
@@ -472,8 +466,7 @@ static void decide_sample(struct gate_row *row, double alpha, size_t m)
     double w_hi = row->higher_better ? -row->ci_lo : row->ci_hi;
     bool significant = row->p_adj < alpha;
     double thr = row->threshold;
-    bool rank_worse = row->higher_better ? row->ci_hi < 0 || (row->change < 0) : row->ci_lo > 0 || (row->change > 0);
-    if (significant && worse > thr && rank_worse) {
+    if (significant && worse > thr) {
         row->verdict = GATE_REGRESSED;
         snprintf(row->note, sizeof row->note, "worse by %.2f%% (CI of the worsening up to %.2f%%), Holm p %.2g < %g",
                  worse * 100, w_hi * 100, row->p_adj, alpha);
@@ -483,6 +476,14 @@ static void decide_sample(struct gate_row *row, double alpha, size_t m)
         row->verdict = GATE_UNCHANGED;
         if (significant && worse > 0)
             snprintf(row->note, sizeof row->note, "significantly worse, but by less than %g%%", thr * 100);
+    } else if (row->min_p * (double)m >= alpha) {
+        /* Holm's first step tests at alpha / m: these n can never get there */
+        row->verdict = GATE_UNDECIDED;
+        size_t need = reps_needed(alpha / (double)m);
+        snprintf(row->note, sizeof row->note,
+                 "undecided: too few repetitions: %zu vs %zu cannot reach Holm's first level %.3g (alpha %g over %zu "
+                 "comparisons; smallest possible p %.3g); run at least %zu vs %zu", row->n_base, row->n_cur,
+                 alpha / (double)m, alpha, m, row->min_p, need, need);
     } else {
         row->verdict = GATE_UNDECIDED;
         snprintf(row->note, sizeof row->note,
