@@ -32,7 +32,9 @@ static void usage(FILE *f)
             "Run `OLD run WORKLOAD ... -r 1` and `NEW run WORKLOAD ... -r 1` interleaved\n"
             "(A B, B A, A B, ...) PAIRS times on this machine, join each side's repetitions\n"
             "(ggperf merge --renumber) and gate NEW against OLD (ggperf gate: declared\n"
-            "semantics, primary metrics, Holm). While comparisons are undecided and the\n"
+            "semantics, primary metrics, Holm), pair by pair: the Wilcoxon signed-rank\n"
+            "test of log(B / A) over the pairs, so drift both halves saw cancels. While\n"
+            "comparisons are undecided and the\n"
             "budget allows, run PAIRS more pairs and gate again; alpha is split over the\n"
             "looks the budget allows.\n\n"
             "  --baseline-bin OLD   the ggperf binary of the baseline (e.g. main's build)\n"
@@ -263,6 +265,7 @@ static int run(int argc, char **argv)
     if (budget < pairs)
         budget = pairs;
     o.looks = (budget + pairs - 1) / pairs;
+    o.paired = true; /* pair k's A and B ran back to back: test the pairs */
     o.metrics = metrics;
     char dir[PATH_MAX];
     if (dir_arg) {

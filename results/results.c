@@ -720,8 +720,10 @@ done:
 
 void results_cacc_free(struct results_cacc *c)
 {
-    for (size_t i = 0; i < c->nm; i++)
+    for (size_t i = 0; i < c->nm; i++) {
         free(c->m[i].v);
+        free(c->m[i].rep);
+    }
     free(c->m);
     json_decref(c->errors);
     memset(c, 0, sizeof *c);
@@ -796,8 +798,13 @@ int results_cacc_add(struct results_cacc *c, const json_t *s)
                 if (!p)
                     return -1;
                 m->v = p;
+                long *q = realloc(m->rep, cap * sizeof *q);
+                if (!q)
+                    return -1;
+                m->rep = q;
                 m->cap = cap;
             }
+            m->rep[m->n] = (long)json_integer_value(json_object_get(s, "rep"));
             m->v[m->n++] = json_number_value(val);
         } else {
             if (status && strcmp(status, "not counted") == 0)

@@ -209,6 +209,7 @@ struct results_macc {                 /* one metric */
     char unit[32];
     char source[16];
     double *v;                        /* owned: the status-ok values, in sample order */
+    long *rep;                        /* owned: the "rep" of each value (pairs them across files) */
     size_t n, cap;
     size_t n_unsup, n_notc;           /* repetitions where it was unsupported / not counted */
     char status[16];                  /* the first such status ("unsupported", ...) */

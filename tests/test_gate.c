@@ -15,6 +15,7 @@
 #include "harness/store/gate.h"
 #include "harness/store/history.h"
 #include "results/results.h"
+#include "results/stats.h"
 #include "tests/testutil.h"
 
 /* ---- writing results files ------------------------------------------------ */
@@ -802,6 +803,68 @@ START_TEST(test_real_runs_pass)
 }
 END_TEST
 
+/* The A/B design: pairs share drift (here a slow swing of +-20% over the
+ * run, far above the 1% pair noise). Paired, a 5% slowdown is regressed
+ * and a null is not; unpaired, the drift drowns the 5%. */
+START_TEST(test_paired_cancels_drift)
+{
+    struct stats_wsr t;
+    const double d1[] = { 1, 2, 3, 4, 5 };
+    ck_assert_int_eq(stats_wilcoxon_signed_rank(d1, 5, &t), STATS_OK);
+    ck_assert(t.exact && fabs(t.p - 2.0 / 32) < 1e-12);
+    const double d2[] = { -1, 2, 3, 4, 5, 6, 7, 8 };
+    ck_assert_int_eq(stats_wilcoxon_signed_rank(d2, 8, &t), STATS_OK);
+    ck_assert(fabs(t.w_plus - 35) < 1e-12 && fabs(t.p - 4.0 / 256) < 1e-12);
+
+    enum { N = 12 };
+    double a[N], b[N], b0[N];
+    unsigned st = 21;
+    for (int k = 0; k < N; k++) {
+        double drift = 1 + 0.2 * sin(k * 0.7);
+        a[k] = 100 * drift * (1 + 0.005 * uniform(&st));
+        b[k] = 100 * drift * 0.95 * (1 + 0.005 * uniform(&st));  /* tokens/s 5% lower */
+        b0[k] = 100 * drift * (1 + 0.005 * uniform(&st));
+    }
+    struct gate_row rows[2];
+    struct gate_report r;
+    memset(&r, 0, sizeof r);
+    gate_opts_default(&r.opts);
+    r.rows = rows;
+    r.n_rows = 2;
+    for (int i = 0; i < 2; i++) {
+        memset(&rows[i], 0, sizeof rows[i]);
+        snprintf(rows[i].metric, sizeof rows[i].metric, "tokens_per_s_%d", i);
+        rows[i].kind = GATE_KIND_TIMING;
+        rows[i].gated = true;
+        rows[i].higher_better = true;
+        rows[i].threshold = r.opts.threshold;
+        ck_assert_int_eq(gate_row_measure_paired(&rows[i], a, i ? b0 : b, N, r.opts.alpha), GATE_OK);
+    }
+    ck_assert_int_eq(gate_decide(&r), GATE_OK);
+    const struct gate_row *slow = strcmp(r.rows[0].metric, "tokens_per_s_0") == 0 ? &r.rows[0] : &r.rows[1];
+    const struct gate_row *same = slow == &r.rows[0] ? &r.rows[1] : &r.rows[0];
+    ck_assert_int_eq(slow->verdict, GATE_REGRESSED);
+    ck_assert(slow->paired && fabs(slow->change + 0.05) < 0.01);
+    ck_assert(slow->mde < 0.03);
+    ck_assert_int_ne(same->verdict, GATE_REGRESSED);
+    /* unpaired, the same samples cannot show it */
+    struct gate_row u;
+    memset(&u, 0, sizeof u);
+    u.kind = GATE_KIND_TIMING;
+    u.gated = true;
+    u.higher_better = true;
+    u.threshold = r.opts.threshold;
+    struct gate_report ru;
+    memset(&ru, 0, sizeof ru);
+    ru.opts = r.opts;
+    ru.rows = &u;
+    ru.n_rows = 1;
+    ck_assert_int_eq(gate_row_measure(&u, a, N, b, N, r.opts.alpha), GATE_OK);
+    ck_assert_int_eq(gate_decide(&ru), GATE_OK);
+    ck_assert_int_ne(u.verdict, GATE_REGRESSED);
+}
+END_TEST
+
 /* ---- history ------------------------------------------------------------------ */
 
 /* A series of 30 with a 10% step at 18 among 1% noise: one change point,
@@ -953,6 +1016,7 @@ Suite *gate_suite(void)
     tcase_add_test(tc, test_undeclared_old_file);
     tcase_add_test(tc, test_familywise_null);
     tcase_add_test(tc, test_familywise_power);
+    tcase_add_test(tc, test_paired_cancels_drift);
     tcase_add_test(tc, test_history_change_points);
     tcase_add_test(tc, test_history_cli);
     tcase_add_test(tc, test_bisect_finds_planted_commit);

@@ -432,6 +432,62 @@ static int sort_rows(struct gate_report *r)
     return 0;
 }
 
+int gate_row_measure_paired(struct gate_row *row, const double *base, const double *cur, size_t n, double alpha)
+{
+    int rc = gate_row_measure(row, base, n, cur, n, alpha); /* medians, and the unpaired figures to replace */
+    if (rc != GATE_OK || n < 2)
+        return rc;
+    row->paired = true;
+    row->p = row->min_p = row->ci_lo = row->ci_hi = row->noise = NAN;
+    bool ratios = true;
+    for (size_t k = 0; k < n; k++)
+        ratios = ratios && base[k] > 0 && cur[k] > 0;
+    double scale = fabs(row->base_median);
+    if (!ratios && !(scale > 0))
+        return GATE_OK;
+    size_t nw = n * (n + 1) / 2;
+    double *d = malloc(n * sizeof *d), *w = malloc(nw * sizeof *w), *tmp = malloc(n * sizeof *tmp);
+    if (!d || !w || !tmp) {
+        free(d);
+        free(w);
+        free(tmp);
+        return GATE_ENOMEM;
+    }
+    for (size_t k = 0; k < n; k++)
+        d[k] = ratios ? log(cur[k] / base[k]) : (cur[k] - base[k]) / scale;
+    struct stats_wsr t;
+    int st = stats_wilcoxon_signed_rank(d, n, &t);
+    if (st == STATS_ENOMEM) {
+        free(d);
+        free(w);
+        free(tmp);
+        return GATE_ENOMEM;
+    }
+    row->p = t.p;
+    row->min_p = ldexp(2.0, -(int)(n < 1000 ? n : 1000));
+    /* Walsh averages: their median is the Hodges-Lehmann shift, their order
+     * statistics at the signed-rank bounds its interval */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i; j < n; j++)
+            w[k++] = (d[i] + d[j]) / 2;
+    qsort(w, nw, sizeof *w, cmp_double);
+    double hl = stats_median_sorted(w, nw);
+    double z = gate_normal_quantile(1 - alpha / 2);
+    double kk = floor((double)nw / 2 - z * sqrt((double)n * (double)(n + 1) * (double)(2 * n + 1) / 24));
+    double lo = kk >= 0 ? w[(size_t)kk] : -INFINITY, hi = kk >= 0 ? w[nw - 1 - (size_t)kk] : INFINITY;
+    row->change = ratios ? exp(hl) - 1 : hl;
+    row->ci_lo = ratios ? exp(lo) - 1 : lo;
+    row->ci_hi = ratios ? exp(hi) - 1 : hi;
+    memcpy(tmp, d, n * sizeof *tmp);
+    qsort(tmp, n, sizeof *tmp, cmp_double);
+    row->noise = robust_sd(tmp, n, w); /* of the log ratios: already relative */
+    free(d);
+    free(w);
+    free(tmp);
+    return GATE_OK;
+}
+
 static int cmp_p(const void *a, const void *b)
 {
     const struct gate_row *x = *(const struct gate_row *const *)a, *y = *(const struct gate_row *const *)b;
@@ -523,7 +579,9 @@ int gate_decide(struct gate_report *r)
     for (size_t i = 0; i < r->n_rows; i++) {
         struct gate_row *row = &r->rows[i];
         if (row->kind == GATE_KIND_TIMING && isfinite(row->noise) && row->n_base > 0 && row->n_cur > 0)
-            row->mde = zb * row->noise * sqrt(1.0 / (double)row->n_base + 1.0 / (double)row->n_cur) * sqrt(M_PI / 3);
+            row->mde = zb * row->noise * sqrt(M_PI / 3) *
+                       (row->paired ? sqrt(1.0 / (double)row->n_base)
+                                    : sqrt(1.0 / (double)row->n_base + 1.0 / (double)row->n_cur));
         if (!row->gated)
             continue;
         if (row->kind == GATE_KIND_DETERMINISTIC)
@@ -739,8 +797,31 @@ int gate_compare_files(const char *base_path, const char *cur_path, const char *
             enum gate_verdict pre = row->verdict;
             char note[sizeof row->note];
             memcpy(note, row->note, sizeof note);
-            if (gate_row_measure(row, bm->v, bm->n, cm->v, cm->n, o->alpha / (o->looks > 1 ? o->looks : 1)) != 0)
+            double alpha_look = o->alpha / (o->looks > 1 ? o->looks : 1);
+            if (o->paired && row->kind == GATE_KIND_TIMING) {
+                /* the values of the same repetition on both sides are a pair */
+                size_t np = 0;
+                double *pb = malloc((bm->n + 1) * sizeof *pb), *pc = malloc((bm->n + 1) * sizeof *pc);
+                if (!pb || !pc) {
+                    free(pb);
+                    free(pc);
+                    goto nomem;
+                }
+                for (size_t x = 0; x < bm->n; x++)
+                    for (size_t y = 0; y < cm->n; y++)
+                        if (bm->rep && cm->rep && bm->rep[x] == cm->rep[y]) {
+                            pb[np] = bm->v[x];
+                            pc[np++] = cm->v[y];
+                            break;
+                        }
+                int mr = gate_row_measure_paired(row, pb, pc, np, alpha_look);
+                free(pb);
+                free(pc);
+                if (mr != 0)
+                    goto nomem;
+            } else if (gate_row_measure(row, bm->v, bm->n, cm->v, cm->n, alpha_look) != 0) {
                 goto nomem;
+            }
             row->verdict = pre;
             memcpy(row->note, note, sizeof note);
             if (cm->sem_seen || bm->sem_seen)
@@ -944,7 +1025,8 @@ static void md_row(FILE *f, const struct gate_row *row)
         fprintf(f, "%s, %s is better%s", metric_kind_name(row->sem.kind), metric_better_name(row->sem.better),
                 row->gated ? "" : "");
     if (row->gated)
-        fprintf(f, ", %s, %g%%", gate_kind_name(row->kind), row->threshold * 100);
+        fprintf(f, ", %s, %g%%", row->paired ? "paired (signed-rank, Holm)" : gate_kind_name(row->kind),
+                row->threshold * 100);
     fputs(" | ", f);
     md_text(f, row->note);
     fputs(" |\n", f);
@@ -1006,14 +1088,14 @@ int gate_write_md(FILE *f, const struct gate_report *r)
     md_text(f, r->base_label);
     fputs("`, current `", f);
     md_text(f, r->cur_label);
-    fprintf(f, "`. Gated: %s. Sample metrics regress when the Mann-Whitney U test, Holm-adjusted over the %zu "
+    fprintf(f, "`. Gated: %s. Sample metrics regress when the %s, Holm-adjusted over the %zu "
                "gated comparisons (family-wise alpha %g%s), says worse **and** the median is worse by more than "
                "%g%%; they are unchanged when the %g%% confidence interval rules out a change that large, else "
                "undecided (%s). Deterministic counts regress when worse by more than %g%%. MDE: the change this "
                "n and noise detect with power 0.8.",
             o->metrics ? "the metrics named with --metrics" : o->all_metrics ? "every comparable metric (--all-metrics)"
                                                                              : "each workload's declared primary set",
-            r->n_family, o->alpha, o->looks > 1 ? ", split over the looks" : "", o->threshold * 100,
+            o->paired ? "Wilcoxon signed-rank test of the pairs' log ratios" : "Mann-Whitney U test", r->n_family, o->alpha, o->looks > 1 ? ", split over the looks" : "", o->threshold * 100,
             100 * (1 - o->alpha / (o->looks > 1 ? o->looks : 1)),
             o->undecided_pass ? "passes; --undecided=fail fails it" : "fails: --undecided=fail", o->det_threshold * 100);
     if (r->metric_thresholds[0]) {
@@ -1073,6 +1155,7 @@ json_t *gate_report_json(const struct gate_report *r)
         if (!row || json_array_append_new(rows, row))
             goto nomem;
         json_object_set_new(row, "gated", json_boolean(w->gated));
+        json_object_set_new(row, "paired", json_boolean(w->paired));
         json_object_set_new(row, "better", json_string(metric_better_name(w->sem.better)));
         json_object_set_new(row, "kind", json_string(metric_kind_name(w->sem.kind)));
         json_object_set_new(row, "p_holm", jnum(w->p_adj));
@@ -1090,6 +1173,7 @@ json_t *gate_report_json(const struct gate_report *r)
                             o->gate_across_cpus, "configs_in_common", (json_int_t)r->n_configs_common, "counts",
                             counts, "warnings", warnings, "comparisons", rows);
     if (doc) {
+        json_object_set_new(json_object_get(doc, "options"), "paired", json_boolean(o->paired));
         json_object_set_new(doc, "family_size", json_integer((json_int_t)r->n_family));
         json_object_set_new(json_object_get(doc, "options"), "looks", json_integer(o->looks));
         json_object_set_new(json_object_get(doc, "options"), "all_metrics", json_boolean(o->all_metrics));

@@ -32,7 +32,9 @@
  *            family below.
  *
  *   sample   statistics over the repetitions: a two-sided Mann-Whitney U
- *            test per comparison, and Holm's step-down procedure over
+ *            test per comparison (with gate_opts.paired, as `ggperf ab`
+ *            sets: the Wilcoxon signed-rank test of the per-pair log
+ *            ratios, so that drift both halves of a pair saw cancels), and Holm's step-down procedure over
  *            every gated sample comparison of the call, so the chance
  *            that a gate run with no real change reports any regression
  *            is at most alpha (family-wise, 0.01), not alpha per metric.
@@ -111,6 +113,9 @@ struct gate_opts {
     bool undecided_pass;     /* undecided verdicts pass the gate (default true) */
     bool gate_across_cpus;   /* gate sample metrics even when the CPU models differ */
     bool all_metrics;        /* gate every comparable metric, not only the primary set */
+    bool paired;             /* sample metrics: values with the same "rep" on both sides are pairs (ggperf ab:
+                              * pair k ran A and B back to back), tested with the Wilcoxon signed-rank test on
+                              * log(current / baseline), which cancels drift the pairs share */
     /* Metric name lists, NULL-terminated (NULL: none). */
     const char *const *metrics;        /* gate exactly these (NULL: the declared primary set) */
     const char *const *higher_better;  /* declare higher-is-better (overrides the file) */
@@ -135,6 +140,7 @@ struct gate_row {
     struct metric_sem sem;  /* as judged: declared in the file, or by an option */
     bool gated;             /* judged: a verdict other than not gated is possible */
     bool in_family;         /* a statistical comparison in the Holm family */
+    bool paired;            /* judged on pairs (gate_opts.paired): n_base == n_cur == the pairs */
     bool higher_better;
     double threshold;       /* the relative change that counted for this row */
     enum gate_verdict verdict;
@@ -188,6 +194,12 @@ int gate_failed(const struct gate_report *r);
  * judge). The arrays are not modified. Returns 0, or GATE_ENOMEM. */
 int gate_row_measure(struct gate_row *row, const double *base, size_t n_base, const double *cur, size_t n_cur,
                      double alpha);
+
+/* The same for pairs (base[k], cur[k]), k < n: the change, its interval
+ * and the test are those of the paired log ratios (Wilcoxon signed-rank,
+ * Hodges-Lehmann interval over the Walsh averages); ratios need positive
+ * values, else the differences relative to the baseline median are used. */
+int gate_row_measure_paired(struct gate_row *row, const double *base, const double *cur, size_t n, double alpha);
 
 /* Decide every gated row of r: Holm over the sample rows, the MDE, the
  * verdicts, counts and order (most severe first). opts must be set.
