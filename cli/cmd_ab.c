@@ -42,8 +42,10 @@ static void usage(FILE *f)
             "  RUN ARGS             passed to both runs: -m MODEL, --AXIS values, --warmup N\n"
             "                       (default 0: the pairs interleave already), --seed S\n"
             "                       (not -r, --stream, --out, -o)\n"
-            "  -r PAIRS             pairs per look (default 10)\n"
-            "  --budget PAIRS       most pairs in all (default 3 x PAIRS)\n"
+            "  -r PAIRS             pairs per look (default 12: with 4 gated comparisons and two\n"
+            "                       looks, the signed-rank test needs 11 pairs to reach Holm's\n"
+            "                       first level at all)\n"
+            "  --budget PAIRS       most pairs in all (default 2 x PAIRS)\n"
             "  --dir DIR            where the runs' files go (default a new temporary\n"
             "                       directory, kept: A.jsonl and B.jsonl are the joined sides)\n"
             "  --history            store the verdict in the history (ggperf history)\n"
@@ -177,7 +179,7 @@ static int run(int argc, char **argv)
     gate_opts_default(&o);
     const char *abin = NULL, *bbin = NULL, *workload = NULL, *dir_arg = NULL, *store_path = NULL, *lock_path = NULL;
     const char **metrics = NULL;
-    int pairs = 10, budget = 0, fmt = 0, rc = CLI_EUSAGE;
+    int pairs = 12, budget = 0, fmt = 0, rc = CLI_EUSAGE;
     bool history = false;
     char **pass = calloc((size_t)argc + 1, sizeof *pass);
     struct side A = { 0 }, B = { 0 };
@@ -261,7 +263,7 @@ static int run(int argc, char **argv)
         goto done;
     }
     if (budget == 0)
-        budget = 3 * pairs;
+        budget = 2 * pairs;
     if (budget < pairs)
         budget = pairs;
     o.looks = (budget + pairs - 1) / pairs;

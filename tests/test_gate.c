@@ -447,11 +447,12 @@ END_TEST
  * most runs, so the check has teeth. In-process, no files. */
 START_TEST(test_familywise_null)
 {
-    enum { RUNS = 1000, M = 40, N = 10 };
+    enum { RUNS = 1000, M = 40, N = 16 };
     const double alpha = 0.05;
     unsigned st = 12345;
-    int fam_fail = 0, naive_fail = 0;
+    int fam_fail = 0, naive_fail = 0, paired_fail = 0;
     double b[N], c[N];
+    static struct gate_row prow[M];
     for (int run = 0; run < RUNS; run++) {
         struct gate_report r;
         memset(&r, 0, sizeof r);
@@ -474,6 +475,8 @@ START_TEST(test_familywise_null)
                 c[i] = 100 + 5 * -log((uniform(&st) + 1.0001) / 2.0002);
             }
             ck_assert_int_eq(gate_row_measure(row, b, N, c, N, alpha), GATE_OK);
+            prow[m] = *row; /* the same samples as pairs (ggperf ab) */
+            ck_assert_int_eq(gate_row_measure_paired(&prow[m], b, c, N, alpha), GATE_OK);
             double worse = row->higher_better ? -row->change : row->change;
             naive = naive || (row->p < alpha && worse > 0);
         }
@@ -481,12 +484,18 @@ START_TEST(test_familywise_null)
         ck_assert_uint_eq(r.n_family, M);
         fam_fail += r.counts[GATE_REGRESSED] > 0;
         naive_fail += naive;
+        struct gate_report rp = r;
+        rp.rows = prow;
+        ck_assert_int_eq(gate_decide(&rp), GATE_OK);
+        paired_fail += rp.counts[GATE_REGRESSED] > 0;
     }
     printf("gate: familywise null: %d of %d runs regressed with Holm (alpha %g), %d per metric\n", fam_fail, RUNS,
            alpha, naive_fail);
     /* alpha with a binomial allowance of 3 standard errors */
     ck_assert_msg(fam_fail <= (int)(RUNS * alpha + 3 * sqrt(RUNS * alpha * (1 - alpha))), "%d", fam_fail);
     ck_assert_msg(naive_fail > RUNS / 3, "%d", naive_fail);
+    printf("gate: familywise null, paired: %d of %d runs regressed\n", paired_fail, RUNS);
+    ck_assert_msg(paired_fail <= (int)(RUNS * alpha + 3 * sqrt(RUNS * alpha * (1 - alpha))), "%d", paired_fail);
 }
 END_TEST
 

@@ -536,6 +536,9 @@ static void decide_sample(struct gate_row *row, double alpha, size_t m)
         /* Holm's first step tests at alpha / m: these n can never get there */
         row->verdict = GATE_UNDECIDED;
         size_t need = reps_needed(alpha / (double)m);
+        if (row->paired) /* the signed-rank test's smallest p is 2 / 2^n */
+            for (need = 2; need < 1000 && ldexp(2.0, -(int)need) >= alpha / (double)m; need++)
+                ;
         snprintf(row->note, sizeof row->note,
                  "undecided: too few repetitions: %zu vs %zu cannot reach Holm's first level %.3g (alpha %g over %zu "
                  "comparisons; smallest possible p %.3g); run at least %zu vs %zu", row->n_base, row->n_cur,
