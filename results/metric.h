@@ -52,10 +52,12 @@ struct metric_sem {
     unsigned char better;        /* enum metric_better */
     unsigned char kind;          /* enum metric_kind */
     bool gated;                  /* in the workload's primary set, gated by default */
+    float tolerance;             /* > 0: the relative change the gate lets pass for this metric (a simulated
+                                  * miss count moves with memory layout); 0: the gate's default threshold */
 };
 
 /* Initializers for declaration tables: METRIC_SEM(HIGHER, SAMPLE, true). */
-#define METRIC_SEM(b, k, g) { METRIC_BETTER_##b, METRIC_KIND_##k, (g) }
+#define METRIC_SEM(b, k, g) { METRIC_BETTER_##b, METRIC_KIND_##k, (g), 0 }
 
 #define METRIC_NAME_MAX 48
 #define METRIC_REASON_MAX 160

@@ -144,6 +144,8 @@ static json_t *metric_json(const struct metric *m)
         json_object_set_new(o, "kind", json_string(metric_kind_name(m->sem.kind)));
     if (m->sem.better || m->sem.kind)
         json_object_set_new(o, "gated", json_boolean(m->sem.gated));
+    if (m->sem.tolerance > 0)
+        json_object_set_new(o, "tolerance", json_real(m->sem.tolerance));
     return o;
 }
 
@@ -782,7 +784,8 @@ int results_cacc_add(struct results_cacc *c, const json_t *s)
         /* the first declaration seen wins; a later different one is noted */
         struct metric_sem sem = { (unsigned char)metric_better_from_name(json_string_value(json_object_get(jm, "better"))),
                                   (unsigned char)metric_kind_from_name(json_string_value(json_object_get(jm, "kind"))),
-                                  json_is_true(json_object_get(jm, "gated")) };
+                                  json_is_true(json_object_get(jm, "gated")),
+                                  (float)json_number_value(json_object_get(jm, "tolerance")) };
         if (!m->sem_seen && (sem.better || sem.kind)) {
             m->sem = sem;
             m->sem_seen = true;
@@ -833,6 +836,8 @@ static json_t *macc_stats(struct results_macc *m, const struct stats_limits *lim
         json_object_set_new(o, "better", json_string(metric_better_name(m->sem.better)));
         json_object_set_new(o, "kind", json_string(metric_kind_name(m->sem.kind)));
         json_object_set_new(o, "gated", json_boolean(m->sem.gated));
+        if (m->sem.tolerance > 0)
+            json_object_set_new(o, "tolerance", json_real(m->sem.tolerance));
     }
     struct stats_summary s;
     if (m->n > 0 && stats_summarize(m->v, m->n, lim, &s) == STATS_OK) {

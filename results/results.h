@@ -20,7 +20,9 @@
  *    "metrics":[{"name":"map_ns","unit":"ns","source":"time","status":"ok",
  *                "value":1234.0, "better":"lower", "kind":"sample",
  *                "gated":true},   -- declared semantics (metric.h); absent in
- *                                    files from before them: "undeclared"
+ *                                    files from before them: "undeclared";
+ *                                    optional "tolerance":0.05 (the change
+ *                                    the gate lets pass for this metric)
  *               {"name":"first_token_ns","unit":"ns","source":"time",
  *                "status":"unsupported","value":null,"reason":"..."}, ...]}
  *   {"kind":"resume", "time":"...", "environment":{...}}   -- per --resume

@@ -26,6 +26,7 @@ struct mspec {
     double noise;   /* relative, uniform in [-noise, noise] */
     const char *better, *kind;  /* declared semantics; NULL better: undeclared (an old file) */
     bool gated;
+    double tolerance;           /* declared tolerance (0: none) */
 };
 
 struct fspec {
@@ -90,6 +91,8 @@ static void write_doc(const char *path, const struct fspec *f, const struct mspe
                     json_object_set_new(jm, "better", json_string(ms[m].better));
                     json_object_set_new(jm, "kind", json_string(ms[m].kind));
                     json_object_set_new(jm, "gated", json_boolean(ms[m].gated));
+                    if (ms[m].tolerance > 0)
+                        json_object_set_new(jm, "tolerance", json_real(ms[m].tolerance));
                 }
                 json_array_append_new(metrics, jm);
             }
@@ -353,6 +356,18 @@ START_TEST(test_deterministic)
     ck_assert_int_eq(gate_cli(args), 1);
     snprintf(args, sizeof args, "--baseline %s --current %s --metric-threshold alloc_count", base, cur);
     ck_assert_int_eq(gate_cli(args), 2);
+    /* a tolerance declared with the metric (simulated misses move with layout) */
+    static const struct mspec miss[] = { { "d1_misses", "count", "sim", 1e6, 0, "lower", "count", true, 0.05 } };
+    struct fspec g = { .reps = 1, .scale = 1 };
+    write_doc(base, &g, miss, 1);
+    g.scale = 1.03;
+    write_doc(cur, &g, miss, 1);
+    snprintf(args, sizeof args, "--baseline %s --current %s", base, cur);
+    ck_assert_int_eq(gate_cli(args), 0);
+    ck_assert_ptr_nonnull(strstr(out_buf, "deterministic, 5%"));
+    g.scale = 1.06;
+    write_doc(cur, &g, miss, 1);
+    ck_assert_int_eq(gate_cli(args), 1);
 }
 END_TEST
 

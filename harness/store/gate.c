@@ -605,7 +605,7 @@ int gate_decide(struct gate_report *r)
 static int classify(struct gate_report *r, struct gate_row *row, const struct gate_opts *o,
                     const struct results_macc *bm, const struct results_macc *cm, const char *cpu_a, const char *cpu_b)
 {
-    struct metric_sem sem = { 0, 0, false };
+    struct metric_sem sem = { 0, 0, false, 0 };
     if (cm->sem_seen)
         sem = cm->sem;
     else if (bm->sem_seen)
@@ -627,6 +627,8 @@ static int classify(struct gate_report *r, struct gate_row *row, const struct ga
     row->kind = sem.kind == METRIC_KIND_COUNT ? GATE_KIND_DETERMINISTIC : GATE_KIND_TIMING;
     row->higher_better = sem.better == METRIC_BETTER_HIGHER;
     row->threshold = row->kind == GATE_KIND_DETERMINISTIC ? o->det_threshold : o->threshold;
+    if (sem.tolerance > 0) /* declared with the metric: e.g. simulated misses move with layout */
+        row->threshold = sem.tolerance;
     for (size_t i = 0; i < o->n_metric_thresholds; i++)
         if (o->metric_thresholds[i].name && strcmp(o->metric_thresholds[i].name, row->metric) == 0)
             row->threshold = o->metric_thresholds[i].threshold;

@@ -25,6 +25,10 @@
  * lower_better / deterministic, with gate_opts.metrics), and a warning
  * says so.
  *
+ * A metric may declare its own tolerance (metric_sem.tolerance: simulated
+ * miss counts move with memory layout); it replaces the threshold of its
+ * kind, and gate_opts.metric_thresholds replace both.
+ *
  * Evidence by kind:
  *
  *   count    deterministic (simulated counts): the median compared with
