@@ -9,6 +9,7 @@
 #   SAN=address,undefined   sanitizer build (objects go to build-san-*/)
 #   WERROR=1           warnings are errors (CI sets it)
 #   SLOW_KERNEL=1      deliberately slower build (redundant work in one kernel)
+#   SLOW_KERNEL_PCT=P  every matmul P% slower on any kernel path (the timing gate's power test)
 #                      used to prove the deterministic regression gate works
 
 CC      ?= gcc
@@ -31,7 +32,8 @@ ARCHFLAGS := -march=x86-64 -mtune=generic
 OPT       := $(if $(filter 1,$(DEBUG)),-O0,-O2)
 WARN      := -Wall -Wextra -Wshadow -Wno-unused-parameter $(if $(filter 1,$(WERROR)),-Werror,)
 SANFLAGS  := $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all,)
-DEFS      := -D_GNU_SOURCE $(if $(filter 1,$(SLOW_KERNEL)),-DGGPERF_SLOW_KERNEL=1,)
+DEFS      := -D_GNU_SOURCE $(if $(filter 1,$(SLOW_KERNEL)),-DGGPERF_SLOW_KERNEL=1,) \
+             $(if $(SLOW_KERNEL_PCT),-DGGPERF_SLOW_KERNEL_PCT=$(SLOW_KERNEL_PCT),)
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 
 CFLAGS_COMMON = -std=c17 -g $(OPT) $(ARCHFLAGS) $(WARN) $(SANFLAGS) $(DEFS) -pthread -MMD -MP -I.

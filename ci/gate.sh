@@ -12,7 +12,8 @@
 #   source "sim": the same build gives the same numbers on every run, so the
 #   gate uses its deterministic rule (median worse by more than 1% fails;
 #   5% and 10% for the simulated D1 and LL misses, which move with memory
-#   layout: see DEFAULT_GATE_FLAGS) and one repetition per configuration is
+#   layout: declared with the metrics as their tolerance, see measure()) and one
+#   repetition per configuration is
 #   enough. Reference kernels and a
 #   fixed cache geometry keep the counts independent of the runner's CPU
 #   (the baseline is still tied to the compiler: Debian 12's gcc 12).
@@ -135,7 +136,10 @@ measure() {
             local m="" name v
             for pair in "instructions:$ir" "data_reads:$dr" "data_writes:$dw" "d1_misses:$d1" "ll_misses:$ll"; do
                 name=${pair%%:*} v=${pair#*:}
-                m+="${m:+,}{\"name\":\"$name\",\"unit\":\"count\",\"source\":\"sim\",\"status\":\"ok\",\"value\":$v}"
+                tol=""
+                case "$name" in d1_misses) tol=',"tolerance":0.05' ;; ll_misses) tol=',"tolerance":0.10' ;; esac
+                # declared semantics (results/metric.h): deterministic counts, lower is better, gated
+                m+="${m:+,}{\"name\":\"$name\",\"unit\":\"count\",\"source\":\"sim\",\"status\":\"ok\",\"value\":$v,\"better\":\"lower\",\"kind\":\"count\",\"gated\":true$tol}"
             done
             samples+="$m]}"
             id=$((id + 1))
@@ -165,15 +169,14 @@ measure() {
 # Measured here: 20 runs of one build gave identical instruction, read,
 # write and D1 counts and LL misses within 0.8%; an unrelated commit
 # (logits/session code outside infer_eval) moved D1 misses by 1.8% and LL
-# misses by 4.9%. So the counts of work done keep the deterministic 1%, D1
-# misses get 5% and LL misses 10%.
-DEFAULT_GATE_FLAGS=(--metric-threshold d1_misses=5%,ll_misses=10%)
+# misses by 4.9%. So the counts of work done keep the deterministic 1%, and
+# measure() declares a tolerance of 5% for D1 misses and 10% for LL misses
+# with the metrics themselves: the gate runs with its default settings.
 
 # gate BASE CUR REPORT: run ggperf gate, keep the Markdown, return its exit code.
 gate() {
     local st=0
-    "$GGPERF" gate --baseline "$1" --current "$2" "${DEFAULT_GATE_FLAGS[@]}" ${GATE_FLAGS[@]+"${GATE_FLAGS[@]}"} \
-        >"$3" || st=$?
+    "$GGPERF" gate --baseline "$1" --current "$2" ${GATE_FLAGS[@]+"${GATE_FLAGS[@]}"} >"$3" || st=$?
     cat "$3"
     if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then cat "$3" >>"$GITHUB_STEP_SUMMARY" || true; fi
     return "$st"

@@ -3,6 +3,7 @@
  * for a pull-request comment. The rules are in harness/store/gate.h. */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,41 +12,53 @@
 
 #include "cli/cli.h"
 #include "harness/store/gate.h"
+#include "harness/store/history.h"
 #include "harness/store/store.h"
+#include "results/results.h"
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: ggperf gate --baseline BASE.json|NAME --current CUR.json [--threshold 5%%]\n"
-            "                   [--det-threshold 1%%] [--alpha 0.01] [--inconclusive=pass|fail]\n"
-            "                   [--gate-across-cpus] [-o md|json] [--store PATH]\n"
-            "                   [--higher-is-better M,..] [--lower-is-better M,..]\n"
-            "                   [--deterministic M,..] [--ignore M,..] [--metric-threshold M=P,..]\n\n"
+            "usage: ggperf gate --baseline BASE.json|NAME --current CUR.json [--threshold 3%%]\n"
+            "                   [--det-threshold 1%%] [--alpha 0.01] [--undecided=pass|fail]\n"
+            "                   [--metrics M,..|--all-metrics] [--gate-across-cpus] [-o md|json]\n"
+            "                   [--store PATH] [--higher-is-better M,..] [--lower-is-better M,..]\n"
+            "                   [--deterministic M,..] [--ignore M,..] [--metric-threshold M=P,..]\n"
+            "                   [--history] [--branch B]\n\n"
             "Compare two results files configuration by configuration (matched by axis\n"
             "values) and metric by metric (matched by name); print a Markdown summary.\n\n"
             "  --baseline X        a results file (JSONL or JSON), or the name of a baseline\n"
             "                      in the store (ggperf baseline save) when no file X exists\n"
             "  --current FILE      the results to judge\n"
-            "  --threshold P       timing metrics: median change that counts, percent (default 5)\n"
-            "  --det-threshold P   deterministic metrics: change that counts, percent (default 1)\n"
-            "  --alpha A           Mann-Whitney significance level (default 0.01)\n"
-            "  --inconclusive X    pass|fail: what too few repetitions count as (default fail)\n"
-            "  --gate-across-cpus  gate timing metrics even when the CPU models differ\n"
+            "  --threshold P       sample metrics: median change that counts, percent (default 3),\n"
+            "                      or 'auto': the noise band learned from the history in the\n"
+            "                      store (ggperf history), 3%% when there is too little history\n"
+            "  --det-threshold P   deterministic counts: change that counts, percent (default 1)\n"
+            "  --alpha A           family-wise significance level of the whole call (default 0.01)\n"
+            "  --undecided X       pass|fail: what an undecided comparison does (default pass)\n"
+            "  --metrics M,..      gate exactly these metrics (default: each workload's primary set)\n"
+            "  --all-metrics       gate every comparable metric (sample or count, with a direction)\n"
+            "  --gate-across-cpus  gate sample metrics even when the CPU models differ\n"
             "  -o md|json          output format (default md)\n"
             "  --store PATH        results store (default " STORE_SEARCH_ORDER("                      ") ")\n"
-            "  --higher-is-better, --lower-is-better  override the direction inferred from the unit\n"
-            "  --deterministic     compare these metrics without statistics (own threshold)\n"
+            "  --higher-is-better, --lower-is-better, --deterministic  declare what a metric\n"
+            "                      means where the file does not (results from before semantics)\n"
             "  --ignore            leave these metrics out\n"
-            "  --metric-threshold  per-metric thresholds in percent, e.g. d1_misses=5%%,ll_misses=5\n\n"
-            "Verdicts per configuration x metric: regressed, improved, unchanged, inconclusive,\n"
-            "not gated. Timing metrics (sources time, hw, sw, sched, derived) regress when a\n"
-            "two-sided Mann-Whitney U test gives p < alpha AND the median is worse by more\n"
-            "than the threshold; when the repetitions are too few for p < alpha to be possible\n"
-            "the verdict is inconclusive. Deterministic metrics (source sim, alloc* counts,\n"
-            "values identical across repetitions on both sides) compare medians with the\n"
-            "deterministic threshold; one repetition is enough. Rates (tok/s, GB/s, GFLOPS,\n"
-            "*/s) are higher-is-better, everything else lower-is-better.\n\n"
-            "Exit: 0 no regression, 1 a regression (or inconclusive under --inconclusive=fail),\n"
+            "  --metric-threshold  per-metric thresholds in percent, e.g. d1_misses=5%%,ll_misses=5\n"
+            "  --history           store this verdict's gated medians in the store's history\n"
+            "                      (ggperf history) with the machine fingerprint and commit\n"
+            "  --branch B          the branch recorded with it (default $GGPERF_BRANCH,\n"
+            "                      $GITHUB_HEAD_REF, $GITHUB_REF_NAME, $CI_COMMIT_REF_NAME)\n\n"
+            "What a metric means (better lower/higher/neither; kind sample, count, env, info;\n"
+            "gated by default or not) is read from the results file, as the workload or\n"
+            "counter backend declared it. Environment figures (a STREAM peak measured once\n"
+            "per run), informational ones and fractions are never gated; the rest of the\n"
+            "non-primary metrics are shown as not gated. Sample metrics: U test per\n"
+            "comparison, Holm over all of them, regressed when significant and worse by more\n"
+            "than the threshold, unchanged when the confidence interval rules that out,\n"
+            "undecided otherwise (every row reports the minimum detectable effect).\n"
+            "Deterministic counts compare medians with their own threshold.\n\n"
+            "Exit: 0 no regression, 1 a regression (or undecided under --undecided=fail),\n"
             "2 unusable input (unreadable file, different workload, no configuration in\n"
             "common) or a usage error.\n");
 }
@@ -184,6 +197,70 @@ static int resolve_baseline(const char *arg, const char *store_path, struct tmp_
     return 0;
 }
 
+/* --threshold auto: per primary metric, 3 x the noise band its history on
+ * this machine shows (history_noise; at least 1%), else the default 3%. */
+static int auto_thresholds(const char *cur, const char *store_path, struct gate_opts *o,
+                           struct gate_metric_threshold **mt, size_t *n_mt)
+{
+    char err[1024];
+    struct results_reader *rd = NULL;
+    if (results_reader_open(&rd, cur, err, sizeof err) != 0)
+        return cli_error(CLI_EUSAGE, "gate: --threshold auto: %s", err);
+    char machine[24];
+    const json_t *h = results_reader_header(rd);
+    history_fingerprint(json_object_get(h, "environment"), machine, sizeof machine);
+    char workload[64];
+    snprintf(workload, sizeof workload, "%s",
+             json_string_value(json_object_get(json_object_get(h, "workload"), "name")) ?: "");
+    results_reader_close(rd);
+    struct history_series *s = NULL;
+    size_t ns = 0;
+    struct history_filter f = { machine, workload, NULL, NULL };
+    if (!store_path || history_series_get(store_path, &f, &s, &ns, err, sizeof err) != 0) {
+        fprintf(stderr, "ggperf: gate: --threshold auto: no history (%s); using %g%%\n", store_path ? err : "no store",
+                o->threshold * 100);
+        return 0;
+    }
+    struct history_cp_opts co;
+    history_cp_default(&co);
+    for (size_t i = 0; i < ns; i++) {
+        double band = history_noise(s[i].value, s[i].n, &co);
+        if (!isfinite(band))
+            continue;
+        double t = 3 * band < 0.01 ? 0.01 : 3 * band;
+        size_t k = 0;
+        while (k < *n_mt && strcmp((*mt)[k].name, s[i].metric) != 0)
+            k++;
+        if (k < *n_mt) { /* the widest band over the configurations */
+            if (t > (*mt)[k].threshold)
+                (*mt)[k].threshold = t;
+            continue;
+        }
+        struct gate_metric_threshold *p = realloc(*mt, (*n_mt + 1) * sizeof *p);
+        char *name = strdup(s[i].metric);
+        if (!p || !name) {
+            free(name);
+            if (p)
+                *mt = p;
+            history_series_free(s, ns);
+            return cli_error(CLI_EFAIL, "out of memory");
+        }
+        *mt = p;
+        p[*n_mt].name = name;
+        p[*n_mt].threshold = t;
+        (*n_mt)++;
+        fprintf(stderr, "ggperf: gate: --threshold auto: %s: %.2g%% (3 x its noise band over %zu stored runs)\n",
+                s[i].metric, t * 100, s[i].n);
+    }
+    if (ns == 0)
+        fprintf(stderr, "ggperf: gate: --threshold auto: no history for machine %s, workload %s; using %g%%\n",
+                machine, workload, o->threshold * 100);
+    history_series_free(s, ns);
+    o->metric_thresholds = *mt;
+    o->n_metric_thresholds = *n_mt;
+    return 0;
+}
+
 static int run(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -193,7 +270,9 @@ static int run(int argc, char **argv)
     struct gate_opts o;
     gate_opts_default(&o);
     const char *base_arg = NULL, *cur = NULL, *store_path = NULL;
-    const char **lists[4] = { NULL, NULL, NULL, NULL };
+    const char **lists[5] = { NULL, NULL, NULL, NULL, NULL };
+    bool threshold_auto = false, history = false;
+    const char *branch = NULL;
     int fmt = 0, rc = CLI_EUSAGE;
     struct gate_metric_threshold *mt = NULL;
     size_t n_mt = 0;
@@ -208,16 +287,21 @@ static int run(int argc, char **argv)
         } else {
             snprintf(flag, sizeof flag, "%s", a);
         }
-        if (!strcmp(flag, "--gate-across-cpus")) {
+        if (!strcmp(flag, "--gate-across-cpus") || !strcmp(flag, "--all-metrics") || !strcmp(flag, "--history")) {
             if (val) {
-                cli_error(CLI_EUSAGE, "--gate-across-cpus takes no value");
+                cli_error(CLI_EUSAGE, "%s takes no value", flag);
                 goto done;
             }
-            o.gate_across_cpus = true;
+            if (flag[2] == 'g')
+                o.gate_across_cpus = true;
+            else if (flag[2] == 'a')
+                o.all_metrics = true;
+            else
+                history = true;
             continue;
         }
         static const char *const with_value[] = { "--baseline", "--current", "--threshold", "--det-threshold",
-                                                  "--alpha", "--inconclusive", "-o", "--format", "--store",
+                                                  "--alpha", "--inconclusive", "--undecided", "--metrics", "--branch", "-o", "--format", "--store",
                                                   "--higher-is-better", "--lower-is-better", "--deterministic",
                                                   "--ignore", "--metric-threshold", NULL };
         bool known = false;
@@ -239,7 +323,9 @@ static int run(int argc, char **argv)
         } else if (!strcmp(flag, "--current")) {
             cur = val;
         } else if (!strcmp(flag, "--threshold")) {
-            if (parse_percent(flag, val, &o.threshold) != 0)
+            if (!strcmp(val, "auto"))
+                threshold_auto = true;
+            else if (parse_percent(flag, val, &o.threshold) != 0)
                 goto done;
         } else if (!strcmp(flag, "--det-threshold")) {
             if (parse_percent(flag, val, &o.det_threshold) != 0)
@@ -247,24 +333,26 @@ static int run(int argc, char **argv)
         } else if (!strcmp(flag, "--alpha")) {
             if (cli_parse_double(flag, val, 1e-12, 0.5, &o.alpha) != 0)
                 goto done;
-        } else if (!strcmp(flag, "--inconclusive")) {
+        } else if (!strcmp(flag, "--inconclusive") || !strcmp(flag, "--undecided")) {
             static const char *const pf[] = { "pass", "fail", NULL };
             int c = cli_parse_choice(flag, val, pf);
             if (c < 0)
                 goto done;
-            o.inconclusive_pass = c == 0;
+            o.undecided_pass = c == 0;
         } else if (!strcmp(flag, "-o") || !strcmp(flag, "--format")) {
             static const char *const fmts[] = { "md", "json", NULL };
             if ((fmt = cli_parse_choice(flag, val, fmts)) < 0)
                 goto done;
         } else if (!strcmp(flag, "--store")) {
             store_path = val;
+        } else if (!strcmp(flag, "--branch")) {
+            branch = val;
         } else if (!strcmp(flag, "--metric-threshold")) {
             if (parse_metric_thresholds(val, &mt, &n_mt) != 0)
                 goto done;
         } else {
             int k = !strcmp(flag, "--higher-is-better") ? 0 : !strcmp(flag, "--lower-is-better") ? 1
-                    : !strcmp(flag, "--deterministic")  ? 2 : 3;
+                    : !strcmp(flag, "--deterministic")  ? 2 : !strcmp(flag, "--ignore") ? 3 : 4;
             free(lists[k]);
             if (!(lists[k] = split_list(val))) {
                 rc = cli_error(CLI_EFAIL, "out of memory");
@@ -280,6 +368,12 @@ static int run(int argc, char **argv)
     o.lower_better = lists[1];
     o.deterministic = lists[2];
     o.ignore = lists[3];
+    o.metrics = lists[4];
+    char spbuf[PATH_MAX], serr[512];
+    if ((history || threshold_auto) && !store_path && store_default_path(spbuf, sizeof spbuf, serr, sizeof serr) == 0)
+        store_path = spbuf;
+    if (threshold_auto && auto_thresholds(cur, store_path, &o, &mt, &n_mt) != 0)
+        goto done;
     o.metric_thresholds = mt;
     o.n_metric_thresholds = n_mt;
 
@@ -321,17 +415,23 @@ static int run(int argc, char **argv)
         goto done;
     }
     fflush(stdout);
+    if (history) {
+        if (!store_path || history_record(store_path, r, cur, branch, err, sizeof err) != 0)
+            fprintf(stderr, "ggperf: gate: warning: not stored in the history: %s\n", store_path ? err : "no store");
+        else
+            fprintf(stderr, "ggperf: gate: stored in the history of %s\n", store_path);
+    }
     rc = gate_failed(r);
     if (rc)
-        fprintf(stderr, "ggperf: gate: FAIL: %zu regressed, %zu inconclusive%s\n", r->counts[GATE_REGRESSED],
-                r->counts[GATE_INCONCLUSIVE], r->opts.inconclusive_pass ? " (inconclusive passes)" : "");
+        fprintf(stderr, "ggperf: gate: FAIL: %zu regressed, %zu undecided%s\n", r->counts[GATE_REGRESSED],
+                r->counts[GATE_UNDECIDED], r->opts.undecided_pass ? " (undecided passes)" : "");
     else
-        fprintf(stderr, "ggperf: gate: PASS: no regression (%zu unchanged, %zu improved, %zu not gated%s)\n",
-                r->counts[GATE_UNCHANGED], r->counts[GATE_IMPROVED], r->counts[GATE_NOT_GATED],
-                r->counts[GATE_INCONCLUSIVE] ? ", inconclusive passes" : "");
+        fprintf(stderr, "ggperf: gate: PASS: no regression (%zu unchanged, %zu improved, %zu undecided, %zu not gated)\n",
+                r->counts[GATE_UNCHANGED], r->counts[GATE_IMPROVED], r->counts[GATE_UNDECIDED],
+                r->counts[GATE_NOT_GATED]);
     gate_report_free(r);
 done:
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 5; k++)
         free(lists[k]);
     for (size_t k = 0; k < n_mt; k++)
         free((char *)mt[k].name);

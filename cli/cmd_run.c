@@ -60,7 +60,7 @@ static void usage(FILE *f, const struct workload *only)
     fprintf(f,
             "usage: ggperf run WORKLOAD [-m MODEL] [--AXIS v1,v2,...]... [-r N] [--warmup N]\n"
             "                  [--min-time S] [--seed S] [-o md|csv|json|jsonl|sqlite] [--out FILE]\n"
-            "                  [--stream FILE] [--force]\n"
+            "                  [--stream FILE] [--shard K/N] [--force]\n"
             "       ggperf run [WORKLOAD] --resume STREAM [-o FMT] [--out FILE] [--force]\n\n"
             "Sweep the cartesian product of the workload's axes: warm-up repetitions, then\n"
             "rounds in which the configurations run once each in a seeded shuffled order.\n"
@@ -86,6 +86,9 @@ static void usage(FILE *f, const struct workload *only)
             "  --question TEXT what the sweep asks, recorded in the header for `ggperf report`\n"
             "  --compare LIST  the comparisons `ggperf report` concludes on, ';'-separated,\n"
             "                  each METRIC: AXIS=A vs B [at AXIS=V,...] [per AXIS]\n"
+            "  --shard K/N     run only configurations with id %% N == K - 1 (a CI matrix job or\n"
+            "                  a Slurm array task each take one); the file keeps the whole plan\n"
+            "                  and `ggperf merge -o ALL.jsonl SHARD...` joins the shards\n"
             "  --resume STREAM continue a killed or stopped sweep; its plan comes from STREAM\n\n",
             RUNNER_DEFAULT_SHAPE, RUNNER_DEFAULT_TYPE);
     fprintf(f, "workloads:\n");
@@ -189,6 +192,7 @@ static int run(int argc, char **argv)
     int reps = 5, warmup = 1, fmt = RESULTS_FMT_MD;
     double min_time = 0;
     uint64_t seed = 1;
+    int shard_k = 0, shard_n = 0;
     bool sweep_flags = false, force = false;
     for (int i = wl ? 2 : 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -224,6 +228,11 @@ static int run(int argc, char **argv)
             out = v;
         } else if (strcmp(a, "--stream") == 0) {
             stream = v;
+        } else if (strcmp(a, "--shard") == 0) {
+            char tail = 0;
+            if (sscanf(v, "%d/%d%c", &shard_k, &shard_n, &tail) != 2 || shard_n < 1 || shard_k < 1 || shard_k > shard_n)
+                return cli_error(CLI_EUSAGE, "run: --shard '%s': want K/N with 1 <= K <= N, e.g. 2/4", v);
+            sweep_flags = true;
         } else if (strcmp(a, "--resume") == 0) {
             resume = v;
         } else if (strcmp(a, "--metrics") == 0) {
@@ -340,6 +349,7 @@ static int run(int argc, char **argv)
         .repetitions = reps, .warmup = warmup, .min_time_s = min_time, .seed = seed, .stream_path = stream,
         .resume = resume != NULL, .progress = tty ? progress : NULL, .stop = &stop_requested,
         .question = question, .compare = compare,
+        .shard_k = shard_k, .shard_n = shard_n,
     };
     if (!resume)
         fprintf(stderr, "ggperf: streaming samples to %s\n", stream);

@@ -22,6 +22,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -367,9 +368,50 @@ void infer_matmul_rows(int64_t n_rows, int ith, int nth, bool interleaved, int64
     *step = nth;
 }
 
+/* ---- gate power knob (owner: gate; see scripts/gate-power.sh) ----
+ * `make SLOW_KERNEL_PCT=P` makes every thread's share of every matmul P%
+ * slower, whatever kernel path runs (reference, AVX2, AVX-512): it times
+ * its rows and then spins for P% of that time. A real, known slowdown of
+ * the hot kernel for measuring the timing gate's power (SLOW_KERNEL=1 is
+ * the deterministic gate's: redundant work that callgrind counts). With
+ * the default 0 the optimizer drops it. */
+#ifndef GGPERF_SLOW_KERNEL_PCT
+#define GGPERF_SLOW_KERNEL_PCT 0
+#endif
+
+static inline double slow_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void slow_spin(double t0)
+{
+    double t1 = slow_now(), until = t1 + (t1 - t0) * GGPERF_SLOW_KERNEL_PCT / 100.0;
+    while (slow_now() < until)
+        ;
+}
+/* ---- end gate power knob ---- */
+
+static void matmul_rows(struct infer *c, struct qstate *st, int ith, int nth, const struct model_weight *w,
+                        const float *in, int n, float *out, int ld, enum region_op op, int layer);
+
 /* out[t][r] = W[r] . in[t] for t < n, r < W.ne1; out row stride ld floats. */
 static void matmul(struct infer *c, struct qstate *st, int ith, int nth, const struct model_weight *w,
                    const float *in, int n, float *out, int ld, enum region_op op, int layer)
+{
+    if (!GGPERF_SLOW_KERNEL_PCT) {
+        matmul_rows(c, st, ith, nth, w, in, n, out, ld, op, layer);
+        return;
+    }
+    double t0 = slow_now();
+    matmul_rows(c, st, ith, nth, w, in, n, out, ld, op, layer);
+    slow_spin(t0);
+}
+
+static void matmul_rows(struct infer *c, struct qstate *st, int ith, int nth, const struct model_weight *w,
+                        const float *in, int n, float *out, int ld, enum region_op op, int layer)
 {
     const struct quant_traits *tr = quant_traits_get(w->type);
     size_t stride;

@@ -130,6 +130,15 @@ static json_t *metric_json(const struct metric *m)
         json_object_set_new(o, "running_fraction", json_real(m->running_fraction));
     if (m->status != METRIC_OK)
         json_object_set_new(o, "reason", json_string(m->reason));
+    /* declared semantics; an undeclared figure has none of these keys */
+    if (m->sem.better)
+        json_object_set_new(o, "better", json_string(metric_better_name(m->sem.better)));
+    if (m->sem.kind)
+        json_object_set_new(o, "kind", json_string(metric_kind_name(m->sem.kind)));
+    if (m->sem.better || m->sem.kind)
+        json_object_set_new(o, "gated", json_boolean(m->sem.gated));
+    if (m->sem.tolerance > 0)
+        json_object_set_new(o, "tolerance", json_real(m->sem.tolerance));
     return o;
 }
 
@@ -542,14 +551,158 @@ int results_reader_next(struct results_reader *r, json_t **sample, char *err, si
     }
 }
 
+/* ---- merging -------------------------------------------------------------- */
+
+int results_merge(const char *const *paths, int n, const char *out_path, unsigned flags, char *err, size_t err_len)
+{
+    if (n < 1 || !out_path)
+        return err_fail(err, err_len, RESULTS_EINVAL, "merge: no input files");
+    static const char *const same[] = { "workload", "axes", "configs", "plan" };
+    struct results_reader *r = NULL;
+    struct results_stream *st = NULL;
+    json_t *header = NULL, *from = json_array();
+    int *next_rep = NULL, n_cfg = 0, rc = RESULTS_OK;
+    unsigned char *seen = NULL;  /* [n_cfg][max_rep] bitmap for duplicates, grown as needed */
+    size_t seen_reps = 0;
+    bool complete = true;
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out_path, (long)getpid()) >= (int)sizeof tmp)
+        return err_fail(err, err_len, RESULTS_EINVAL, "merge: %s: path too long", out_path);
+    unlink(tmp);
+    if (!from)
+        return err_fail(err, err_len, RESULTS_ENOMEM, "out of memory");
+    /* the headers first: the output's header lists every input */
+    for (int i = 0; i < n; i++) {
+        char rerr[512];
+        if ((rc = results_reader_open(&r, paths[i], rerr, sizeof rerr)) != 0) {
+            err_fail(err, err_len, rc, "merge: %s", rerr);
+            goto done;
+        }
+        const json_t *h = results_reader_header(r);
+        json_t *entry = json_pack("{s:s, s:O?, s:O?}", "path", paths[i], "shard", json_object_get(h, "shard"),
+                                  "environment", json_object_get(h, "environment"));
+        json_array_append_new(from, entry);
+        if (!header) {
+            header = json_deep_copy(h);
+            json_object_del(header, "shard");
+            json_object_del(header, "kind");
+            json_object_set_new(header, "kind", json_string("header"));
+            n_cfg = results_header_n_configs(header);
+            next_rep = calloc((size_t)n_cfg + 1, sizeof *next_rep);
+            if (!header || !next_rep) {
+                rc = err_fail(err, err_len, RESULTS_ENOMEM, "out of memory");
+                goto done;
+            }
+        } else {
+            for (size_t k = 0; k < sizeof same / sizeof same[0]; k++)
+                if (!json_equal(json_object_get(header, same[k]), json_object_get((json_t *)h, same[k]))) {
+                    rc = err_fail(err, err_len, RESULTS_EINVAL, "merge: %s: its %s differs from %s's: not the same plan",
+                              paths[i], same[k], paths[0]);
+                    goto done;
+                }
+        }
+        results_reader_close(r);
+        r = NULL;
+    }
+    json_object_set(header, "merged_from", from);
+    for (int i = 0; i < n; i++) {
+        char rerr[512];
+        if ((rc = results_reader_open(&r, paths[i], rerr, sizeof rerr)) != 0) {
+            err_fail(err, err_len, rc, "merge: %s", rerr);
+            goto done;
+        }
+        if (i == 0 && (rc = results_stream_create(&st, tmp, header, err, err_len)) != 0)
+            goto done;
+        json_t *smp;
+        int got;
+        while ((got = results_reader_next(r, &smp, rerr, sizeof rerr)) == 1) {
+            int cfg = (int)json_integer_value(json_object_get(smp, "config"));
+            if (cfg < 0 || cfg >= n_cfg) {
+                json_decref(smp);
+                rc = err_fail(err, err_len, RESULTS_ECORRUPT, "merge: %s: a sample of configuration %d (of %d)",
+                          paths[i], cfg, n_cfg);
+                goto done;
+            }
+            int rep = (int)json_integer_value(json_object_get(smp, "rep"));
+            if (flags & RESULTS_MERGE_RENUMBER) {
+                rep = next_rep[cfg]++;
+                json_object_set_new(smp, "rep", json_integer(rep));
+            } else {
+                if (rep < 0) {
+                    json_decref(smp);
+                    rc = err_fail(err, err_len, RESULTS_ECORRUPT, "merge: %s: negative rep", paths[i]);
+                    goto done;
+                }
+                if ((size_t)rep >= seen_reps) {
+                    size_t nr = (size_t)rep * 2 + 8;
+                    unsigned char *p = calloc((size_t)n_cfg * nr, 1);
+                    if (!p) {
+                        json_decref(smp);
+                        rc = err_fail(err, err_len, RESULTS_ENOMEM, "out of memory");
+                        goto done;
+                    }
+                    for (int c = 0; c < n_cfg && seen; c++)
+                        memcpy(p + (size_t)c * nr, seen + (size_t)c * seen_reps, seen_reps);
+                    free(seen);
+                    seen = p;
+                    seen_reps = nr;
+                }
+                if (seen[(size_t)cfg * seen_reps + (size_t)rep]) {
+                    json_decref(smp);
+                    rc = err_fail(err, err_len, RESULTS_EINVAL, "merge: %s: configuration %d repetition %d is in an "
+                              "earlier input too (overlapping shards?)", paths[i], cfg, rep);
+                    goto done;
+                }
+                seen[(size_t)cfg * seen_reps + (size_t)rep] = 1;
+            }
+            rc = results_stream_put(st, smp, err, err_len);
+            json_decref(smp);
+            if (rc != 0)
+                goto done;
+        }
+        if (got < 0) {
+            rc = err_fail(err, err_len, RESULTS_ECORRUPT, "merge: %s", rerr);
+            goto done;
+        }
+        complete = complete && results_reader_complete(r);
+        results_reader_close(r);
+        r = NULL;
+    }
+    if (complete) {
+        char now[32];
+        results_time_iso(now, sizeof now);
+        json_t *end = json_pack("{s:s, s:s}", "kind", "end", "time", now);
+        rc = results_stream_put(st, end, err, err_len);
+        json_decref(end);
+        if (rc != 0)
+            goto done;
+    }
+    results_stream_close(st);
+    st = NULL;
+    if (rename(tmp, out_path) != 0)
+        rc = err_fail(err, err_len, RESULTS_EIO, "merge: rename to %s: %s", out_path, strerror(errno));
+done:
+    results_reader_close(r);
+    results_stream_close(st);
+    if (rc != 0)
+        unlink(tmp);
+    json_decref(header);
+    json_decref(from);
+    free(next_rep);
+    free(seen);
+    return rc;
+}
+
 /* ---- statistics ---------------------------------------------------------- */
 
 void results_cacc_free(struct results_cacc *c)
 {
     if (!c)
         return;
-    for (size_t i = 0; i < c->nm; i++)
+    for (size_t i = 0; i < c->nm; i++) {
         free(c->m[i].v);
+        free(c->m[i].rep);
+    }
     free(c->m);
     json_decref(c->errors);
     memset(c, 0, sizeof *c);
@@ -605,6 +758,17 @@ int results_cacc_add(struct results_cacc *c, const json_t *s)
                                      json_string_value(json_object_get(jm, "source")));
         if (!m)
             return -1;
+        /* the first declaration seen wins; a later different one is noted */
+        struct metric_sem sem = { (unsigned char)metric_better_from_name(json_string_value(json_object_get(jm, "better"))),
+                                  (unsigned char)metric_kind_from_name(json_string_value(json_object_get(jm, "kind"))),
+                                  json_is_true(json_object_get(jm, "gated")),
+                                  (float)json_number_value(json_object_get(jm, "tolerance")) };
+        if (!m->sem_seen && (sem.better || sem.kind)) {
+            m->sem = sem;
+            m->sem_seen = true;
+        } else if (m->sem_seen && (sem.better != m->sem.better || sem.kind != m->sem.kind || sem.gated != m->sem.gated)) {
+            m->sem_conflict = true;
+        }
         const char *status = json_string_value(json_object_get(jm, "status"));
         json_t *val = json_object_get(jm, "value");
         if (status && strcmp(status, "ok") == 0 && json_is_number(val) && isfinite(json_number_value(val))) {
@@ -614,8 +778,13 @@ int results_cacc_add(struct results_cacc *c, const json_t *s)
                 if (!p)
                     return -1;
                 m->v = p;
+                long *q = realloc(m->rep, cap * sizeof *q);
+                if (!q)
+                    return -1;
+                m->rep = q;
                 m->cap = cap;
             }
+            m->rep[m->n] = (long)json_integer_value(json_object_get(s, "rep"));
             m->v[m->n++] = json_number_value(val);
         } else {
             if (status && strcmp(status, "not counted") == 0)
@@ -640,6 +809,13 @@ static json_t *jreal(double v)
 static json_t *macc_stats(struct results_macc *m, const struct stats_limits *lim)
 {
     json_t *o = json_pack("{s:s, s:s, s:s}", "name", m->name, "unit", m->unit, "source", m->source);
+    if (m->sem_seen) {
+        json_object_set_new(o, "better", json_string(metric_better_name(m->sem.better)));
+        json_object_set_new(o, "kind", json_string(metric_kind_name(m->sem.kind)));
+        json_object_set_new(o, "gated", json_boolean(m->sem.gated));
+        if (m->sem.tolerance > 0)
+            json_object_set_new(o, "tolerance", json_real(m->sem.tolerance));
+    }
     struct stats_summary s;
     if (m->n > 0 && stats_summarize(m->v, m->n, lim, &s) == STATS_OK) {
         json_object_set_new(o, "status", json_string("ok"));

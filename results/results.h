@@ -18,7 +18,11 @@
  *   {"kind":"sample", "config":3, "rep":0, "axes":{"load":"mmap",...},
  *    "ok":true, "error":null, "t_s":1.25,   -- seconds since the sweep began
  *    "metrics":[{"name":"map_ns","unit":"ns","source":"time","status":"ok",
- *                "value":1234.0},
+ *                "value":1234.0, "better":"lower", "kind":"sample",
+ *                "gated":true},   -- declared semantics (metric.h); absent in
+ *                                    files from before them: "undeclared";
+ *                                    optional "tolerance":0.05 (the change
+ *                                    the gate lets pass for this metric)
  *               {"name":"first_token_ns","unit":"ns","source":"time",
  *                "status":"unsupported","value":null,"reason":"..."}, ...]}
  *   {"kind":"resume", "time":"...", "environment":{...}}   -- per --resume
@@ -179,6 +183,25 @@ bool results_reader_truncated(const struct results_reader *r);
 /* Close; NULL does nothing. */
 void results_reader_close(struct results_reader *r);
 
+/* ---- merging ------------------------------------------------------------- */
+
+enum {
+    RESULTS_MERGE_RENUMBER = 1u << 0,  /* number the repetitions of a configuration 0, 1, ... in input
+                                        * order (joining rounds of one plan run separately, ggperf ab);
+                                        * without it (config, rep) is kept and a duplicate is an error */
+};
+
+/* Join the samples of the results files paths[0..n) into one JSONL stream
+ * at out_path (written to a temporary file and renamed into place): the
+ * shards of one sweep (`ggperf run --shard K/N`) or rounds of one plan.
+ * Every input must be of the same workload with equal axes, configs and
+ * plan (RESULTS_EINVAL naming the first that differs): the output's header
+ * is the first input's without "shard", plus "merged_from" (one entry per
+ * input: path, shard, environment), so the merged file has exactly the
+ * plan of an unsharded run. It ends with an "end" record when every input
+ * was complete. Returns 0 or a code with err filled. */
+int results_merge(const char *const *paths, int n, const char *out_path, unsigned flags, char *err, size_t err_len);
+
 /* ---- per-configuration accumulation ------------------------------------- */
 
 /* The samples of one configuration gathered for statistics: what the
@@ -188,10 +211,14 @@ struct results_macc {                 /* one metric */
     char unit[32];
     char source[16];
     double *v;                        /* owned: the status-ok values, in sample order */
+    long *rep;                        /* owned: the "rep" of each value (pairs them across files) */
     size_t n, cap;
     size_t n_unsup, n_notc;           /* repetitions where it was unsupported / not counted */
     char status[16];                  /* the first such status ("unsupported", ...) */
     char reason[METRIC_REASON_MAX];   /* and its reason */
+    struct metric_sem sem;            /* the declared semantics (the first seen) */
+    bool sem_seen;                    /* some sample declared them (else: an old file) */
+    bool sem_conflict;                /* samples declared different semantics */
 };
 
 struct results_cacc {                 /* one configuration; zero it to start */

@@ -387,3 +387,88 @@ double stats_min_detectable_shift(const double *a, size_t n1, const double *b, s
     double z = stats_norm_quantile(1 - alpha / 2) + stats_norm_quantile(power);
     return z * sigma * sqrt(1.0 / (double)n1 + 1.0 / (double)n2) / sqrt(3 / M_PI);
 }
+
+struct absrank {
+    double a;
+    bool pos;
+};
+
+static int cmp_absrank(const void *x, const void *y)
+{
+    double a = ((const struct absrank *)x)->a, b = ((const struct absrank *)y)->a;
+    return (a > b) - (a < b);
+}
+
+int stats_wilcoxon_signed_rank(const double *d, size_t n, struct stats_wsr *out)
+{
+    memset(out, 0, sizeof *out);
+    out->p = 1;
+    struct absrank *r = malloc((n ? n : 1) * sizeof *r);
+    if (!r)
+        return STATS_ENOMEM;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(d[i])) {
+            free(r);
+            return STATS_EVALUE;
+        }
+        if (d[i] != 0)
+            r[m++] = (struct absrank){ fabs(d[i]), d[i] > 0 };
+    }
+    out->n = m;
+    if (m == 0) {
+        free(r);
+        return STATS_EEMPTY;
+    }
+    qsort(r, m, sizeof *r, cmp_absrank);
+    double wp = 0, tie = 0;
+    bool ties = false;
+    for (size_t i = 0; i < m;) {
+        size_t j = i;
+        while (j + 1 < m && r[j + 1].a == r[i].a)
+            j++;
+        double rank = (double)(i + j + 2) / 2, t = (double)(j - i + 1);
+        for (size_t k = i; k <= j; k++)
+            wp += r[k].pos ? rank : 0;
+        if (t > 1) {
+            ties = true;
+            tie += t * t * t - t;
+        }
+        i = j + 1;
+    }
+    free(r);
+    out->w_plus = wp;
+    double mean = (double)m * (double)(m + 1) / 4;
+    if (!ties && m <= STATS_WSR_EXACT_MAX) {
+        /* counts of rank subsets by their sum: the exact null distribution */
+        size_t top = m * (m + 1) / 2;
+        double *c = calloc(top + 1, sizeof *c);
+        if (!c)
+            return STATS_ENOMEM;
+        c[0] = 1;
+        for (size_t k = 1; k <= m; k++)
+            for (size_t sum = top; sum >= k; sum--)
+                c[sum] += c[sum - k];
+        double total = ldexp(1.0, (int)m), lo = 0, hi = 0;
+        size_t w = (size_t)wp;
+        for (size_t sum = 0; sum <= top; sum++) {
+            if (sum <= w)
+                lo += c[sum];
+            if (sum >= w)
+                hi += c[sum];
+        }
+        free(c);
+        double p = 2 * (lo < hi ? lo : hi) / total;
+        out->p = p > 1 ? 1 : p;
+        out->exact = true;
+        return STATS_OK;
+    }
+    double var = (double)m * (double)(m + 1) * (double)(2 * m + 1) / 24 - tie / 48;
+    double z = var > 0 ? (fabs(wp - mean) - 0.5) / sqrt(var) : 0;
+    if (z < 0)
+        z = 0;
+    out->p = erfc(z / sqrt(2.0));
+    if (out->p > 1)
+        out->p = 1;
+    return STATS_OK;
+}

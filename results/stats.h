@@ -139,4 +139,21 @@ int stats_hodges_lehmann(const double *a, size_t n1, const double *b, size_t n2,
 double stats_min_detectable_shift(const double *a, size_t n1, const double *b, size_t n2, double alpha,
                                   double power);
 
+struct stats_wsr {
+    size_t n;             /* non-zero differences used */
+    double w_plus;        /* sum of the ranks of the positive differences */
+    double p;             /* two-sided p-value */
+    bool exact;
+};
+
+#define STATS_WSR_EXACT_MAX 40
+
+/* Two-sided Wilcoxon signed-rank test of the paired differences d[0..n)
+ * against a median of 0 (zeros dropped, as Wilcoxon did). Exact null
+ * distribution when at most STATS_WSR_EXACT_MAX non-zero differences and
+ * no tied magnitudes, else the normal approximation with the tie-corrected
+ * variance and a continuity correction. Returns STATS_OK, STATS_EEMPTY (no
+ * non-zero difference: out->p is 1), STATS_EVALUE, STATS_ENOMEM. */
+int stats_wilcoxon_signed_rank(const double *d, size_t n, struct stats_wsr *out);
+
 #endif

@@ -442,7 +442,7 @@ static void bus_teardown(void *state) { free(state); }
 
 static const struct workload bus_workload = {
     "bus", "test-only: reads a mapped file, truncated under it on request", NULL, 0,
-    WORKLOAD_NEEDS_MODEL | WORKLOAD_ISOLATE, bus_setup, bus_run, NULL, bus_teardown,
+    WORKLOAD_NEEDS_MODEL | WORKLOAD_ISOLATE, bus_setup, bus_run, NULL, bus_teardown, NULL, 0,
 };
 
 START_TEST(test_sweep_survives_sigbus_in_repetition)

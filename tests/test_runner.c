@@ -78,12 +78,12 @@ static void fake_teardown(void *state)
 }
 
 static const struct workload fake = {
-    "fake", "test-only workload", fake_axes, 2, 0, fake_setup, fake_run, fake_work, fake_teardown,
+    "fake", "test-only workload", fake_axes, 2, 0, fake_setup, fake_run, fake_work, fake_teardown, NULL, 0,
 };
 
 static const struct workload fake_iso = {
     "fake", "test-only workload, isolated", fake_axes, 2, WORKLOAD_ISOLATE, fake_setup, fake_run, fake_work,
-    fake_teardown,
+    fake_teardown, NULL, 0,
 };
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -355,7 +355,7 @@ START_TEST(test_stop_and_resume_api)
     ck_assert(sum.complete);
 
     /* a stream of another workload is refused */
-    static const struct workload other = { "other", "", fake_axes, 2, 0, fake_setup, fake_run, NULL, fake_teardown };
+    static const struct workload other = { "other", "", fake_axes, 2, 0, fake_setup, fake_run, NULL, fake_teardown, NULL, 0 };
     r.wl = &other;
     ck_assert_int_eq(runner_run(&r, &sum, err, sizeof err), RUNNER_EMISMATCH);
 }
@@ -460,6 +460,69 @@ START_TEST(test_sigkill_then_resume_cli)
 }
 END_TEST
 
+/* ggperf run --shard K/N + merge: the shards' union is the unsharded
+ * sweep: the same header plan (workload, axes, configs, plan) and the same
+ * (config, rep) pairs; overlapping shards are refused. */
+START_TEST(test_shards_merge_to_the_same_plan)
+{
+    const char *dir = tu_tmpdir();
+    char all[256], sh[3][256], merged[256], err[512];
+    snprintf(all, sizeof all, "%s/all.jsonl", dir);
+    snprintf(merged, sizeof merged, "%s/merged.jsonl", dir);
+    const char *lists[] = { "a,c", "1,2,3" };
+    struct runner_opts o = fake_opts(&fake, lists, all);
+    struct runner_summary sum;
+    ck_assert_msg(runner_run(&o, &sum, err, sizeof err) == 0, "%s", err);
+    const char *paths[3];
+    int ran = 0;
+    for (int k = 0; k < 3; k++) {
+        snprintf(sh[k], sizeof sh[k], "%s/shard%d.jsonl", dir, k + 1);
+        struct runner_opts so = fake_opts(&fake, lists, sh[k]);
+        so.shard_k = k + 1;
+        so.shard_n = 3;
+        ck_assert_msg(runner_run(&so, &sum, err, sizeof err) == 0, "%s", err);
+        ck_assert(sum.complete);
+        ran += (int)sum.reps_run;
+        paths[k] = sh[k];
+    }
+    ck_assert_int_eq(ran, 6 * 3); /* each configuration in exactly one shard */
+    ck_assert_msg(results_merge(paths, 3, merged, 0, err, sizeof err) == 0, "%s", err);
+    struct results_reader *a, *m;
+    ck_assert(results_reader_open(&a, all, err, sizeof err) == 0);
+    ck_assert(results_reader_open(&m, merged, err, sizeof err) == 0);
+    static const char *const keys[] = { "workload", "axes", "configs", "plan" };
+    for (int i = 0; i < 4; i++)
+        ck_assert_msg(json_equal(json_object_get(results_reader_header(a), keys[i]),
+                                 json_object_get(results_reader_header(m), keys[i])), "%s differs", keys[i]);
+    ck_assert_ptr_null(json_object_get(results_reader_header(m), "shard"));
+    ck_assert_int_eq(json_array_size(json_object_get(results_reader_header(m), "merged_from")), 3);
+    results_reader_close(a);
+    results_reader_close(m);
+    struct tally ta, tm;
+    bool complete;
+    tally_stream(all, &ta, NULL, NULL);
+    tally_stream(merged, &tm, &complete, NULL);
+    ck_assert(complete);
+    ck_assert_int_eq(ta.n, tm.n);
+    for (int c = 0; c < 6; c++)
+        ck_assert_int_eq(ta.per_config[c], tm.per_config[c]);
+    /* the same shard twice overlaps */
+    const char *twice[] = { sh[0], sh[0] };
+    snprintf(merged, sizeof merged, "%s/bad.jsonl", dir);
+    ck_assert_int_eq(results_merge(twice, 2, merged, 0, err, sizeof err), RESULTS_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "earlier input"));
+    /* ... unless the repetitions are numbered anew (rounds of one plan) */
+    ck_assert_msg(results_merge(twice, 2, merged, RESULTS_MERGE_RENUMBER, err, sizeof err) == 0, "%s", err);
+    tally_stream(merged, &tm, NULL, NULL);
+    ck_assert_int_eq(tm.n, 2 * 2 * 3);
+    /* a bad shard spec */
+    struct runner_opts bad = fake_opts(&fake, lists, merged);
+    bad.shard_k = 4;
+    bad.shard_n = 3;
+    ck_assert_int_eq(runner_run(&bad, &sum, err, sizeof err), RUNNER_EINVAL);
+}
+END_TEST
+
 START_TEST(test_env_hash_and_capture)
 {
     ck_assert_uint_eq(env_xxh64("", 0, 0), 0xEF46DB3751D8E999ull);
@@ -554,6 +617,7 @@ Suite *runner_suite(void)
     tcase_add_test(tc, test_min_time_rounds_capped);
     tcase_add_test(tc, test_sigkill_then_resume_cli);
     tcase_add_test(tc, test_env_hash_and_capture);
+    tcase_add_test(tc, test_shards_merge_to_the_same_plan);
     suite_add_tcase(s, tc);
     return s;
 }

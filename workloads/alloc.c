@@ -243,7 +243,21 @@ done:
     return rc;
 }
 
+/* The primary set: tokens/s and the median step. */
+static const struct metric_decl alloc_metrics[] = {
+    { "tokens_per_s", METRIC_SEM(HIGHER, SAMPLE, true) },
+    { "token_p50_ns", METRIC_SEM(LOWER, SAMPLE, true) },
+    { "token_*", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "alloc_*", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "touch_ns_per_token", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "minor_faults_per_token", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "rss_anon_bytes", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "rss_anon_delta_bytes", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "scratch_bytes", METRIC_SEM(NEITHER, INFO, false) },
+};
+
 const struct workload workload_alloc = {
+    WORKLOAD_METRICS(alloc_metrics),
     .name = "alloc",
     .description = "per-token scratch allocation (heap, arena, mmap+MADV_DONTNEED): latency, allocator time, RSS",
     .axes = alloc_axes,

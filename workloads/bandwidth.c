@@ -65,7 +65,14 @@ static void bandwidth_teardown(void *state)
     free(state);
 }
 
+/* The primary set: the runner's bandwidth of the kernel (work() / run_ns). */
+static const struct metric_decl bandwidth_metrics[] = {
+    { "bandwidth_gbps", METRIC_SEM(HIGHER, SAMPLE, true) },
+    { "array_bytes", METRIC_SEM(NEITHER, INFO, false) },
+};
+
 const struct workload workload_bandwidth = {
+    WORKLOAD_METRICS(bandwidth_metrics),
     .name = "bandwidth",
     .description = "STREAM copy and triad memory bandwidth per thread count (the probe as a sweep)",
     .axes = bandwidth_axes,

@@ -478,7 +478,25 @@ static void ct_work(const void *state, double *bytes, double *flops)
     *flops = s->dot ? 2.0 * rows * CT_COLS : 0;
 }
 
+/* The primary set: the median time per 1024 rows. */
+static const struct metric_decl contention_metrics[] = {
+    { "ns_per_1024_rows", METRIC_SEM(LOWER, SAMPLE, true) },
+    { "ns_per_1024_rows_undisturbed", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "ns_per_1024_rows_min", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "cpu_ns_per_1024_rows", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "weight_gbps", METRIC_SEM(HIGHER, SAMPLE, false) },
+    { "dispatch_share*", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "undisturbed_passes", METRIC_SEM(NEITHER, INFO, false) },
+    { "on_cpu_fraction", METRIC_SEM(NEITHER, INFO, false) },
+    { "shared_line*", METRIC_SEM(NEITHER, COUNT, false) },
+    { "sweeps_per_pass", METRIC_SEM(NEITHER, INFO, false) },
+    { "coherence_loads_per_1024_rows", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "result_checksum", METRIC_SEM(NEITHER, INFO, false) },
+    { "weight_misalign_bytes", METRIC_SEM(NEITHER, INFO, false) },
+};
+
 const struct workload workload_contention = {
+    WORKLOAD_METRICS(contention_metrics),
     .name = "contention",
     .description = "false sharing of kernel outputs: blocked/interleaved/padded ownership x threads x weight "
                    "alignment x type",

@@ -167,7 +167,21 @@ static int cc_run(void *state, struct workload_sink *out, char *err, size_t err_
     return 0;
 }
 
+/* The calibration's figures are context for the study, not results to
+ * gate: none is gated by default. */
+static const struct metric_decl calib_metrics[] = {
+    { "ns_per_increment", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "ns_per_increment_undisturbed", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "ns_per_increment_min", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "cpu_ns_per_increment", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "dispatch_share*", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "undisturbed_passes", METRIC_SEM(NEITHER, INFO, false) },
+    { "on_cpu_fraction", METRIC_SEM(NEITHER, INFO, false) },
+    { "counter_check", METRIC_SEM(NEITHER, INFO, false) },
+};
+
 const struct workload workload_contention_calib = {
+    WORKLOAD_METRICS(calib_metrics),
     .name = "contention_calib",
     .description = "false-sharing penalty of this machine: per-thread counters in one line vs a line each",
     .axes = cc_axes,

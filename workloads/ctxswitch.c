@@ -104,7 +104,15 @@ static void ctxswitch_teardown(void *state)
     free(state);
 }
 
+/* The primary set: the cost of one switch. */
+static const struct metric_decl ctxswitch_metrics[] = {
+    { "switch_ns", METRIC_SEM(LOWER, SAMPLE, true) },
+    { "round_trip_ns", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "switches_per_round_trip", METRIC_SEM(LOWER, SAMPLE, false) },
+};
+
 const struct workload workload_ctxswitch = {
+    WORKLOAD_METRICS(ctxswitch_metrics),
     .name = "ctxswitch",
     .description = "context-switch cost: two threads ping-ponging through a futex or a pipe, pinned or not",
     .axes = ctxswitch_axes,

@@ -451,7 +451,37 @@ done:
     return rc;
 }
 
+/* The primary set: tokens/s and the median step; any simulated counts. The
+ * STREAM peak is measured once per sweep: context, never a result. */
+static const struct metric_decl decode_metrics[] = {
+    /* where the weights were when the clock started (wlutil_weights_ready): context */
+    { "weights_resident_fraction", METRIC_SEM(NEITHER, ENV, false) },
+    { "weights_rewarmed", METRIC_SEM(NEITHER, INFO, false) },
+    { "tokens_per_s", METRIC_SEM(HIGHER, SAMPLE, true) },
+    { "token_p50_ns", METRIC_SEM(LOWER, SAMPLE, true) },
+    { "token_*", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "eff_bw_gbps", METRIC_SEM(HIGHER, SAMPLE, false) },
+    { "matmul_gflops", METRIC_SEM(HIGHER, SAMPLE, false) },
+    { "ipc", METRIC_SEM(HIGHER, SAMPLE, false) },
+    { "bw_fraction_of_peak", METRIC_SEM(NEITHER, SAMPLE, false) },
+    { "peak_triad_gbps", METRIC_SEM(HIGHER, ENV, false) },
+    { "weights_huge_fraction", METRIC_SEM(NEITHER, ENV, false) },
+    { "decode_bytes_per_token", METRIC_SEM(NEITHER, INFO, false) },
+    { "kv_bytes", METRIC_SEM(NEITHER, INFO, false) },
+    { "kernel_isa_level", METRIC_SEM(NEITHER, INFO, false) },
+    { "regions_per_token", METRIC_SEM(NEITHER, INFO, false) },
+    { "matmul_ns_per_token", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "attn_ns_per_token", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "region_errors", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "sim_isa_level", METRIC_SEM(NEITHER, INFO, false) },
+    { "sim_tokens", METRIC_SEM(NEITHER, INFO, false) },
+    { "sim_d1_bytes", METRIC_SEM(NEITHER, INFO, false) },
+    { "sim_ll_bytes", METRIC_SEM(NEITHER, INFO, false) },
+    { "sim_*", METRIC_SEM(LOWER, COUNT, true) },
+};
+
 const struct workload workload_decode = {
+    WORKLOAD_METRICS(decode_metrics),
     .name = "decode",
     .description = "token generation: tokens/s, per-token latency, effective bandwidth vs the STREAM peak, counters",
     .axes = decode_axes,

@@ -198,7 +198,18 @@ done:
     return rc;
 }
 
+/* The primary set: the time per step; the sizes echo the configuration. */
+static const struct metric_decl kvcache_metrics[] = {
+    { "ns_per_step", METRIC_SEM(LOWER, SAMPLE, true) },
+    { "step_*", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "attn_ns_per_step", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "attn_kv_gbps", METRIC_SEM(HIGHER, SAMPLE, false) },
+    { "kv_row_bytes", METRIC_SEM(NEITHER, INFO, false) },
+    { "kv_bytes", METRIC_SEM(NEITHER, INFO, false) },
+};
+
 const struct workload workload_kvcache = {
+    WORKLOAD_METRICS(kvcache_metrics),
     .name = "kvcache",
     .description = "attention over a growing KV cache, aligned vs padded rows: time per step, L1d misses",
     .axes = kvcache_axes,

@@ -546,7 +546,22 @@ done:
     return rc;
 }
 
+/* The primary set: the time until the model is ready; the cache state
+ * found is context. */
+static const struct metric_decl load_metrics[] = {
+    { "ready_ns", METRIC_SEM(LOWER, SAMPLE, true) },
+    { "load_gbps", METRIC_SEM(HIGHER, SAMPLE, false) },
+    { "resident_before_fraction", METRIC_SEM(NEITHER, ENV, false) },
+    { "cold_ok", METRIC_SEM(NEITHER, ENV, false) },
+    { "file_bytes", METRIC_SEM(NEITHER, INFO, false) },
+    { "*_ns", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "*_bytes", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "minor_faults", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "major_faults", METRIC_SEM(LOWER, SAMPLE, false) },
+};
+
 const struct workload workload_load = {
+    WORKLOAD_METRICS(load_metrics),
     .name = "load",
     .description = "model loading: read vs mmap variants vs O_DIRECT, cold and warm page cache, phase by phase",
     .axes = load_axes,

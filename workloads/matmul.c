@@ -337,7 +337,20 @@ done:
     return rc;
 }
 
+/* The primary set: the kernel's rate; the rest follow from it or echo the shape. */
+static const struct metric_decl matmul_metrics[] = {
+    { "gflops", METRIC_SEM(HIGHER, SAMPLE, true) },
+    { "gbps", METRIC_SEM(HIGHER, SAMPLE, false) },
+    { "ns_per_matmul", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "bytes_per_flop", METRIC_SEM(NEITHER, INFO, false) },
+    { "check_rel_err", METRIC_SEM(NEITHER, INFO, false) },
+    { "iters", METRIC_SEM(NEITHER, INFO, false) },
+    { "out_abs_mean", METRIC_SEM(NEITHER, INFO, false) },
+    { "weight_bytes", METRIC_SEM(NEITHER, INFO, false) },
+};
+
 const struct workload workload_matmul = {
+    WORKLOAD_METRICS(matmul_metrics),
     .name = "matmul",
     .description = "matrix product: naive vs cache-blocked vs engine kernels vs OpenBLAS at model shapes: GFLOPS, bytes/flop",
     .axes = mm_axes,

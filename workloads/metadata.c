@@ -208,7 +208,18 @@ static int metadata_run(void *state, struct workload_sink *out, char *err, size_
     return 0;
 }
 
+/* The primary set: the open; the rest describe the file. */
+static const struct metric_decl metadata_metrics[] = {
+    { "open_ns", METRIC_SEM(LOWER, SAMPLE, true) },
+    { "file_bytes", METRIC_SEM(NEITHER, INFO, false) },
+    { "index_bytes", METRIC_SEM(NEITHER, INFO, false) },
+    { "n_kv", METRIC_SEM(NEITHER, INFO, false) },
+    { "n_tensors", METRIC_SEM(NEITHER, INFO, false) },
+    { "n_vocab", METRIC_SEM(NEITHER, INFO, false) },
+};
+
 const struct workload workload_metadata = {
+    WORKLOAD_METRICS(metadata_metrics),
     .name = "metadata",
     .description = "GGUF metadata parse time and heap use for 32k and 128k-token vocabularies",
     .axes = metadata_axes,

@@ -149,7 +149,21 @@ done:
     return rc;
 }
 
+/* The primary set: prompt tokens per second. */
+static const struct metric_decl prefill_metrics[] = {
+    /* where the weights were when the clock started (wlutil_weights_ready): context */
+    { "weights_resident_fraction", METRIC_SEM(NEITHER, ENV, false) },
+    { "weights_rewarmed", METRIC_SEM(NEITHER, INFO, false) },
+    { "prefill_tokens_per_s", METRIC_SEM(HIGHER, SAMPLE, true) },
+    { "matmul_gflops", METRIC_SEM(HIGHER, SAMPLE, false) },
+    { "passes", METRIC_SEM(NEITHER, INFO, false) },
+    { "ttft_ns", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "prefill_ns", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "ns_per_prompt_token", METRIC_SEM(LOWER, SAMPLE, false) },
+};
+
 const struct workload workload_prefill = {
+    WORKLOAD_METRICS(prefill_metrics),
     .name = "prefill",
     .description = "prompt processing: tokens/s per prompt length and time to first token",
     .axes = prefill_axes,

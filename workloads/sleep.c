@@ -52,7 +52,14 @@ static void sleep_teardown(void *state)
     free(state);
 }
 
+/* The primary set: how late the wake-up comes. */
+static const struct metric_decl sleep_metrics[] = {
+    { "overshoot_ns", METRIC_SEM(LOWER, SAMPLE, true) },
+    { "slept_ns", METRIC_SEM(LOWER, SAMPLE, false) },
+};
+
 const struct workload workload_sleep = {
+    WORKLOAD_METRICS(sleep_metrics),
     .name = "sleep",
     .description = "timed sleep and its overshoot: the timing floor of this machine",
     .axes = sleep_axes,

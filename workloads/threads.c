@@ -172,7 +172,20 @@ done:
     return rc;
 }
 
+/* The primary set: tokens/s and the median step. */
+static const struct metric_decl threads_metrics[] = {
+    { "tokens_per_s", METRIC_SEM(HIGHER, SAMPLE, true) },
+    { "token_p50_ns", METRIC_SEM(LOWER, SAMPLE, true) },
+    { "token_*", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "barriers_per_token", METRIC_SEM(NEITHER, INFO, false) },
+    { "oversubscribed", METRIC_SEM(NEITHER, ENV, false) },
+    { "futex_waits", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "futex_wakes", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "spin_loops", METRIC_SEM(LOWER, SAMPLE, false) },
+};
+
 const struct workload workload_threads = {
+    WORKLOAD_METRICS(threads_metrics),
     .name = "threads",
     .description = "thread count, pinning and wait policy: tokens/s, wake-up latency, switches, run-queue delay",
     .axes = threads_axes,

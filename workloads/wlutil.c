@@ -65,6 +65,16 @@ void wlutil_emit_latency(struct workload_sink *out, const char *prefix, double *
     for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
         char name[METRIC_NAME_MAX];
         snprintf(name, sizeof name, "%s_%s", prefix, q[i].suffix);
+        /* A percentile needs samples above it, or it is just the maximum
+         * (p95 = p99 = max with 16 steps): WLUTIL_PCT_TAIL of them at least. */
+        int need = q[i].p < 1 ? (int)ceil(WLUTIL_PCT_TAIL / (1 - q[i].p) - 1e-9) : 1;
+        if (n > 0 && n < need) {
+            char why[METRIC_REASON_MAX];
+            snprintf(why, sizeof why, "%s needs at least %d samples per repetition to differ from the maximum "
+                     "(have %d)", q[i].suffix, need, n);
+            workload_emit_unsupported(out, name, "ns", METRIC_SRC_TIME, why);
+            continue;
+        }
         struct metric *m = workload_emit(out, name, "ns", METRIC_SRC_TIME, n > 0 ? wlutil_percentile(ns, n, q[i].p) : 0);
         if (m && n == 0) {
             m->status = METRIC_NOT_COUNTED;
@@ -455,7 +465,9 @@ void wlutil_emit_l1d(struct workload_sink *out, const char *name, const struct w
         workload_emit(out, "sim_ll_misses", "count", METRIC_SRC_SIM, (double)(sim->dlmr + sim->dlmw) / units);
         workload_emit(out, "sim_data_reads", "count", METRIC_SRC_SIM, (double)sim->dr / units);
         workload_emit(out, "sim_instructions", "count", METRIC_SRC_SIM, (double)sim->ir / units);
-        workload_emit(out, "sim_d1_bytes", "bytes", METRIC_SRC_SIM, (double)sim->d1.size_bytes);
+        struct metric *sz = workload_emit(out, "sim_d1_bytes", "bytes", METRIC_SRC_SIM, (double)sim->d1.size_bytes);
+        if (sz) /* the simulated cache's size: a setting, not a result */
+            sz->sem = (struct metric_sem)METRIC_SEM(NEITHER, INFO, false);
         return;
     }
     char why[METRIC_REASON_MAX];

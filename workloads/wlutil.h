@@ -38,8 +38,12 @@ extern const char *const wlutil_kernel_choices[];
 int wlutil_kernels(int k, enum quant_isa *isa, char *err, size_t err_len);
 
 /* Sort ns[0..n) and emit PREFIX_p50_ns, _p95_ns, _p99_ns, _max_ns
- * (nearest rank: p99 of 16 samples is the largest), source time. n == 0
- * emits them as not counted. */
+ * (nearest rank), source time. A percentile p is emitted only when at
+ * least WLUTIL_PCT_TAIL samples lie above it (n >= TAIL / (1 - p): p50
+ * from 2 samples, p95 from 20, p99 from 100); below that it is the
+ * maximum under another name (p95 = p99 = max with 16 steps) and is
+ * unsupported with the reason. n == 0 emits them as not counted. */
+#define WLUTIL_PCT_TAIL 1
 void wlutil_emit_latency(struct workload_sink *out, const char *prefix, double *ns, int n);
 
 /* Nearest-rank percentile p (0..1] of sorted x[0..n), n > 0. */

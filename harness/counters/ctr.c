@@ -825,3 +825,17 @@ uint64_t ctr_regions_errors(const struct ctr_regions *r)
 {
     return r ? r->errors : 0;
 }
+
+struct metric_sem ctr_metric_sem(enum metric_source source)
+{
+    static const struct metric_sem noisy = METRIC_SEM(LOWER, SAMPLE, false);
+    static const struct metric_sem sim = METRIC_SEM(LOWER, COUNT, true);
+    static const struct metric_sem none = { 0, 0, false, 0 };
+    switch (source) {
+    case METRIC_SRC_HW:
+    case METRIC_SRC_SW:
+    case METRIC_SRC_SCHED: return noisy;
+    case METRIC_SRC_SIM: return sim;
+    default: return none;
+    }
+}

@@ -162,6 +162,14 @@ void ctr_sched_drain(struct ctr_set *s);
 /* Find a metric by name in m[0..n); NULL if absent. */
 const struct metric *ctr_metric_find(const struct metric *m, int n, const char *name);
 
+/* What the counter backends declare their figures mean, by source: hw,
+ * sw and sched counts vary from repetition to repetition (kind sample,
+ * lower is better, not gated by default: scheduling noise, not the code);
+ * sim counts are deterministic (kind count, lower is better, gated).
+ * Other sources: undeclared (all zero). A workload's own table overrides
+ * this for a figure it knows better (a cache size, a token count). */
+struct metric_sem ctr_metric_sem(enum metric_source source);
+
 /* ---- whole commands -------------------------------------------------- */
 
 /* Run argv (argv[0] searched in PATH) as a child and count it from its exec

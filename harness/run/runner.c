@@ -15,6 +15,7 @@
 
 #include "base/bitset.h"
 #include "base/err.h"
+#include "harness/counters/ctr.h"
 #include "harness/machine/clock.h"
 #include "harness/machine/env.h"
 #include "harness/machine/probe.h"
@@ -233,10 +234,12 @@ struct wire_metric {
     int32_t source, status;
     double value, running_fraction;
     char reason[METRIC_REASON_MAX];
+    struct metric_sem sem;
 };
 
 struct ctx {
     const struct runner_opts *o;
+    int shard_k, shard_n;           /* this sweep's slice (0, 0: all) */
     struct runner_plan plan;
     json_t *header;
     struct results_stream *stream;
@@ -359,6 +362,7 @@ static int run_isolated(struct ctx *c, void *state, struct workload_sink *sink, 
             wm[i].value = m->value;
             wm[i].running_fraction = m->running_fraction;
             memcpy(wm[i].reason, m->reason, sizeof wm[i].reason);
+            wm[i].sem = m->sem;
         }
         int bad = write_full(fds[1], &h, sizeof h) || write_full(fds[1], wm, (size_t)h.n * sizeof wm[0]);
         _exit(bad ? 3 : 0);
@@ -400,6 +404,7 @@ static int run_isolated(struct ctx *c, void *state, struct workload_sink *sink, 
         m->running_fraction = wm[i].running_fraction;
         memcpy(m->reason, wm[i].reason, sizeof m->reason);
         m->reason[sizeof m->reason - 1] = '\0';
+        m->sem = wm[i].sem;
     }
     if (h.rc != 0) {
         h.err[sizeof h.err - 1] = '\0';
@@ -422,6 +427,36 @@ static int run_one(struct ctx *c, int cfg, struct workload_sink *sink, uint64_t 
     if (rc != 0 && !err[0])
         snprintf(err, err_len, "failed (no message)");
     return rc;
+}
+
+/* The runner's own figures: the repetition's wall time is a sample like
+ * any other, but the workload's primary set is what the gate judges; the
+ * derived rates follow run_ns. */
+static const struct metric_decl runner_metrics[] = {
+    { "run_ns", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "runner_overhead_ns", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "bandwidth_gbps", METRIC_SEM(HIGHER, SAMPLE, false) },
+    { "gflops", METRIC_SEM(HIGHER, SAMPLE, false) },
+};
+
+/* Declared semantics for every figure of the sink that has none yet: the
+ * workload's table, then the runner's, then the counter backend that
+ * made it (ctr_metric_sem). What none declares stays undeclared, and the
+ * gate will not judge it. */
+static void declare_metrics(const struct workload *wl, struct workload_sink *sink)
+{
+    for (int i = 0; i < sink->n; i++) {
+        struct metric *m = &sink->m[i];
+        if (m->sem.kind)
+            continue;
+        const struct metric_decl *d = metric_decl_find(wl->metrics, wl->n_metrics, m->name);
+        if (!d)
+            d = metric_decl_find(runner_metrics, (int)(sizeof runner_metrics / sizeof runner_metrics[0]), m->name);
+        if (d)
+            m->sem = d->sem;
+        else
+            m->sem = ctr_metric_sem(m->source);
+    }
 }
 
 static void add_runner_metrics(struct ctx *c, int cfg, struct workload_sink *sink, bool ok, double run_ns,
@@ -615,6 +650,12 @@ static int add_study(json_t *header, const char *question, const char *compare)
     return json_object_set_new(st, "compare", list);
 }
 
+/* Whether configuration id belongs to this sweep's shard. */
+static bool in_shard(const struct ctx *c, int id)
+{
+    return c->shard_n <= 1 || id % c->shard_n == c->shard_k - 1;
+}
+
 int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *err, size_t err_len)
 {
     struct ctx c;
@@ -650,6 +691,9 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
         max_rounds = (int)json_integer_value(json_object_get(plan, "max_rounds"));
         seed = (uint64_t)json_integer_value(json_object_get(plan, "seed"));
         model_path = json_string_value(json_object_get(json_object_get(c.header, "model"), "path"));
+        json_t *shard = json_object_get(c.header, "shard");
+        c.shard_k = (int)json_integer_value(json_object_get(shard, "k"));
+        c.shard_n = (int)json_integer_value(json_object_get(shard, "n"));
         int n = c.plan.n_configs;
         c.done = calloc((size_t)n, sizeof *c.done);
         c.run_ns_sum = calloc((size_t)n, sizeof *c.run_ns_sum);
@@ -697,6 +741,12 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
             rc = err_fail(err, err_len, RUNNER_EINVAL, "runner: repetitions must be >= 1, warmup and min time >= 0");
             goto out;
         }
+        if (o->shard_n < 0 || (o->shard_n > 0 && (o->shard_k < 1 || o->shard_k > o->shard_n))) {
+            rc = err_fail(err, err_len, RUNNER_EINVAL, "runner: shard %d/%d: K must lie in 1..N", o->shard_k, o->shard_n);
+            goto out;
+        }
+        c.shard_k = o->shard_k;
+        c.shard_n = o->shard_n;
         if (max_rounds == 0)
             max_rounds = RUNNER_DEFAULT_MAX_ROUNDS;
         if (max_rounds < reps)
@@ -731,6 +781,8 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
             rc = err_fail(err, err_len, RUNNER_ENOMEM, "out of memory");
             goto out;
         }
+        if (c.shard_n > 1)
+            json_object_set_new(c.header, "shard", json_pack("{s:i, s:i}", "k", c.shard_k, "n", c.shard_n));
         int n = c.plan.n_configs;
         c.done = calloc((size_t)n, sizeof *c.done);
         c.run_ns_sum = calloc((size_t)n, sizeof *c.run_ns_sum);
@@ -761,6 +813,8 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
 
     /* which configurations still need work: setup only those */
     for (int i = 0; i < n; i++) {
+        if (!in_shard(&c, i))
+            continue; /* another shard's: never set up, never run */
         bool needed = false;
         for (int r = 0; r < reps && !needed; r++)
             needed = !is_done(&c, i, r);
@@ -791,7 +845,10 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
 
     struct workload_sink *sink = &c.sink;
     char rerr[1024], label[256];
-    long total = (long)n * reps - sum->reps_skipped;
+    int n_mine = 0;
+    for (int i = 0; i < n; i++)
+        n_mine += in_shard(&c, i);
+    long total = (long)n_mine * reps - sum->reps_skipped;
     if (total < 0)
         total = 0;
 
@@ -821,11 +878,11 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
         bool want = round < reps;
         if (!want && min_time_s > 0)
             for (int i = 0; i < n && !want; i++)
-                want = !c.setup_err[i] && c.run_ns_sum[i] * 1e-9 < min_time_s;
+                want = in_shard(&c, i) && !c.setup_err[i] && c.run_ns_sum[i] * 1e-9 < min_time_s;
         if (!want)
             break;
         if (round >= reps)
-            total += n; /* min-time extends the plan a round at a time */
+            total += n_mine; /* min-time extends the plan a round at a time */
         runner_round_order(n, seed, (uint64_t)round, c.order);
         for (int k = 0; k < n; k++) {
             if (o->stop && *o->stop)
@@ -864,6 +921,7 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
             c.prev_run_end = t1;
             c.run_ns_sum[i] += run_ns;
             add_runner_metrics(&c, i, sink, ok, run_ns, over_ns);
+            declare_metrics(c.o->wl, sink);
             keep_overhead(&c, over_ns);
             rc = record(&c, i, round, ok, rerr, sink, clock_seconds(c.t_start, t0), err, err_len);
             if (rc != 0)

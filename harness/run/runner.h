@@ -105,6 +105,10 @@ struct runner_opts {
     const char *stream_path;        /* the JSONL stream: created (must not exist) or resumed */
     bool resume;                    /* continue stream_path: plan, model and seed come from its header */
     bool skip_env;                  /* tests: record no environment (it takes a few ms) */
+    int shard_k, shard_n;           /* run only configurations with id % shard_n == shard_k - 1 (1 <= k <= n);
+                                     * 0, 0: all. The header keeps every configuration (the same plan) and
+                                     * records "shard":{"k","n"}; results_merge joins the shards. Ignored on
+                                     * resume: the header's */
     /* Called before each repetition (progress lines are the caller's to print). */
     void (*progress)(void *user, const struct runner_progress *p);
     void *progress_user;

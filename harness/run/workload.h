@@ -82,6 +82,7 @@ struct workload {
     int n_axes;
     unsigned flags;              /* WORKLOAD_NEEDS_MODEL | WORKLOAD_ISOLATE */
 
+
     /* Prepare a configuration (not timed). Returns 0 with *state set, or
      * negative with a message: the whole configuration then fails. */
     int (*setup)(const struct workload_config *cfg, void **state, char *err, size_t err_len);
@@ -98,7 +99,20 @@ struct workload {
 
     /* Release the state; called with every state setup() returned. */
     void (*teardown)(void *state);
+
+    /* (Last, so positional initializers of test workloads stay valid.)
+     * What its figures mean (results/metric.h): direction, kind, and
+     * whether the regression gate judges them by default (the primary
+     * set: keep it small). Exact names, prefixes ending in '*' or
+     * suffixes starting with one; the first match wins. A figure the table misses gets the semantics of
+     * the counter backend that made it (ctr_metric_sem), else none: the
+     * gate leaves an undeclared figure alone. */
+    const struct metric_decl *metrics;
+    int n_metrics;
 };
+
+/* The n_metrics of a table: WORKLOAD_METRICS(tbl) fills both fields. */
+#define WORKLOAD_METRICS(tbl) .metrics = (tbl), .n_metrics = (int)(sizeof(tbl) / sizeof((tbl)[0]))
 
 /* Index of the axis called name in wl->axes, or -1. */
 static inline int workload_axis_index(const struct workload *wl, const char *name)

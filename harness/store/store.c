@@ -72,7 +72,19 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS baselines("
     " name TEXT PRIMARY KEY, saved TEXT NOT NULL, commit_id TEXT, saved_by TEXT, workload TEXT NOT NULL,"
     " source TEXT, n_configs INTEGER, n_samples INTEGER, document TEXT NOT NULL);"
-    "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '1');";
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '1');"
+    /* the history of gated runs (history.h): a table of its own, added
+     * without a schema version bump since no older reader looks at it */
+    "CREATE TABLE IF NOT EXISTS history("
+    " id INTEGER PRIMARY KEY, time TEXT NOT NULL, machine TEXT NOT NULL, cpu TEXT, branch TEXT, commit_id TEXT,"
+    " workload TEXT NOT NULL, config TEXT NOT NULL, metric TEXT NOT NULL, unit TEXT, better TEXT, verdict TEXT,"
+    " value REAL NOT NULL, base REAL, change REAL, noise REAL, mde REAL, n INTEGER, source TEXT);"
+    "CREATE INDEX IF NOT EXISTS history_series ON history(machine, workload, metric, config, id);";
+
+struct sqlite3 *store_sqlite(struct store *s)
+{
+    return s->db;
+}
 
 void store_close(struct store *s)
 {

@@ -58,6 +58,11 @@ struct store_entry {
 };
 
 struct store;
+struct sqlite3;
+
+/* The open database (borrowed until store_close): the history
+ * (harness/store/history.h) keeps its table in the same file. */
+struct sqlite3 *store_sqlite(struct store *s);
 
 /* The default database path (see above) into buf. Returns 0, or STORE_EIO
  * when neither GGPERF_STORE nor HOME is set, or the path is too long. */
