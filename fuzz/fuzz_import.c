@@ -17,7 +17,7 @@
  *
  * Built and run by scripts/fuzz.sh; tests/test_harden_fuzz_import.c feeds
  * the seeds and past findings through it in `make test`.
- * fuzz-build: results/results.c results/stats.c results/fmt.c reports/import.c reports/import_llama.c reports/import_ggperf.c reports/import_gbench.c -ljansson -lsqlite3
+ * fuzz-build: results/results.c results/results_stats.c results/results_view.c results/stats.c results/fmt.c reports/import.c reports/import_llama.c reports/import_ggperf.c reports/import_gbench.c -ljansson -lsqlite3
  */
 #include <stdbool.h>
 #include <stdint.h>
