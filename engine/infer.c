@@ -690,6 +690,7 @@ int infer_eval(struct infer *c, const int32_t *tokens, int n, float *logits_all,
 }
 
 int infer_n_seq(const struct infer *c) { return c->n_seq; }
+int infer_n_batch(const struct infer *c) { return c->n_batch; }
 
 int infer_seq_pos(const struct infer *c, int seq)
 {

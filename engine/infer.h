@@ -102,8 +102,9 @@ struct pool *infer_pool(const struct infer *c);
  * alone up to the matmul kernel's own batch/decode difference (the golden
  * tolerance); with the reference kernels they are bit-identical. */
 
-/* KV slots of the context. */
+/* KV slots of the context; most tokens per pass. */
 int infer_n_seq(const struct infer *c);
+int infer_n_batch(const struct infer *c);
 
 /* Positions filled in slot seq (0 <= seq < n_seq). */
 int infer_seq_pos(const struct infer *c, int seq);
