@@ -19,6 +19,8 @@ PKGS=(
   valgrind                          # simulated cache counts
   clang libclang-rt-14-dev          # libFuzzer targets
   linux-perf                        # cross-check of software counters
+  libmicrohttpd-dev                 # ggperf serve: the HTTP/1.1 server
+  curl wrk                          # serve tests' real client; outside load cross-check (scripts/wrk-serve.sh)
 )
 
 missing=()
