@@ -38,7 +38,9 @@ static void usage(FILE *f)
             "                     event (default prealloc)\n"
             "  --max-body BYTES   larger request bodies get 413 (default 1048576)\n"
             "  --timeout S        drop a connection idle for S seconds (default 10)\n"
-            "  --drain-timeout S  longest wait for in-flight requests at shutdown (default 60)\n\n"
+            "  --drain-timeout S  longest wait for in-flight requests at shutdown (default 60)\n"
+            "  --step-delay-us N  sleep N us after each engine step: a slower model, for tests\n"
+            "                     of queueing, disconnects and draining (default 0)\n\n"
             "engine flags:\n%s",
             cli_engine_flags_help());
 }
@@ -104,6 +106,9 @@ static int run(int argc, char **argv)
         } else if (!strcmp(f, "--timeout")) {
             if (cli_parse_int(f, v, 1, 3600, &o.timeout_s))
                 return CLI_EUSAGE;
+        } else if (!strcmp(f, "--step-delay-us")) {
+            if (cli_parse_int(f, v, 0, 10000000, &o.step_delay_us))
+                return CLI_EUSAGE;
         } else if (!strcmp(f, "--drain-timeout")) {
             if (cli_parse_int(f, v, 0, 86400, &drain_s))
                 return CLI_EUSAGE;
@@ -166,6 +171,10 @@ static int run(int argc, char **argv)
     fflush(stdout);
     int sig = 0;
     sigwait(&stop_sigs, &sig);
+    /* A second SIGTERM (a supervisor repeating itself) must not cut the
+     * drain short: from here on both are ignored. */
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
     fprintf(stderr, "serve: %s: draining (at most %d s)\n", sig == SIGTERM ? "SIGTERM" : "SIGINT", drain_s);
     if (serve_drain(srv, drain_s * 1000) != SERVE_OK)
         fprintf(stderr, "serve: requests still running after %d s: cancelling them\n", drain_s);

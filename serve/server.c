@@ -205,9 +205,12 @@ static int on_event(struct batch_req *r, enum batch_event ev, int32_t tok)
 static void *engine_main(void *arg)
 {
     struct serve *s = arg;
-    while (!atomic_load(&s->stop))
+    while (!atomic_load(&s->stop)) {
         if (batch_step(s->b) == 0)
             batch_wait(s->b, 50);
+        else if (s->o.step_delay_us > 0)
+            usleep((useconds_t)s->o.step_delay_us);
+    }
     /* Everything left was cancelled by its connection's end: let it finish. */
     for (int i = 0; i < 100000 && !batch_idle(s->b); i++)
         batch_step(s->b);

@@ -54,6 +54,8 @@ struct serve_opts {
     enum serve_alloc alloc;
     int default_max_tokens;    /* 0 = 16 (OpenAI's default) */
     const char *model_name;    /* reported in responses; NULL = "ggperf" */
+    int step_delay_us;         /* sleep after each step: a slower model for tests of queueing,
+                                * disconnects and draining; 0 = none */
 };
 
 struct serve;
