@@ -136,9 +136,15 @@ int serve_req_parse(const char *body, size_t len, const struct serve_limits *lim
     out->top_p = 1.0f;
     json_error_t je;
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
-    if (!root)
+    if (!root) {
+        /* jansson quotes the text near the error, which may hold a line
+         * break or other control bytes: the message stays one line. */
+        for (char *c = je.text; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7F)
+                *c = ' ';
         return fail(err, err_len, SERVE_REQ_EJSON, "malformed JSON at line %d column %d: %s", je.line, je.column,
                     je.text);
+    }
     int rc = json_is_object(root) ? parse_fields(root, lim, out, err, err_len)
                                   : fail(err, err_len, SERVE_REQ_EJSON, "the body must be a JSON object");
     json_decref(root);
