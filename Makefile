@@ -184,7 +184,7 @@ test: $(TESTBIN) $(GGPERF) $(MICROBENCH)
 asan:
 	$(MAKE) SAN=address,undefined test
 
-TSAN_SUITES ?= pool infer
+TSAN_SUITES ?= pool infer batch serve
 TSAN_BUILD  := build-san-thread
 # Pool suite + TSAN_SUITES (missing skipped) under ThreadSanitizer; fails on any failure or race.
 tsan:

@@ -1,12 +1,14 @@
 /* ggperf serve — an OpenAI-compatible completions server over the engine's
  * continuous batcher (serve/server.h): HTTP/1.1 on 127.0.0.1 unless told,
  * until SIGTERM or SIGINT, which drain the requests in flight first. */
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/engine_flags.h"
@@ -15,6 +17,17 @@
 #include "harness/machine/sysfs.h"
 #include "harness/run/session.h"
 #include "serve/server.h"
+
+static int stop_pipe[2] = { -1, -1 };
+
+static void on_stop(int sig)
+{
+    unsigned char c = (unsigned char)sig;
+    int e = errno;
+    ssize_t w = write(stop_pipe[1], &c, 1);
+    (void)w;
+    errno = e;
+}
 
 static void usage(FILE *f)
 {
@@ -119,13 +132,18 @@ static int run(int argc, char **argv)
     if (!so.model_path)
         return cli_error(CLI_EUSAGE, "-m MODEL is required");
 
-    /* Every thread the server starts inherits this mask; the main thread
-     * waits for the signals with sigwait. */
-    sigset_t stop_sigs;
-    sigemptyset(&stop_sigs);
-    sigaddset(&stop_sigs, SIGTERM);
-    sigaddset(&stop_sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop_sigs, NULL);
+    /* A handler, not sigwait: threads started before this point (OpenBLAS
+     * starts its pool when the library loads) do not block the signals, so
+     * a blocked-mask scheme would let SIGTERM kill the process through
+     * them. The handler writes the signal to a pipe the main thread reads. */
+    if (pipe(stop_pipe) != 0)
+        return cli_error(CLI_EFAIL, "serve: pipe: %s", strerror(errno));
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     struct session s;
@@ -169,8 +187,9 @@ static int run(int argc, char **argv)
     printf("serve: listening on http://%s:%d (%d slots x %d positions, %d threads)\n", o.host ? o.host : "127.0.0.1",
            serve_port(srv), slots, infer_n_ctx(s.ctx), pool_threads(infer_pool(s.ctx)));
     fflush(stdout);
-    int sig = 0;
-    sigwait(&stop_sigs, &sig);
+    unsigned char sig = 0;
+    while (read(stop_pipe[0], &sig, 1) < 0 && errno == EINTR)
+        ;
     /* A second SIGTERM (a supervisor repeating itself) must not cut the
      * drain short: from here on both are ignored. */
     signal(SIGTERM, SIG_IGN);

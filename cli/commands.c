@@ -10,7 +10,7 @@
 
 extern const struct cli_cmd cmd_info, cmd_synth, cmd_logits, cmd_generate, cmd_bench,
     cmd_probe, cmd_run, cmd_study, cmd_report, cmd_import, cmd_gate, cmd_baseline, cmd_pagecache;
-extern const struct cli_cmd cmd_serve;
+extern const struct cli_cmd cmd_serve, cmd_loadgen;
 
 static int version_run(int argc, char **argv)
 {
@@ -55,7 +55,7 @@ static const struct cli_cmd cmd_help = { "help", "list the subcommands, or help 
 const struct cli_cmd *const cli_commands[] = {
     &cmd_info, &cmd_synth, &cmd_logits, &cmd_generate, &cmd_bench, &cmd_probe,
     &cmd_run, &cmd_study, &cmd_report, &cmd_import, &cmd_gate, &cmd_baseline, &cmd_pagecache,
-    &cmd_serve,
+    &cmd_serve, &cmd_loadgen,
     &cmd_version, &cmd_help, NULL,
 };
 

@@ -121,6 +121,11 @@ static int parse_fields(const json_t *root, const struct serve_limits *lim, stru
             return fail(err, err_len, SERVE_REQ_EFIELD, "stream: expected true or false");
         out->stream = json_is_true(v);
     }
+    if ((v = json_object_get(root, "ignore_eos")) && !json_is_null(v)) {
+        if (!json_is_boolean(v))
+            return fail(err, err_len, SERVE_REQ_EFIELD, "ignore_eos: expected true or false");
+        out->ignore_eos = json_is_true(v);
+    }
     if ((v = json_object_get(root, "n")) && !json_is_null(v))
         if (!json_is_integer(v) || json_integer_value(v) != 1)
             return fail(err, err_len, SERVE_REQ_EFIELD, "n: only 1 completion per request is supported");

@@ -4,7 +4,7 @@
  * libFuzzer target (fuzz/fuzz_request.c) all run the same code. Accepted:
  *   {"prompt": "text" | [ids...] | ["text"] | [[ids...]],
  *    "max_tokens": N, "temperature": T, "top_p": P, "top_k": K,
- *    "seed": S, "stream": bool, "n": 1, "model": "..."}
+ *    "seed": S, "stream": bool, "n": 1, "model": "...", "ignore_eos": bool}
  * Unknown keys are ignored, as OpenAI's own server ignores fields it does
  * not use; a known key with the wrong type or range is an error naming it.
  */
@@ -41,6 +41,7 @@ struct serve_req {
     int top_k;                /* default 0 (off) */
     uint64_t seed;            /* default 0 */
     bool stream;
+    bool ignore_eos;          /* llama.cpp's extension: generate max_tokens whatever is sampled */
 };
 
 /* Parse body[0..len) (need not be NUL-terminated). On success fills out

@@ -439,6 +439,7 @@ static enum MHD_Result start_completion(struct serve *s, struct MHD_Connection *
         q.tokens = NULL;
     }
     j->stream = q.stream;
+    j->r.eos = q.ignore_eos ? -1 : tok_eos(s->t);
     j->r.max_tokens = q.max_tokens;
     j->r.temperature = q.temperature;
     j->r.top_p = q.top_p;
@@ -456,7 +457,6 @@ static enum MHD_Result start_completion(struct serve *s, struct MHD_Connection *
         return send_error(s, conn, 500, "out of memory for the request");
     j->r.prompt = j->prompt;
     j->r.n_prompt = j->n_prompt;
-    j->r.eos = tok_eos(s->t);
     j->r.on_event = on_event;
     j->r.user = j;
     j->id = atomic_fetch_add(&s->next_id, 1);
