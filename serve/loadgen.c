@@ -54,7 +54,7 @@ static uint64_t splitmix(uint64_t *x)
 /* What one request saw. */
 struct obs {
     bool ok, refused;
-    uint64_t t_intended, t_admit, t_first, t_prev, t_end;
+    uint64_t t_intended, t_admit, t_first, t_prev, t_end, t_wake;
     int n_tok;
     double *gaps;              /* [gen_tokens] */
     int n_gaps;
@@ -93,6 +93,8 @@ static void merge(struct lg *g, const struct obs *b)
         r->e2e_ns[r->n_e2e++] = (double)(b->t_end - b->t_intended);
         if (b->t_admit)
             r->queue_ns[r->n_queue++] = (double)(b->t_admit - b->t_intended);
+        if (b->t_wake)
+            r->wake_ns[r->n_wake++] = (double)b->t_wake;
         memcpy(r->itl_ns + r->n_itl, b->gaps, (size_t)b->n_gaps * sizeof(double));
         r->n_itl += b->n_gaps;
     } else if (b->refused) {
@@ -185,6 +187,9 @@ static void inproc_request(struct lg *g, const int32_t *prompt, struct obs *b, s
         while (!q.done)
             pthread_cond_wait(&q.cv, &q.mu);
         pthread_mutex_unlock(&q.mu);
+        /* Wake-up latency: the engine signalled at t_end; we run now. */
+        uint64_t t = now_ns();
+        b->t_wake = t > b->t_end ? t - b->t_end : 1;
     }
     if (o->alloc == SERVE_ALLOC_MALLOC)
         for (struct tokrec *x = q.list, *n; x; x = n) {
@@ -422,6 +427,19 @@ static void *client_main(void *arg)
         merge(g, &b);
     }
 out:
+    {
+        /* This thread's run-queue wait (second field of schedstat, ns). */
+        FILE *f = fopen("/proc/thread-self/schedstat", "r");
+        unsigned long long run = 0, wait = 0;
+        bool ok = f && fscanf(f, "%llu %llu", &run, &wait) == 2;
+        if (f)
+            fclose(f);
+        pthread_mutex_lock(&g->mu);
+        g->r->client_runq_ns += wait;
+        if (!ok)
+            g->r->client_runq_ok = false;
+        pthread_mutex_unlock(&g->mu);
+    }
     if (c)
         conn_close(c);
     free(c);
@@ -439,6 +457,7 @@ void loadgen_result_free(struct loadgen_result *r)
     free(r->itl_ns);
     free(r->e2e_ns);
     free(r->queue_ns);
+    free(r->wake_ns);
     memset(r, 0, sizeof *r);
 }
 
@@ -464,10 +483,12 @@ int loadgen_run(const struct loadgen_opts *o, struct loadgen_result *r, char *er
     r->ttft_ns = malloc(nr * sizeof(double));
     r->e2e_ns = malloc(nr * sizeof(double));
     r->queue_ns = malloc(nr * sizeof(double));
+    r->wake_ns = malloc(nr * sizeof(double));
+    r->client_runq_ok = true;
     r->itl_ns = malloc(nr * (size_t)o->gen_tokens * sizeof(double));
     pthread_t *th = malloc((size_t)o->clients * sizeof *th);
     int started = 0, rc = -1;
-    if (!g.prompts || !g.offset_ns || !r->ttft_ns || !r->e2e_ns || !r->queue_ns || !r->itl_ns || !th) {
+    if (!g.prompts || !g.offset_ns || !r->ttft_ns || !r->e2e_ns || !r->queue_ns || !r->wake_ns || !r->itl_ns || !th) {
         fail(err, err_len, "loadgen: out of memory for %d requests", o->n_requests);
         goto done;
     }

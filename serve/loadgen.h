@@ -54,6 +54,10 @@ struct loadgen_result {
     uint64_t tokens;                /* generated tokens received */
     double *ttft_ns, *itl_ns, *e2e_ns, *queue_ns; /* per request / per gap (malloc) */
     int n_ttft, n_itl, n_e2e, n_queue;
+    double *wake_ns;                /* INPROC: engine's completion signal -> client running again */
+    int n_wake;
+    uint64_t client_runq_ns;        /* the client threads' run-queue wait (schedstat), summed */
+    bool client_runq_ok;            /* false: /proc/thread-self/schedstat unreadable */
     char first_error[300];
 };
 

@@ -8,6 +8,7 @@ extern const struct workload workload_load, workload_metadata, workload_sleep;
 extern const struct workload workload_decode, workload_prefill, workload_threads,
     workload_alloc, workload_kvcache, workload_contention,
     workload_matmul, workload_bandwidth, workload_ctxswitch;
+extern const struct workload workload_serve;
 
 const struct workload *const workload_registry[] = {
     &workload_load,
@@ -22,6 +23,7 @@ const struct workload *const workload_registry[] = {
     &workload_matmul,
     &workload_bandwidth,
     &workload_ctxswitch,
+    &workload_serve,
     NULL,
 };
 
