@@ -3,6 +3,7 @@
  * until SIGTERM or SIGINT, which drain the requests in flight first. */
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -145,6 +146,10 @@ static int run(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* One thread per connection: without a cap glibc gives many of them an
+     * arena of their own, and 1024 queued clients would cost an arena's
+     * touched pages each. */
+    mallopt(M_ARENA_MAX, 2);
 
     struct session s;
     char err[1024];

@@ -473,6 +473,11 @@ static enum MHD_Result start_completion(struct serve *s, struct MHD_Connection *
     pthread_mutex_lock(&s->met.mu);
     s->met.prompt_tokens += (uint64_t)j->n_prompt;
     pthread_mutex_unlock(&s->met.mu);
+    /* The idle timeout guards the request phase (a client that stalls
+     * while sending). From here the server is the slow side: a request may
+     * wait in the queue far longer than the timeout, and a hang-up is
+     * noticed by job_wait's socket poll, so the timeout is lifted. */
+    MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
     if (j->stream) {
         struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, sse_reader, j, NULL);
         if (!r)
@@ -695,7 +700,10 @@ int serve_new(struct serve **out, struct infer *c, const struct model *m, const 
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->o.timeout_s,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->o.max_conns,
                             MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-                            MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),
+                            /* per connection: a small stack and buffer pool (a thread each;
+                             * 1024 queued clients must not cost more than a few tens of MB) */
+                            MHD_OPTION_THREAD_STACK_SIZE, (size_t)(128 * 1024),
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                             MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
                             MHD_OPTION_EXTERNAL_LOGGER, quiet_log, NULL,
