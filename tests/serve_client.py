@@ -329,6 +329,38 @@ def case_slow_request_timeout():
         s.stop()
 
 
+def case_queued_outlives_timeout():
+    # --timeout 1 guards slow senders, not slow servers: a request queued
+    # behind a 1.5 s generation must still be answered in full
+    s = Server("--slots", "1", "--timeout", "1", "--step-delay-us", "25000")
+    try:
+        results = []
+
+        def worker(stream):
+            c = s.conn()
+            c.request("POST", "/v1/completions", body=json.dumps({"prompt": [1, 2], "max_tokens": 60,
+                                                                  "stream": stream, "ignore_eos": True}))
+            r = c.getresponse()
+            if stream:
+                ev, done = sse_events(r)
+                results.append((r.status, len(ev), done))
+            else:
+                b = json.loads(r.read())
+                results.append((r.status, b["usage"]["completion_tokens"], True))
+            c.close()
+        ts = [threading.Thread(target=worker, args=(k % 2 == 0,)) for k in range(3)]
+        for t in ts:
+            t.start()
+            time.sleep(0.05)
+        for t in ts:
+            t.join()
+        check(len(results) == 3, "%d of 3 requests answered" % len(results))
+        for st, n, done in results:
+            check(st == 200 and done and n >= 60, "a queued request was cut: HTTP %d, %d tokens/events" % (st, n))
+    finally:
+        s.stop()
+
+
 def case_drain():
     s = Server("--slots", "2", "--step-delay-us", "5000")
     try:

@@ -16,7 +16,8 @@
 #include "tests/testutil.h"
 
 static const char *const cases[] = { "health_curl", "completion", "stream", "bad_input", "queue_full",
-                                     "disconnect", "slow_request_timeout", "drain", "metrics" };
+                                     "disconnect", "slow_request_timeout", "queued_outlives_timeout", "drain",
+                                     "metrics" };
 #define N_CASES (int)(sizeof cases / sizeof cases[0])
 
 START_TEST(test_serve_case)
