@@ -63,6 +63,11 @@ static const char *const matmul_args[] = {
     "256,512,1024,2048x2048,2048x5632,5632x2048", "--n", "1,64", "-r", "3", "--warmup", "0", NULL,
 };
 
+static const char *const serve_args[] = {
+    "serve", "--route", "inproc,http", "--mode", "closed", "--load", "1,8,64", "--alloc", "prealloc,malloc,arena",
+    "--slots", "8", "--prompt", "16", "--gen", "16", "--requests", "32", "-r", "3", "--warmup", "1", NULL,
+};
+
 static const struct study studies[] = {
     { "load", "model loading: read+copy vs mmap variants vs O_DIRECT, cold and warm page cache",
       "Loads a ~0.9 GB model (synthesized TinyLlama-1.1B shape, Q6_K) with each strategy, from a cold page\n"
@@ -135,6 +140,19 @@ static const struct study studies[] = {
       "GFLOP/s, bytes per flop, GB/s, and the error against a double-precision reference.",
       NULL, NULL, matmul_args, "ns_per_matmul,gflops,bytes_per_flop,gbps,check_rel_err",
       "matmul study: GFLOP/s by implementation and shape" },
+    { "serve", "serving under load: in process vs HTTP bridge, 1/8/64 clients, token-path allocation",
+      "Serves the synthesized 110m model (Q4_0) with 8 KV slots of continuous batching, in process and through\n"
+      "the HTTP server over loopback, to 1, 8 and 64 closed-loop clients (32 requests of 16 prompt + 16\n"
+      "generated tokens per repetition), with the token path's memory preallocated, malloc'ed per token or\n"
+      "taken from a per-request arena. A row per configuration: achieved QPS and tokens/s (aggregate tokens/s\n"
+      "vs concurrency), TTFT and inter-token p50/p95 (inproc vs http at the same load: the bridge's cost per\n"
+      "request and per token), queue wait, p95 by allocation strategy at 64 clients, context switches,\n"
+      "run-queue wait of the clients and peak RSS. The latency-vs-offered-load curve is the open loop:\n"
+      "`ggperf run serve --mode open --load R1,R2,...` (Poisson arrivals, latency from the intended send).",
+      "110m", "Q4_0", serve_args,
+      "qps,tokens_per_s,ttft_p50_ns,ttft_p95_ns,itl_p50_ns,itl_p95_ns,queue_wait_p95_ns,e2e_p95_ns,"
+      "context_switches_voluntary,context_switches_involuntary,runq_wait_clients_ns,rss_peak_bytes",
+      "serve study: QPS and latency by route, concurrency and token-path allocation" },
 };
 
 #define N_STUDIES (sizeof studies / sizeof studies[0])
