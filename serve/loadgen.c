@@ -294,6 +294,11 @@ static void sse_feed(struct conn *c, const char *p, size_t n, struct obs *b)
 static int http_request(struct lg *g, struct conn *c, const int32_t *prompt, struct obs *b, char *body, size_t cap)
 {
     const struct loadgen_opts *o = g->o;
+    /* A kept-alive connection the server has closed meanwhile (llama-server
+     * does after a stream) fails at send or at the status line: then, and
+     * only on a reused connection, reconnect and send once more. */
+    bool reused = c->fd >= 0;
+retry:
     if (c->fd < 0 && conn_open(c, o, b->err, sizeof b->err))
         return -1;
     size_t n = (size_t)snprintf(body, cap, "{\"prompt\":[");
@@ -307,11 +312,21 @@ static int http_request(struct lg *g, struct conn *c, const int32_t *prompt, str
                       "Content-Length: %zu\r\n\r\n", o->host ? o->host : "127.0.0.1", o->port, n);
     if (send(c->fd, head, (size_t)hn, MSG_NOSIGNAL) != hn || send(c->fd, body, n, MSG_NOSIGNAL) != (ssize_t)n) {
         snprintf(b->err, sizeof b->err, "send: %s", strerror(errno));
+        conn_close(c);
+        if (reused) {
+            reused = false;
+            goto retry;
+        }
         return -1;
     }
     char line[1024];
     if (conn_line(c, line, sizeof line) < 0) {
         snprintf(b->err, sizeof b->err, "no response (connection closed or timed out)");
+        conn_close(c);
+        if (reused) {
+            reused = false;
+            goto retry;
+        }
         return -1;
     }
     int status = 0;
