@@ -58,7 +58,7 @@ static int run(int argc, char **argv)
         if (!strcmp(f, "--url"))
             url = v;
         else if (!strcmp(f, "--clients")) {
-            if (cli_parse_int(f, v, 1, 4096, &o.clients))
+            if (cli_parse_int(f, v, 1, 10000, &o.clients))
                 return CLI_EUSAGE;
         } else if (!strcmp(f, "--requests")) {
             if (cli_parse_int(f, v, 1, 10000000, &o.n_requests))

@@ -479,9 +479,9 @@ void loadgen_result_free(struct loadgen_result *r)
 int loadgen_run(const struct loadgen_opts *o, struct loadgen_result *r, char *err, size_t err_len)
 {
     memset(r, 0, sizeof *r);
-    if (o->clients < 1 || o->clients > 4096 || o->n_requests < 1 || o->prompt_tokens < 1 || o->gen_tokens < 1 ||
+    if (o->clients < 1 || o->clients > 10000 || o->n_requests < 1 || o->prompt_tokens < 1 || o->gen_tokens < 1 ||
         o->n_vocab < 4)
-        return fail(err, err_len, "loadgen: clients %d (1..4096), requests %d, prompt %d, generation %d or "
+        return fail(err, err_len, "loadgen: clients %d (1..10000), requests %d, prompt %d, generation %d or "
                     "vocabulary %d out of range", o->clients, o->n_requests, o->prompt_tokens, o->gen_tokens,
                     o->n_vocab);
     if (o->mode == LOADGEN_OPEN && !(o->rate > 0))

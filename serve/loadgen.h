@@ -35,7 +35,7 @@ enum loadgen_route { LOADGEN_INPROC = 0, LOADGEN_HTTP = 1 };
 struct loadgen_opts {
     enum loadgen_mode mode;
     enum loadgen_route route;
-    int clients;               /* closed: concurrency; open: most requests in flight (1..4096) */
+    int clients;               /* closed: concurrency; open: most requests in flight (1..10000) */
     double rate;               /* open: requests per second */
     int n_requests;            /* requests to send in all (>= 1) */
     int prompt_tokens, gen_tokens;
