@@ -297,9 +297,11 @@ int batch_step(struct batch *b)
             finish(b, b->slots[s], BATCH_END_CANCEL);
 
     /* The pass: every generating slot's last token, then prompt chunks in
-     * the room left, offered to the slots in turn. */
+     * the room left. Both loops start at a slot that moves each step, so
+     * with more slots than a pass holds no slot waits forever. */
     int n = 0, n_rows = 0, n_in = 0;
-    for (int s = 0; s < b->n_slots && n < b->n_batch; s++) {
+    for (int k = 0; k < b->n_slots && n < b->n_batch; k++) {
+        int s = (b->rr + k) % b->n_slots;
         struct batch_req *r = b->slots[s];
         if (!r || r->n_fed < r->n_prompt)
             continue;

@@ -38,7 +38,7 @@ static int on_event(struct batch_req *r, enum batch_event ev, int32_t tok)
     return 0;
 }
 
-static void open_ctx(struct session *s, int n_seq, struct mem_hooks *mem)
+static void open_ctx_batch(struct session *s, int n_seq, int n_batch, struct mem_hooks *mem)
 {
     char path[1024], err[1024];
     struct session_opts so;
@@ -46,12 +46,14 @@ static void open_ctx(struct session *s, int n_seq, struct mem_hooks *mem)
     so.model_path = tu_golden_path(path, sizeof path, "shared-Q4_0.gguf");
     so.infer.n_threads = 2;
     so.infer.n_ctx = 48;
-    so.infer.n_batch = 16;
+    so.infer.n_batch = n_batch;
     so.infer.n_seq = n_seq;
     so.infer.max_isa = QISA_REF;
     so.infer.mem = mem;
     ck_assert_msg(session_open(s, &so, true, err, sizeof err) == 0, "%s", err);
 }
+
+static void open_ctx(struct session *s, int n_seq, struct mem_hooks *mem) { open_ctx_batch(s, n_seq, 16, mem); }
 
 static void make_req(struct rec *x, int i)
 {
@@ -192,6 +194,41 @@ START_TEST(test_batch_cancel_frees_slot)
 }
 END_TEST
 
+/* More slots than a pass holds tokens (20 slots, 4 tokens a pass): the
+ * slots take turns, every request completes with its lone-run tokens. */
+START_TEST(test_batch_more_slots_than_pass)
+{
+    char err[256];
+    struct session one;
+    open_ctx(&one, 1, NULL);
+    static struct rec recs[N_REQ];
+    int32_t want[N_REQ][MAX_GEN];
+    for (int i = 0; i < N_REQ; i++) {
+        make_req(&recs[i], i);
+        alone(&one, &recs[i], want[i]);
+    }
+    session_close(&one);
+    struct session s;
+    open_ctx_batch(&s, 20, 4, NULL);
+    struct batch *b;
+    struct batch_opts bo = { .queue_cap = N_REQ };
+    ck_assert_msg(batch_new(&b, s.ctx, &s.m, &bo, NULL, err, sizeof err) == 0, "%s", err);
+    for (int i = 0; i < N_REQ; i++)
+        ck_assert_int_eq(batch_submit(b, &recs[i].r, err, sizeof err), 0);
+    for (int steps = 0; !batch_idle(b); steps++) {
+        ck_assert_int_le(batch_step(b), 4);
+        ck_assert_int_lt(steps, 2000);
+    }
+    for (int i = 0; i < N_REQ; i++) {
+        ck_assert_int_eq(recs[i].r.end, BATCH_END_LENGTH);
+        for (int g = 0; g < recs[i].r.max_tokens; g++)
+            ck_assert_int_eq(recs[i].got[g], want[i][g]);
+    }
+    batch_free(b);
+    session_close(&s);
+}
+END_TEST
+
 Suite *batch_suite(void)
 {
     Suite *s = suite_create("batch");
@@ -199,6 +236,7 @@ Suite *batch_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_batch_equals_alone, 0, 2);
     tcase_add_test(tc, test_batch_cancel_frees_slot);
+    tcase_add_test(tc, test_batch_more_slots_than_pass);
     suite_add_tcase(s, tc);
     return s;
 }
