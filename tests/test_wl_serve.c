@@ -1,7 +1,8 @@
 /* wl_serve suite: the serve workload through `ggperf run` on a golden
  * model, both routes: every request succeeds, throughput and latency
  * figures are there and positive, the figures the HTTP route cannot see
- * are unsupported with a reason (never 0), and the token count adds up. */
+ * are unsupported with a reason (never 0), and the token count adds up;
+ * and `ggperf study serve` ending in its conclusion lines. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,12 +85,31 @@ START_TEST(test_serve_workload_routes)
 }
 END_TEST
 
+/* ggperf study serve ends in answers read back from its own results. */
+START_TEST(test_serve_study_conclusions)
+{
+    static char out[1 << 20];
+    char cmd[4096], err[4096], path[1024];
+    snprintf(cmd, sizeof cmd, "%s study serve -m %s -r 1 --stream %s/study.jsonl", tu_ggperf_bin(),
+             tu_golden_path(path, sizeof path, "shared-Q4_0.gguf"), tu_tmpdir());
+    ck_assert_msg(tu_run(cmd, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    const char *c = strstr(out, "Conclusions");
+    ck_assert_msg(c != NULL, "no conclusions in: %.2000s", out);
+    ck_assert_ptr_nonnull(strstr(c, "aggregate tokens/s, inproc, 1 / 8 / 64 clients:"));
+    ck_assert_ptr_nonnull(strstr(c, "aggregate tokens/s, http, 1 / 8 / 64 clients:"));
+    ck_assert_ptr_nonnull(strstr(c, "HTTP bridge at 1 client:"));
+    ck_assert_ptr_nonnull(strstr(c, "p95 TTFT at 64 clients, inproc, prealloc / malloc / arena:"));
+    ck_assert_msg(strstr(c, "nan") == NULL, "a conclusion lacks its data: %s", c);
+}
+END_TEST
+
 Suite *wl_serve_suite(void)
 {
     Suite *s = suite_create("wl_serve");
     TCase *tc = tcase_create("serve");
-    tcase_set_timeout(tc, 120);
+    tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_serve_workload_routes);
+    tcase_add_test(tc, test_serve_study_conclusions);
     suite_add_tcase(s, tc);
     return s;
 }
