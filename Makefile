@@ -47,7 +47,7 @@ LDFLAGS += $(SANFLAGS) -pthread
 # parsed. $(BUILD)/config.mk is generated after the deps stamp and included;
 # make rebuilds it, then restarts with the real flags (GNU make's "remaking
 # makefiles"). Goals that build nothing do not install anything.
-PKGS     := sqlite3 jansson openblas
+PKGS     := sqlite3 jansson openblas libmicrohttpd
 # libpfm4 ships no .pc file.
 PFM_LIBS := -lpfm
 NODEPS_GOALS := clean help layering uninstall
@@ -60,6 +60,7 @@ ENGINE_SRC   := $(sort $(wildcard engine/*.c))
 HARNESS_SRC  := $(sort $(wildcard harness/*/*.c))
 RESULTS_SRC  := $(sort $(wildcard results/*.c))
 MODELGEN_SRC := $(sort $(wildcard modelgen/*.c))
+SERVE_SRC    := $(sort $(wildcard serve/*.c))
 CLI_SRC      := $(sort $(filter-out cli/main.c,$(wildcard cli/*.c)))
 WORKLOAD_SRC := $(sort $(wildcard workloads/*.c))
 REPORT_SRC   := $(sort $(wildcard reports/*.c))
@@ -67,7 +68,7 @@ TEST_SRC     := $(sort $(wildcard tests/test_*.c))
 
 ENGINE_OBJ   := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
 APP_OBJ      := $(patsubst %.c,$(BUILD)/%.o,$(RESULTS_SRC) $(MODELGEN_SRC) $(HARNESS_SRC) \
-                  $(WORKLOAD_SRC) $(REPORT_SRC) $(CLI_SRC))
+                  $(WORKLOAD_SRC) $(REPORT_SRC) $(SERVE_SRC) $(CLI_SRC))
 # Test fixture builders (tests/*_fixture.c) are shared by suites and link into the runner.
 FIXTURE_SRC  := $(sort $(wildcard tests/*_fixture.c))
 TEST_OBJ     := $(TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/check_main.o $(BUILD)/tests/testutil.o $(FIXTURE_SRC:%.c=$(BUILD)/%.o)
@@ -186,7 +187,7 @@ test: $(TESTBIN) $(GGPERF) $(MICROBENCH)
 asan:
 	$(MAKE) SAN=address,undefined test
 
-TSAN_SUITES ?= pool infer
+TSAN_SUITES ?= pool infer batch serve
 TSAN_BUILD  := build-san-thread
 # Pool suite + TSAN_SUITES (missing skipped) under ThreadSanitizer; fails on any failure or race.
 tsan:

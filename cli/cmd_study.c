@@ -9,9 +9,15 @@
  * so a renamed axis or choice fails a test, not a user's sweep. It runs
  * through `ggperf run` (same stream, resume, outputs), so adding a study is
  * one entry. */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli/cmd_study.h"
 #include "cli/cli.h"
@@ -114,9 +120,105 @@ static const struct study studies[] = {
       "GFLOP/s, bytes per flop, GB/s, and the error against a double-precision reference.",
       NULL, NULL, &workload_matmul, { { "impl", "naive,blocked,blas,engine-f32,engine-q8_0,engine-q4_0" }, { "shape", "256,512,1024,2048x2048,2048x5632,5632x2048" }, { "n", "1,64" } }, 3, 0, "ns_per_matmul,gflops,bytes_per_flop,gbps,check_rel_err",
       "matmul study: GFLOP/s by implementation and shape", NULL, NULL },
+    { "serve", "serving under load: in process vs HTTP bridge, 1/8/64 clients, token-path allocation",
+      "Serves the synthesized 110m model (Q4_0) with 8 KV slots of continuous batching, in process and through\n"
+      "the HTTP server over loopback, to 1, 8 and 64 closed-loop clients (32 requests of 16 prompt + 16\n"
+      "generated tokens per repetition), with the token path's memory preallocated, malloc'ed per token or\n"
+      "taken from a per-request arena. A row per configuration: achieved QPS and tokens/s (aggregate tokens/s\n"
+      "vs concurrency), TTFT and inter-token p50/p95 (inproc vs http at the same load: the bridge's cost per\n"
+      "request and per token), queue wait, p95 by allocation strategy at 64 clients, context switches,\n"
+      "run-queue wait of the clients and peak RSS. The latency-vs-offered-load curve is the open loop:\n"
+      "`ggperf run serve --mode open --load R1,R2,...` (Poisson arrivals, latency from the intended send).",
+      "110m", "Q4_0", &workload_serve, { { "route", "inproc,http" }, { "mode", "closed" }, { "load", "1,8,64" }, { "alloc", "prealloc,malloc,arena" }, { "slots", "8" }, { "prompt", "16" }, { "gen", "16" }, { "requests", "32" } }, 3, 1,
+      "qps,tokens_per_s,ttft_p50_ns,ttft_p95_ns,itl_p50_ns,itl_p95_ns,queue_wait_p95_ns,e2e_p95_ns,"
+      "context_switches_voluntary,context_switches_involuntary,runq_wait_clients_ns,rss_peak_bytes",
+      "serve study: QPS and latency by route, concurrency and token-path allocation", NULL, NULL },
 };
 
 #define N_STUDIES (sizeof studies / sizeof studies[0])
+
+/* ---- the serve study's answers, from its results document ---- */
+
+/* Median of metric in the configuration with these axis values (NULL:
+ * any); NAN when absent or not measured. *noisy says whether the runner
+ * flagged it. */
+static double serve_median(const json_t *stats, const char *route, const char *load, const char *alloc,
+                           const char *metric, bool *noisy)
+{
+    size_t i;
+    const json_t *c;
+    json_array_foreach(stats, i, c) {
+        const json_t *ax = json_object_get(c, "axes");
+        const char *r = json_string_value(json_object_get(ax, "route"));
+        const char *l = json_string_value(json_object_get(ax, "load"));
+        const char *a = json_string_value(json_object_get(ax, "alloc"));
+        if (!r || !l || !a || strcmp(r, route) || strcmp(l, load) || (alloc && strcmp(a, alloc)))
+            continue;
+        size_t k;
+        const json_t *m;
+        json_array_foreach(json_object_get(c, "metrics"), k, m) {
+            if (strcmp(json_string_value(json_object_get(m, "name")) ?: "", metric) != 0)
+                continue;
+            const json_t *v = json_object_get(m, "median");
+            if (!json_is_number(v))
+                return NAN;
+            if (noisy && json_is_true(json_object_get(m, "noisy")))
+                *noisy = true;
+            return json_number_value(v);
+        }
+    }
+    return NAN;
+}
+
+/* Conclusion lines for `ggperf study serve`, read back from the document
+ * the run wrote: concurrency scaling, the HTTP bridge's cost, p95 by
+ * allocation strategy. Missing configurations print as n/a. */
+static void serve_conclusions(const char *doc_path)
+{
+    json_error_t je;
+    json_t *doc = json_load_file(doc_path, 0, &je);
+    const json_t *stats = doc ? json_object_get(doc, "stats") : NULL;
+    if (!json_is_array(stats)) {
+        fprintf(stderr, "ggperf: study serve: no statistics in %s for the conclusions\n", doc_path);
+        json_decref(doc);
+        return;
+    }
+    bool noisy = false;
+    printf("\nConclusions (medians; ⚠ = the runner found the spread too wide):\n");
+    for (int r = 0; r < 2; r++) {
+        const char *route = r ? "http" : "inproc";
+        double t1 = serve_median(stats, route, "1", "prealloc", "tokens_per_s", &noisy);
+        double t8 = serve_median(stats, route, "8", "prealloc", "tokens_per_s", &noisy);
+        double t64 = serve_median(stats, route, "64", "prealloc", "tokens_per_s", &noisy);
+        printf("- aggregate tokens/s, %s, 1 / 8 / 64 clients: %.1f / %.1f / %.1f: 8 clients give %.2fx one client%s\n",
+               route, t1, t8, t64, t8 / t1, noisy ? " ⚠" : "");
+        noisy = false;
+    }
+    double ti = serve_median(stats, "inproc", "1", "prealloc", "ttft_p50_ns", &noisy);
+    double th = serve_median(stats, "http", "1", "prealloc", "ttft_p50_ns", &noisy);
+    double ii = serve_median(stats, "inproc", "1", "prealloc", "itl_p50_ns", &noisy);
+    double ih = serve_median(stats, "http", "1", "prealloc", "itl_p50_ns", &noisy);
+    printf("- HTTP bridge at 1 client: TTFT p50 %.3f ms in process vs %.3f ms over HTTP (%+.3f ms per request); "
+           "inter-token p50 %.1f vs %.1f us (%+.1f us per token)%s\n",
+           ti / 1e6, th / 1e6, (th - ti) / 1e6, ii / 1e3, ih / 1e3, (ih - ii) / 1e3, noisy ? " ⚠" : "");
+    static const char *const allocs[] = { "prealloc", "malloc", "arena" };
+    for (int r = 0; r < 2; r++) {
+        const char *route = r ? "http" : "inproc";
+        noisy = false;
+        double p[3];
+        int best = 0;
+        for (int a = 0; a < 3; a++) {
+            p[a] = serve_median(stats, route, "64", allocs[a], "ttft_p95_ns", &noisy);
+            if (p[a] < p[best])
+                best = a;
+        }
+        printf("- p95 TTFT at 64 clients, %s, prealloc / malloc / arena: %.1f / %.1f / %.1f ms: lowest %s%s\n", route,
+               p[0] / 1e6, p[1] / 1e6, p[2] / 1e6, allocs[best],
+               noisy ? " ⚠ (within the spread: no clear winner)" : "");
+    }
+    printf("- latency vs offered load (the knee): ggperf run serve --mode open --load R1,R2,... per route\n");
+    json_decref(doc);
+}
 
 const struct study *study_at(size_t i)
 {
@@ -358,8 +460,32 @@ static int run(int argc, char **argv)
         args[n++] = "--compare";
         args[n++] = s->compare;
     }
+    /* The serve study reads its document back for its conclusions, so it
+     * names the stream when the user did not. */
+    const char *stream = resume;
+    char stream_buf[PATH_MAX];
+    for (int i = 0; i + 1 < n_user; i += 2)
+        if (strcmp(user[i], "--stream") == 0)
+            stream = user[i + 1];
+    if (s->wl == &workload_serve && !stream) {
+        if (cli_default_stream("serve", stream_buf, sizeof stream_buf) != 0)
+            return cli_error(CLI_EFAIL, "study: cannot create ggperf-results/: %s", strerror(errno));
+        stream = stream_buf;
+        args[n++] = "--stream";
+        args[n++] = stream;
+    }
     args[n] = NULL;
-    return cmd_run.run(n, (char **)args);
+    int rc = cmd_run.run(n, (char **)args);
+    if (rc == CLI_OK && s->wl == &workload_serve) {
+        char doc[PATH_MAX];
+        size_t len = strlen(stream);
+        if (len > 6 && strcmp(stream + len - 6, ".jsonl") == 0)
+            snprintf(doc, sizeof doc, "%.*s.json", (int)(len - 6), stream);
+        else
+            snprintf(doc, sizeof doc, "%s.json", stream);
+        serve_conclusions(doc);
+    }
+    return rc;
 }
 
 const struct cli_cmd cmd_study = { "study", "run a predefined study and print its comparison table", run };

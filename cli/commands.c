@@ -11,6 +11,7 @@
 extern const struct cli_cmd cmd_info, cmd_synth, cmd_logits, cmd_generate, cmd_bench,
     cmd_probe, cmd_run, cmd_study, cmd_report, cmd_import, cmd_gate, cmd_baseline, cmd_pagecache,
     cmd_completion, cmd_profile, cmd_merge, cmd_ab, cmd_history, cmd_bisect;
+extern const struct cli_cmd cmd_serve, cmd_loadgen;
 
 static int version_run(int argc, char **argv)
 {
@@ -57,7 +58,7 @@ static const struct cli_cmd cmd_help = { "help", "list the subcommands, or help 
 const struct cli_cmd *const cli_commands[] = {
     &cmd_info, &cmd_synth, &cmd_logits, &cmd_generate, &cmd_bench, &cmd_probe,
     &cmd_run, &cmd_study, &cmd_report, &cmd_import, &cmd_gate, &cmd_ab, &cmd_history, &cmd_bisect, &cmd_merge,
-    &cmd_baseline, &cmd_profile, &cmd_pagecache, &cmd_version, &cmd_completion, &cmd_help, NULL,
+    &cmd_baseline, &cmd_profile, &cmd_pagecache, &cmd_serve, &cmd_loadgen, &cmd_version, &cmd_completion, &cmd_help, NULL,
 };
 
 void cli_print_help(FILE *f)

@@ -64,6 +64,16 @@ struct infer {
     uint16_t *q16;                 /* [n_threads][head_dim] fp16 query */
     float *f16_lut;                /* [65536] fp16 -> f32 */
     uint64_t scratch_bytes;
+
+    /* Many sequences (infer_eval_batch): slot s's KV rows start at
+     * kv_k/kv_v + s * kv_slot_bytes; slot 0 is the single-sequence cache
+     * and its position is pos. One block of ints holds the other slots'
+     * positions and a pass's per-token position, slot and output row. */
+    int n_seq;
+    uint64_t kv_slot_bytes;
+    int *seq_pos;                  /* [n_seq]; [0] unused (pos) */
+    int *tok_pos, *tok_seq, *tok_out; /* [n_batch] */
+    size_t seq_block_bytes;
 };
 
 /* State of one pass, shared by the workers (read-only during the pass). */
@@ -73,7 +83,24 @@ struct pass {
     int n;                         /* tokens in this pass */
     int pos0;
     float *logits_out;             /* [n][n_vocab] or NULL */
+    /* infer_eval_batch only (NULL otherwise: positions pos0.., slot 0,
+     * logits of every token or the last): */
+    const int *tpos, *tseq;        /* [n] position and slot of each token */
+    const int *out_rows;           /* [n_out] tokens whose logits are wanted */
+    int n_out;
 };
+
+static inline int tok_pos(const struct pass *p, int t) { return p->tpos ? p->tpos[t] : p->pos0 + t; }
+
+/* Start of slot s's K or V cache. */
+static inline void *kv_slot(const struct infer *c, void *base, int s)
+{
+    return (uint8_t *)base + (size_t)s * c->kv_slot_bytes;
+}
+static inline void *tok_kv(const struct infer *c, const struct pass *p, void *base, int t)
+{
+    return p->tseq ? kv_slot(c, base, p->tseq[t]) : base;
+}
 
 /* Which activations each qact slot holds; every thread keeps its own copy
  * and they all make the same decisions, so no shared writes are needed. */
@@ -193,6 +220,8 @@ int infer_new(struct infer **out, const struct model *m, const struct infer_opts
     *out = NULL;
     if (o.n_ctx < 0 || o.n_batch < 0 || o.n_threads < 0 || o.kv_pad < 0)
         return err_fail(err, err_len, INFER_EARG, "negative context, batch, thread count or KV padding");
+    if (o.n_seq < 0 || o.n_seq > INFER_MAX_SEQ)
+        return err_fail(err, err_len, INFER_EARG, "sequence slots %d out of range (0..%d)", o.n_seq, INFER_MAX_SEQ);
     if (o.n_ctx == 0)
         o.n_ctx = hp->n_ctx_train < 4096 ? hp->n_ctx_train : 4096;
     if (o.n_batch == 0)
@@ -219,6 +248,9 @@ int infer_new(struct infer **out, const struct model *m, const struct infer_opts
     c->kv_elt = o.kv_type == INFER_KV_F32 ? 4 : 2;
     c->kv_row = (size_t)c->n_embd_kv + (size_t)o.kv_pad;
     c->kv_bytes_each = (uint64_t)hp->n_layer * (uint64_t)c->n_ctx * c->kv_row * c->kv_elt;
+    c->n_seq = o.n_seq > 0 ? o.n_seq : 1;
+    c->kv_slot_bytes = c->kv_bytes_each;
+    c->kv_bytes_each *= (uint64_t)c->n_seq;
     c->qact_bytes = (size_t)c->n_batch * max_qrow_bytes(hp);
     c->scores_stride = round_up((size_t)c->n_ctx, 16);
     c->dots_stride = round_up((size_t)c->n_batch, 16);
@@ -240,6 +272,16 @@ int infer_new(struct infer **out, const struct model *m, const struct infer_opts
     }
     for (uint32_t h = 0; h < 65536; h++)
         c->f16_lut[h] = quant_f16_to_f32((qt_half)h);
+    c->seq_block_bytes = ((size_t)c->n_seq + 3 * (size_t)c->n_batch) * sizeof(int);
+    c->seq_pos = alloc_zero(c, c->seq_block_bytes);
+    if (!c->seq_pos) {
+        int rc = err_fail(err, err_len, INFER_ENOMEM, "cannot allocate %zu bytes of sequence state", c->seq_block_bytes);
+        infer_free(c);
+        return rc;
+    }
+    c->tok_pos = c->seq_pos + c->n_seq;
+    c->tok_seq = c->tok_pos + c->n_batch;
+    c->tok_out = c->tok_seq + c->n_batch;
 
     struct pool_opts po = { .n_threads = c->n_threads, .wait = o.wait, .spin_ns = o.spin_ns,
                             .cpus = o.cpus, .n_cpus = o.n_cpus };
@@ -264,6 +306,7 @@ void infer_free(struct infer *c)
     buffers(c, ptrs, sizes);
     for (int i = 0; i < INFER_N_BUFS; i++)
         mem_free(c->o.mem, *ptrs[i], sizes[i]);
+    mem_free(c->o.mem, c->seq_pos, c->seq_block_bytes);
     const struct mem_hooks *mem = c->o.mem;
     mem_free(mem, c, sizeof *c);
 }
@@ -472,10 +515,10 @@ static void rope_store(struct infer *c, const struct pass *p, int layer, int ith
             v[i + 1] = x0 * sin_t + x1 * cos_t;
         }
         if (h >= nh) {
-            int kh = h - nh, pos = p->pos0 + t;
+            int kh = h - nh, pos = tok_pos(p, t);
             const float *kv_src[2] = { v, c->vc + (size_t)t * c->n_embd_kv + (size_t)kh * hd };
-            void *dst[2] = { (uint8_t *)kv_row_ptr(c, c->kv_k, layer, pos) + (size_t)kh * hd * c->kv_elt,
-                             (uint8_t *)kv_row_ptr(c, c->kv_v, layer, pos) + (size_t)kh * hd * c->kv_elt };
+            void *dst[2] = { (uint8_t *)kv_row_ptr(c, tok_kv(c, p, c->kv_k, t), layer, pos) + (size_t)kh * hd * c->kv_elt,
+                             (uint8_t *)kv_row_ptr(c, tok_kv(c, p, c->kv_v, t), layer, pos) + (size_t)kh * hd * c->kv_elt };
             for (int s = 0; s < 2; s++) {
                 if (c->kv_elt == 4)
                     memcpy(dst[s], kv_src[s], (size_t)hd * 4);
@@ -500,7 +543,8 @@ static void attention(struct infer *c, const struct pass *p, int layer, int ith,
     pool_split(items, ith, nth, 1, &b, &e);
     for (int64_t it = b; it < e; it++) {
         int t = (int)(it / nh), h = (int)(it % nh), kh = h / group;
-        int n_kv = p->pos0 + t + 1;
+        int n_kv = tok_pos(p, t) + 1;
+        void *kv_k = tok_kv(c, p, c->kv_k, t), *kv_v = tok_kv(c, p, c->kv_v, t);
         const float *q = c->q + (size_t)t * hp->n_embd + (size_t)h * hd;
         float *outv = c->att + (size_t)t * hp->n_embd + (size_t)h * hd;
         if (f16)
@@ -508,7 +552,7 @@ static void attention(struct infer *c, const struct pass *p, int layer, int ith,
                 q16[i] = quant_f32_to_f16(q[i]);
         float mx = -INFINITY;
         for (int j = 0; j < n_kv; j++) {
-            const uint8_t *krow = (const uint8_t *)kv_row_ptr(c, c->kv_k, layer, j) + (size_t)kh * hd * c->kv_elt;
+            const uint8_t *krow = (const uint8_t *)kv_row_ptr(c, kv_k, layer, j) + (size_t)kh * hd * c->kv_elt;
             float s = 0.0f;
             if (f16) {
                 /* the F16 dot kernel: exact f16 products summed in f32, SIMD
@@ -538,7 +582,7 @@ static void attention(struct infer *c, const struct pass *p, int layer, int ith,
             float pj = sc[j] * inv;
             if (f16)
                 pj = quant_f16_to_f32(quant_f32_to_f16(pj));
-            const uint8_t *vrow = (const uint8_t *)kv_row_ptr(c, c->kv_v, layer, j) + (size_t)kh * hd * c->kv_elt;
+            const uint8_t *vrow = (const uint8_t *)kv_row_ptr(c, kv_v, layer, j) + (size_t)kh * hd * c->kv_elt;
             for (int i = 0; i < hd; i++)
                 outv[i] += pj * kv_get(c, vrow, i);
         }
@@ -576,7 +620,7 @@ static void forward_worker(void *arg, int ith, int nth)
         emb((const uint8_t *)m->token_embd.data + (size_t)p->tokens[t] * m->token_embd.row_bytes,
             c->x + (size_t)t * ne, ne);
         float theta_scale = powf(hp->rope_base, -2.0f / (float)hp->n_rot);
-        float theta = (float)(p->pos0 + t);
+        float theta = (float)tok_pos(p, t);
         float *cs = c->rope_cs + (size_t)t * hp->n_rot;
         for (int i = 0; i < hp->n_rot; i += 2) {
             cs[i] = cosf(theta);
@@ -662,12 +706,14 @@ static void forward_worker(void *arg, int ith, int nth)
 
     /* Output: every row when the caller wants all logits, else the last. */
     int first = p->logits_out ? 0 : n - 1;
-    int rows = n - first;
+    int rows = p->out_rows ? p->n_out : n - first;
     int64_t ob, oe;
     opmark(c, ith, REGION_OP_OUT_NORM, -1);
     split_rows(rows, ith, nth, &ob, &oe);
-    for (int64_t t = ob; t < oe; t++)
-        rmsnorm_row(c->x + (size_t)(first + t) * ne, m->output_norm, c->xb + (size_t)t * ne, ne, hp->rms_eps);
+    for (int64_t t = ob; t < oe; t++) {
+        int src = p->out_rows ? p->out_rows[t] : first + (int)t;
+        rmsnorm_row(c->x + (size_t)src * ne, m->output_norm, c->xb + (size_t)t * ne, ne, hp->rms_eps);
+    }
     barrier(c, ith);
     qstate_reset(&st);
     mark(c, ith, true, REGION_MATMUL, MM_OUTPUT);
@@ -694,8 +740,8 @@ int infer_eval(struct infer *c, const int32_t *tokens, int n, float *logits_all,
     region_begin(c->o.regions, kind, c->pos);
     for (int done = 0; done < n;) {
         int chunk = n - done < c->n_batch ? n - done : c->n_batch;
-        struct pass p = { c, tokens + done, chunk, c->pos,
-                          logits_all ? logits_all + (size_t)done * hp->n_vocab : NULL };
+        struct pass p = { .c = c, .tokens = tokens + done, .n = chunk, .pos0 = c->pos,
+                          .logits_out = logits_all ? logits_all + (size_t)done * hp->n_vocab : NULL };
         pool_run(c->pool, forward_worker, &p);
         /* Keep the last position's logits available either way. */
         if (logits_all)
@@ -704,5 +750,68 @@ int infer_eval(struct infer *c, const int32_t *tokens, int n, float *logits_all,
         done += chunk;
     }
     region_end(c->o.regions, kind, c->pos - n);
+    return INFER_OK;
+}
+
+int infer_n_seq(const struct infer *c) { return c->n_seq; }
+int infer_n_batch(const struct infer *c) { return c->n_batch; }
+
+int infer_seq_pos(const struct infer *c, int seq)
+{
+    if (seq <= 0 || seq >= c->n_seq)
+        return seq == 0 ? c->pos : -1;
+    return c->seq_pos[seq];
+}
+
+void infer_seq_reset(struct infer *c, int seq)
+{
+    if (seq == 0)
+        c->pos = 0;
+    else if (seq > 0 && seq < c->n_seq)
+        c->seq_pos[seq] = 0;
+}
+
+static int *seq_pos_ref(struct infer *c, int seq) { return seq == 0 ? &c->pos : &c->seq_pos[seq]; }
+
+int infer_eval_batch(struct infer *c, const int32_t *tokens, const int *seq, const uint8_t *want, int n,
+                     float *logits, char *err, size_t err_len)
+{
+    const struct model_hparams *hp = &c->m->hp;
+    if (n <= 0 || n > c->n_batch)
+        return err_fail(err, err_len, INFER_EARG, "%d tokens in a multi-sequence pass (1..%d)", n, c->n_batch);
+    if (!logits)
+        return err_fail(err, err_len, INFER_EARG, "no logits buffer for a multi-sequence pass");
+    int n_out = 0;
+    /* Positions are assigned in token order from each slot's fill level;
+     * tok_pos holds them, the slots are committed only once all fit. */
+    for (int i = 0; i < n; i++) {
+        int s = seq[i];
+        if (s < 0 || s >= c->n_seq)
+            return err_fail(err, err_len, INFER_EARG, "token %d names slot %d (the context has %d)", i, s, c->n_seq);
+        if (tokens[i] < 0 || tokens[i] >= hp->n_vocab)
+            return err_fail(err, err_len, INFER_EARG, "token %d (at index %d) is outside the vocabulary (0..%d)",
+                        tokens[i], i, hp->n_vocab - 1);
+        int before = 0;
+        for (int j = 0; j < i; j++)
+            before += seq[j] == s;
+        int pos = *seq_pos_ref(c, s) + before;
+        if (pos >= c->n_ctx)
+            return err_fail(err, err_len, INFER_EFULL, "slot %d is full: %d of %d context positions are used", s,
+                        *seq_pos_ref(c, s), c->n_ctx);
+        c->tok_pos[i] = pos;
+        c->tok_seq[i] = s;
+        if (!want || want[i])
+            c->tok_out[n_out++] = i;
+    }
+    if (n_out == 0)
+        return err_fail(err, err_len, INFER_EARG, "a multi-sequence pass with no logits wanted");
+    struct pass p = { .c = c, .tokens = tokens, .n = n, .logits_out = logits, .tpos = c->tok_pos,
+                      .tseq = c->tok_seq, .out_rows = c->tok_out, .n_out = n_out };
+    region_begin(c->o.regions, REGION_DECODE, c->tok_pos[0]);
+    pool_run(c->pool, forward_worker, &p);
+    region_end(c->o.regions, REGION_DECODE, c->tok_pos[0]);
+    for (int i = 0; i < n; i++)
+        (*seq_pos_ref(c, seq[i]))++;
+    memcpy(c->logits, logits + (size_t)(n_out - 1) * hp->n_vocab, (size_t)hp->n_vocab * 4);
     return INFER_OK;
 }

@@ -31,6 +31,9 @@ enum infer_err {
 
 enum infer_kv_type { INFER_KV_F16 = 0, INFER_KV_F32 = 1 };
 
+/* Most KV slots (sequences) one context holds. */
+#define INFER_MAX_SEQ 1024
+
 /* Matmul ids, the index of REGION_MATMUL markers. */
 enum infer_matmul { MM_Q, MM_K, MM_V, MM_O, MM_GATE, MM_UP, MM_DOWN, MM_OUTPUT, MM_COUNT };
 
@@ -46,6 +49,7 @@ struct infer_opts {
     enum infer_kv_type kv_type; /* F16 like llama.cpp's default, or F32 */
     int kv_pad;                 /* extra elements per KV row (layout knob) */
     bool false_sharing;         /* interleave matmul rows across threads so their outputs share lines */
+    int n_seq;                  /* KV cache slots, one sequence each (infer_eval_batch); 0 = 1 */
     const struct mem_hooks *mem;
     const struct region_hooks *regions;
 };
@@ -103,6 +107,35 @@ void infer_reset(struct infer *c);
 /* The kernel table in use, and the pool (for worker tids). */
 const struct quant_kernels *infer_kernels(const struct infer *c);
 struct pool *infer_pool(const struct infer *c);
+
+/* ---- Many sequences at once ----------------------------------------------
+ * A context made with n_seq > 1 holds n_seq independent KV caches (slots) of
+ * n_ctx positions each. infer_eval and friends use slot 0; infer_eval_batch
+ * evaluates tokens of several slots in one forward pass: the matmuls are
+ * shared by all tokens, RoPE and attention use each token's own slot and
+ * position. Each token's logits equal those of the same sequence evaluated
+ * alone up to the matmul kernel's own batch/decode difference (the golden
+ * tolerance); with the reference kernels they are bit-identical. */
+
+/* KV slots of the context; most tokens per pass. */
+int infer_n_seq(const struct infer *c);
+int infer_n_batch(const struct infer *c);
+
+/* Positions filled in slot seq (0 <= seq < n_seq). */
+int infer_seq_pos(const struct infer *c, int seq);
+
+/* Forget slot seq's cache (a new sequence starts there). */
+void infer_seq_reset(struct infer *c, int seq);
+
+/* Evaluate n tokens (n <= the context's n_batch) of several sequences in one
+ * pass: token i belongs to slot seq[i] and goes at that slot's next
+ * position; the tokens of one slot are in order (they need not be
+ * adjacent). want[i] != 0 asks for token i's logits: they go to
+ * logits[k][n_vocab], k counting the wanted tokens in order (want NULL: every
+ * token). Nothing is evaluated on an error (bad token or slot, a slot whose
+ * cache would overflow, n out of range). Allocates nothing. */
+int infer_eval_batch(struct infer *c, const int32_t *tokens, const int *seq, const uint8_t *want, int n,
+                     float *logits, char *err, size_t err_len);
 
 /* Bytes of weights one decode step reads (every matrix once + one embedding row). */
 uint64_t infer_decode_bytes(const struct infer *c);

@@ -304,3 +304,15 @@ done:
     record(s, pick);
     return pick;
 }
+
+int sampler_retune(struct sampler *s, float temp, float top_p, int top_k, uint64_t seed)
+{
+    if (!s || isnan(temp) || isnan(top_p))
+        return SAMPLER_EINVAL;
+    s->opts.temp = temp;
+    s->opts.top_p = top_p;
+    s->opts.top_k = top_k;
+    s->opts.seed = seed;
+    sampler_reset(s, seed);
+    return 0;
+}

@@ -63,4 +63,9 @@ int sampler_accept(struct sampler *s, int32_t id);
 /* Forget the penalty window and restart the PRNG from seed. */
 void sampler_reset(struct sampler *s, uint64_t seed);
 
+/* Reuse s for a new request: set temperature, top-p and top-k (the penalty
+ * settings stay), forget the window and restart the PRNG from seed. Returns
+ * 0, or SAMPLER_EINVAL for NULL or a NaN. Allocates nothing. */
+int sampler_retune(struct sampler *s, float temp, float top_p, int top_k, uint64_t seed);
+
 #endif

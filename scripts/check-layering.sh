@@ -6,8 +6,9 @@
 #   results/    -> results/ only (the format harness and reports share)
 #   modelgen/   -> engine/, modelgen/
 #   harness/    -> engine/, modelgen/, results/, harness/
-#   workloads/  -> engine/, modelgen/, results/, harness/, workloads/
+#   workloads/  -> engine/, modelgen/, results/, harness/, serve/, workloads/
 #   reports/    -> results/, reports/ (a report never links the engine)
+#   serve/      -> engine/, serve/ (the HTTP server; workloads and the CLI sit on it)
 #   bench/      -> engine/, harness/, bench/
 #   fuzz/       -> anything but cli/
 #   cli/, tests/ -> anything (nothing outside them includes cli/)
@@ -32,10 +33,11 @@ allowed() { # dir of the includer -> space-separated dirs it may include
     results) echo "results" ;;
     modelgen) echo "engine modelgen" ;;
     harness) echo "engine modelgen results harness" ;;
-    workloads) echo "engine modelgen results harness workloads" ;;
+    workloads) echo "engine modelgen results harness serve workloads" ;;
+    serve) echo "engine serve" ;;
     reports) echo "results reports" ;;
     bench) echo "engine harness bench" ;;
-    fuzz) echo "engine modelgen results harness workloads reports fuzz tests" ;;
+    fuzz) echo "engine modelgen results harness workloads reports serve fuzz tests" ;;
     cli | tests) echo "*" ;;
     *) echo "" ;;
     esac
@@ -43,7 +45,7 @@ allowed() { # dir of the includer -> space-separated dirs it may include
 
 bad=0
 files=0
-for f in $(find base engine results modelgen harness workloads reports bench fuzz cli tests \
+for f in $(find base engine results modelgen harness workloads reports serve bench fuzz cli tests \
                 -name '*.[ch]' -o -name '*.cc' 2>/dev/null | sort); do
     files=$((files + 1))
     top=${f%%/*}

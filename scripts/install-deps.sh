@@ -20,6 +20,8 @@ PKGS=(
   clang libclang-rt-14-dev          # libFuzzer targets
   linux-perf                        # cross-check of software counters
   man-db                            # the install test reads the installed ggperf(1) with man -l
+  libmicrohttpd-dev                 # ggperf serve: the HTTP/1.1 server
+  curl wrk                          # serve tests' real client; outside load cross-check (scripts/wrk-serve.sh)
 )
 
 missing=()

@@ -273,6 +273,195 @@ START_TEST(test_weight_copy_offsets)
 }
 END_TEST
 
+/* ---- many sequences in one pass (infer_eval_batch) ---- */
+
+/* Sequence k of a multi-sequence run: the golden tokens for even k (so it
+ * can be checked against llama.cpp's logits), reversed for odd k (so slots
+ * hold different contents and a mix-up between slots shows). */
+static void seq_tokens(int k, int32_t *out)
+{
+    for (int i = 0; i < N_TOK; i++)
+        out[i] = k % 2 == 0 ? golden_tokens[i] : golden_tokens[N_TOK - 1 - i];
+}
+
+/* 2 * n_slots sequences through n_slots slots with continuous batching:
+ * slot s's first sequence joins at step s, a finished sequence leaves and
+ * the next one takes its slot the step after; each sequence starts with a
+ * prefill chunk of 1 + (k * 3) % 7 tokens and then decodes one token per
+ * step, so passes mix prefill chunks and decode tokens of different slots at
+ * different positions. out[k] gets [N_TOK][1024] logits of sequence k. */
+static void run_multi(const char *variant, int n_slots, int threads, enum quant_isa isa, float **out)
+{
+    char path[1024], name[128], err[1024];
+    snprintf(name, sizeof name, "shared-%s.gguf", variant);
+    struct session_opts so;
+    session_opts_init(&so);
+    so.model_path = tu_golden_path(path, sizeof path, name);
+    so.infer.n_threads = threads;
+    so.infer.n_ctx = 32;
+    so.infer.n_seq = n_slots;
+    so.infer.max_isa = isa;
+    struct session s;
+    ck_assert_msg(session_open(&s, &so, true, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(infer_n_seq(s.ctx), n_slots);
+    const int n_seqs = 2 * n_slots, nv = 1024;
+    int slot_seq[8], done[16] = { 0 }, next = 0, finished = 0;
+    int32_t toks[16][N_TOK], btok[64];
+    int bseq[64], bwho[64], bidx[64];
+    float *logits = malloc(sizeof(float) * 64 * nv);
+    for (int k = 0; k < n_seqs; k++) {
+        seq_tokens(k, toks[k]);
+        out[k] = malloc(sizeof(float) * N_TOK * nv);
+    }
+    for (int i = 0; i < n_slots; i++)
+        slot_seq[i] = -1;
+    for (int step = 0; finished < n_seqs; step++) {
+        ck_assert_int_lt(step, 200);
+        for (int i = 0; i < n_slots; i++)
+            if (slot_seq[i] < 0 && i <= step && next < n_seqs) {
+                slot_seq[i] = next++;
+                infer_seq_reset(s.ctx, i);
+            }
+        int n = 0;
+        for (int i = 0; i < n_slots; i++) {
+            int k = slot_seq[i];
+            if (k < 0)
+                continue;
+            int take = done[k] == 0 ? 1 + (k * 3) % 7 : 1;
+            if (take > N_TOK - done[k])
+                take = N_TOK - done[k];
+            for (int j = 0; j < take; j++, n++) {
+                btok[n] = toks[k][done[k] + j];
+                bseq[n] = i;
+                bwho[n] = k;
+                bidx[n] = done[k] + j;
+            }
+            done[k] += take;
+        }
+        if (n == 0)
+            continue;
+        ck_assert_msg(infer_eval_batch(s.ctx, btok, bseq, NULL, n, logits, err, sizeof err) == 0, "%s", err);
+        for (int j = 0; j < n; j++)
+            memcpy(out[bwho[j]] + (size_t)bidx[j] * nv, logits + (size_t)j * nv, sizeof(float) * nv);
+        for (int i = 0; i < n_slots; i++)
+            if (slot_seq[i] >= 0 && done[slot_seq[i]] == N_TOK) {
+                ck_assert_int_eq(infer_seq_pos(s.ctx, i), N_TOK);
+                slot_seq[i] = -1;
+                finished++;
+            }
+    }
+    free(logits);
+    session_close(&s);
+}
+
+/* The same sequence alone in a one-slot context, all tokens in one pass. */
+static float *run_alone(const char *variant, int k, int threads, enum quant_isa isa)
+{
+    char path[1024], name[128], err[1024];
+    snprintf(name, sizeof name, "shared-%s.gguf", variant);
+    struct session_opts so;
+    session_opts_init(&so);
+    so.model_path = tu_golden_path(path, sizeof path, name);
+    so.infer.n_threads = threads;
+    so.infer.n_ctx = 32;
+    so.infer.max_isa = isa;
+    struct session s;
+    ck_assert_msg(session_open(&s, &so, true, err, sizeof err) == 0, "%s", err);
+    int32_t toks[N_TOK];
+    seq_tokens(k, toks);
+    float *out = malloc(sizeof(float) * N_TOK * 1024);
+    ck_assert_msg(infer_eval(s.ctx, toks, N_TOK, out, err, sizeof err) == 0, "%s", err);
+    session_close(&s);
+    return out;
+}
+
+/* Every sequence of a 2..8-slot run against llama.cpp's logits (even
+ * sequences) and against itself run alone (all), fast kernels. */
+START_TEST(test_multi_seq_golden)
+{
+    const char *v = quick_variants[_i];
+    float *ref = load_ref(v, false);
+    float *alone[2] = { run_alone(v, 0, 2, QISA_AVX512), run_alone(v, 1, 2, QISA_AVX512) };
+    for (int slots = 2; slots <= 8; slots++) {
+        float *out[16];
+        run_multi(v, slots, 2, QISA_AVX512, out);
+        for (int k = 0; k < 2 * slots; k++) {
+            char what[96];
+            snprintf(what, sizeof what, "%d slots, sequence %d", slots, k);
+            if (k % 2 == 0)
+                check_tolerance(v, false, compare(out[k], ref, N_TOK, 1024), what);
+            check_tolerance(v, false, compare(out[k], alone[k % 2], N_TOK, 1024), what);
+            free(out[k]);
+        }
+    }
+    free(alone[0]);
+    free(alone[1]);
+    free(ref);
+}
+END_TEST
+
+/* With the reference kernels a token's result does not depend on what else
+ * is in its pass: batched logits equal the lone run's bit for bit. */
+START_TEST(test_multi_seq_bitexact_ref)
+{
+    const char *v = quick_variants[_i];
+    float *alone[2] = { run_alone(v, 0, 2, QISA_REF), run_alone(v, 1, 2, QISA_REF) };
+    for (int slots = 2; slots <= 8; slots += 3) {
+        float *out[16];
+        run_multi(v, slots, 2, QISA_REF, out);
+        for (int k = 0; k < 2 * slots; k++) {
+            ck_assert_msg(memcmp(out[k], alone[k % 2], sizeof(float) * N_TOK * 1024) == 0,
+                          "%s: %d slots, sequence %d differs from its lone run", v, slots, k);
+            free(out[k]);
+        }
+    }
+    free(alone[0]);
+    free(alone[1]);
+}
+END_TEST
+
+/* Refusals: a bad slot, a full slot, too many tokens; nothing is evaluated
+ * (positions unchanged), and a pass allocates nothing. */
+START_TEST(test_multi_seq_refusals)
+{
+    char path[1024], err[1024];
+    struct mem_counter mc = { 0 };
+    struct mem_hooks hooks = mem_counting_hooks(&mc);
+    struct session_opts so;
+    session_opts_init(&so);
+    so.model_path = tu_golden_path(path, sizeof path, "shared-Q4_0.gguf");
+    so.infer.n_threads = 2;
+    so.infer.n_ctx = 8;
+    so.infer.n_seq = 3;
+    so.infer.mem = &hooks;
+    struct session s;
+    ck_assert_msg(session_open(&s, &so, true, err, sizeof err) == 0, "%s", err);
+    size_t before = mc.n_alloc;
+    float *logits = malloc(sizeof(float) * 8 * 1024);
+    int32_t tok[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+    int seq[8] = { 0, 1, 2, 0, 1, 2, 0, 1 };
+    uint8_t want[8] = { 0, 0, 0, 0, 0, 1, 1, 1 };
+    ck_assert_int_eq(infer_eval_batch(s.ctx, tok, seq, want, 8, logits, err, sizeof err), 0);
+    ck_assert_int_eq(infer_seq_pos(s.ctx, 0), 3);
+    ck_assert_int_eq(infer_seq_pos(s.ctx, 1), 3);
+    ck_assert_int_eq(infer_seq_pos(s.ctx, 2), 2);
+    ck_assert_uint_eq(mc.n_alloc, before);
+    int bad[1] = { 3 };
+    ck_assert_int_eq(infer_eval_batch(s.ctx, tok, bad, NULL, 1, logits, err, sizeof err), INFER_EARG);
+    ck_assert_ptr_nonnull(strstr(err, "slot 3"));
+    int all0[8] = { 0, 0, 0, 0, 0, 0, 0, 0 };
+    ck_assert_int_eq(infer_eval_batch(s.ctx, tok, all0, NULL, 6, logits, err, sizeof err), INFER_EFULL);
+    ck_assert_int_eq(infer_seq_pos(s.ctx, 0), 3);
+    ck_assert_int_eq(infer_eval_batch(s.ctx, tok, all0, NULL, 9, logits, err, sizeof err), INFER_EARG);
+    infer_seq_reset(s.ctx, 1);
+    ck_assert_int_eq(infer_seq_pos(s.ctx, 1), 0);
+    ck_assert_int_eq(infer_seq_pos(s.ctx, 2), 2);
+    free(logits);
+    session_close(&s);
+    ck_assert_uint_eq(mc.n_alloc, mc.n_free);
+}
+END_TEST
+
 Suite *infer_suite(void)
 {
     Suite *s = suite_create("infer");
@@ -292,6 +481,12 @@ Suite *infer_suite(void)
     tcase_add_test(tc, test_logits_cli);
     tcase_add_test(tc, test_no_allocation_in_eval);
     tcase_add_test(tc, test_weight_copy_offsets);
+    /* The multi-sequence runs cover the quick set: every kernel family the
+     * full list has, at seven slot counts each. */
+    int n_quick = (int)(sizeof quick_variants / sizeof quick_variants[0]);
+    tcase_add_loop_test(tc, test_multi_seq_golden, 0, n_quick);
+    tcase_add_loop_test(tc, test_multi_seq_bitexact_ref, 0, n_quick);
+    tcase_add_test(tc, test_multi_seq_refusals);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -23,7 +23,8 @@
     X(contention_calib) \
     X(matmul)        \
     X(bandwidth)     \
-    X(ctxswitch)
+    X(ctxswitch)     \
+    X(serve)
 
 #define WORKLOAD_DECLARE(n) extern const struct workload workload_##n;
 WORKLOADS(WORKLOAD_DECLARE)

@@ -1,5 +1,6 @@
 /* history — gated runs over time, change points, noise bands (history.h). */
 #include "harness/store/history.h"
+#include "base/err.h"
 
 #include <math.h>
 #include <sqlite3.h>
@@ -11,18 +12,6 @@
 #include "harness/store/store.h"
 #include "results/results.h"
 #include "results/stats.h"
-
-static int fail(char *err, size_t err_len, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t err_len, int code, const char *fmt, ...)
-{
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 static const char *env_get(const json_t *env, const char *a, const char *b)
 {
@@ -88,7 +77,7 @@ static int writer_open(struct writer *w, const char *store_path, const json_t *h
     memset(w, 0, sizeof *w);
     char serr[512];
     if (store_open(&w->s, store_path, true, serr, sizeof serr) != 0)
-        return fail(err, err_len, HISTORY_EIO, "history: %s", serr);
+        return err_fail(err, err_len, HISTORY_EIO, "history: %s", serr);
     const json_t *env = json_object_get(header, "environment");
     history_fingerprint(env, w->machine, sizeof w->machine);
     snprintf(w->commit, sizeof w->commit, "%s", env_get(env, "build", "commit"));
@@ -106,7 +95,7 @@ static int writer_open(struct writer *w, const char *store_path, const json_t *h
                            " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                            -1, &w->ins, NULL) != SQLITE_OK ||
         sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-        int rc = fail(err, err_len, HISTORY_EIO, "history: %s", sqlite3_errmsg(db));
+        int rc = err_fail(err, err_len, HISTORY_EIO, "history: %s", sqlite3_errmsg(db));
         sqlite3_finalize(w->ins);
         store_close(w->s);
         return rc;
@@ -138,7 +127,7 @@ static int writer_put(struct writer *w, const struct point *p, char *err, size_t
     sqlite3_bind_int64(st, 17, p->n);
     sqlite3_bind_text(st, 18, p->source ? p->source : "", -1, SQLITE_TRANSIENT);
     if (sqlite3_step(st) != SQLITE_DONE)
-        return fail(err, err_len, HISTORY_EIO, "history: %s", sqlite3_errmsg(store_sqlite(w->s)));
+        return err_fail(err, err_len, HISTORY_EIO, "history: %s", sqlite3_errmsg(store_sqlite(w->s)));
     return 0;
 }
 
@@ -147,7 +136,7 @@ static int writer_close(struct writer *w, bool commit, char *err, size_t err_len
     int rc = 0;
     sqlite3 *db = store_sqlite(w->s);
     if (sqlite3_exec(db, commit ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK && commit)
-        rc = fail(err, err_len, HISTORY_EIO, "history: %s", sqlite3_errmsg(db));
+        rc = err_fail(err, err_len, HISTORY_EIO, "history: %s", sqlite3_errmsg(db));
     sqlite3_finalize(w->ins);
     store_close(w->s);
     return rc;
@@ -207,7 +196,7 @@ int history_import(const char *store_path, const char *results_path, const char 
     struct results_reader *rd = NULL;
     char rerr[512];
     if (results_reader_open(&rd, results_path, rerr, sizeof rerr) != 0)
-        return fail(err, err_len, HISTORY_EINPUT, "history: %s", rerr);
+        return err_fail(err, err_len, HISTORY_EINPUT, "history: %s", rerr);
     const json_t *h = results_reader_header(rd);
     int n_cfg = results_header_n_configs(h);
     struct results_cacc *acc = calloc((size_t)n_cfg + 1, sizeof *acc);
@@ -215,7 +204,7 @@ int history_import(const char *store_path, const char *results_path, const char 
     bool open = false;
     int rc = 0;
     if (!acc) {
-        rc = fail(err, err_len, HISTORY_ENOMEM, "out of memory");
+        rc = err_fail(err, err_len, HISTORY_ENOMEM, "out of memory");
         goto done;
     }
     json_t *smp;
@@ -225,12 +214,12 @@ int history_import(const char *store_path, const char *results_path, const char 
         int a = c >= 0 && c < n_cfg ? results_cacc_add(&acc[c], smp) : 0;
         json_decref(smp);
         if (a != 0) {
-            rc = fail(err, err_len, HISTORY_ENOMEM, "out of memory");
+            rc = err_fail(err, err_len, HISTORY_ENOMEM, "out of memory");
             goto done;
         }
     }
     if (got < 0) {
-        rc = fail(err, err_len, HISTORY_EINPUT, "history: %s", rerr);
+        rc = err_fail(err, err_len, HISTORY_EINPUT, "history: %s", rerr);
         goto done;
     }
     if ((rc = writer_open(&w, store_path, h, branch, err, err_len)) != 0)
@@ -289,7 +278,7 @@ int history_series_get(const char *store_path, const struct history_filter *f, s
     struct store *s = NULL;
     char serr[512];
     if (store_open(&s, store_path, false, serr, sizeof serr) != 0)
-        return fail(err, err_len, HISTORY_EIO, "history: %s", serr);
+        return err_fail(err, err_len, HISTORY_EIO, "history: %s", serr);
     sqlite3 *db = store_sqlite(s);
     sqlite3_stmt *st = NULL;
     int rc = 0;
@@ -299,7 +288,7 @@ int history_series_get(const char *store_path, const struct history_filter *f, s
                            " AND (?3 IS NULL OR metric = ?3) AND (?4 IS NULL OR instr(config, ?4) > 0)"
                            " ORDER BY machine, workload, config, metric, id",
                            -1, &st, NULL) != SQLITE_OK) {
-        rc = fail(err, err_len, HISTORY_EIO, "history: %s", sqlite3_errmsg(db));
+        rc = err_fail(err, err_len, HISTORY_EIO, "history: %s", sqlite3_errmsg(db));
         goto done;
     }
     const char *binds[4] = { f ? f->machine : NULL, f ? f->workload : NULL, f ? f->metric : NULL,
@@ -315,7 +304,7 @@ int history_series_get(const char *store_path, const struct history_filter *f, s
             strcmp(cur->config, col(st, 2)) || strcmp(cur->metric, col(st, 3))) {
             struct history_series *p = realloc(v, (nv + 1) * sizeof *p);
             if (!p) {
-                rc = fail(err, err_len, HISTORY_ENOMEM, "out of memory");
+                rc = err_fail(err, err_len, HISTORY_ENOMEM, "out of memory");
                 break;
             }
             v = p;
@@ -342,7 +331,7 @@ int history_series_get(const char *store_path, const struct history_filter *f, s
                 cur->branch = c;
             char(*d)[32] = c ? realloc(cur->time, nc * sizeof *d) : NULL;
             if (!d) {
-                rc = fail(err, err_len, HISTORY_ENOMEM, "out of memory");
+                rc = err_fail(err, err_len, HISTORY_ENOMEM, "out of memory");
                 break;
             }
             cur->time = d;
@@ -355,7 +344,7 @@ int history_series_get(const char *store_path, const struct history_filter *f, s
         cur->n++;
     }
     if (rc == 0 && step != SQLITE_DONE)
-        rc = fail(err, err_len, HISTORY_EIO, "history: %s", sqlite3_errmsg(db));
+        rc = err_fail(err, err_len, HISTORY_EIO, "history: %s", sqlite3_errmsg(db));
     if (rc != 0) {
         history_series_free(v, nv);
         goto done;
