@@ -555,10 +555,9 @@ static void attention(struct infer *c, const struct pass *p, int layer, int ith,
             const uint8_t *krow = (const uint8_t *)kv_row_ptr(c, kv_k, layer, j) + (size_t)kh * hd * c->kv_elt;
             float s = 0.0f;
             if (f16) {
-                /* the F16 dot kernel: exact f16 products summed in f32, SIMD
-                 * where the CPU has it (the scalar table lookups were most of
-                 * a long prompt's attention time) */
-                c->k.dot[QT_F16](hd, krow, q16, 0, 1, &s);
+                const uint16_t *k16 = (const uint16_t *)krow;
+                for (int i = 0; i < hd; i++)
+                    s += c->f16_lut[q16[i]] * c->f16_lut[k16[i]];
             } else {
                 const float *k32 = (const float *)krow;
                 for (int i = 0; i < hd; i++)
