@@ -209,6 +209,16 @@ static void array_elem(const struct gguf_array *a, uint64_t i, struct gguf_value
 
 static void value_text(FILE *f, const struct gguf_value *v, int level);
 
+/* Element i of a (pos: the walk's cursor for strings and nested arrays,
+ * which have no fixed stride); false past a malformed element. */
+static bool array_at(const struct gguf_array *a, uint64_t i, uint64_t *pos, struct gguf_value *e)
+{
+    if (a->elem_type == GGUF_VT_STRING || a->elem_type == GGUF_VT_ARRAY)
+        return gguf_array_next(a, pos, e);
+    array_elem(a, i, e);
+    return true;
+}
+
 static void array_text(FILE *f, const struct gguf_array *a, int level)
 {
     bool full = a->count <= ARRAY_FULL;
@@ -223,12 +233,8 @@ static void array_text(FILE *f, const struct gguf_array *a, int level)
     uint64_t pos = 0;
     for (uint64_t i = 0; i < show; i++) {
         struct gguf_value e;
-        if (a->elem_type == GGUF_VT_STRING || a->elem_type == GGUF_VT_ARRAY) {
-            if (!gguf_array_next(a, &pos, &e))
-                break;
-        } else {
-            array_elem(a, i, &e);
-        }
+        if (!array_at(a, i, &pos, &e))
+            break;
         if (i)
             fputs(", ", f);
         value_text(f, &e, level + 1);
@@ -258,12 +264,8 @@ static void array_json(FILE *f, const struct gguf_array *a, int level)
     uint64_t pos = 0;
     for (uint64_t i = 0; i < show; i++) {
         struct gguf_value e;
-        if (a->elem_type == GGUF_VT_STRING || a->elem_type == GGUF_VT_ARRAY) {
-            if (!gguf_array_next(a, &pos, &e))
-                break;
-        } else {
-            array_elem(a, i, &e);
-        }
+        if (!array_at(a, i, &pos, &e))
+            break;
         if (i)
             fputs(", ", f);
         value_json(f, &e, level + 1);
