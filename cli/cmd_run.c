@@ -59,8 +59,9 @@ static void usage(FILE *f, const struct workload *only)
 {
     fprintf(f,
             "usage: ggperf run WORKLOAD [-m MODEL] [--AXIS v1,v2,...]... [-r N] [--warmup N]\n"
-            "                  [--min-time S] [--seed S] [-o md|csv|json|jsonl|sqlite] [--out FILE]\n"
-            "                  [--stream FILE] [--shard K/N] [--force]\n"
+            "                  [--min-time S] [--until-trusted MAX] [--seed S] [-o md|csv|json|jsonl|sqlite]\n"
+            "                  [--out FILE]"
+            " [--stream FILE] [--shard K/N] [--force]\n"
             "       ggperf run [WORKLOAD] --resume STREAM [-o FMT] [--out FILE] [--force]\n\n"
             "Sweep the cartesian product of the workload's axes: warm-up repetitions, then\n"
             "rounds in which the configurations run once each in a seeded shuffled order.\n"
@@ -72,6 +73,11 @@ static void usage(FILE *f, const struct workload *only)
             "  -r N            repetitions per configuration (default 5)\n"
             "  --warmup N      unrecorded repetitions per configuration first (default 1)\n"
             "  --min-time S    add rounds until each configuration ran S seconds (default 0)\n"
+            "  --until-trusted MAX\n"
+            "                  after -r N, add rounds for the configurations whose primary\n"
+            "                  figures (the workload's gated metrics) are still flagged noisy\n"
+            "                  (MAD or CI half-width over 5%% of the median), up to MAX\n"
+            "                  repetitions each; a flag left at MAX stays in the results\n"
             "  --seed S        seed of the shuffled order (default 1)\n"
             "  -o FMT          view: md (default), csv, json, jsonl, sqlite\n"
             "  --out FILE      write the view to FILE (atomically) instead of stdout\n"
@@ -191,6 +197,7 @@ static int run(int argc, char **argv)
     const char *metrics = NULL, *title = NULL, *question = NULL, *compare = NULL;
     int reps = 5, warmup = 1, fmt = RESULTS_FMT_MD;
     double min_time = 0;
+    int until_trusted = 0; /* MAX repetitions; 0: off */
     uint64_t seed = 1;
     int shard_k = 0, shard_n = 0;
     bool sweep_flags = false, force = false;
@@ -213,6 +220,9 @@ static int run(int argc, char **argv)
             sweep_flags = true;
         } else if (strcmp(a, "--warmup") == 0) {
             rc = cli_parse_int(a, v, 0, 1000000, &warmup);
+            sweep_flags = true;
+        } else if (strcmp(a, "--until-trusted") == 0) {
+            rc = cli_parse_int(a, v, 1, 1000000, &until_trusted);
             sweep_flags = true;
         } else if (strcmp(a, "--min-time") == 0) {
             rc = cli_parse_double(a, v, 0, 1e7, &min_time);
@@ -264,6 +274,9 @@ static int run(int argc, char **argv)
     }
     if (fmt == RESULTS_FMT_SQLITE && !out)
         return cli_error(CLI_EUSAGE, "run: -o sqlite needs --out FILE");
+    if (until_trusted && until_trusted < reps)
+        return cli_error(CLI_EUSAGE, "run: --until-trusted %d is below -r %d (MAX counts every repetition)",
+                         until_trusted, reps);
     /* the output is checked before the sweep, not found unwritable after it */
     if (out && cli_check_writable("run: --out", out) != 0)
         return CLI_EUSAGE;
@@ -347,6 +360,7 @@ static int run(int argc, char **argv)
     struct runner_opts o = {
         .wl = wl, .axis_lists = axis_lists, .model_path = model, .cache_dir = have_cache ? cache : NULL,
         .repetitions = reps, .warmup = warmup, .min_time_s = min_time, .seed = seed, .stream_path = stream,
+        .until_trusted = until_trusted > 0, .max_rounds = until_trusted,
         .resume = resume != NULL, .progress = tty ? progress : NULL, .stop = &stop_requested,
         .question = question, .compare = compare,
         .shard_k = shard_k, .shard_n = shard_n,

@@ -170,7 +170,7 @@ int import_ibuild_finish(struct ibuild *b, const char *workload, const char *des
             goto done;
         }
     }
-    struct results_plan plan = { 0, 0, 0, 1, 0 };
+    struct results_plan plan = { 0, 0, 0, 1, 0, false };
     for (size_t i = 0; i < b->n; i++)
         if (b->e[i].n_reps > plan.repetitions)
             plan.repetitions = b->e[i].n_reps;

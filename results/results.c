@@ -98,6 +98,8 @@ json_t *results_header_new(const char *workload, const char *description, bool i
                                              "warmup", plan->warmup, "min_time_s", plan->min_time_s,
                                              "max_rounds", plan->max_rounds, "seed", (json_int_t)plan->seed,
                                              "order", "interleaved-shuffled"));
+    if (plan->until_trusted)
+        json_object_set_new(json_object_get(h, "plan"), "until_trusted", json_true());
     json_object_set(h, "environment", environment ? environment : json_null());
     json_object_set(h, "probe", probe ? probe : json_null());
     return h;

@@ -100,6 +100,8 @@ struct results_plan {
     double min_time_s;     /* keep adding rounds until every configuration ran this long */
     int max_rounds;        /* ... but never more rounds than this */
     uint64_t seed;         /* of the per-round shuffles */
+    bool until_trusted;    /* keep adding rounds while a configuration's primary figures are flagged
+                            * noisy (harness/run/trust.h), up to max_rounds; stored only when set */
 };
 
 /* Build a header record. environment, probe and model are borrowed (a

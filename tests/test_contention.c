@@ -299,7 +299,7 @@ static void write_study(const char *path, int reps)
                              *const ker[] = { "auto" }, *const sim[] = { "off" };
     struct results_axis axes[] = { { "type", 1, types }, { "op", 1, ops }, { "align", 1, al }, { "threads", 2, th },
                                    { "layout", 3, lay }, { "kernels", 1, ker }, { "sim", 1, sim } };
-    struct results_plan plan = { reps, 0, 0, 1, 1 };
+    struct results_plan plan = { reps, 0, 0, 1, 1, false };
     json_t *h = results_header_new("contention", "test", false, axes, 7, &plan, NULL, NULL, NULL);
     ck_assert_ptr_nonnull(h);
     struct results_stream *st;
@@ -332,7 +332,7 @@ static void write_calib(const char *path)
 {
     static const char *const th[] = { "1", "2" }, *const lay[] = { "packed", "padded" }, *const sto[] = { "plain" };
     struct results_axis axes[] = { { "threads", 2, th }, { "layout", 2, lay }, { "store", 1, sto } };
-    struct results_plan plan = { 8, 0, 0, 1, 1 };
+    struct results_plan plan = { 8, 0, 0, 1, 1, false };
     json_t *h = results_header_new("contention_calib", "test", false, axes, 3, &plan, NULL, NULL, NULL);
     struct results_stream *st;
     char err[256];
@@ -452,7 +452,7 @@ START_TEST(test_report_small_effect)
                              *const ker[] = { "auto" }, *const sim[] = { "off" };
     struct results_axis axes[] = { { "type", 1, types }, { "op", 1, ops }, { "align", 1, al }, { "threads", 1, th },
                                    { "layout", 2, lay }, { "kernels", 1, ker }, { "sim", 1, sim } };
-    struct results_plan plan = { 10, 0, 0, 1, 1 };
+    struct results_plan plan = { 10, 0, 0, 1, 1, false };
     json_t *h = results_header_new("contention", "test", false, axes, 7, &plan, NULL, NULL, NULL);
     struct results_stream *st;
     char err[256];

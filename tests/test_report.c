@@ -32,7 +32,7 @@ struct fake {
 static void fake_begin(struct fake *f, const char *workload, const struct results_axis *axes, int n_axes, int reps,
                        json_t *env, json_t *model)
 {
-    struct results_plan plan = { reps, 0, 0, 1, 1 };
+    struct results_plan plan = { reps, 0, 0, 1, 1, false };
     f->header = results_header_new(workload, "a workload made up for the report tests", false, axes, n_axes, &plan,
                                    env, NULL, model);
     json_decref(env);

@@ -17,7 +17,7 @@ static json_t *make_header(void)
 {
     static const char *const modes[] = { "a", "b" };
     struct results_axis axes[] = { { "mode", 2, modes } };
-    struct results_plan plan = { 3, 0, 0, 3, 7 };
+    struct results_plan plan = { 3, 0, 0, 3, 7, false };
     return results_header_new("fake", "a fake workload", false, axes, 1, &plan, NULL, NULL, NULL);
 }
 

@@ -377,6 +377,60 @@ START_TEST(test_min_time_rounds_capped)
 }
 END_TEST
 
+/* A workload with a primary figure: steady at x=a (100..102: too few
+ * samples for a CI at 3, trusted from 6), spread 100/130 at x=b (MAD 15% of
+ * the median: flagged however many repetitions). */
+static int noisy_run(void *state, struct workload_sink *out, char *err, size_t err_len)
+{
+    (void)err;
+    (void)err_len;
+    struct fake_state *s = state;
+    s->calls++;
+    workload_emit(out, "lat", "ns", METRIC_SRC_TIME, s->x == 1 && s->calls % 2 ? 130.0 : 100.0 + s->calls % 3);
+    return 0;
+}
+
+static const struct metric_decl noisy_metrics[] = { { "lat", METRIC_SEM(LOWER, SAMPLE, true) } };
+
+static const struct workload fake_noisy = {
+    "fake_noisy", "test-only workload with a primary figure", fake_axes, 2, 0, fake_setup, noisy_run, NULL,
+    fake_teardown, WORKLOAD_METRICS(noisy_metrics),
+};
+
+/* --until-trusted: the steady configuration stops at 6 repetitions (the
+ * fewest that give a 95% CI of the median), the noisy one runs to the cap,
+ * and the plan records the rule. */
+START_TEST(test_until_trusted_repeats_only_noisy)
+{
+    char s1[256], err[512];
+    snprintf(s1, sizeof s1, "%s/ut.jsonl", tu_tmpdir());
+    const char *lists[] = { "a,b", "1" };
+    struct runner_opts o = fake_opts(&fake_noisy, lists, s1);
+    o.repetitions = 3;
+    o.until_trusted = true;
+    o.max_rounds = 15;
+    struct runner_summary sum;
+    ck_assert_msg(runner_run(&o, &sum, err, sizeof err) == 0, "%s", err);
+    struct tally t;
+    bool complete = false;
+    tally_stream(s1, &t, &complete, NULL);
+    ck_assert(complete);
+    ck_assert_int_eq(t.per_config[0], 6);
+    ck_assert_int_eq(t.per_config[1], 15);
+    ck_assert_int_eq(sum.reps_run, 21);
+    struct results_reader *r;
+    ck_assert(results_reader_open(&r, s1, err, sizeof err) == 0);
+    ck_assert(json_is_true(json_object_get(json_object_get(results_reader_header(r), "plan"), "until_trusted")));
+    results_reader_close(r);
+
+    /* without the rule, the plan's 3 repetitions each */
+    snprintf(s1, sizeof s1, "%s/ut2.jsonl", tu_tmpdir());
+    o = fake_opts(&fake_noisy, lists, s1);
+    ck_assert_msg(runner_run(&o, &sum, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(sum.reps_run, 6);
+}
+END_TEST
+
 static int count_lines(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -615,6 +669,7 @@ Suite *runner_suite(void)
     tcase_add_test(tc, test_isolated_crashes_are_failed_reps);
     tcase_add_test(tc, test_stop_and_resume_api);
     tcase_add_test(tc, test_min_time_rounds_capped);
+    tcase_add_test(tc, test_until_trusted_repeats_only_noisy);
     tcase_add_test(tc, test_sigkill_then_resume_cli);
     tcase_add_test(tc, test_env_hash_and_capture);
     tcase_add_test(tc, test_shards_merge_to_the_same_plan);

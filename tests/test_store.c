@@ -17,7 +17,7 @@ static void write_stream(const char *path, double offset)
 {
     static const char *const modes[] = { "a", "b" };
     struct results_axis axes[] = { { "mode", 2, modes } };
-    struct results_plan plan = { 3, 0, 0, 3, 1 };
+    struct results_plan plan = { 3, 0, 0, 3, 1, false };
     json_t *env = json_pack("{s:{s:s}, s:{s:s}}", "cpu", "model_name", "Test CPU", "build", "commit", "feedbeef");
     json_t *h = results_header_new("fake", "a fake workload", false, axes, 1, &plan, env, NULL, NULL);
     json_decref(env);

@@ -19,6 +19,7 @@
 #include "harness/machine/clock.h"
 #include "harness/machine/env.h"
 #include "harness/machine/probe.h"
+#include "harness/run/trust.h"
 #include "results/results.h"
 #include "results/stats.h"
 #include "modelgen/synth.h"
@@ -248,6 +249,7 @@ struct ctx {
     char **setup_err;         /* [config]: why setup failed, or NULL */
     struct bitset *done;      /* [config]: reps done */
     double *run_ns_sum;       /* [config] */
+    struct trust *trust;      /* the primary figures so far, when the plan repeats until trusted; else NULL */
     int *order;
     /* distinct units seen from isolated children, interned: struct metric
      * holds a pointer to a static string, which a pipe cannot carry */
@@ -585,6 +587,14 @@ static double sample_run_ns(const json_t *s)
     return 0;
 }
 
+/* Does configuration i want a round beyond the planned repetitions: it has
+ * not yet run min_time_s in all, or its primary figures are still flagged
+ * noisy (until-trusted plans; max_rounds bounds both). */
+static bool wants_extra_round(const struct ctx *c, int i, double min_time_s)
+{
+    return (min_time_s > 0 && c->run_ns_sum[i] * 1e-9 < min_time_s) || trust_wants_more(c->trust, i, NULL, 0);
+}
+
 static void ctx_free(struct ctx *c)
 {
     int n = c->plan.n_configs;
@@ -603,6 +613,7 @@ static void ctx_free(struct ctx *c)
             bitset_free(&c->done[i]);
     free(c->done);
     free(c->run_ns_sum);
+    trust_free(c->trust);
     free(c->order);
     free(c->overheads);
     results_stream_close(c->stream);
@@ -667,6 +678,7 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
     const struct workload *wl = o->wl;
     int rc = 0, reps = o->repetitions, warmup = o->warmup, max_rounds = o->max_rounds;
     double min_time_s = o->min_time_s;
+    bool until_trusted = o->until_trusted;
     uint64_t seed = o->seed;
     const char *model_path = o->model_path;
     bool already_complete = false;
@@ -690,6 +702,7 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
         min_time_s = json_number_value(json_object_get(plan, "min_time_s"));
         max_rounds = (int)json_integer_value(json_object_get(plan, "max_rounds"));
         seed = (uint64_t)json_integer_value(json_object_get(plan, "seed"));
+        until_trusted = json_is_true(json_object_get(plan, "until_trusted"));
         model_path = json_string_value(json_object_get(json_object_get(c.header, "model"), "path"));
         json_t *shard = json_object_get(c.header, "shard");
         c.shard_k = (int)json_integer_value(json_object_get(shard, "k"));
@@ -697,7 +710,8 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
         int n = c.plan.n_configs;
         c.done = calloc((size_t)n, sizeof *c.done);
         c.run_ns_sum = calloc((size_t)n, sizeof *c.run_ns_sum);
-        if (!c.done || !c.run_ns_sum) {
+        if (!c.done || !c.run_ns_sum ||
+            (until_trusted && trust_new(&c.trust, wl->metrics, wl->n_metrics, n) != 0)) {
             results_reader_close(r);
             rc = err_fail(err, err_len, RUNNER_ENOMEM, "out of memory");
             goto out;
@@ -708,8 +722,9 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
             int cfg = (int)json_integer_value(json_object_get(s, "config"));
             int rep = (int)json_integer_value(json_object_get(s, "rep"));
             c.run_ns_sum[cfg] += sample_run_ns(s);
+            int kept = trust_add_json(c.trust, cfg, s);
             json_decref(s);
-            if (mark_done(&c, cfg, rep) != 0) {
+            if (kept != 0 || mark_done(&c, cfg, rep) != 0) {
                 got = err_fail(err, err_len, RUNNER_ENOMEM, "out of memory");
                 break;
             }
@@ -771,7 +786,7 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
         for (int i = 0; i < c.plan.n_axes; i++)
             axes[i] = (struct results_axis){ wl->axes[i].name, c.plan.n_values[i],
                                              (const char *const *)c.plan.values[i] };
-        struct results_plan rp = { reps, warmup, min_time_s, max_rounds, seed };
+        struct results_plan rp = { reps, warmup, min_time_s, max_rounds, seed, until_trusted };
         c.header = results_header_new(wl->name, wl->description, (wl->flags & WORKLOAD_ISOLATE) != 0, axes,
                                       c.plan.n_axes, &rp, env, probe, model);
         json_decref(env);
@@ -786,7 +801,8 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
         int n = c.plan.n_configs;
         c.done = calloc((size_t)n, sizeof *c.done);
         c.run_ns_sum = calloc((size_t)n, sizeof *c.run_ns_sum);
-        if (!c.done || !c.run_ns_sum) {
+        if (!c.done || !c.run_ns_sum ||
+            (until_trusted && trust_new(&c.trust, wl->metrics, wl->n_metrics, n) != 0)) {
             rc = err_fail(err, err_len, RUNNER_ENOMEM, "out of memory");
             goto out;
         }
@@ -818,7 +834,7 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
         bool needed = false;
         for (int r = 0; r < reps && !needed; r++)
             needed = !is_done(&c, i, r);
-        needed = needed || (min_time_s > 0 && c.run_ns_sum[i] * 1e-9 < min_time_s);
+        needed = needed || wants_extra_round(&c, i, min_time_s);
         if (!needed)
             continue;
         struct workload_config cfg;
@@ -876,13 +892,13 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
         if (o->stop && *o->stop)
             break;
         bool want = round < reps;
-        if (!want && min_time_s > 0)
-            for (int i = 0; i < n && !want; i++)
-                want = in_shard(&c, i) && !c.setup_err[i] && c.run_ns_sum[i] * 1e-9 < min_time_s;
+        long n_extra = 0;
         if (!want)
+            for (int i = 0; i < n; i++)
+                n_extra += in_shard(&c, i) && !c.setup_err[i] && wants_extra_round(&c, i, min_time_s);
+        if (!want && n_extra == 0)
             break;
-        if (round >= reps)
-            total += n_mine; /* min-time extends the plan a round at a time */
+        total += n_extra; /* min-time and until-trusted extend the plan a round at a time */
         runner_round_order(n, seed, (uint64_t)round, c.order);
         for (int k = 0; k < n; k++) {
             if (o->stop && *o->stop)
@@ -890,7 +906,7 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
             int i = c.order[k];
             if (is_done(&c, i, round) || (!c.ready[i] && !c.setup_err[i]))
                 continue;
-            if (round >= reps && (c.setup_err[i] || c.run_ns_sum[i] * 1e-9 >= min_time_s))
+            if (round >= reps && (c.setup_err[i] || !wants_extra_round(&c, i, min_time_s)))
                 continue;
             double t_s = clock_seconds(c.t_start, clock_ns());
             if (o->progress) {
@@ -922,6 +938,10 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
             c.run_ns_sum[i] += run_ns;
             add_runner_metrics(&c, i, sink, ok, run_ns, over_ns);
             declare_metrics(c.o->wl, sink);
+            if (ok && trust_add(c.trust, i, sink->m, sink->n) != 0) {
+                rc = err_fail(err, err_len, RUNNER_ENOMEM, "out of memory");
+                goto out;
+            }
             keep_overhead(&c, over_ns);
             rc = record(&c, i, round, ok, rerr, sink, clock_seconds(c.t_start, t0), err, err_len);
             if (rc != 0)

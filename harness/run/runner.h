@@ -101,6 +101,9 @@ struct runner_opts {
     int warmup;                     /* >= 0 */
     double min_time_s;              /* 0: off */
     int max_rounds;                 /* 0: RUNNER_DEFAULT_MAX_ROUNDS */
+    bool until_trusted;             /* after `repetitions`, repeat configurations whose primary figures are
+                                     * still flagged noisy (harness/run/trust.h), up to max_rounds (ignored on
+                                     * resume: the header's) */
     uint64_t seed;
     const char *stream_path;        /* the JSONL stream: created (must not exist) or resumed */
     bool resume;                    /* continue stream_path: plan, model and seed come from its header */
