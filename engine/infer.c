@@ -62,6 +62,7 @@ struct infer {
     float *dots;                   /* [n_threads][n_batch_pad] matmul dot results */
     size_t dots_stride;
     uint16_t *q16;                 /* [n_threads][head_dim] fp16 query */
+    float *qf;                     /* [n_threads][head_dim] the same, widened (the SIMD attention's input) */
     float *f16_lut;                /* [65536] fp16 -> f32 */
     uint64_t scratch_bytes;
 
@@ -168,6 +169,7 @@ uint64_t infer_scratch_bytes(const struct model_hparams *hp, const struct infer_
     f += nt * (n_ctx + 16) * 4;             /* scores */
     f += nt * (nb + 16) * 4;                /* dots */
     f += nt * (hp->head_dim + 32) * 2;      /* q16 */
+    f += nt * (hp->head_dim + 16) * 4;      /* qf */
     f += 65536 * 4;                         /* fp16 table */
     return f;
 }
@@ -181,7 +183,7 @@ static void *alloc_zero(struct infer *c, size_t bytes)
 }
 
 /* The buffers that infer_free releases, with their sizes. */
-#define INFER_N_BUFS 19
+#define INFER_N_BUFS 20
 static void buffers(struct infer *c, void ***ptrs, size_t *sizes)
 {
     const struct model_hparams *hp = &c->m->hp;
@@ -192,7 +194,7 @@ static void buffers(struct infer *c, void ***ptrs, size_t *sizes)
         (void **)&c->kc, (void **)&c->vc, (void **)&c->att, (void **)&c->gate, (void **)&c->up,
         (void **)&c->tmp, (void **)&c->logits, (void **)&c->rope_cs, (void **)&c->qact[0],
         (void **)&c->qact[1], (void **)&c->scores, (void **)&c->dots, (void **)&c->q16,
-        (void **)&c->f16_lut,
+        (void **)&c->f16_lut, (void **)&c->qf,
     };
     size_t s[INFER_N_BUFS] = {
         c->kv_bytes_each, c->kv_bytes_each,
@@ -203,6 +205,7 @@ static void buffers(struct infer *c, void ***ptrs, size_t *sizes)
         c->qact_bytes, c->qact_bytes,
         (size_t)c->n_threads * c->scores_stride * 4, (size_t)c->n_threads * c->dots_stride * 4,
         (size_t)c->n_threads * round_up((size_t)hp->head_dim, 32) * 2, 65536 * 4,
+        (size_t)c->n_threads * round_up((size_t)hp->head_dim, 16) * 4,
     };
     memcpy(ptrs, p, sizeof p);
     memcpy(sizes, s, sizeof s);
@@ -538,6 +541,7 @@ static void attention(struct infer *c, const struct pass *p, int layer, int ith,
     const float scale = 1.0f / sqrtf((float)hd);
     float *sc = c->scores + (size_t)ith * c->scores_stride;
     uint16_t *q16 = c->q16 + (size_t)ith * round_up((size_t)hd, 32);
+    float *qf = c->qf + (size_t)ith * round_up((size_t)hd, 16);
     const bool f16 = c->kv_elt == 2;
     int64_t items = (int64_t)p->n * nh, b, e;
     pool_split(items, ith, nth, 1, &b, &e);
@@ -550,6 +554,34 @@ static void attention(struct infer *c, const struct pass *p, int layer, int ith,
         if (f16)
             for (int i = 0; i < hd; i++)
                 q16[i] = quant_f32_to_f16(q[i]);
+        const size_t kv_stride = c->kv_row * c->kv_elt; /* bytes from one position's row to the next */
+        const uint8_t *k0 = (const uint8_t *)kv_row_ptr(c, kv_k, layer, 0) + (size_t)kh * hd * c->kv_elt;
+        const uint8_t *v0 = (const uint8_t *)kv_row_ptr(c, kv_v, layer, 0) + (size_t)kh * hd * c->kv_elt;
+        if (f16 && c->k.attn_kq_f16) {
+            /* the SIMD kernels: the same products, summed in another order */
+            for (int i = 0; i < hd; i++)
+                qf[i] = c->f16_lut[q16[i]];
+            c->k.attn_kq_f16(qf, (const uint16_t *)k0, kv_stride, n_kv, hd, sc);
+            float mx = -INFINITY;
+            for (int j = 0; j < n_kv; j++) {
+                sc[j] *= scale;
+                if (sc[j] > mx)
+                    mx = sc[j];
+            }
+            double sum = 0.0;
+            for (int j = 0; j < n_kv; j++) {
+                float ex = expf(sc[j] - mx);
+                sc[j] = ex;
+                sum += ex;
+            }
+            const float inv = (float)(1.0 / sum);
+            for (int j = 0; j < n_kv; j++)
+                sc[j] = c->f16_lut[quant_f32_to_f16(sc[j] * inv)];
+            for (int i = 0; i < hd; i++)
+                outv[i] = 0.0f;
+            c->k.attn_pv_f16(sc, (const uint16_t *)v0, kv_stride, n_kv, hd, outv);
+            continue;
+        }
         float mx = -INFINITY;
         for (int j = 0; j < n_kv; j++) {
             const uint8_t *krow = (const uint8_t *)kv_row_ptr(c, kv_k, layer, j) + (size_t)kh * hd * c->kv_elt;

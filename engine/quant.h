@@ -141,6 +141,19 @@ typedef void (*quant_dot_fn)(int64_t n, const void *restrict x, const void *rest
 typedef void (*quant_gemm_fn)(int64_t n, const void *restrict x, size_t x_stride, int nr,
                               const void *restrict y, size_t y_stride, int ny, float *restrict s, size_t ld);
 
+/* Attention over an fp16 KV cache, for one query head of hd values against
+ * n cached positions whose rows lie row_stride bytes apart (hd >= 1, n >= 0):
+ *   kq: s[j] = sum_i q[i] * k_j[i]        for j < n
+ *   pv: out[i] += sum_j p[j] * v_j[i]     for i < hd
+ * q and p hold fp16 values widened to f32 (the engine rounds the query and
+ * the probabilities as llama.cpp's KQ and KQV products do); the products
+ * and sums are f32, in any order. Optional: NULL slots (the reference
+ * kernels) mean the engine's own scalar loops. */
+typedef void (*quant_attn_kq_fn)(const float *restrict q, const uint16_t *restrict k, size_t row_stride, int n,
+                                 int hd, float *restrict s);
+typedef void (*quant_attn_pv_fn)(const float *restrict p, const uint16_t *restrict v, size_t row_stride, int n,
+                                 int hd, float *restrict out);
+
 /* A deterministic random stream for making data (xoshiro256** seeded
  * through splitmix64; quant_random.c). The bytes depend only on the seed. */
 struct quant_rng {
@@ -215,6 +228,9 @@ struct quant_kernels {
      * variants of one ISA level differ here, not in dot_isa. */
     const char *dot_variant[QT_COUNT];
     const char *gemm_variant[QT_COUNT];
+    quant_attn_kq_fn attn_kq_f16;      /* NULL: the engine's scalar loop */
+    quant_attn_pv_fn attn_pv_f16;
+    const char *attn_variant;          /* "ref" (the scalar loops), "avx2", "avx512" */
 };
 
 struct cpu_features;

@@ -616,8 +616,106 @@ AVX2_FN static void from_float_f16(const float *restrict x, void *restrict vy, i
     }
 }
 
+/* ---- attention over an fp16 KV cache (quant_attn_kq_fn / _pv_fn) ----------
+ * Four keys at a time share one horizontal reduction (three hadds); the
+ * elements past the last multiple of 8 go one at a time with F16C's scalar
+ * conversion (head sizes are multiples of 8 in practice). */
+AVX2_INLINE __m128 hsum4_256(__m256 b0, __m256 b1, __m256 b2, __m256 b3)
+{
+    const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(b0, b1), _mm256_hadd_ps(b2, b3));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+AVX2_INLINE float half_at(const uint8_t *row, int i)
+{
+    uint16_t h;
+    memcpy(&h, row + 2 * (size_t)i, 2);
+    return _cvtsh_ss(h);
+}
+
+AVX2_FN static void attn_kq_f16(const float *restrict q, const uint16_t *restrict k, size_t rs, int n, int hd,
+                                float *restrict s)
+{
+    const uint8_t *kb = (const uint8_t *)k;
+    const int h8 = hd & ~7;
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const uint8_t *r0 = kb + (size_t)j * rs, *r1 = r0 + rs, *r2 = r1 + rs, *r3 = r2 + rs;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int i = 0; i < h8; i += 8) {
+            const __m256 qv = _mm256_loadu_ps(q + i);
+            a0 = _mm256_fmadd_ps(qv, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(r0 + 2 * i))), a0);
+            a1 = _mm256_fmadd_ps(qv, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(r1 + 2 * i))), a1);
+            a2 = _mm256_fmadd_ps(qv, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(r2 + 2 * i))), a2);
+            a3 = _mm256_fmadd_ps(qv, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(r3 + 2 * i))), a3);
+        }
+        __m128 v = hsum4_256(a0, a1, a2, a3);
+        float t[4];
+        _mm_storeu_ps(t, v);
+        for (int i = h8; i < hd; i++) {
+            t[0] += q[i] * half_at(r0, i);
+            t[1] += q[i] * half_at(r1, i);
+            t[2] += q[i] * half_at(r2, i);
+            t[3] += q[i] * half_at(r3, i);
+        }
+        memcpy(s + j, t, sizeof t);
+    }
+    for (; j < n; j++) {
+        const uint8_t *r = kb + (size_t)j * rs;
+        __m256 a = _mm256_setzero_ps();
+        for (int i = 0; i < h8; i += 8)
+            a = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(r + 2 * i))), a);
+        float t = _mm_cvtss_f32(hsum4_256(a, a, a, a));
+        for (int i = h8; i < hd; i++)
+            t += q[i] * half_at(r, i);
+        s[j] = t;
+    }
+}
+
+/* 32 output values (four ymm) stay in registers while every key's row
+ * streams past; then the next 32. */
+AVX2_FN static void attn_pv_f16(const float *restrict p, const uint16_t *restrict v, size_t rs, int n, int hd,
+                                float *restrict out)
+{
+    const uint8_t *vb = (const uint8_t *)v;
+    const int h8 = hd & ~7;
+    int i0 = 0;
+    for (; i0 + 32 <= h8; i0 += 32) {
+        __m256 a0 = _mm256_loadu_ps(out + i0), a1 = _mm256_loadu_ps(out + i0 + 8);
+        __m256 a2 = _mm256_loadu_ps(out + i0 + 16), a3 = _mm256_loadu_ps(out + i0 + 24);
+        for (int j = 0; j < n; j++) {
+            const uint8_t *r = vb + (size_t)j * rs + 2 * (size_t)i0;
+            const __m256 pj = _mm256_broadcast_ss(p + j);
+            a0 = _mm256_fmadd_ps(pj, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)r)), a0);
+            a1 = _mm256_fmadd_ps(pj, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(r + 16))), a1);
+            a2 = _mm256_fmadd_ps(pj, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(r + 32))), a2);
+            a3 = _mm256_fmadd_ps(pj, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(r + 48))), a3);
+        }
+        _mm256_storeu_ps(out + i0, a0);
+        _mm256_storeu_ps(out + i0 + 8, a1);
+        _mm256_storeu_ps(out + i0 + 16, a2);
+        _mm256_storeu_ps(out + i0 + 24, a3);
+    }
+    for (; i0 < h8; i0 += 8) {
+        __m256 a = _mm256_loadu_ps(out + i0);
+        for (int j = 0; j < n; j++)
+            a = _mm256_fmadd_ps(_mm256_broadcast_ss(p + j),
+                                _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vb + (size_t)j * rs + 2 * (size_t)i0))), a);
+        _mm256_storeu_ps(out + i0, a);
+    }
+    for (int i = h8; i < hd; i++) {
+        float a = out[i];
+        for (int j = 0; j < n; j++)
+            a += p[j] * half_at(vb + (size_t)j * rs, i);
+        out[i] = a;
+    }
+}
+
 void quant_avx2_fill(struct quant_kernels *k)
 {
+    k->attn_kq_f16 = attn_kq_f16;
+    k->attn_pv_f16 = attn_pv_f16;
+    k->attn_variant = "avx2";
     static const struct { enum qtype t; quant_dot_fn dot; } dots[] = {
         { QT_F16, dot_f16_f16 },
         { QT_Q4_0, dot_q4_0_q8_0 },

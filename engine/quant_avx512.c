@@ -1255,8 +1255,94 @@ V512_FN static void from_float_f16(const float *restrict x, void *restrict vy, i
     }
 }
 
+/* ---- attention over an fp16 KV cache (quant_attn_kq_fn / _pv_fn) ----------
+ * kq: four keys at a time, 16 values per step with masked loads for the
+ * tail, one shared reduction of the four accumulators. pv: 64 output
+ * values (four zmm) stay in registers while every row streams past. */
+V512_INLINE __mmask16 mask_from(int left)
+{
+    return left >= 16 ? (__mmask16)0xffff : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
+}
+
+V512_INLINE __m512 half16(const uint8_t *row, int i, __mmask16 m)
+{
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, row + 2 * (size_t)i));
+}
+
+V512_INLINE __m256 fold512(__m512 a)
+{
+    return _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1));
+}
+
+V512_FN static void attn_kq_f16(const float *restrict q, const uint16_t *restrict k, size_t rs, int n, int hd,
+                                float *restrict s)
+{
+    const uint8_t *kb = (const uint8_t *)k;
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const uint8_t *r0 = kb + (size_t)j * rs, *r1 = r0 + rs, *r2 = r1 + rs, *r3 = r2 + rs;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int i = 0; i < hd; i += 16) {
+            const __mmask16 m = mask_from(hd - i);
+            const __m512 qv = _mm512_maskz_loadu_ps(m, q + i);
+            a0 = _mm512_fmadd_ps(qv, half16(r0, i, m), a0);
+            a1 = _mm512_fmadd_ps(qv, half16(r1, i, m), a1);
+            a2 = _mm512_fmadd_ps(qv, half16(r2, i, m), a2);
+            a3 = _mm512_fmadd_ps(qv, half16(r3, i, m), a3);
+        }
+        const __m256 b0 = fold512(a0), b1 = fold512(a1), b2 = fold512(a2), b3 = fold512(a3);
+        const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(b0, b1), _mm256_hadd_ps(b2, b3));
+        _mm_storeu_ps(s + j, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+    }
+    for (; j < n; j++) {
+        const uint8_t *r = kb + (size_t)j * rs;
+        __m512 a = _mm512_setzero_ps();
+        for (int i = 0; i < hd; i += 16) {
+            const __mmask16 m = mask_from(hd - i);
+            a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i), half16(r, i, m), a);
+        }
+        s[j] = _mm512_reduce_add_ps(a);
+    }
+}
+
+V512_FN static void attn_pv_f16(const float *restrict p, const uint16_t *restrict v, size_t rs, int n, int hd,
+                                float *restrict out)
+{
+    const uint8_t *vb = (const uint8_t *)v;
+    for (int i0 = 0; i0 < hd; i0 += 64) {
+        const __mmask16 m0 = mask_from(hd - i0), m1 = mask_from(hd - i0 - 16), m2 = mask_from(hd - i0 - 32),
+                        m3 = mask_from(hd - i0 - 48);
+        __m512 a0 = _mm512_maskz_loadu_ps(m0, out + i0), a1 = _mm512_maskz_loadu_ps(m1, out + i0 + 16);
+        __m512 a2 = _mm512_maskz_loadu_ps(m2, out + i0 + 32), a3 = _mm512_maskz_loadu_ps(m3, out + i0 + 48);
+        if (m2 == 0) { /* 32 values or fewer left: two registers */
+            for (int j = 0; j < n; j++) {
+                const uint8_t *r = vb + (size_t)j * rs;
+                const __m512 pj = _mm512_set1_ps(p[j]);
+                a0 = _mm512_fmadd_ps(pj, half16(r, i0, m0), a0);
+                a1 = _mm512_fmadd_ps(pj, half16(r, i0 + 16, m1), a1);
+            }
+        } else {
+            for (int j = 0; j < n; j++) {
+                const uint8_t *r = vb + (size_t)j * rs;
+                const __m512 pj = _mm512_set1_ps(p[j]);
+                a0 = _mm512_fmadd_ps(pj, half16(r, i0, m0), a0);
+                a1 = _mm512_fmadd_ps(pj, half16(r, i0 + 16, m1), a1);
+                a2 = _mm512_fmadd_ps(pj, half16(r, i0 + 32, m2), a2);
+                a3 = _mm512_fmadd_ps(pj, half16(r, i0 + 48, m3), a3);
+            }
+        }
+        _mm512_mask_storeu_ps(out + i0, m0, a0);
+        _mm512_mask_storeu_ps(out + i0 + 16, m1, a1);
+        _mm512_mask_storeu_ps(out + i0 + 32, m2, a2);
+        _mm512_mask_storeu_ps(out + i0 + 48, m3, a3);
+    }
+}
+
 void quant_avx512_fill(struct quant_kernels *k, const struct cpu_features *f)
 {
+    k->attn_kq_f16 = attn_kq_f16;
+    k->attn_pv_f16 = attn_pv_f16;
+    k->attn_variant = "avx512";
     const bool vnni = f->avx512vnni;
     if (vnni) {
         k->dot[QT_Q4_0] = dot_q4_0_q8_0_vnni;

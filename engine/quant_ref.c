@@ -1108,6 +1108,7 @@ void quant_ref_dot_iq4_xs(int64_t n, const void *restrict x, const void *restric
  * table into k, and mark those dots as running the reference path. */
 void quant_ref_fill(struct quant_kernels *k)
 {
+    k->attn_variant = "ref"; /* attention slots stay NULL: the engine's scalar loops */
     for (int t = 0; t < QT_COUNT; t++) {
         const struct quant_traits *tr = quant_traits_get(t);
         if (!tr)

@@ -22,7 +22,9 @@
  *   prefill (8 x 8) tiles, block counts around the 8-block step and the
  *   256-block tables, misaligned and padded rows, exact for exact inputs;
  * - activation quantizers: identical bytes to the reference for random,
- *   tie, zero, tiny, huge and non-finite inputs. */
+ *   tie, zero, tiny, huge and non-finite inputs;
+ * - the attention kernels (fp16 KV cache) against double sums: head sizes
+ *   and key counts around every step, misaligned and padded rows. */
 #include <check.h>
 #include <float.h>
 #include <math.h>
@@ -799,6 +801,101 @@ START_TEST(test_from_float_f16)
 }
 END_TEST
 
+/* ---- attention over an fp16 KV cache -------------------------------------- */
+
+/* n rows of hd halves, rows rs bytes apart, starting off bytes into a block
+ * that ends exactly where the last row ends (ASan sees any over-read). */
+static uint8_t *kv_rows(int n, int hd, size_t rs, size_t off, bool exact_ints, uint64_t *sd, uint8_t **base)
+{
+    size_t bytes = off + (n > 0 ? (size_t)(n - 1) * rs + 2 * (size_t)hd : 0);
+    *base = malloc(bytes ? bytes : 1);
+    ck_assert_ptr_nonnull(*base);
+    memset(*base, 0x7c, bytes); /* padding reads as NaN halves: a kernel that reads it is caught */
+    uint8_t *rows = *base + off;
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < hd; i++)
+            put_half(rows + (size_t)j * rs + 2 * (size_t)i,
+                     exact_ints ? (float)((int)(rng_next(sd) % 9) - 4) : 3 * rng_unif(sd));
+    return rows;
+}
+
+/* kq and pv of each variant against double sums of the same f32 products:
+ * head sizes around the 8/16/32/64-value steps, key counts around the
+ * 4-key step, misaligned rows and padded strides; bit-identical when every
+ * product and partial sum is a small integer. Neither kernel writes past
+ * s[n) or out[hd). */
+START_TEST(test_attn)
+{
+    struct quant_kernels fast, ref;
+    if (!kernels_for(_i, &fast, &ref))
+        return;
+    ck_assert_str_eq(ref.attn_variant, "ref");
+    ck_assert(ref.attn_kq_f16 == NULL && ref.attn_pv_f16 == NULL);
+    ck_assert_ptr_nonnull(fast.attn_kq_f16);
+    ck_assert_ptr_nonnull(fast.attn_pv_f16);
+    ck_assert_str_eq(fast.attn_variant, variants[_i].isa == QISA_AVX2 ? "avx2" : "avx512");
+    static const int hds[] = { 1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 48, 63, 64, 65, 80, 96, 112, 128, 130 };
+    static const int ns[] = { 0, 1, 3, 4, 5, 7, 8, 9, 33 };
+    uint64_t sd = 0x5eed0000u + (uint64_t)_i;
+    for (size_t a = 0; a < sizeof hds / sizeof hds[0]; a++)
+        for (size_t b = 0; b < sizeof ns / sizeof ns[0]; b++)
+            for (int exact = 0; exact < 2; exact++) {
+                const int hd = hds[a], n = ns[b];
+                const size_t rs = 2 * (size_t)hd + (size_t)(b % 3) * 6, off = (size_t)(a + b) % 2 * 2;
+                uint8_t *kbase, *vbase;
+                const uint8_t *k = kv_rows(n, hd, rs, off, exact, &sd, &kbase);
+                const uint8_t *v = kv_rows(n, hd, rs, off, exact, &sd, &vbase);
+                float q[131], p[34], s[34], out[131];
+                for (int i = 0; i < hd; i++)
+                    q[i] = exact ? (float)((int)(rng_next(&sd) % 7) - 3) : quant_f16_to_f32(quant_f32_to_f16(rng_unif(&sd)));
+                for (int j = 0; j < n; j++)
+                    p[j] = exact ? (float)(rng_next(&sd) % 3) : quant_f16_to_f32(quant_f32_to_f16(0.5f * (rng_unif(&sd) + 1)));
+                for (int j = 0; j <= n; j++)
+                    s[j] = -7.0f;
+                for (int i = 0; i <= hd; i++)
+                    out[i] = exact ? 1.0f : 0.25f;
+                fast.attn_kq_f16(q, (const uint16_t *)k, rs, n, hd, s);
+                fast.attn_pv_f16(p, (const uint16_t *)v, rs, n, hd, out);
+                ck_assert_msg(s[n] == -7.0f, "hd %d n %d: kq wrote s[n]", hd, n);
+                ck_assert_msg(out[hd] == (exact ? 1.0f : 0.25f), "hd %d n %d: pv wrote out[hd]", hd, n);
+                for (int j = 0; j < n; j++) {
+                    double want = 0, mag = 0;
+                    for (int i = 0; i < hd; i++) {
+                        uint16_t h;
+                        memcpy(&h, k + (size_t)j * rs + 2 * (size_t)i, 2);
+                        double t = (double)q[i] * quant_f16_to_f32(h);
+                        want += t;
+                        mag += fabs(t);
+                    }
+                    if (exact)
+                        ck_assert_msg(s[j] == (float)want, "%s hd %d n %d: kq[%d] %.9g != %.9g", variants[_i].label,
+                                      hd, n, j, s[j], want);
+                    else
+                        ck_assert_msg(fabs(s[j] - want) <= 1e-6 * mag + 1e-30, "%s hd %d n %d: kq[%d] %.9g vs %.9g",
+                                      variants[_i].label, hd, n, j, s[j], want);
+                }
+                for (int i = 0; i < hd; i++) {
+                    double want = exact ? 1.0 : 0.25, mag = fabs(want);
+                    for (int j = 0; j < n; j++) {
+                        uint16_t h;
+                        memcpy(&h, v + (size_t)j * rs + 2 * (size_t)i, 2);
+                        double t = (double)p[j] * quant_f16_to_f32(h);
+                        want += t;
+                        mag += fabs(t);
+                    }
+                    if (exact)
+                        ck_assert_msg(out[i] == (float)want, "%s hd %d n %d: pv[%d] %.9g != %.9g", variants[_i].label,
+                                      hd, n, i, out[i], want);
+                    else
+                        ck_assert_msg(fabs(out[i] - want) <= 1e-6 * mag + 1e-30, "%s hd %d n %d: pv[%d] %.9g vs %.9g",
+                                      variants[_i].label, hd, n, i, out[i], want);
+                }
+                free(kbase);
+                free(vbase);
+            }
+}
+END_TEST
+
 Suite *quant_simd_suite(void)
 {
     Suite *s = suite_create("quant_simd");
@@ -811,6 +908,7 @@ Suite *quant_simd_suite(void)
     tcase_add_loop_test(tc, test_gemm, 0, N_VARIANTS);
     tcase_add_loop_test(tc, test_from_float_q8, 0, N_VARIANTS);
     tcase_add_loop_test(tc, test_from_float_f16, 0, N_VARIANTS);
+    tcase_add_loop_test(tc, test_attn, 0, N_VARIANTS);
     suite_add_tcase(s, tc);
     return s;
 }
