@@ -104,6 +104,7 @@ static void print_text(const struct probe_info *p)
         if (k.dot_variant[t] && k.dot_isa[t] != QISA_REF)
             printf("  %-8s dot %-*s%s%s\n", quant_type_name(t), k.gemm_variant[t] ? 17 : 0, k.dot_variant[t],
                    k.gemm_variant[t] ? " gemm " : "", k.gemm_variant[t] ? k.gemm_variant[t] : "");
+    printf("  %-8s %s\n", "attn", k.attn_variant ? k.attn_variant : "?");
     if (p->flags & PROBE_NO_BANDWIDTH) {
         printf("bandwidth            %s\n", fmt_metric(a, sizeof a, &p->peak_triad_gbps, "%.2f"));
     } else {

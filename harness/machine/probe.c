@@ -653,6 +653,7 @@ json_t *probe_kernels_json(void)
                                 json_pack("{s:s, s:o}", "dot", k.dot_variant[t], "gemm",
                                           k.gemm_variant[t] ? json_string(k.gemm_variant[t]) : json_null()));
     json_object_set_new(o, "isa", json_string(quant_isa_name(k.isa)));
+    json_object_set_new(o, "attn_f16", json_string(k.attn_variant ? k.attn_variant : "?"));
     json_object_set_new(o, "cpu_disable", off && *off ? json_string(off) : json_null());
     json_object_set_new(o, "types", types);
     return o;
