@@ -36,7 +36,10 @@ static void usage(FILE *f)
                "by default (--weights hugepage; map where THP is off or the model is over 3/4 of\n"
                "the available memory): decode streams every weight once per token, and it ran up\n"
                "to 20%% faster from 2 MiB pages than from scattered page-cache pages.\n"
-               "The weights column says how many of the file's bytes got huge pages.\n"
+               "The weights column says how many of the file's bytes got huge pages: a copy's\n"
+               "anonymous ones, or for --weights map the page cache's 2 MiB folios mapped whole\n"
+               "(the mapping is 2 MiB aligned and advised MADV_HUGEPAGE; whether the file system\n"
+               "caches the file in such folios is up to it: measured, not assumed).\n"
                "Before each timed repetition bench checks that the weights are resident (mincore):\n"
                "a mapping the kernel evicted is read back in first; the resident column and the\n"
                "JSON's major_faults and disk_read_bytes say what the timed part found.\n"
@@ -55,7 +58,7 @@ struct bench_result {
     int threads;
     int n_tokens;
     enum filebuf_kind weights;
-    int64_t huge_bytes;       /* filebuf_huge_bytes at the start, -1 unknown */
+    int64_t huge_bytes;       /* filebuf_huge_bytes after the test, -1 unknown */
     double samples[MAX_REPS]; /* tokens/s */
     int n;
     /* Where the weights were when the clock started (filebuf residency). */
@@ -159,12 +162,13 @@ static void print_md(size_t file_bytes, const char *isa, const char *path, struc
                 snprintf(bw, sizeof bw, "%.1f", tg_bytes * mean / 1e9);
         }
         char wt[48];
-        if (r->weights != FILEBUF_HUGEPAGE)
+        if (r->weights == FILEBUF_READ)
             snprintf(wt, sizeof wt, "%s", filebuf_kind_names[r->weights]);
         else if (r->huge_bytes < 0)
-            snprintf(wt, sizeof wt, "hugepage (THP n/a)");
+            snprintf(wt, sizeof wt, "%s (THP n/a)", filebuf_kind_names[r->weights]);
         else
-            snprintf(wt, sizeof wt, "hugepage (%.0f%% THP)", 100.0 * (double)r->huge_bytes / (double)file_bytes);
+            snprintf(wt, sizeof wt, "%s (%.0f%% THP)", filebuf_kind_names[r->weights],
+                     100.0 * (double)r->huge_bytes / (double)file_bytes);
         char res_txt[96];
         residency_text(r, res_txt, sizeof res_txt);
         printf("| %s | %.0f MiB | %s | %s | %d | %s | %.2f ± %.2f | %.2f | %s | %s |\n", base,
@@ -332,7 +336,6 @@ static int run(int argc, char **argv)
         return cli_error(CLI_EFAIL, "%s", err);
     }
     cli_guard_session(&s, so.model_path); /* a file truncated under us: one line, exit 1 */
-    const int64_t huge = filebuf_huge_bytes(&s.file);
     /* Random token ids, fixed seed: the same prompt for every run. */
     uint64_t st = 0x9e3779b97f4a7c15ull;
     for (int i = 0; i < ctx_need; i++) {
@@ -372,7 +375,7 @@ static int run(int argc, char **argv)
             r->threads = nthreads_real;
             r->n_tokens = n;
             r->weights = s.file.kind;
-            r->huge_bytes = huge;
+            r->huge_bytes = -1;
             r->resident_min = 1.0;
             r->read_gbps = rbw;
             if (one_rep(ctx, toks, n, kind == 0, err, sizeof err) < 0) { /* warm-up */
@@ -400,6 +403,8 @@ static int run(int argc, char **argv)
             }
             if (cli_stderr_is_tty())
                 fprintf(stderr, "\r%60s\r", "");
+            /* after the test: a mapping's huge pages appear as its pages fault in */
+            r->huge_bytes = filebuf_huge_bytes(&s.file);
             if (r->resident_min >= 0 && r->resident_min < RESIDENT_OK)
                 fprintf(stderr, "ggperf: bench: %s t=%d: weights were %.0f%% resident when timing started "
                                 "(%" PRId64 " major faults during the timed part): this measures the disk\n",

@@ -19,7 +19,10 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: ggperf pagecache [--warm | --evict] [-o text|json] FILE...\n\n"
                "Print the fraction of each file's pages in the page cache (mincore over a mapping).\n"
-               "  --warm    read the file through a mapping first (one byte a page)\n"
+               "  --warm    read the file through a mapping first (one byte a page); the mapping\n"
+               "            is advised MADV_HUGEPAGE, so what comes from disk is cached in 2 MiB\n"
+               "            folios where the file system can (JSON: huge_fraction, the share\n"
+               "            mapped as 2 MiB pages)\n"
                "  --evict   drop the file's clean pages from the page cache first\n"
                "            (fdatasync + posix_fadvise DONTNEED; pages other processes map stay)\n"
                "  -o FMT    text (default): \"FRACTION FILE\" a line; json: an array of objects\n"
@@ -75,8 +78,11 @@ static int run(int argc, char **argv)
             close(fd);
             continue;
         }
-        if (warm)
+        int64_t huge = -1;
+        if (warm) {
             filebuf_touch(&b);
+            huge = filebuf_huge_bytes(&b);
+        }
         if (evict && filebuf_evict(&b, fd, err, sizeof err) != 0)
             rc = cli_error(CLI_EFAIL, "%s: %s", argv[i], err);
         double f = filebuf_resident_fraction(&b);
@@ -90,8 +96,11 @@ static int run(int argc, char **argv)
             json_t *js = json_string(argv[i]);
             char *name = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL; /* quoted and escaped */
             json_decref(js);
-            printf("%s\n  {\"file\": %s, \"bytes\": %lld, \"resident_fraction\": %.4f}", n++ ? "," : "",
-                   name ? name : "null", (long long)st.st_size, f);
+            char hf[32] = "";
+            if (huge >= 0)
+                snprintf(hf, sizeof hf, ", \"huge_fraction\": %.4f", (double)huge / (double)st.st_size);
+            printf("%s\n  {\"file\": %s, \"bytes\": %lld, \"resident_fraction\": %.4f%s}", n++ ? "," : "",
+                   name ? name : "null", (long long)st.st_size, f, hf);
             free(name);
         }
         else

@@ -54,8 +54,15 @@ START_TEST(test_each_placement_holds_the_file)
             /* whole 2 MiB pages, the last one counted up to the file's end */
             ck_assert_int_le(huge, (int64_t)FILE_BYTES);
             ck_assert(huge % (2 << 20) == 0 || huge == (int64_t)FILE_BYTES);
+        } else if (k == FILEBUF_MAP) {
+            /* at a 2 MiB boundary, so 2 MiB page-cache folios can be mapped
+             * whole; whether the file system made any is its business, but
+             * only whole ones inside the file count */
+            ck_assert_uint_eq((uintptr_t)b.bytes % (2u << 20), 0);
+            ck_assert_int_le(huge, (int64_t)FILE_BYTES);
+            ck_assert(huge % (2 << 20) == 0);
         } else {
-            ck_assert_int_eq(huge, 0); /* 64-byte aligned heap and file mappings get none */
+            ck_assert_int_eq(huge, 0); /* a 64-byte aligned heap copy gets none */
         }
         if (k == FILEBUF_READ)
             ck_assert_uint_eq((uintptr_t)b.bytes % 64, 0);
@@ -278,6 +285,10 @@ START_TEST(test_pagecache_command)
     snprintf(cmd, sizeof cmd, "%s pagecache --warm -o json %s", tu_ggperf_bin(), path);
     ck_assert_int_eq(tu_run(cmd, out, sizeof out, err, sizeof err), 0);
     ck_assert_msg(strstr(out, "\"resident_fraction\": 1.0000") != NULL, "%s", out);
+    const char *hf = strstr(out, "\"huge_fraction\": "); /* measured after warming: a share */
+    ck_assert_msg(hf != NULL, "%s", out);
+    double h = strtod(hf + strlen("\"huge_fraction\": "), NULL);
+    ck_assert_msg(h >= 0 && h <= 1, "%s", out);
     snprintf(cmd, sizeof cmd, "%s pagecache %s", tu_ggperf_bin(), path);
     ck_assert_int_eq(tu_run(cmd, out, sizeof out, err, sizeof err), 0);
     ck_assert_double_ge(strtod(out, NULL), 0.99);
