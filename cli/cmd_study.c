@@ -24,6 +24,7 @@
 #include "cli/study_contention.h"
 #include "harness/machine/env.h"
 #include "harness/run/runner.h"
+#include "reports/report.h"
 #include "results/results.h"
 #include "workloads/registry.h"
 
@@ -218,6 +219,28 @@ static void serve_conclusions(const char *doc_path)
     }
     printf("- latency vs offered load (the knee): ggperf run serve --mode open --load R1,R2,... per route\n");
     json_decref(doc);
+}
+
+/* The study's plots, next to its document (DOC-report/): tokens/s, QPS and
+ * TTFT vs the load per route and allocation, latency percentiles, wake-up
+ * CDFs. A failure is one line: the answers above stand without them. */
+static void serve_plots(const char *doc_path)
+{
+    char dir[PATH_MAX], err[768];
+    size_t len = strlen(doc_path);
+    snprintf(dir, sizeof dir, "%.*s-report", (int)(len > 5 && strcmp(doc_path + len - 5, ".json") == 0 ? len - 5 : len),
+             doc_path);
+    struct report_opts o = { .out_dir = dir, .force = true };
+    struct report_summary sum;
+    const char *in[1] = { doc_path };
+    if (report_write(in, 1, &o, &sum, err, sizeof err) != 0) {
+        fprintf(stderr, "ggperf: study serve: no plots: %s\n", err);
+        return;
+    }
+    for (int i = 0; i < sum.n_warnings; i++)
+        fprintf(stderr, "ggperf: report: %s\n", sum.warnings[i]);
+    printf("- plots (%d of %d drawn: tokens/s, QPS and TTFT vs load per route and allocation, latency "
+           "percentiles): %s\n", sum.n_rendered, sum.n_plots, sum.html_path);
 }
 
 const struct study *study_at(size_t i)
@@ -484,6 +507,7 @@ static int run(int argc, char **argv)
         else
             snprintf(doc, sizeof doc, "%s.json", stream);
         serve_conclusions(doc);
+        serve_plots(doc);
     }
     return rc;
 }

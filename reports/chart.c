@@ -280,10 +280,13 @@ int chart_group(const struct report *rp, int gi, struct chart_palette *pal, stru
     bool threads_done = cx.made > (g->n_ab > 0);
     if (rc == 0)
         rc = chart_rule_phases(&cx);
-    if (rc == 0)
-        rc = chart_rule_percentiles(&cx);
+    /* curves against a numeric axis (tokens/s vs offered load, time vs
+     * alignment) before the percentile families: those can fill the
+     * group's quota on their own (serve has five, with a CDF per load) */
     if (rc == 0)
         rc = chart_rule_vs_axis(&cx, threads_done);
+    if (rc == 0)
+        rc = chart_rule_percentiles(&cx);
     if (rc == 0)
         rc = chart_rule_fallback(&cx);
     free(cx.used);

@@ -14,15 +14,15 @@
  *   phases       load phases (open, map/read, parse, touch, engine setup,
  *                first token): stacked bars per configuration (strategy ×
  *                cold/warm cache)
- *   percentiles  metrics PREFIX_pNN_ns (+ PREFIX_max_ns): a CDF per
- *                configuration for wake-up latencies, grouped bars of the
- *                percentiles per configuration otherwise (per-token latency
- *                by allocation strategy)
  *   vs-axis      every other numeric axis with 3+ values (alignment, size,
  *                context position): up to 3 metrics (rates, times, PMU or
  *                simulated counts) vs that axis, a line per combination of
  *                the other axes (time and L1d misses vs alignment, GFLOP/s
  *                per variant and size)
+ *   percentiles  metrics PREFIX_pNN_ns (+ PREFIX_max_ns): a CDF per
+ *                configuration for wake-up latencies, grouped bars of the
+ *                percentiles per configuration otherwise (per-token latency
+ *                by allocation strategy)
  *   fallback     a bar chart per remaining metric that varies, a bar per
  *                configuration (a series per input file when several):
  *                the headline metric, times, rates, counts, bytes, in that

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tests/testutil.h"
 
@@ -103,8 +104,9 @@ START_TEST(test_serve_study_conclusions)
 {
     static char out[1 << 20];
     char cmd[4096], err[4096], path[1024];
+    const char *dir = tu_tmpdir();
     snprintf(cmd, sizeof cmd, "%s study serve -m %s -r 1 --stream %s/study.jsonl", tu_ggperf_bin(),
-             tu_golden_path(path, sizeof path, "shared-Q4_0.gguf"), tu_tmpdir());
+             tu_golden_path(path, sizeof path, "shared-Q4_0.gguf"), dir);
     ck_assert_msg(tu_run(cmd, out, sizeof out, err, sizeof err) == 0, "%s", err);
     const char *c = strstr(out, "Conclusions");
     ck_assert_msg(c != NULL, "no conclusions in: %.2000s", out);
@@ -113,6 +115,15 @@ START_TEST(test_serve_study_conclusions)
     ck_assert_ptr_nonnull(strstr(c, "HTTP bridge at 1 client:"));
     ck_assert_ptr_nonnull(strstr(c, "p95 TTFT at 64 clients, inproc, prealloc / malloc / arena:"));
     ck_assert_msg(strstr(c, "nan") == NULL, "a conclusion lacks its data: %s", c);
+    /* and its plots, next to the document: tokens/s vs load among them */
+    const char *pl = strstr(c, "- plots (");
+    ck_assert_msg(pl != NULL, "no plots line in: %s", c);
+    char vs[1024];
+    snprintf(vs, sizeof vs, "%s/study-report/report.html", dir);
+    ck_assert_msg(strstr(pl, vs) != NULL, "plots not in %s: %s", vs, pl);
+    ck_assert_msg(access(vs, R_OK) == 0, "%s missing", vs);
+    snprintf(vs, sizeof vs, "%s/study-report/serve-tokens-per-s-vs-load.dat", dir);
+    ck_assert_msg(access(vs, R_OK) == 0, "%s missing: no tokens/s vs load plot", vs);
 }
 END_TEST
 
