@@ -543,6 +543,8 @@ static void attention(struct infer *c, const struct pass *p, int layer, int ith,
     uint16_t *q16 = c->q16 + (size_t)ith * round_up((size_t)hd, 32);
     float *qf = c->qf + (size_t)ith * round_up((size_t)hd, 16);
     const bool f16 = c->kv_elt == 2;
+    /* the ISA's attention kernels (fp16 cache only); NULL slots: the scalar loops below */
+    const bool simd = f16 && c->k.attn_kq_f16 && c->k.attn_pv_f16 && c->k.f16_round && c->k.attn_exp;
     int64_t items = (int64_t)p->n * nh, b, e;
     pool_split(items, ith, nth, 1, &b, &e);
     for (int64_t it = b; it < e; it++) {
@@ -551,32 +553,19 @@ static void attention(struct infer *c, const struct pass *p, int layer, int ith,
         void *kv_k = tok_kv(c, p, c->kv_k, t), *kv_v = tok_kv(c, p, c->kv_v, t);
         const float *q = c->q + (size_t)t * hp->n_embd + (size_t)h * hd;
         float *outv = c->att + (size_t)t * hp->n_embd + (size_t)h * hd;
-        if (f16)
+        if (f16 && !simd)
             for (int i = 0; i < hd; i++)
                 q16[i] = quant_f32_to_f16(q[i]);
         const size_t kv_stride = c->kv_row * c->kv_elt; /* bytes from one position's row to the next */
         const uint8_t *k0 = (const uint8_t *)kv_row_ptr(c, kv_k, layer, 0) + (size_t)kh * hd * c->kv_elt;
         const uint8_t *v0 = (const uint8_t *)kv_row_ptr(c, kv_v, layer, 0) + (size_t)kh * hd * c->kv_elt;
-        if (f16 && c->k.attn_kq_f16) {
-            /* the SIMD kernels: the same products, summed in another order */
-            for (int i = 0; i < hd; i++)
-                qf[i] = c->f16_lut[q16[i]];
+        if (simd) {
+            /* the SIMD kernels: the same roundings and products, summed in
+             * another order */
+            c->k.f16_round(q, 1.0f, qf, hd);
             c->k.attn_kq_f16(qf, (const uint16_t *)k0, kv_stride, n_kv, hd, sc);
-            float mx = -INFINITY;
-            for (int j = 0; j < n_kv; j++) {
-                sc[j] *= scale;
-                if (sc[j] > mx)
-                    mx = sc[j];
-            }
-            double sum = 0.0;
-            for (int j = 0; j < n_kv; j++) {
-                float ex = expf(sc[j] - mx);
-                sc[j] = ex;
-                sum += ex;
-            }
-            const float inv = (float)(1.0 / sum);
-            for (int j = 0; j < n_kv; j++)
-                sc[j] = c->f16_lut[quant_f32_to_f16(sc[j] * inv)];
+            const double sum = c->k.attn_exp(sc, n_kv, scale);
+            c->k.f16_round(sc, (float)(1.0 / sum), sc, n_kv);
             for (int i = 0; i < hd; i++)
                 outv[i] = 0.0f;
             c->k.attn_pv_f16(sc, (const uint16_t *)v0, kv_stride, n_kv, hd, outv);

@@ -153,6 +153,14 @@ typedef void (*quant_attn_kq_fn)(const float *restrict q, const uint16_t *restri
                                  int hd, float *restrict s);
 typedef void (*quant_attn_pv_fn)(const float *restrict p, const uint16_t *restrict v, size_t row_stride, int n,
                                  int hd, float *restrict out);
+/* y[i] = x[i] * scale rounded to fp16 (nearest, ties to even: exactly
+ * quant_f32_to_f16 for every non-NaN value) and widened back to f32; y may
+ * be x. Used for the query and the probabilities of the fp16 attention. */
+typedef void (*quant_f16_round_fn)(const float *x, float scale, float *y, int n);
+/* The softmax numerators of attention scores: with m = max_j s[j] * scale,
+ * s[j] = exp(s[j] * scale - m) for j < n (n >= 1; within 2 ulp of expf,
+ * 0 below -87.3 where expf is subnormal); returns their sum. */
+typedef double (*quant_attn_exp_fn)(float *s, int n, float scale);
 
 /* A deterministic random stream for making data (xoshiro256** seeded
  * through splitmix64; quant_random.c). The bytes depend only on the seed. */
@@ -230,6 +238,8 @@ struct quant_kernels {
     const char *gemm_variant[QT_COUNT];
     quant_attn_kq_fn attn_kq_f16;      /* NULL: the engine's scalar loop */
     quant_attn_pv_fn attn_pv_f16;
+    quant_f16_round_fn f16_round;      /* NULL with the reference kernels, like the two above */
+    quant_attn_exp_fn attn_exp;        /* NULL: expf in the engine's loop */
     const char *attn_variant;          /* "ref" (the scalar loops), "avx2", "avx512" */
 };
 

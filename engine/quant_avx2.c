@@ -22,6 +22,7 @@
  * - K-quant mins and the Q6_K -32 offset are applied through the Q8_K bsums.
  */
 #include <float.h>
+#include <math.h>
 #include <immintrin.h>
 #include <stdint.h>
 #include <string.h>
@@ -711,10 +712,77 @@ AVX2_FN static void attn_pv_f16(const float *restrict p, const uint16_t *restric
     }
 }
 
+AVX2_FN static void f16_round(const float *x, float scale, float *y, int n)
+{
+    const __m256 sc = _mm256_set1_ps(scale);
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_mul_ps(_mm256_loadu_ps(x + i), sc),
+                                                                _MM_FROUND_TO_NEAREST_INT)));
+    for (; i < n; i++)
+        y[i] = _cvtsh_ss(_cvtss_sh(x[i] * scale, _MM_FROUND_TO_NEAREST_INT));
+}
+
+/* exp for x <= 0 (softmax numerators), Cephes' expf: x = n ln2 + r with
+ * |r| <= ln2 / 2 (ln2 split in two for an exact n ln2), a degree-5
+ * polynomial for (e^r - 1 - r) / r^2, then times 2^n; below -87.3 (where
+ * expf turns subnormal) 0. */
+AVX2_INLINE __m256 exp_neg8(__m256 x)
+{
+    const __m256 tiny = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_LT_OQ);
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    /* 2^n into the exponent field: n is in [-126, 0] wherever the result is kept */
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_andnot_ps(tiny, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
+}
+
+AVX2_FN static double attn_exp(float *s, int n, float scale)
+{
+    float mx = -INFINITY;
+    for (int i = 0; i < n; i++)
+        mx = fmaxf(mx, s[i] * scale);
+    const __m256 sc = _mm256_set1_ps(scale), vmax = _mm256_set1_ps(mx);
+    __m256d sum = _mm256_setzero_pd();
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 e = exp_neg8(_mm256_sub_ps(_mm256_mul_ps(_mm256_loadu_ps(s + i), sc), vmax));
+        _mm256_storeu_ps(s + i, e);
+        sum = _mm256_add_pd(sum, _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(e)),
+                                               _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1))));
+    }
+    double t[4];
+    _mm256_storeu_pd(t, sum);
+    double total = (t[0] + t[1]) + (t[2] + t[3]);
+    if (i < n) { /* the tail through the same polynomial, zero-padded */
+        float buf[8] = { 0 };
+        for (int k = i; k < n; k++)
+            buf[k - i] = s[k] * scale - mx;
+        float e[8];
+        _mm256_storeu_ps(e, exp_neg8(_mm256_loadu_ps(buf)));
+        for (int k = i; k < n; k++) {
+            s[k] = e[k - i];
+            total += e[k - i];
+        }
+    }
+    return total;
+}
+
 void quant_avx2_fill(struct quant_kernels *k)
 {
+    k->attn_exp = attn_exp;
     k->attn_kq_f16 = attn_kq_f16;
     k->attn_pv_f16 = attn_pv_f16;
+    k->f16_round = f16_round;
     k->attn_variant = "avx2";
     static const struct { enum qtype t; quant_dot_fn dot; } dots[] = {
         { QT_F16, dot_f16_f16 },

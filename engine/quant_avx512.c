@@ -34,6 +34,7 @@
  * - F16: 512-bit f16 -> f32 conversion and FMA; masked loads for the tail.
  */
 #include <float.h>
+#include <math.h>
 #include <immintrin.h>
 #include <stdint.h>
 #include <string.h>
@@ -1338,10 +1339,63 @@ V512_FN static void attn_pv_f16(const float *restrict p, const uint16_t *restric
     }
 }
 
+V512_FN static void f16_round(const float *x, float scale, float *y, int n)
+{
+    const __m512 sc = _mm512_set1_ps(scale);
+    for (int i = 0; i < n; i += 16) {
+        const __mmask16 m = mask_from(n - i);
+        const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), sc);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT)));
+    }
+}
+
+/* exp for x <= 0 (softmax numerators), Cephes' expf: x = n ln2 + r with
+ * |r| <= ln2 / 2 (ln2 split in two for an exact n ln2), a degree-5
+ * polynomial for (e^r - 1 - r) / r^2, then times 2^n; below -87.3 (where
+ * expf turns subnormal) 0. */
+V512_INLINE __m512 exp_neg16(__m512 x)
+{
+    const __mmask16 tiny = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_LT_OQ);
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_maskz_mov_ps((__mmask16)~tiny, _mm512_scalef_ps(p, n));
+}
+
+V512_FN static double attn_exp(float *s, int n, float scale)
+{
+    const __m512 sc = _mm512_set1_ps(scale);
+    __m512 mx = _mm512_set1_ps(-INFINITY);
+    for (int i = 0; i < n; i += 16) {
+        const __mmask16 m = mask_from(n - i);
+        mx = _mm512_mask_max_ps(mx, m, mx, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, s + i), sc));
+    }
+    const __m512 vmax = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+    __m512d sum0 = _mm512_setzero_pd(), sum1 = sum0;
+    for (int i = 0; i < n; i += 16) {
+        const __mmask16 m = mask_from(n - i);
+        const __m512 e = _mm512_maskz_mov_ps(m, exp_neg16(_mm512_sub_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, s + i), sc), vmax)));
+        _mm512_mask_storeu_ps(s + i, m, e);
+        sum0 = _mm512_add_pd(sum0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+        sum1 = _mm512_add_pd(sum1, _mm512_cvtps_pd(_mm512_extractf32x8_ps(e, 1)));
+    }
+    return _mm512_reduce_add_pd(_mm512_add_pd(sum0, sum1));
+}
+
 void quant_avx512_fill(struct quant_kernels *k, const struct cpu_features *f)
 {
+    k->attn_exp = attn_exp;
     k->attn_kq_f16 = attn_kq_f16;
     k->attn_pv_f16 = attn_pv_f16;
+    k->f16_round = f16_round;
     k->attn_variant = "avx512";
     const bool vnni = f->avx512vnni;
     if (vnni) {

@@ -834,6 +834,67 @@ START_TEST(test_attn)
     ck_assert_ptr_nonnull(fast.attn_kq_f16);
     ck_assert_ptr_nonnull(fast.attn_pv_f16);
     ck_assert_str_eq(fast.attn_variant, variants[_i].isa == QISA_AVX2 ? "avx2" : "avx512");
+    ck_assert(ref.f16_round == NULL);
+    ck_assert_ptr_nonnull(fast.f16_round);
+    /* the rounding equals quant_f32_to_f16 bit for bit: ties, subnormals,
+     * overflow to inf, signed zeros, every length around the vector steps */
+    {
+        static const float special[] = { 0.0f, -0.0f, 1.0f, 65504.0f, 65519.0f, 65520.0f, 1e9f, -1e9f,
+                                         5.96e-8f, 2.98e-8f, 2.99e-8f, 1e-10f, 1.0009765625f, 1.00048828125f,
+                                         1.00146484375f, -2.5f, 3.14159f, INFINITY, -INFINITY };
+        float x[71], y[72];
+        uint64_t rs = 99;
+        for (int len = 0; len <= 71; len++) {
+            for (int i = 0; i < len; i++)
+                x[i] = i < (int)(sizeof special / sizeof special[0]) && len % 2 ? special[i]
+                                                                                : 1e3f * rng_unif(&rs) * rng_unif(&rs);
+            y[len] = 42.0f;
+            const float scale = len % 3 ? 1.0f : 0.37f;
+            fast.f16_round(x, scale, y, len);
+            ck_assert(y[len] == 42.0f);
+            for (int i = 0; i < len; i++) {
+                float want = quant_f16_to_f32(quant_f32_to_f16(x[i] * scale));
+                ck_assert_msg(memcmp(&want, &y[i], 4) == 0, "%s f16_round(%.9g * %g) = %.9g, want %.9g",
+                              variants[_i].label, x[i], scale, y[i], want);
+            }
+            fast.f16_round(x, scale, x, len); /* in place */
+            ck_assert(len == 0 || memcmp(x, y, (size_t)len * 4) == 0);
+        }
+    }
+    /* the softmax numerators: within 2 ulp of expf (0 where expf is
+     * subnormal), the maximum's exactly 1, the sum theirs */
+    ck_assert(ref.attn_exp == NULL);
+    ck_assert_ptr_nonnull(fast.attn_exp);
+    {
+        static const int lens[] = { 1, 2, 7, 8, 9, 15, 16, 17, 33, 100, 513 };
+        float x[513], y[514];
+        uint64_t es = 7;
+        for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+            const int len = lens[li];
+            const float scale = li % 2 ? 0.125f : 1.0f;
+            for (int i = 0; i < len; i++)
+                x[i] = (li % 3 == 0 ? 120.0f : 12.0f) * rng_unif(&es); /* some far below the max */
+            memcpy(y, x, (size_t)len * 4);
+            y[len] = 42.0f;
+            double sum = fast.attn_exp(y, len, scale);
+            ck_assert(y[len] == 42.0f);
+            float mx = -INFINITY;
+            for (int i = 0; i < len; i++)
+                mx = fmaxf(mx, x[i] * scale);
+            double want_sum = 0;
+            for (int i = 0; i < len; i++) {
+                const float arg = x[i] * scale - mx;
+                const float want = arg < -87.3f ? 0.0f : expf(arg);
+                want_sum += want;
+                ck_assert_msg(fabsf(y[i] - want) <= 2.5f * 1.1920929e-7f * want, "%s exp(%.9g) = %.9g, want %.9g",
+                              variants[_i].label, (double)arg, (double)y[i], (double)want);
+                if (x[i] * scale == mx)
+                    ck_assert(y[i] == 1.0f);
+            }
+            ck_assert_msg(fabs(sum - want_sum) <= 1e-6 * want_sum, "%s sum %.12g vs %.12g", variants[_i].label, sum,
+                          want_sum);
+        }
+    }
     static const int hds[] = { 1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 48, 63, 64, 65, 80, 96, 112, 128, 130 };
     static const int ns[] = { 0, 1, 3, 4, 5, 7, 8, 9, 33 };
     uint64_t sd = 0x5eed0000u + (uint64_t)_i;
