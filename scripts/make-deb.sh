@@ -36,6 +36,15 @@ for bin in "$ROOT"/usr/bin/*; do
     deps+=("$dep")
   done
 done
+# Libraries opened at run time (dlopen) instead of linked: OpenBLAS for the
+# matmul workload's blas rows (workloads/matmul.c says why).
+for so in libopenblas.so.0; do
+  path=$(ldconfig -p | awk -v so="$so" '$1 == so { print $NF; exit }')
+  [ -n "$path" ] || { echo "make-deb: $so (opened at run time) is not installed" >&2; exit 1; }
+  pkg=$(owner "$path") || { echo "make-deb: no package owns $path ($so)" >&2; exit 1; }
+  ver=$(dpkg-query -W -f='${Version}' "$pkg" | sed 's/-[^-]*$//; s/^[0-9]*://')
+  deps+=("$pkg (>= $ver) | $so")
+done
 depends=$(printf '%s\n' "${deps[@]}" | sort -u | paste -sd, | sed 's/,/, /g')
 
 size=$(du -sk --exclude=DEBIAN "$ROOT" | cut -f1)

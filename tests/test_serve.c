@@ -106,6 +106,26 @@ START_TEST(test_request_parser)
 }
 END_TEST
 
+/* A thread per connection costs the static TLS of everything the binary
+ * links (glibc zeroes it for each new thread): at most 4 KiB in all, so
+ * 1024 queued clients stay within the RSS bound. OpenBLAS alone brought
+ * 60 KiB; workloads/matmul.c opens it at run time instead. */
+START_TEST(test_static_tls_small)
+{
+    char cmd[4096], out[8192], err[1024];
+    snprintf(cmd, sizeof cmd,
+             "b='%s'; for f in \"$b\" $(ldd \"$b\" | awk '$3 ~ /^\\// {print $3}'); do "
+             "readelf -lW \"$f\" | awk -v f=\"$f\" '$1 == \"TLS\" {print $6, f}'; done",
+             tu_ggperf_bin());
+    ck_assert_msg(tu_run(cmd, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    long total = 0;
+    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n"))
+        total += strtol(line, NULL, 0); /* MemSiz, in hex */
+    ck_assert_msg(total > 0, "no TLS segment found at all (libc has one): %s", out);
+    ck_assert_msg(total <= 4096, "%ld bytes of static TLS per thread: %s", total, out);
+}
+END_TEST
+
 Suite *serve_suite(void)
 {
     Suite *s = suite_create("serve");
@@ -113,6 +133,7 @@ Suite *serve_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_request_parser);
     tcase_add_test(tc, test_serve_case_list);
+    tcase_add_test(tc, test_static_tls_small);
     tcase_add_loop_test(tc, test_serve_case, 0, N_CASES);
     suite_add_tcase(s, tc);
     return s;

@@ -30,7 +30,9 @@
  * implementation up to rounding).
  */
 #include <cblas.h>
+#include <dlfcn.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,6 +90,34 @@ static void mm_teardown(void *state)
     free(state);
 }
 
+/* OpenBLAS is opened when a blas configuration is set up, never linked:
+ * its 60 KiB of static thread-local storage would otherwise be zeroed for
+ * every thread of every ggperf process, and `ggperf serve` runs a thread
+ * per connection (1024 queued clients: 61 MB). Only cblas.h's declarations
+ * are used here; the two functions come from dlsym. */
+static __typeof__(cblas_sgemm) *blas_sgemm;
+static __typeof__(openblas_set_num_threads) *blas_set_threads;
+
+static int blas_open(char *err, size_t err_len)
+{
+    if (blas_sgemm && blas_set_threads)
+        return 0;
+    void *h = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        snprintf(err, err_len, "blas: cannot open OpenBLAS (libopenblas.so.0: install libopenblas0): %s", dlerror());
+        return -1;
+    }
+    /* POSIX: a function pointer may be converted from dlsym's void * */
+    *(void **)&blas_sgemm = dlsym(h, "cblas_sgemm");
+    *(void **)&blas_set_threads = dlsym(h, "openblas_set_num_threads");
+    if (!blas_sgemm || !blas_set_threads) {
+        snprintf(err, err_len, "blas: libopenblas.so.0 lacks cblas_sgemm or openblas_set_num_threads");
+        blas_sgemm = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 static int mm_setup(const struct workload_config *cfg, void **state, char *err, size_t err_len)
 {
     struct mm_state *s = calloc(1, sizeof *s);
@@ -103,6 +133,10 @@ static int mm_setup(const struct workload_config *cfg, void **state, char *err, 
     s->n = (int)cfg->num[AX_N];
     s->threads = (int)cfg->num[AX_THREADS];
     s->seed = cfg->seed;
+    if (s->impl == IMPL_BLAS && blas_open(err, err_len) != 0) {
+        free(s);
+        return -1;
+    }
     quant_kernels_init(&s->k, QISA_AVX512);
     if (s->type >= 0) {
         const struct quant_traits *tr = quant_traits_get(s->type);
@@ -214,7 +248,7 @@ static void mm_once(struct mm_job *j)
 {
     const struct mm_state *s = j->s;
     if (s->impl == IMPL_BLAS)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->n, s->M, s->K, 1.0f, j->x, s->K, j->w, s->K, 0.0f,
+        blas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->n, s->M, s->K, 1.0f, j->x, s->K, j->w, s->K, 0.0f,
                     j->out, s->M);
     else
         pool_run(j->pool, mm_worker, j);
@@ -292,7 +326,7 @@ static int mm_run(void *state, struct workload_sink *out, char *err, size_t err_
     j.out = o;
     j.dots = dots;
     if (s->impl == IMPL_BLAS) {
-        openblas_set_num_threads(s->threads);
+        blas_set_threads(s->threads);
     } else {
         struct pool_opts po = { .n_threads = s->threads, .wait = POOL_WAIT_HYBRID };
         char e[256];
