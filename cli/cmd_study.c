@@ -171,6 +171,17 @@ static double serve_median(const json_t *stats, const char *route, const char *l
     return NAN;
 }
 
+/* v printed with fmt, or "n/a" for a figure this run did not measure (an
+ * axis narrowed with --load or --alloc). */
+static const char *num(char *buf, size_t len, const char *fmt, double v)
+{
+    if (isnan(v))
+        snprintf(buf, len, "n/a");
+    else
+        snprintf(buf, len, fmt, v);
+    return buf;
+}
+
 /* Conclusion lines for `ggperf study serve`, read back from the document
  * the run wrote: concurrency scaling, the HTTP bridge's cost, p95 by
  * allocation strategy. Missing configurations print as n/a. */
@@ -191,31 +202,41 @@ static void serve_conclusions(const char *doc_path)
         double t1 = serve_median(stats, route, "1", "prealloc", "tokens_per_s", &noisy);
         double t8 = serve_median(stats, route, "8", "prealloc", "tokens_per_s", &noisy);
         double t64 = serve_median(stats, route, "64", "prealloc", "tokens_per_s", &noisy);
-        printf("- aggregate tokens/s, %s, 1 / 8 / 64 clients: %.1f / %.1f / %.1f: 8 clients give %.2fx one client%s\n",
-               route, t1, t8, t64, t8 / t1, noisy ? " ⚠" : "");
+        char a[32], b[32], c[32], d[32];
+        printf("- aggregate tokens/s, %s, 1 / 8 / 64 clients: %s / %s / %s: 8 clients give %sx one client%s\n",
+               route, num(a, sizeof a, "%.1f", t1), num(b, sizeof b, "%.1f", t8), num(c, sizeof c, "%.1f", t64),
+               num(d, sizeof d, "%.2f", t8 / t1), noisy ? " ⚠" : "");
         noisy = false;
     }
     double ti = serve_median(stats, "inproc", "1", "prealloc", "ttft_p50_ns", &noisy);
     double th = serve_median(stats, "http", "1", "prealloc", "ttft_p50_ns", &noisy);
     double ii = serve_median(stats, "inproc", "1", "prealloc", "itl_p50_ns", &noisy);
     double ih = serve_median(stats, "http", "1", "prealloc", "itl_p50_ns", &noisy);
-    printf("- HTTP bridge at 1 client: TTFT p50 %.3f ms in process vs %.3f ms over HTTP (%+.3f ms per request); "
-           "inter-token p50 %.1f vs %.1f us (%+.1f us per token)%s\n",
-           ti / 1e6, th / 1e6, (th - ti) / 1e6, ii / 1e3, ih / 1e3, (ih - ii) / 1e3, noisy ? " ⚠" : "");
+    char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32];
+    printf("- HTTP bridge at 1 client: TTFT p50 %s ms in process vs %s ms over HTTP (%s ms per request); "
+           "inter-token p50 %s vs %s us (%s us per token)%s\n",
+           num(b1, sizeof b1, "%.3f", ti / 1e6), num(b2, sizeof b2, "%.3f", th / 1e6),
+           num(b3, sizeof b3, "%+.3f", (th - ti) / 1e6), num(b4, sizeof b4, "%.1f", ii / 1e3),
+           num(b5, sizeof b5, "%.1f", ih / 1e3), num(b6, sizeof b6, "%+.1f", (ih - ii) / 1e3), noisy ? " ⚠" : "");
     static const char *const allocs[] = { "prealloc", "malloc", "arena" };
     for (int r = 0; r < 2; r++) {
         const char *route = r ? "http" : "inproc";
         noisy = false;
         double p[3];
-        int best = 0;
+        int best = -1, n_have = 0;
         for (int a = 0; a < 3; a++) {
             p[a] = serve_median(stats, route, "64", allocs[a], "ttft_p95_ns", &noisy);
-            if (p[a] < p[best])
-                best = a;
+            if (!isnan(p[a])) {
+                n_have++;
+                if (best < 0 || p[a] < p[best])
+                    best = a;
+            }
         }
-        printf("- p95 TTFT at 64 clients, %s, prealloc / malloc / arena: %.1f / %.1f / %.1f ms: lowest %s%s\n", route,
-               p[0] / 1e6, p[1] / 1e6, p[2] / 1e6, allocs[best],
-               noisy ? " ⚠ (within the spread: no clear winner)" : "");
+        char q0[32], q1[32], q2[32];
+        printf("- p95 TTFT at 64 clients, %s, prealloc / malloc / arena: %s / %s / %s ms: %s%s%s\n", route,
+               num(q0, sizeof q0, "%.1f", p[0] / 1e6), num(q1, sizeof q1, "%.1f", p[1] / 1e6),
+               num(q2, sizeof q2, "%.1f", p[2] / 1e6), n_have > 1 ? "lowest " : "no comparison in this run",
+               n_have > 1 ? allocs[best] : "", n_have > 1 && noisy ? " ⚠ (within the spread: no clear winner)" : "");
     }
     printf("- latency vs offered load (the knee): ggperf run serve --mode open --load R1,R2,... per route\n");
     json_decref(doc);
@@ -286,7 +307,8 @@ int study_check(const struct study *s, char *err, size_t err_len)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: ggperf study list\n"
-               "       ggperf study NAME [-m MODEL] [-r N] [--warmup N] [--min-time S] [--seed S] [--AXIS LIST]...\n"
+               "       ggperf study NAME [-m MODEL] [-r N] [--warmup N] [--min-time S] [--until-trusted MAX]\n"
+               "                         [--seed S] [--AXIS LIST]...\n"
                "                         [-o md|csv|json|jsonl|sqlite] [--out FILE] [--stream FILE]\n"
                "                         [--resume STREAM] [--cache-geometry GEOM] [--force]\n\n"
                "Run a predefined sweep and print its comparison table. Studies run through\n"
@@ -340,7 +362,7 @@ static int run(int argc, char **argv)
     /* the user's options, checked here so that unknown ones name the study
      * and bad values fail before a model is synthesized */
     static const char *const passed[] = { "-m", "-r", "--seed", "-o", "--out", "--stream", "--resume",
-                                          "--cache-geometry", "--warmup", "--min-time", NULL };
+                                          "--cache-geometry", "--warmup", "--min-time", "--until-trusted", NULL };
     /* --AXIS LIST replaces the study's values on that axis of its workload */
     const char *axis_over[WORKLOAD_MAX_AXES] = { 0 };
     const char *model = NULL, *resume = NULL, *user[32];
@@ -357,8 +379,8 @@ static int run(int argc, char **argv)
             known = known || strcmp(argv[i], passed[k]) == 0;
         const int ai = strncmp(argv[i], "--", 2) == 0 ? workload_axis_index(s->wl, argv[i] + 2) : -1;
         if (!known && ai < 0)
-            return cli_error(CLI_EUSAGE, "study: unknown option '%s' (allowed: -m -r --warmup --min-time --seed -o "
-                                         "--out --stream --resume --cache-geometry --force, or an axis of workload "
+            return cli_error(CLI_EUSAGE, "study: unknown option '%s' (allowed: -m -r --warmup --min-time --until-trusted "
+                                         "--seed -o --out --stream --resume --cache-geometry --force, or an axis of workload "
                                          "%s: ggperf run --help)", argv[i], s->wl->name);
         if (i + 1 >= argc)
             return cli_error(CLI_EUSAGE, "study: %s needs a value", argv[i]);
@@ -465,7 +487,8 @@ static int run(int argc, char **argv)
         args[n++] = model;
     }
     for (int i = 0; i + 1 < n_user && n < 85; i += 2)
-        if (strcmp(user[i], "-m") != 0 && !(resume && (strcmp(user[i], "-r") == 0 || strcmp(user[i], "--seed") == 0))) {
+        if (strcmp(user[i], "-m") != 0 && !(resume && (strcmp(user[i], "-r") == 0 || strcmp(user[i], "--seed") == 0 ||
+                                                       strcmp(user[i], "--until-trusted") == 0))) {
             args[n++] = user[i];
             args[n++] = user[i + 1];
         }

@@ -287,6 +287,16 @@ START_TEST(test_study_cli)
     ck_assert_ptr_nonnull(strstr(out, "| 128000 | alloc | 2/2 |"));
     ck_assert_ptr_nonnull(strstr(out, "| open_ns ("));
     ck_assert_ptr_null(strstr(out, "runner_overhead_ns")); /* only the study's columns */
+    /* --until-trusted reaches the sweep's plan (the demo relies on it) */
+    snprintf(cmd, sizeof cmd, "cd %s && GGPERF_CACHE=%s %s study metadata -r 2 --until-trusted 3 --stream %s/ut.jsonl",
+             dir, dir, tu_ggperf_bin(), dir);
+    ck_assert_msg(tu_run(cmd, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    char ut[512];
+    snprintf(ut, sizeof ut, "%s/ut.jsonl", dir);
+    char *hdr = tu_read_file(ut, &(size_t){ 0 });
+    ck_assert_ptr_nonnull(hdr);
+    ck_assert_msg(strstr(hdr, "\"max_rounds\":3") && strstr(hdr, "\"until_trusted\":true"), "%.600s", hdr);
+    free(hdr);
 
     /* the load study with -m on a golden copy, one repetition, CSV view */
     char model[512], csv[512];
