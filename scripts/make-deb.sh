@@ -39,7 +39,8 @@ done
 # Libraries opened at run time (dlopen) instead of linked: OpenBLAS for the
 # matmul workload's blas rows (workloads/matmul.c says why).
 for so in libopenblas.so.0; do
-  path=$(ldconfig -p | awk -v so="$so" '$1 == so { print $NF; exit }')
+  # (no early exit in awk: ldconfig would die of SIGPIPE and pipefail end the script)
+  path=$(ldconfig -p | awk -v so="$so" '$1 == so && p == "" { p = $NF } END { print p }')
   [ -n "$path" ] || { echo "make-deb: $so (opened at run time) is not installed" >&2; exit 1; }
   pkg=$(owner "$path") || { echo "make-deb: no package owns $path ($so)" >&2; exit 1; }
   ver=$(dpkg-query -W -f='${Version}' "$pkg" | sed 's/-[^-]*$//; s/^[0-9]*://')
