@@ -723,23 +723,20 @@ AVX2_FN static void f16_round(const float *x, float scale, float *y, int n)
         y[i] = _cvtsh_ss(_cvtss_sh(x[i] * scale, _MM_FROUND_TO_NEAREST_INT));
 }
 
-/* exp for x <= 0 (softmax numerators), Cephes' expf: x = n ln2 + r with
- * |r| <= ln2 / 2 (ln2 split in two for an exact n ln2), a degree-5
- * polynomial for (e^r - 1 - r) / r^2, then times 2^n; below -87.3 (where
- * expf turns subnormal) 0. */
+/* exp for x <= 0: the QEXP_* recipe of quant_impl.h */
 AVX2_INLINE __m256 exp_neg8(__m256 x)
 {
-    const __m256 tiny = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_LT_OQ);
-    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+    const __m256 tiny = _mm256_cmp_ps(x, _mm256_set1_ps(QEXP_NEG_MIN), _CMP_LT_OQ);
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(QEXP_LOG2E)),
                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(QEXP_LN2_HI), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(QEXP_LN2_LO), r);
+    __m256 p = _mm256_set1_ps(QEXP_P0);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(QEXP_P1));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(QEXP_P2));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(QEXP_P3));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(QEXP_P4));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(QEXP_P5));
     p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
     /* 2^n into the exponent field: n is in [-126, 0] wherever the result is kept */
     const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);

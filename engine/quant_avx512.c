@@ -1363,23 +1363,20 @@ V512_FN static void f16_round(const float *x, float scale, float *y, int n)
     }
 }
 
-/* exp for x <= 0 (softmax numerators), Cephes' expf: x = n ln2 + r with
- * |r| <= ln2 / 2 (ln2 split in two for an exact n ln2), a degree-5
- * polynomial for (e^r - 1 - r) / r^2, then times 2^n; below -87.3 (where
- * expf turns subnormal) 0. */
+/* exp for x <= 0: the QEXP_* recipe of quant_impl.h */
 V512_INLINE __m512 exp_neg16(__m512 x)
 {
-    const __mmask16 tiny = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3f), _CMP_LT_OQ);
-    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+    const __mmask16 tiny = _mm512_cmp_ps_mask(x, _mm512_set1_ps(QEXP_NEG_MIN), _CMP_LT_OQ);
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(QEXP_LOG2E)),
                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(QEXP_LN2_HI), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(QEXP_LN2_LO), r);
+    __m512 p = _mm512_set1_ps(QEXP_P0);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(QEXP_P1));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(QEXP_P2));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(QEXP_P3));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(QEXP_P4));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(QEXP_P5));
     p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
     return _mm512_maskz_mov_ps((__mmask16)~tiny, _mm512_scalef_ps(p, n));
 }

@@ -25,6 +25,22 @@ enum {
     Q8K_QS = offsetof(struct block_q8_K, qs), Q8K_BSUMS = offsetof(struct block_q8_K, bsums),
 };
 
+/* exp(x) for the softmax numerators (x <= 0), shared by the AVX2 and
+ * AVX-512 attention kernels: Cephes' expf. x = n ln2 + r with ln2 split
+ * in two (LN2_HI exact in few bits, so n * LN2_HI is exact), then
+ * e^r = 1 + r + r^2 * P(r) with P of degree 5 on |r| <= ln2 / 2; below
+ * QEXP_NEG_MIN the result is 0 (expf is subnormal there). */
+#define QEXP_LOG2E 1.44269504088896341f
+#define QEXP_LN2_HI 0.693359375f
+#define QEXP_LN2_LO -2.12194440e-4f
+#define QEXP_P0 1.9875691500e-4f
+#define QEXP_P1 1.3981999507e-3f
+#define QEXP_P2 8.3334519073e-3f
+#define QEXP_P3 4.1665795894e-2f
+#define QEXP_P4 1.6666665459e-1f
+#define QEXP_P5 5.0000001201e-1f
+#define QEXP_NEG_MIN -87.3f
+
 /* Each file fills the slots it implements and leaves the rest alone. */
 struct cpu_features;
 void quant_ref_fill(struct quant_kernels *k);    /* quant_ref.c: every supported type */
