@@ -69,10 +69,11 @@ static const struct study studies[] = {
       "tokens_per_s: kernels=auto vs ref at threads=1,weights=map; tokens_per_s: threads=2 vs 1 at kernels=auto,weights=map; tokens_per_s: weights=hugepage vs map at threads=1,kernels=auto" },
     { "threads", "thread count (1..2x cores), pinning and wait policy: tokens/s, wake-up latency, switches",
       "Decodes 8 tokens per repetition on the synthesized 110m model (Q8_0) with 1, 2 and 4 threads (4 is\n"
-      "oversubscribed on 2 cores), unpinned and pinned, with the pool spinning, sleeping on a futex, or both.\n"
+      "oversubscribed on 2 cores), unpinned and pinned, with the pool spinning, sleeping on a futex, or both;\n"
+      "the weights in a huge-page copy made at setup, so their placement does not drift during the run.\n"
       "A row per configuration: tokens/s, p99 token latency, wake-up latency of the pool's threads (sched\n"
       "tracepoints), run-queue delay (schedstat), voluntary/involuntary switches, migrations, futex waits.",
-      "110m", "Q8_0", &workload_threads, { { "threads", "1,2,4" }, { "pin", "off,on" }, { "wait", "spin,futex,hybrid" }, { "n_gen", "8" } },
+      "110m", "Q8_0", &workload_threads, { { "threads", "1,2,4" }, { "pin", "off,on" }, { "wait", "spin,futex,hybrid" }, { "n_gen", "8" }, { "weights", "hugepage" } },
       6, 1, /* 6: with fewer, no comparison of two rows can reach p < 0.05 */
       "tokens_per_s,token_p99_ns,wakeup_latency_p50_ns,wakeup_latency_p99_ns,wakeup_latency_max_ns,runq_wait_ns,"
       "voluntary_switches,involuntary_switches,cpu_migrations,futex_waits",

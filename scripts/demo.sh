@@ -7,7 +7,8 @@
 # compared cells enough repetitions that their 95% CI of the median leaves
 # out the extremes (10: ranks 2..9; with 8 or fewer it is min..max) and
 # repetitions long enough to average out scheduling noise (16 tokens per
-# decode repetition). A cell whose headline figure is still flagged noisy
+# decode repetition; a warm load repeats within its repetition until 100 ms
+# have passed, see workloads/load.c). A cell whose headline figure is still flagged noisy
 # after those (MAD or CI half-width over 5% of the median: on a shared VM a
 # spinning second thread or a cold read often is at 10) gets more rounds, up
 # to DEMO_MAX_REPS (ggperf run --until-trusted); one still flagged there
@@ -15,7 +16,11 @@
 #   load     read+copy vs mmap, cold and warm page cache (1.1B-shaped model,
 #            each repetition a fresh process; `ggperf study load` has the
 #            other strategies, the huge-page copy among them)
-#   threads  1 and 2 threads, pinned or not, spinning or sleeping on a futex
+#   threads  1 and 2 threads, pinned or not, spinning or sleeping on a futex;
+#            weights in a huge-page copy made at setup, so their placement is
+#            the same in every repetition (a mapped file's page cache is
+#            collapsed into huge pages by khugepaged as the run goes on, and
+#            decode speeds up with it: a drift, not an effect of threads)
 #   decode   reference vs fastest kernels, mapped vs huge-page weights, 1 thread
 #
 #   DEMO_REPS=N  repetitions per configuration (default 10)
@@ -74,7 +79,7 @@ study load --load read,mmap --cache cold,warm
 fi
 if want 4; then
 step "4/5 threads study (thread count, pinning, wait policy) and decode study (kernels, weights)"
-study threads --threads 1,2 --pin off,on --wait spin,futex --n_gen 16
+study threads --threads 1,2 --pin off,on --wait spin,futex --n_gen 16 --weights hugepage
 study decode --threads 1 --kernels ref,auto --weights map,hugepage --n_gen 16
 fi
 

@@ -453,9 +453,28 @@ START_TEST(test_threads_metrics)
     ck_assert(need_ok(&o, "futex_waits", METRIC_SRC_SW) > 0);
     need_ok(&o, "oversubscribed", METRIC_SRC_SW);
 
-    run_one(&o, "threads", (const char *[]){ "threads=2", "pin=off", "wait=spin", "n_gen=2", NULL });
+    /* where the weights were: resident before the clock, and their share on huge pages (a mapping here) */
+    ck_assert(need_ok(&o, "weights_resident_fraction", METRIC_SRC_SW) >= 0.99);
+    double huge = need_ok(&o, "weights_huge_fraction", METRIC_SRC_SW);
+    ck_assert(huge >= 0 && huge <= 1);
+
+    run_one(&o, "threads", (const char *[]){ "threads=2", "pin=off", "wait=spin", "n_gen=2", "weights=read", NULL });
     ck_assert_double_eq(need_ok(&o, "futex_waits", METRIC_SRC_SW), 0); /* spin: never sleeps on the futex */
     ck_assert_double_eq(need_ok(&o, "futex_wakes", METRIC_SRC_SW), 0);
+    /* a heap copy: filebuf READ never advises huge pages, so unless THP is
+     * "always" here it sits in 4 KiB pages */
+    huge = need_ok(&o, "weights_huge_fraction", METRIC_SRC_SW);
+    char thp[128] = "";
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (f) {
+        if (!fgets(thp, sizeof thp, f))
+            thp[0] = 0;
+        fclose(f);
+    }
+    if (strstr(thp, "[always]"))
+        ck_assert(huge >= 0 && huge <= 1);
+    else
+        ck_assert_double_eq(huge, 0);
 }
 END_TEST
 

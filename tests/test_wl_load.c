@@ -96,6 +96,18 @@ START_TEST(test_load_phases_cache_and_rss)
         for (int k = 0; phases[k]; k++)
             ck_assert_msg(value_ok(s, phases[k]) > 0, "%s %s: %s not positive", mode, cold ? "cold" : "warm",
                           phases[k]);
+        /* a cold load is one cycle; a warm one repeats until 100 ms have
+         * passed or 256 loads were timed, and its phases are the means */
+        double cycles = value_ok(s, "cycles");
+        if (cold)
+            ck_assert_double_eq(cycles, 1);
+        else
+            ck_assert_msg(cycles == 256 || value_ok(s, "ready_ns") * cycles >= 100e6,
+                          "%s warm: %.0f cycles of %.0f ns", mode, cycles, value_ok(s, "ready_ns"));
+        double phase_sum = value_ok(s, "open_ns") + value_ok(s, "map_read_ns") + value_ok(s, "parse_ns") +
+                           value_ok(s, "touch_ns");
+        ck_assert_msg(phase_sum <= value_ok(s, "ready_ns") * 1.0001 && phase_sum >= value_ok(s, "ready_ns") * 0.9999,
+                      "%s: phases %.0f vs ready %.0f", mode, phase_sum, value_ok(s, "ready_ns"));
         ck_assert(value_ok(s, "minor_faults") >= 0);
         ck_assert(value_ok(s, "major_faults") >= 0);
         /* the kernel's side of the load: /proc/vmstat deltas, each counted

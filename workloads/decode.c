@@ -395,12 +395,7 @@ static int decode_run(void *state, struct workload_sink *out, char *err, size_t 
     workload_emit(out, "tokens_per_s", "tok/s", METRIC_SRC_TIME, tps);
     wlutil_emit_latency(out, "token", lat, s->n_gen);
     workload_emit(out, "decode_bytes_per_token", "bytes", METRIC_SRC_DERIVED, bytes);
-    int64_t huge = filebuf_huge_bytes(&s->s.file);
-    if (huge >= 0)
-        workload_emit(out, "weights_huge_fraction", "fraction", METRIC_SRC_SW, (double)huge / (double)s->s.file.size);
-    else
-        workload_emit_unsupported(out, "weights_huge_fraction", "fraction", METRIC_SRC_SW,
-                                  "/proc/self/smaps has no AnonHugePages here");
+    wlutil_emit_huge_fraction(&s->s.file, out);
     double bw = bytes * tps * 1e-9;
     workload_emit(out, "eff_bw_gbps", "GB/s", METRIC_SRC_DERIVED, bw);
     if (!s->have_peak) {

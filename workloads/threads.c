@@ -18,6 +18,11 @@
  *   involuntary_switches, cpu_migrations
  *   barriers_per_token, futex_waits, futex_wakes,        sw (the pool's own counts)
  *   spin_loops, oversubscribed
+ *   weights_resident_fraction, weights_rewarmed,         sw (wlutil_weights_ready, before the clock)
+ *   weights_huge_fraction                                sw (after: a mapped file's page cache may be
+ *                                                        collapsed into huge pages as a run goes on)
+ * The weights axis places the file's bytes as decode's does; a study of
+ * threads holds it fixed (hugepage is a copy made once, at setup).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +36,7 @@ static const char *const threads_wait[] = { "spin", "futex", "hybrid", NULL };
 
 #define THREADS_MAX_CPUS 1024
 
-enum { AX_THREADS, AX_PIN, AX_WAIT, AX_NGEN, AX_KERNELS, AX_N };
+enum { AX_THREADS, AX_PIN, AX_WAIT, AX_NGEN, AX_KERNELS, AX_WEIGHTS, AX_N };
 
 static const struct workload_axis threads_axes[AX_N] = {
     { "threads", "engine threads (the caller included); above the CPU count oversubscribes", WORKLOAD_AXIS_INT,
@@ -41,6 +46,8 @@ static const struct workload_axis threads_axes[AX_N] = {
     { "n_gen", "tokens generated (timed) per repetition", WORKLOAD_AXIS_INT, NULL, 1, 65536, "8" },
     { "kernels", "kernel ISA: auto (fastest), ref, avx2, avx512", WORKLOAD_AXIS_CHOICE, wlutil_kernel_choices, 0, 0,
       "auto" },
+    { "weights", "where the model's bytes live: map (the file mapping), read (heap copy), hugepage (copy in 2 MiB THP)",
+      WORKLOAD_AXIS_CHOICE, filebuf_kind_names, 0, 0, "map" },
 };
 
 struct threads_state {
@@ -86,6 +93,7 @@ static int threads_setup(const struct workload_config *cfg, void **state, char *
     struct session_opts so;
     session_opts_init(&so);
     so.model_path = cfg->model_path;
+    so.weights = (enum filebuf_kind)cfg->num[AX_WEIGHTS];
     if (session_open(&s->s, &so, false, err, err_len) != 0)
         goto fail;
     *state = s;
@@ -137,6 +145,7 @@ static int threads_run(void *state, struct workload_sink *out, char *err, size_t
     int nt = wlutil_pool_tids(pool, tids, POOL_MAX_THREADS);
     wlutil_ctr_open(&ctr, CTR_SW | CTR_SCHED, tids, nt, true);
     pool_reset_stats(pool);
+    wlutil_weights_ready(&s->s.file, out);
 
     wlutil_ctr_begin(&ctr);
     double total = 0;
@@ -159,6 +168,7 @@ static int threads_run(void *state, struct workload_sink *out, char *err, size_t
     workload_emit(out, "tokens_per_s", "tok/s", METRIC_SRC_TIME, s->n_gen / (total * 1e-9));
     wlutil_emit_latency(out, "token", lat, s->n_gen);
     wlutil_ctr_emit(&ctr, out, threads_ctr_names);
+    wlutil_emit_huge_fraction(&s->s.file, out);
     workload_emit(out, "barriers_per_token", "count", METRIC_SRC_SW, (double)ps.barriers / s->n_gen);
     workload_emit(out, "futex_waits", "count", METRIC_SRC_SW, (double)ps.futex_waits);
     workload_emit(out, "futex_wakes", "count", METRIC_SRC_SW, (double)ps.futex_wakes);
@@ -179,6 +189,9 @@ static const struct metric_decl threads_metrics[] = {
     { "token_*", METRIC_SEM(LOWER, SAMPLE, false) },
     { "barriers_per_token", METRIC_SEM(NEITHER, INFO, false) },
     { "oversubscribed", METRIC_SEM(NEITHER, ENV, false) },
+    { "weights_resident_fraction", METRIC_SEM(NEITHER, ENV, false) },
+    { "weights_rewarmed", METRIC_SEM(NEITHER, INFO, false) },
+    { "weights_huge_fraction", METRIC_SEM(NEITHER, ENV, false) },
     { "futex_waits", METRIC_SEM(LOWER, SAMPLE, false) },
     { "futex_wakes", METRIC_SEM(LOWER, SAMPLE, false) },
     { "spin_loops", METRIC_SEM(LOWER, SAMPLE, false) },

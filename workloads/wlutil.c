@@ -556,3 +556,13 @@ void wlutil_weights_ready(const struct filebuf *weights, struct workload_sink *o
         filebuf_touch(weights);
     workload_emit(out, "weights_rewarmed", "bool", METRIC_SRC_SW, rewarm ? 1 : 0);
 }
+
+void wlutil_emit_huge_fraction(const struct filebuf *weights, struct workload_sink *out)
+{
+    int64_t huge = filebuf_huge_bytes(weights);
+    if (huge >= 0 && weights->size > 0)
+        workload_emit(out, "weights_huge_fraction", "fraction", METRIC_SRC_SW, (double)huge / (double)weights->size);
+    else
+        workload_emit_unsupported(out, "weights_huge_fraction", "fraction", METRIC_SRC_SW,
+                                  "/proc/self/smaps has no AnonHugePages here");
+}

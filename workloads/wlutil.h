@@ -165,4 +165,10 @@ double wlutil_matmul_params(const struct model *m);
 struct filebuf;
 void wlutil_weights_ready(const struct filebuf *weights, struct workload_sink *out);
 
+/* weights_huge_fraction (sw): the share of the weights' bytes on
+ * transparent huge pages now. A mapped file's share can grow during a run
+ * as khugepaged collapses its page cache, and decode speeds up with it:
+ * the figure explains such a drift. */
+void wlutil_emit_huge_fraction(const struct filebuf *weights, struct workload_sink *out);
+
 #endif
