@@ -481,7 +481,8 @@ struct q0g_act {
 
 /* Tables of activation rows [0, na) for blocks [b0, b0 + nbk); off is
  * the weight offset the unsigned products carry (8 for Q4_0's q, 128 for
- * Q8_0's w ^ 0x80), so c = off / 4 * dy * sum(y) per lane. */
+ * Q8_0's w ^ 0x80), so c = off * dy * sum(y) per block (a quarter of it per
+ * lane in q0g_tile, whose rows span 4 lanes). */
 static void q0g_tables(const uint8_t *y, size_t ys, int na, int b0, int nbk, float off, struct q0g_act *t)
 {
     for (int j = 0; j < na; j++)
@@ -491,7 +492,7 @@ static void q0g_tables(const uint8_t *y, size_t ys, int na, int b0, int nbk, flo
             for (int i = 0; i < QK8_0; i++)
                 sum += (int8_t)yb[2 + i];
             const float dy = quant_f16_to_f32((qt_half)(yb[0] | yb[1] << 8));
-            t[(size_t)j * Q0G_K_CHUNK + b] = (struct q0g_act){ dy, 0.25f * off * dy * (float)sum };
+            t[(size_t)j * Q0G_K_CHUNK + b] = (struct q0g_act){ dy, off * dy * (float)sum };
         }
 }
 
@@ -573,7 +574,7 @@ VNNI_INLINE void q0g_tile(const uint8_t *x, size_t xs, int is_q4, const uint8_t 
             const __m512i ylo = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)yq));
             const __m512i yhi = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)(yq + 16)));
             const struct q0g_act a = t[(size_t)j * Q0G_K_CHUNK + b];
-            const __m512 dy = _mm512_set1_ps(a.dy), c = _mm512_set1_ps(a.c);
+            const __m512 dy = _mm512_set1_ps(a.dy), c = _mm512_set1_ps(0.25f * a.c);
 #pragma GCC unroll 2
             for (int v = 0; v < 2; v++) {
                 const __m512i p =
@@ -599,6 +600,110 @@ VNNI_INLINE void q0g_tile(const uint8_t *x, size_t xs, int is_q4, const uint8_t 
     }
 }
 
+/* ---- 16 weight rows x up to 8 activation rows, one lane per row -------
+ *
+ * q0g_tile above spreads each weight row over a 128-bit lane, so every
+ * block ends in 4 partial sums per row, and converting, scaling and
+ * accumulating them costs 3 float uops per 4 rows per activation row: more
+ * than the 2 vpdpbusd. Here each 32-bit lane belongs to one of 16 weight
+ * rows and holds 4 of its quant bytes (the layout a load-time repack would
+ * store; here it is built per block in registers, as a BLAS packs a panel):
+ * the 16 rows' dwords k = 0..3 (Q8_0: 0..7) are gathered by a 16 x 4 dword
+ * transpose of four 4-row loads (4 vpermt2d + 4 vshufi64x2). Each
+ * activation row then takes 8 vpdpbusd whose activation operand is a
+ * broadcast dword from memory, and one conversion, FMSUB and FMA for all
+ * 16 rows: 11 uops per 512 products, against 24 in q0g_tile. The weight
+ * side (loads, transpose, nibble split, 16 scales) is paid once per block
+ * and shared by the tile's activation rows. Scaling as in q0g_tile, with
+ * the whole correction c per lane. */
+#define Q0P_ROWS 16
+
+static const int32_t q0p_idx[2][16] __attribute__((aligned(64))) = {
+    { 0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29 },
+    { 2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31 },
+};
+
+/* o[k] = dword k of each of the 16 rows whose dwords 0..3 are at r + i * xs
+ * (lane i = row i), k = 0..3. */
+VNNI_INLINE void q0p_transpose(const uint8_t *r, size_t xs, __m512i o[4])
+{
+    const __m512i i01 = _mm512_load_si512(q0p_idx[0]), i23 = _mm512_load_si512(q0p_idx[1]);
+    const __m512i in0 = q0g_lanes(r, xs), in1 = q0g_lanes(r + 4 * xs, xs);
+    const __m512i in2 = q0g_lanes(r + 8 * xs, xs), in3 = q0g_lanes(r + 12 * xs, xs);
+    const __m512i a01 = _mm512_permutex2var_epi32(in0, i01, in1), a23 = _mm512_permutex2var_epi32(in0, i23, in1);
+    const __m512i b01 = _mm512_permutex2var_epi32(in2, i01, in3), b23 = _mm512_permutex2var_epi32(in2, i23, in3);
+    o[0] = _mm512_shuffle_i64x2(a01, b01, 0x44);
+    o[1] = _mm512_shuffle_i64x2(a01, b01, 0xEE);
+    o[2] = _mm512_shuffle_i64x2(a23, b23, 0x44);
+    o[3] = _mm512_shuffle_i64x2(a23, b23, 0xEE);
+}
+
+/* s[j * ld + r] (+)= rows r < 16 x activation rows j < na over blocks
+ * [b0, b0 + nbk); rowoff: lane i = i * xs (the scales' gather). */
+VNNI_INLINE void q0p_tile(const uint8_t *x, size_t xs, int is_q4, const uint8_t *y, size_t ys, int b0, int nbk,
+                          const struct q0g_act *t, float *s, size_t ld, bool add, const int na)
+{
+    __m512 acc[Q0G_TILE];
+#pragma GCC unroll 8
+    for (int j = 0; j < na; j++)
+        acc[j] = _mm512_setzero_ps();
+    const size_t bbytes = is_q4 ? Q4_0_BYTES : Q8_0_BYTES;
+    const __m512i m4 = _mm512_set1_epi8(0x0F), flip = _mm512_set1_epi8((char)0x80);
+    const __m512i rowoff = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                              _mm512_set1_epi32((int)xs));
+    for (int b = 0; b < nbk; b++) {
+        const uint8_t *xb = x + (size_t)(b0 + b) * bbytes;
+        if (((size_t)b * bbytes) % 64 < bbytes) {
+            const uint8_t *pf = xb + Q0G_PF_AHEAD;
+#pragma GCC unroll 16
+            for (int r = 0; r < Q0P_ROWS; r++)
+                _mm_prefetch((const char *)(pf + (size_t)r * xs), _MM_HINT_T0);
+        }
+        /* w[k]: the unsigned operand for activation bytes 4k..4k+3 */
+        __m512i w[8];
+        if (is_q4) {
+            __m512i q[4];
+            q0p_transpose(xb + 2, xs, q);
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; k++) {
+                w[k] = _mm512_and_si512(q[k], m4);                            /* values 4k..4k+3 */
+                w[k + 4] = _mm512_and_si512(_mm512_srli_epi16(q[k], 4), m4); /* values 16+4k.. */
+            }
+        } else {
+            q0p_transpose(xb + 2, xs, w);
+            q0p_transpose(xb + 18, xs, w + 4);
+#pragma GCC unroll 8
+            for (int k = 0; k < 8; k++)
+                w[k] = _mm512_xor_si512(w[k], flip);
+        }
+        /* the 16 rows' f16 scales: the low half of a gathered dword each */
+        const __m512i d32 = _mm512_i32gather_epi32(rowoff, (const void *)xb, 1);
+        const __m512 dx = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d32));
+#pragma GCC unroll 8
+        for (int j = 0; j < na; j++) {
+            const uint8_t *yq = y + (size_t)j * ys + (size_t)(b0 + b) * Q8_0_BYTES + 2;
+            __m512i p = _mm512_setzero_si512();
+#pragma GCC unroll 8
+            for (int k = 0; k < 8; k++) {
+                int32_t yk;
+                memcpy(&yk, yq + 4 * k, 4);
+                p = _mm512_dpbusd_epi32(p, w[k], _mm512_set1_epi32(yk));
+            }
+            const struct q0g_act a = t[(size_t)j * Q0G_K_CHUNK + b];
+            acc[j] = _mm512_fmadd_ps(_mm512_fmsub_ps(_mm512_cvtepi32_ps(p), _mm512_set1_ps(a.dy), _mm512_set1_ps(a.c)),
+                                     dx, acc[j]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < na; j++) {
+        float *o = s + (size_t)j * ld;
+        __m512 r = acc[j];
+        if (add)
+            r = _mm512_add_ps(r, _mm512_loadu_ps(o));
+        _mm512_storeu_ps(o, r);
+    }
+}
+
 /* Prefill (ny > 1) of Q4_0 or Q8_0 weights. Out of line, so that decode
  * does not pay for (or probe) the 64 KiB table on the stack. */
 VNNI_INLINE void q0_gemm_tiles(int64_t n, const uint8_t *x, size_t xs, int nr, const uint8_t *y, size_t ys, int ny,
@@ -614,7 +719,28 @@ VNNI_INLINE void q0_gemm_tiles(int64_t n, const uint8_t *x, size_t xs, int nr, c
         for (int b0 = 0; b0 < nb; b0 += Q0G_K_CHUNK) {
             const int nbk = nb - b0 < Q0G_K_CHUNK ? nb - b0 : Q0G_K_CHUNK;
             q0g_tables(ya, ys, na, b0, nbk, is_q4 ? 8.0f : 128.0f, tab);
-            for (int r = 0; r < nr8; r += Q0G_ROWS) {
+            const int nr16 = nr & ~(Q0P_ROWS - 1);
+            for (int r = 0; r < nr16; r += Q0P_ROWS) {
+                const uint8_t *xr = x + (size_t)r * xs;
+                int j = 0;
+                for (; j + Q0G_TILE <= na; j += Q0G_TILE)
+                    q0p_tile(xr, xs, is_q4, ya + (size_t)j * ys, ys, b0, nbk, tab + (size_t)j * Q0G_K_CHUNK,
+                             sa + (size_t)j * ld + r, ld, b0 > 0, Q0G_TILE);
+                const uint8_t *yj = ya + (size_t)j * ys;
+                const struct q0g_act *tj = tab + (size_t)j * Q0G_K_CHUNK;
+                float *sj = sa + (size_t)j * ld + r;
+                switch (na - j) {
+                case 7: q0p_tile(xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, b0 > 0, 7); break;
+                case 6: q0p_tile(xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, b0 > 0, 6); break;
+                case 5: q0p_tile(xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, b0 > 0, 5); break;
+                case 4: q0p_tile(xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, b0 > 0, 4); break;
+                case 3: q0p_tile(xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, b0 > 0, 3); break;
+                case 2: q0p_tile(xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, b0 > 0, 2); break;
+                case 1: q0p_tile(xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, b0 > 0, 1); break;
+                default: break;
+                }
+            }
+            for (int r = nr16; r < nr8; r += Q0G_ROWS) {
                 const uint8_t *xr = x + (size_t)r * xs;
                 int j = 0;
                 for (; j + Q0G_TILE <= na; j += Q0G_TILE)

@@ -631,14 +631,16 @@ START_TEST(test_gemm)
     /* n: 1, 3, 8, 9 and 64 blocks of 32 (the tails of the 8-block step);
      * 9216 = 288 blocks crosses the prefill kernel's 256-block tables */
     static const int64_t ns[] = { 32, 96, 256, 288, 2048 };
-    static const int nrs[] = { 1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17 };
+    /* 16, 17, 24, 33, 40: the 16-row tile, then its 8-row and single-row tails */
+    static const int nrs[] = { 1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 24, 33, 40 };
+    const int n_nrs = (int)(sizeof nrs / sizeof nrs[0]);
     static const int nys[] = { 1, 2, 5, 8, 9, 13, 33, 40 };
     uint64_t s = 0x94d049bb133111ebull ^ (uint64_t)isa ^ ((uint64_t)_i << 8);
     int cases = 0;
     for (int ti = 0; ti < N_TYPES; ti++) {
         for (int a = 0; a < 5; a++)
-            for (int b = 0; b < 11; b++) {
-                const int k = a * 11 + b, ny = nys[k % 8];
+            for (int b = 0; b < n_nrs; b++) {
+                const int k = a * n_nrs + b, ny = nys[k % 8];
                 cases += check_gemm_case(&fast, &ref, k_types[ti], ns[a], nrs[b], ny, k % 3, (k % 2) * 5, 0, &s);
                 if (ns[a] == 2048 || ns[a] == 288) {
                     cases += check_gemm_case(&fast, &ref, k_types[ti], ns[a], nrs[b], nys[(k + 3) % 8], 1, 0, 1, &s);
@@ -647,6 +649,7 @@ START_TEST(test_gemm)
             }
         cases += check_gemm_case(&fast, &ref, k_types[ti], 9216, 9, 10, 1, 5, 0, &s);
         cases += check_gemm_case(&fast, &ref, k_types[ti], 9216, 8, 3, 0, 0, 1, &s);
+        cases += check_gemm_case(&fast, &ref, k_types[ti], 9216, 32, 8, 2, 3, 2, &s);
     }
     struct cpu_features f;
     variant_features(_i, &f);

@@ -12,7 +12,9 @@
  *   engine-TYPE  the engine's kernels for W in TYPE (f32, f16, q8_0, q4_0,
  *                q4_k): activations quantized to the type's vec_dot_type
  *                (inside the timing, as the engine does per matmul), then
- *                dot(row, all n activation rows) per weight row
+ *                the type's gemm slot over each thread's rows (what the
+ *                engine's matmul calls), else dot(row, all n activation
+ *                rows) per weight row
  * Shapes (--shape): KxM as in the model, "2048x5632" = K 2048 in, M 5632
  * out (TinyLlama's ffn_gate/up), "5632x2048" its ffn_down, "2048x2048" the
  * attention projections; "256", "512", "1024" square weights. --n tokens:
@@ -211,6 +213,12 @@ static void blocked_rows(const struct mm_job *j, int64_t r0, int64_t r1)
 static void engine_rows(const struct mm_job *j, int ith, int64_t r0, int64_t r1)
 {
     const struct mm_state *s = j->s;
+    /* the engine's own path (infer.c): the gemm slot where the type has one */
+    if (s->k.gemm[s->type]) {
+        s->k.gemm[s->type](s->K, j->wq + (size_t)r0 * j->row_bytes, j->row_bytes, (int)(r1 - r0), j->xq, j->xq_stride,
+                           s->n, j->out + r0, (size_t)s->M);
+        return;
+    }
     quant_dot_fn dot = s->k.dot[s->type];
     float *d = j->dots + (size_t)ith * s->n;
     for (int64_t r = r0; r < r1; r++) {
