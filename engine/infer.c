@@ -525,9 +525,8 @@ static void rope_store(struct infer *c, const struct pass *p, int layer, int ith
             for (int s = 0; s < 2; s++) {
                 if (c->kv_elt == 4)
                     memcpy(dst[s], kv_src[s], (size_t)hd * 4);
-                else
-                    for (int i = 0; i < hd; i++)
-                        ((uint16_t *)dst[s])[i] = quant_f32_to_f16(kv_src[s][i]);
+                else /* the ISA's converter: bit-equal to quant_f32_to_f16, NaNs included */
+                    c->k.from_float[QT_F16](kv_src[s], dst[s], hd);
             }
         }
     }
