@@ -50,6 +50,9 @@ struct infer_opts {
     int kv_pad;                 /* extra elements per KV row (layout knob) */
     bool false_sharing;         /* interleave matmul rows across threads so their outputs share lines */
     int n_seq;                  /* KV cache slots, one sequence each (infer_eval_batch); 0 = 1 */
+    size_t act_chunk_bytes;     /* activation bytes a dot-kernel matmul passes over per sweep of its
+                                 * weight rows (rounded to 8 rows); 0 = 128 KiB. Tests set it small
+                                 * to split a golden prompt into several chunks */
     const struct mem_hooks *mem;
     const struct region_hooks *regions;
 };

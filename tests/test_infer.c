@@ -78,6 +78,9 @@ static const char *const variants[] = {
 static const char *const quick_variants[] = { "F32", "F16", "Q4_0", "Q6_K", "mix-Q4_K_M", "tied-Q8_0" };
 static const char *const *run_variants = variants;
 
+/* infer_opts.act_chunk_bytes for eval_golden (0: the default) */
+static size_t golden_act_chunk;
+
 /* Evaluate the golden tokens with the given engine settings. */
 static float *eval_golden(const char *variant, int threads, bool decode, bool kv_f32, enum quant_isa isa)
 {
@@ -90,6 +93,7 @@ static float *eval_golden(const char *variant, int threads, bool decode, bool kv
     so.infer.n_ctx = 64;
     so.infer.kv_type = kv_f32 ? INFER_KV_F32 : INFER_KV_F16;
     so.infer.max_isa = isa;
+    so.infer.act_chunk_bytes = golden_act_chunk;
     struct session s;
     ck_assert_msg(session_open(&s, &so, true, err, sizeof err) == 0, "%s", err);
     int nv = s.m.hp.n_vocab;
@@ -160,6 +164,13 @@ START_TEST(test_batch_equals_decode_and_threads)
     float *b2 = eval_golden(v, 2, false, false, QISA_AVX512);
     float *d1 = eval_golden(v, 1, true, false, QISA_AVX512);
     ck_assert_msg(memcmp(b1, b2, sizeof(float) * N_TOK * 1024) == 0, "%s: 1 vs 2 threads differ", v);
+    /* the dot kernels' activation chunks (8 rows here, 2 chunks of the
+     * 16-token prompt) keep every row in the same tile position: equal bits */
+    golden_act_chunk = 1;
+    float *bc = eval_golden(v, 2, false, false, QISA_AVX512);
+    golden_act_chunk = 0;
+    ck_assert_msg(memcmp(b1, bc, sizeof(float) * N_TOK * 1024) == 0, "%s: chunked activations differ", v);
+    free(bc);
     check_tolerance(v, false, compare(b1, d1, N_TOK, 1024), "batch vs decode");
     free(b1);
     free(b2);
@@ -301,6 +312,7 @@ static void run_multi(const char *variant, int n_slots, int threads, enum quant_
     so.infer.n_ctx = 32;
     so.infer.n_seq = n_slots;
     so.infer.max_isa = isa;
+    so.infer.act_chunk_bytes = golden_act_chunk;
     struct session s;
     ck_assert_msg(session_open(&s, &so, true, err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq(infer_n_seq(s.ctx), n_slots);
@@ -365,6 +377,7 @@ static float *run_alone(const char *variant, int k, int threads, enum quant_isa 
     so.infer.n_threads = threads;
     so.infer.n_ctx = 32;
     so.infer.max_isa = isa;
+    so.infer.act_chunk_bytes = golden_act_chunk;
     struct session s;
     ck_assert_msg(session_open(&s, &so, true, err, sizeof err) == 0, "%s", err);
     int32_t toks[N_TOK];
