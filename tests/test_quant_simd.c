@@ -1,5 +1,5 @@
 /* quant_simd suite: the AVX2 and AVX-512 kernels (quant_avx2.c,
- * quant_avx512.c) against the scalar reference (quant_ref.c).
+ * quant_avx512*.c) against the scalar reference (quant_ref.c).
  *
  * Every test loops over the kernel variants: AVX2, and AVX-512 without
  * VNNI, with VNNI but without the VBMI/GFNI Q4_0 paths, and with them, each

@@ -1,0 +1,73 @@
+/* quant_avx512_impl — what the AVX-512 kernel files share: the target
+ * attributes, the tile sizes and the small unaligned loaders. Internal to
+ * engine/quant_avx512*.c; nothing else includes it.
+ *
+ * The kernels are split by quant family: quant_avx512_q0.c holds Q4_0 and
+ * Q8_0 (dot, decode and prefill tiles), quant_avx512.c the K-quants, F16,
+ * the activation quantizers and attention, and fills the table.
+ */
+#ifndef GGPERF_ENGINE_QUANT_AVX512_IMPL_H
+#define GGPERF_ENGINE_QUANT_AVX512_IMPL_H
+
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "engine/cpu.h"
+#include "engine/quant_impl.h"
+
+#define V512_FN __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")))
+#define V512_INLINE static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")))
+#define VNNI_FN __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma,f16c")))
+#define VNNI_INLINE static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma,f16c")))
+#define GFNI_FN __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi,gfni,fma,f16c")))
+
+/* Activation rows per prefill tile. Q4_0/Q8_0 keep one ymm accumulator per
+ * row; the K-quants keep two zmm (int and float) per row next to 8 zmm of
+ * unpacked weights and scales (8 rows measured ~15% faster than 4); F16
+ * converts each activation vector anyway, so its tile only amortizes the
+ * weight conversion. */
+#define Q0_TILE 8
+#define K_TILE 8
+#define F16_TILE 4
+/* the remainder switches below handle up to 7 leftover rows */
+_Static_assert(Q0_TILE <= 8 && K_TILE >= 4 && K_TILE <= 8 && F16_TILE == 4, "tile sizes");
+
+V512_INLINE float ld_f16(const uint8_t *p)
+{
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+V512_INLINE float ld_f32(const uint8_t *p)
+{
+    float f;
+    memcpy(&f, p, 4);
+    return f;
+}
+
+V512_INLINE __m256i ld256(const uint8_t *p)
+{
+    return _mm256_loadu_si256((const __m256i *)(const void *)p);
+}
+
+V512_INLINE __m512i ld512(const uint8_t *p)
+{
+    return _mm512_loadu_si512((const void *)p);
+}
+
+V512_INLINE float hsum256(__m256 v)
+{
+    __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    a = _mm_add_ps(a, _mm_movehl_ps(a, a));
+    a = _mm_add_ss(a, _mm_movehdup_ps(a));
+    return _mm_cvtss_f32(a);
+}
+
+/* quant_avx512_q0.c: the Q4_0 and Q8_0 slots (dot, gemm and their variant
+ * names) for a CPU with AVX-512 VNNI, and VBMI + GFNI for Q4_0's decode
+ * loop; nothing without VNNI (the AVX2 kernels stay). */
+void quant_avx512_q0_fill(struct quant_kernels *k, const struct cpu_features *f);
+
+#endif
