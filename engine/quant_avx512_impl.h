@@ -65,6 +65,38 @@ V512_INLINE float hsum256(__m256 v)
     return _mm_cvtss_f32(a);
 }
 
+/* ---- 16 weight rows, one 32-bit lane each (the gemm tiles) ---------------- */
+
+/* 16 bytes of each of 4 rows xs apart, row i in 128-bit lane i. */
+VNNI_INLINE __m512i q0g_lanes(const uint8_t *r, size_t xs)
+{
+    __m512i q = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(const void *)r));
+    q = _mm512_inserti32x4(q, _mm_loadu_si128((const __m128i *)(const void *)(r + xs)), 1);
+    q = _mm512_inserti32x4(q, _mm_loadu_si128((const __m128i *)(const void *)(r + 2 * xs)), 2);
+    return _mm512_inserti32x4(q, _mm_loadu_si128((const __m128i *)(const void *)(r + 3 * xs)), 3);
+}
+
+static const int32_t q0p_idx[2][16] __attribute__((aligned(64))) = {
+    { 0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29 },
+    { 2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31 },
+};
+
+/* A 16 x 4 dword transpose: o[k] = dword k of each of the 16 rows whose
+ * dwords 0..3 are at r + i * xs (lane i = row i), k = 0..3; 4 vpermt2d and
+ * 4 vshufi64x2. */
+VNNI_INLINE void q0p_transpose(const uint8_t *r, size_t xs, __m512i o[4])
+{
+    const __m512i i01 = _mm512_load_si512(q0p_idx[0]), i23 = _mm512_load_si512(q0p_idx[1]);
+    const __m512i in0 = q0g_lanes(r, xs), in1 = q0g_lanes(r + 4 * xs, xs);
+    const __m512i in2 = q0g_lanes(r + 8 * xs, xs), in3 = q0g_lanes(r + 12 * xs, xs);
+    const __m512i a01 = _mm512_permutex2var_epi32(in0, i01, in1), a23 = _mm512_permutex2var_epi32(in0, i23, in1);
+    const __m512i b01 = _mm512_permutex2var_epi32(in2, i01, in3), b23 = _mm512_permutex2var_epi32(in2, i23, in3);
+    o[0] = _mm512_shuffle_i64x2(a01, b01, 0x44);
+    o[1] = _mm512_shuffle_i64x2(a01, b01, 0xEE);
+    o[2] = _mm512_shuffle_i64x2(a23, b23, 0x44);
+    o[3] = _mm512_shuffle_i64x2(a23, b23, 0xEE);
+}
+
 /* quant_avx512_q0.c: the Q4_0 and Q8_0 slots (dot, gemm and their variant
  * names) for a CPU with AVX-512 VNNI, and VBMI + GFNI for Q4_0's decode
  * loop; nothing without VNNI (the AVX2 kernels stay). */

@@ -447,13 +447,6 @@ static const int32_t q0g_dxi[2][16] __attribute__((aligned(64))) = {
     { 4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7 },
 };
 
-VNNI_INLINE __m512i q0g_lanes(const uint8_t *r, size_t xs)
-{
-    __m512i q = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(const void *)r));
-    q = _mm512_inserti32x4(q, _mm_loadu_si128((const __m128i *)(const void *)(r + xs)), 1);
-    q = _mm512_inserti32x4(q, _mm_loadu_si128((const __m128i *)(const void *)(r + 2 * xs)), 2);
-    return _mm512_inserti32x4(q, _mm_loadu_si128((const __m128i *)(const void *)(r + 3 * xs)), 3);
-}
 
 /* Q4_0: lo = q & 15 (values 0..15), hi = q >> 4 (values 16..31). Q8_0:
  * lo = bytes 0..15 ^ 0x80, hi = bytes 16..31 ^ 0x80 (w + 128, unsigned). */
@@ -557,25 +550,6 @@ VNNI_INLINE void q0g_tile(const uint8_t *x, size_t xs, int is_q4, const uint8_t 
  * the whole correction c per lane. */
 #define Q0P_ROWS 16
 
-static const int32_t q0p_idx[2][16] __attribute__((aligned(64))) = {
-    { 0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29 },
-    { 2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31 },
-};
-
-/* o[k] = dword k of each of the 16 rows whose dwords 0..3 are at r + i * xs
- * (lane i = row i), k = 0..3. */
-VNNI_INLINE void q0p_transpose(const uint8_t *r, size_t xs, __m512i o[4])
-{
-    const __m512i i01 = _mm512_load_si512(q0p_idx[0]), i23 = _mm512_load_si512(q0p_idx[1]);
-    const __m512i in0 = q0g_lanes(r, xs), in1 = q0g_lanes(r + 4 * xs, xs);
-    const __m512i in2 = q0g_lanes(r + 8 * xs, xs), in3 = q0g_lanes(r + 12 * xs, xs);
-    const __m512i a01 = _mm512_permutex2var_epi32(in0, i01, in1), a23 = _mm512_permutex2var_epi32(in0, i23, in1);
-    const __m512i b01 = _mm512_permutex2var_epi32(in2, i01, in3), b23 = _mm512_permutex2var_epi32(in2, i23, in3);
-    o[0] = _mm512_shuffle_i64x2(a01, b01, 0x44);
-    o[1] = _mm512_shuffle_i64x2(a01, b01, 0xEE);
-    o[2] = _mm512_shuffle_i64x2(a23, b23, 0x44);
-    o[3] = _mm512_shuffle_i64x2(a23, b23, 0xEE);
-}
 
 /* s[j * ld + r] (+)= rows r < 16 x activation rows j < na over blocks
  * [b0, b0 + nbk); rowoff: lane i = i * xs (the scales' gather). */

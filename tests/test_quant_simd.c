@@ -259,12 +259,13 @@ START_TEST(test_table)
         { "avx512", "avx512-vnni", "avx512-vnni", "avx512-vnni", "avx512-vnni", "avx512-vnni" },
         { "avx512", "avx512-vbmi-gfni", "avx512-vnni", "avx512-vnni", "avx512-vnni", "avx512-vnni" },
     };
-    static const char *const want_gemm[N_VARIANTS][2] = {
-        /* Q4_0             Q8_0 */
-        { NULL, NULL },
-        { NULL, NULL },
-        { "avx512-vnni", "avx512-vnni" },
-        { "avx512-vbmi-gfni", "avx512-vnni" },
+    static const int gemm_types[3] = { QT_Q4_0, QT_Q8_0, QT_Q4_K };
+    static const char *const want_gemm[N_VARIANTS][3] = {
+        /* Q4_0             Q8_0           Q4_K */
+        { NULL, NULL, NULL },
+        { NULL, NULL, NULL },
+        { "avx512-vnni", "avx512-vnni", "avx512-vnni" },
+        { "avx512-vbmi-gfni", "avx512-vnni", "avx512-vnni" },
     };
     for (int i = 0; i < N_TYPES; i++) {
         const int t = k_types[i];
@@ -279,8 +280,8 @@ START_TEST(test_table)
         ck_assert_msg(fast.dot_isa[t] == (enum quant_isa)want, "%s dot_isa %s, want %s", quant_type_name(t),
                       fast.dot_variant[t], quant_isa_name((enum quant_isa)want));
     }
-    for (int i = 0; i < 2; i++) {
-        const int t = i ? QT_Q8_0 : QT_Q4_0;
+    for (int i = 0; i < 3; i++) {
+        const int t = gemm_types[i];
         const char *w = want_gemm[_i][i];
         ck_assert_msg(w ? fast.gemm_variant[t] && strcmp(fast.gemm_variant[t], w) == 0 : fast.gemm_variant[t] == NULL,
                       "%s: %s gemm variant %s, want %s", variants[_i].label, quant_type_name(t),
@@ -641,10 +642,16 @@ START_TEST(test_gemm)
         for (int a = 0; a < 5; a++)
             for (int b = 0; b < n_nrs; b++) {
                 const int k = a * n_nrs + b, ny = nys[k % 8];
-                cases += check_gemm_case(&fast, &ref, k_types[ti], ns[a], nrs[b], ny, k % 3, (k % 2) * 5, 0, &s);
+                /* K-quants: 1, 3, 8, 9 and 18 super-blocks of 256 (18
+                 * cross the Q4_K tile's 16-super-block panels; more would
+                 * take the extremes' sums past 2^24, where float sums are
+                 * no longer exact and the bit-equality below fails) */
+                const int64_t nn =
+                    quant_traits_get(k_types[ti])->blck == QK_K ? (ns[a] == 2048 ? 4608 : ns[a] * 8) : ns[a];
+                cases += check_gemm_case(&fast, &ref, k_types[ti], nn, nrs[b], ny, k % 3, (k % 2) * 5, 0, &s);
                 if (ns[a] == 2048 || ns[a] == 288) {
-                    cases += check_gemm_case(&fast, &ref, k_types[ti], ns[a], nrs[b], nys[(k + 3) % 8], 1, 0, 1, &s);
-                    cases += check_gemm_case(&fast, &ref, k_types[ti], ns[a], nrs[b], nys[(k + 5) % 8], 2, 3, 2, &s);
+                    cases += check_gemm_case(&fast, &ref, k_types[ti], nn, nrs[b], nys[(k + 3) % 8], 1, 0, 1, &s);
+                    cases += check_gemm_case(&fast, &ref, k_types[ti], nn, nrs[b], nys[(k + 5) % 8], 2, 3, 2, &s);
                 }
             }
         cases += check_gemm_case(&fast, &ref, k_types[ti], 9216, 9, 10, 1, 5, 0, &s);
