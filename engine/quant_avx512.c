@@ -283,95 +283,165 @@ V512_FN static void dot_q6_K_q8_K_vnni(int64_t n, const void *restrict x, const 
     k_dot_rows(n, x, y, ys, ny, s, 2, 1);
 }
 
-/* ---- Q4_K x Q8_K, 16 weight rows x up to 8 activation rows (gemm) -----
+/* ---- K-quants x Q8_K, 16 weight rows x up to 8 activation rows (gemm) --
  *
- * The tile above costs 9 integer multiply uops (maddubs, vpdpwssd) per 256
+ * The tiles above cost 9 integer multiply uops (maddubs, vpdpwssd) per 256
  * products of one weight row and one activation row. Here, as in the Q4_0
  * tiles (quant_avx512_q0.c), each 32-bit lane belongs to one of 16 weight
- * rows: a sub-block of 32 values is 8 vpdpbusd for 16 rows, whose
- * activation operand is a broadcast dword from memory, then one
- * conversion and FMA by the rows' d * scale; the mins take 8 vpdpwssd per
- * super-block against the activation's bsums. About 91 uops per 4096
- * products, against 224.
+ * rows: a group of values with one scale (32 for Q4_K/Q5_K, 16 for Q6_K)
+ * is 8 or 4 vpdpbusd for 16 rows, whose activation operand is a broadcast
+ * dword from memory, then one conversion and FMA by the rows' d * scale.
+ * The rest of each super-block's sum (Q4_K/Q5_K: dmin * mins . bsums;
+ * Q6_K: the -32 offset, 32 d * scales . bsums) takes 8 vpdpwssd against
+ * the activation's bsums. About 91 (Q6_K: 107) uops per 4096 products,
+ * against 224.
  *
- * The weights are packed per call, a super-block chunk of 16 rows at a
- * time, into a panel on the stack (k4p_sb: nibbles unpacked to bytes in
- * the lane layout, scales decoded), which every tile of 8 activation rows
- * then reads: the packing is paid once per 16 rows and chunk whatever the
- * prompt length. With fewer than K4P_MIN_NY activation rows (decode) the
- * row kernel is faster and runs instead. */
-#define K4P_ROWS 16
-#define K4P_SB_CHUNK 16 /* super-blocks per panel: 16 x 5184 B = 81 KiB of stack */
-#define K4P_MIN_NY 4
+ * The weights are packed per call, a chunk of super-blocks of 16 rows at a
+ * time, into a panel on the stack (kp_sb: values unpacked to unsigned
+ * bytes in the lane layout, scales decoded), which every tile of 8
+ * activation rows then reads: the packing is paid once per 16 rows and
+ * chunk whatever the prompt length. With fewer than KP_MIN_NY activation
+ * rows (decode) the row kernels are faster and run instead. */
+#define KP_ROWS 16
+#define KP_SB_CHUNK 16 /* super-blocks per panel: 16 x 5696 B = 89 KiB of stack */
+#define KP_MIN_NY 4
 
-struct k4p_sb {
-    uint8_t w[8][8][64]; /* sub-block, dword k: byte 4 * row + i = value 4k + i of that row (0..15) */
-    float scf[8][16];    /* d * scale of each sub-block, per row */
-    int32_t mp[8][16];   /* min of each sub-block in both int16 halves */
-    float dmin[16];
+struct kp_sb {
+    uint8_t w[64][64];   /* dword k of the super-block: byte 4 * row + i = value 4k + i of that row */
+    float scf[16][16];   /* d * scale of each group (8 or 16 of them), per row */
+    int32_t mp[8][16];   /* the int16 pair that multiplies bsums 2t, 2t + 1, per row */
+    float corr[16];      /* per row: what mp . bsums is multiplied by before it is subtracted */
 };
 
-/* The 16 rows at x (xs apart), super-blocks [sb0, sb0 + nsb), into p. */
-VNNI_INLINE void k4p_pack(const uint8_t *x, size_t xs, int sb0, int nsb, struct k4p_sb *p)
+/* 6-bit scale and min j of a Q4_K/Q5_K super-block's 12 scale bytes (the
+ * layout quant_ref.c's k4_scale_min reads) */
+static inline void kp_scale_min(int j, const uint8_t *q, int *sc, int *m)
 {
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    *sc = j < 4 ? q[j] & 63 : (q[j + 4] & 15) | (q[j - 4] >> 6) << 4;
+    *m = j < 4 ? q[j + 4] & 63 : (q[j + 4] >> 4) | (q[j] >> 6) << 4;
+}
+
+/* Q4_K / Q5_K: the 16 rows at x (xs apart), super-blocks [sb0, sb0 + nsb),
+ * into p. Group j is values 32j..32j+31 (dwords 8j..8j+7). */
+VNNI_INLINE void k45p_pack(const uint8_t *x, size_t xs, int five, int sb0, int nsb, struct kp_sb *p)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0F), b16 = _mm512_set1_epi8(16);
+    const size_t bytes = five ? Q5_K_BYTES : Q4_K_BYTES, qs = five ? 48 : 16;
     for (int b = 0; b < nsb; b++) {
-        const uint8_t *xb = x + (size_t)(sb0 + b) * Q4_K_BYTES;
-        struct k4p_sb *o = p + b;
-        /* qs chunk c: low nibbles are sub-block 2c, high nibbles 2c + 1 */
+        const uint8_t *xb = x + (size_t)(sb0 + b) * bytes;
+        struct kp_sb *o = p + b;
+        __m512i qh[8];
+        if (five) { /* bit j of qh[l] is bit 4 of value l of group j */
+            q0p_transpose(xb + 16, xs, qh);
+            q0p_transpose(xb + 32, xs, qh + 4);
+        }
+        /* qs chunk c: low nibbles are group 2c, high nibbles 2c + 1 */
         for (int c = 0; c < 4; c++) {
             __m512i raw[8];
-            q0p_transpose(xb + 16 + 32 * c, xs, raw);
-            q0p_transpose(xb + 16 + 32 * c + 16, xs, raw + 4);
+            q0p_transpose(xb + qs + 32 * c, xs, raw);
+            q0p_transpose(xb + qs + 32 * c + 16, xs, raw + 4);
 #pragma GCC unroll 8
             for (int k = 0; k < 8; k++) {
-                _mm512_store_si512(o->w[2 * c][k], _mm512_and_si512(raw[k], m4));
-                _mm512_store_si512(o->w[2 * c + 1][k], _mm512_and_si512(_mm512_srli_epi16(raw[k], 4), m4));
+                __m512i lo = _mm512_and_si512(raw[k], m4), hi = _mm512_and_si512(_mm512_srli_epi16(raw[k], 4), m4);
+                if (five) {
+                    lo = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(qh[k], _mm512_set1_epi8((char)(1 << (2 * c)))),
+                                              lo, b16);
+                    hi = _mm512_mask_add_epi8(
+                        hi, _mm512_test_epi8_mask(qh[k], _mm512_set1_epi8((char)(1 << (2 * c + 1)))), hi, b16);
+                }
+                _mm512_store_si512(o->w[8 * (2 * c) + k], lo);
+                _mm512_store_si512(o->w[8 * (2 * c + 1) + k], hi);
             }
         }
-        for (int r = 0; r < K4P_ROWS; r++) {
-            const uint8_t *xr = xb + (size_t)r * xs, *q = xr + 4;
+        for (int r = 0; r < KP_ROWS; r++) {
+            const uint8_t *xr = xb + (size_t)r * xs;
             const float d = ld_f16(xr);
             for (int j = 0; j < 8; j++) {
-                /* 6-bit scale and min j (the layout quant_ref.c's k4_scale_min reads) */
-                const int sc = j < 4 ? q[j] & 63 : (q[j + 4] & 15) | (q[j - 4] >> 6) << 4;
-                const int m = j < 4 ? q[j + 4] & 63 : (q[j + 4] >> 4) | (q[j] >> 6) << 4;
+                int sc, m;
+                kp_scale_min(j, xr + 4, &sc, &m);
                 o->scf[j][r] = d * (float)sc;
-                o->mp[j][r] = m | m << 16;
+                o->mp[j][r] = m | m << 16; /* group j's bsums are 2j and 2j + 1 */
             }
-            o->dmin[r] = ld_f16(xr + 2);
+            o->corr[r] = ld_f16(xr + 2);
+        }
+    }
+}
+
+/* Q6_K: as k45p_pack. Group g is values 16g..16g+15 (dwords 4g..4g+3);
+ * value 128h + 32m + l (l < 32) is ql[64h + 32(m & 1) + l] (low nibble for
+ * m < 2, high for m >= 2) with qh[32h + l] bits 2m, 2m+1 on top. */
+VNNI_INLINE void q6p_pack(const uint8_t *x, size_t xs, int sb0, int nsb, struct kp_sb *p)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m3 = _mm512_set1_epi8(0x03);
+    for (int b = 0; b < nsb; b++) {
+        const uint8_t *xb = x + (size_t)(sb0 + b) * Q6_K_BYTES;
+        struct kp_sb *o = p + b;
+        for (int h = 0; h < 2; h++) {
+            __m512i A[8], B[8], H[8];
+            q0p_transpose(xb + 64 * h, xs, A);
+            q0p_transpose(xb + 64 * h + 16, xs, A + 4);
+            q0p_transpose(xb + 64 * h + 32, xs, B);
+            q0p_transpose(xb + 64 * h + 48, xs, B + 4);
+            q0p_transpose(xb + 128 + 32 * h, xs, H);
+            q0p_transpose(xb + 128 + 32 * h + 16, xs, H + 4);
+#pragma GCC unroll 8
+            for (int k = 0; k < 8; k++) {
+                const __m512i h0 = _mm512_slli_epi16(_mm512_and_si512(H[k], m3), 4);
+                const __m512i h1 = _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(H[k], 2), m3), 4);
+                const __m512i h2 = _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(H[k], 4), m3), 4);
+                const __m512i h3 = _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(H[k], 6), m3), 4);
+                const int d0 = 32 * h + k; /* dword of value 128h + 4k */
+                _mm512_store_si512(o->w[d0], _mm512_or_si512(_mm512_and_si512(A[k], m4), h0));
+                _mm512_store_si512(o->w[d0 + 8], _mm512_or_si512(_mm512_and_si512(B[k], m4), h1));
+                _mm512_store_si512(o->w[d0 + 16],
+                                   _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(A[k], 4), m4), h2));
+                _mm512_store_si512(o->w[d0 + 24],
+                                   _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(B[k], 4), m4), h3));
+            }
+        }
+        for (int r = 0; r < KP_ROWS; r++) {
+            const uint8_t *xr = xb + (size_t)r * xs;
+            const float d = ld_f16(xr + 208);
+            const int8_t *sc = (const int8_t *)(xr + 192);
+            for (int g = 0; g < 16; g++)
+                o->scf[g][r] = d * (float)sc[g];
+            for (int t = 0; t < 8; t++)
+                o->mp[t][r] = (int32_t)(uint16_t)(int16_t)sc[2 * t] | (int32_t)((uint32_t)(uint16_t)(int16_t)sc[2 * t + 1] << 16);
+            o->corr[r] = 32.0f * d; /* the values are stored + 32 */
         }
     }
 }
 
 /* s[j * ld + r] (+)= packed rows r < 16 x activation rows j < na over the
- * panel's nsb super-blocks, which start at super-block sb0 of y. */
-VNNI_INLINE void k4p_tile(const struct k4p_sb *p, int nsb, const uint8_t *y, size_t ys, int sb0, float *s,
-                          size_t ld, bool add, const int na)
+ * panel's nsb super-blocks, which start at super-block sb0 of y; G groups
+ * (8 of 32 values, or 16 of 16) per super-block. */
+VNNI_INLINE void kp_tile(const struct kp_sb *p, int nsb, const uint8_t *y, size_t ys, int sb0, float *s, size_t ld,
+                         bool add, const int na, const int G)
 {
+    const int D = 64 / G; /* dwords per group */
     __m512 acc[8];
 #pragma GCC unroll 8
     for (int j = 0; j < na; j++)
         acc[j] = _mm512_setzero_ps();
     for (int b = 0; b < nsb; b++) {
-        const struct k4p_sb *o = p + b;
+        const struct kp_sb *o = p + b;
         const uint8_t *yb = y + (size_t)(sb0 + b) * Q8_K_BYTES;
         __m512 S[8];
 #pragma GCC unroll 8
         for (int j = 0; j < na; j++)
             S[j] = _mm512_setzero_ps();
-        for (int sub = 0; sub < 8; sub++) {
+        for (int g = 0; g < G; g++) {
             __m512i w[8];
 #pragma GCC unroll 8
-            for (int k = 0; k < 8; k++)
-                w[k] = _mm512_load_si512(o->w[sub][k]);
-            const __m512 scf = _mm512_load_ps(o->scf[sub]);
+            for (int k = 0; k < D; k++)
+                w[k] = _mm512_load_si512(o->w[g * D + k]);
+            const __m512 scf = _mm512_load_ps(o->scf[g]);
 #pragma GCC unroll 8
             for (int j = 0; j < na; j++) {
-                const uint8_t *yq = yb + (size_t)j * ys + Q8K_QS + 32 * sub;
+                const uint8_t *yq = yb + (size_t)j * ys + Q8K_QS + 4 * D * g;
                 __m512i P = _mm512_setzero_si512();
 #pragma GCC unroll 8
-                for (int k = 0; k < 8; k++) {
+                for (int k = 0; k < D; k++) {
                     int32_t yk;
                     memcpy(&yk, yq + 4 * k, 4);
                     P = _mm512_dpbusd_epi32(P, w[k], _mm512_set1_epi32(yk));
@@ -383,7 +453,7 @@ VNNI_INLINE void k4p_tile(const struct k4p_sb *p, int nsb, const uint8_t *y, siz
 #pragma GCC unroll 8
         for (int t = 0; t < 8; t++)
             mp[t] = _mm512_load_si512(o->mp[t]);
-        const __m512 dmin = _mm512_load_ps(o->dmin);
+        const __m512 corr = _mm512_load_ps(o->corr);
 #pragma GCC unroll 8
         for (int j = 0; j < na; j++) {
             const uint8_t *yj = yb + (size_t)j * ys;
@@ -391,10 +461,10 @@ VNNI_INLINE void k4p_tile(const struct k4p_sb *p, int nsb, const uint8_t *y, siz
 #pragma GCC unroll 8
             for (int t = 0; t < 8; t++) {
                 int32_t bs;
-                memcpy(&bs, yj + Q8K_BSUMS + 4 * t, 4); /* bsums 2t, 2t + 1: sub-block t */
+                memcpy(&bs, yj + Q8K_BSUMS + 4 * t, 4); /* bsums 2t, 2t + 1 */
                 M = _mm512_dpwssd_epi32(M, mp[t], _mm512_set1_epi32(bs));
             }
-            const __m512 T = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(M), dmin, S[j]);
+            const __m512 T = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(M), corr, S[j]);
             acc[j] = _mm512_fmadd_ps(T, _mm512_set1_ps(ld_f32(yj)), acc[j]);
         }
     }
@@ -408,54 +478,77 @@ VNNI_INLINE void k4p_tile(const struct k4p_sb *p, int nsb, const uint8_t *y, siz
     }
 }
 
-/* Row r against every activation row with the row kernel, into column r. */
-VNNI_INLINE void k4_rows_dot(int64_t n, const uint8_t *x, size_t xs, int r0, int r1, const uint8_t *y, size_t ys,
-                             int ny, float *s, size_t ld)
+/* Rows [r0, r1) against every activation row with the row kernel of kind
+ * (0 Q4_K, 1 Q5_K, 2 Q6_K), into their columns. */
+VNNI_INLINE void kp_rows_dot(int64_t n, const uint8_t *x, size_t xs, int r0, int r1, const uint8_t *y, size_t ys,
+                             int ny, float *s, size_t ld, int kind)
 {
     float tmp[K_TILE];
     for (int r = r0; r < r1; r++)
         for (int j = 0; j < ny; j += K_TILE) {
             const int m = ny - j < K_TILE ? ny - j : K_TILE;
-            k_dot_rows(n, x + (size_t)r * xs, y + (size_t)j * ys, ys, m, tmp, 0, 1);
+            k_dot_rows(n, x + (size_t)r * xs, y + (size_t)j * ys, ys, m, tmp, kind, 1);
             for (int t = 0; t < m; t++)
                 s[(size_t)(j + t) * ld + r] = tmp[t];
         }
 }
 
-VNNI_FN __attribute__((noinline)) static void gemm_q4_K_q8_K_vnni(int64_t n, const void *restrict vx, size_t xs,
-                                                                 int nr, const void *restrict vy, size_t ys, int ny,
-                                                                 float *restrict s, size_t ld)
+VNNI_INLINE void kp_gemm(int64_t n, const uint8_t *x, size_t xs, int nr, const uint8_t *y, size_t ys, int ny,
+                         float *s, size_t ld, const int kind)
 {
-    const uint8_t *x = vx, *y = vy;
-    if (ny < K4P_MIN_NY) {
-        k4_rows_dot(n, x, xs, 0, nr, y, ys, ny, s, ld);
+    if (ny < KP_MIN_NY) {
+        kp_rows_dot(n, x, xs, 0, nr, y, ys, ny, s, ld, kind);
         return;
     }
-    const int nsb = (int)(n / QK_K), nr16 = nr & ~(K4P_ROWS - 1);
-    struct k4p_sb panel[K4P_SB_CHUNK] __attribute__((aligned(64)));
-    for (int r = 0; r < nr16; r += K4P_ROWS) {
-        for (int b0 = 0; b0 < nsb; b0 += K4P_SB_CHUNK) {
-            const int nb = nsb - b0 < K4P_SB_CHUNK ? nsb - b0 : K4P_SB_CHUNK;
-            k4p_pack(x + (size_t)r * xs, xs, b0, nb, panel);
+    const int nsb = (int)(n / QK_K), nr16 = nr & ~(KP_ROWS - 1), G = kind == 2 ? 16 : 8;
+    struct kp_sb panel[KP_SB_CHUNK] __attribute__((aligned(64)));
+    for (int r = 0; r < nr16; r += KP_ROWS) {
+        for (int b0 = 0; b0 < nsb; b0 += KP_SB_CHUNK) {
+            const int nb = nsb - b0 < KP_SB_CHUNK ? nsb - b0 : KP_SB_CHUNK;
+            if (kind == 2)
+                q6p_pack(x + (size_t)r * xs, xs, b0, nb, panel);
+            else
+                k45p_pack(x + (size_t)r * xs, xs, kind, b0, nb, panel);
             const bool add = b0 > 0;
             int j = 0;
             for (; j + 8 <= ny; j += 8)
-                k4p_tile(panel, nb, y + (size_t)j * ys, ys, b0, s + (size_t)j * ld + r, ld, add, 8);
+                kp_tile(panel, nb, y + (size_t)j * ys, ys, b0, s + (size_t)j * ld + r, ld, add, 8, G);
             const uint8_t *yj = y + (size_t)j * ys;
             float *sj = s + (size_t)j * ld + r;
             switch (ny - j) {
-            case 7: k4p_tile(panel, nb, yj, ys, b0, sj, ld, add, 7); break;
-            case 6: k4p_tile(panel, nb, yj, ys, b0, sj, ld, add, 6); break;
-            case 5: k4p_tile(panel, nb, yj, ys, b0, sj, ld, add, 5); break;
-            case 4: k4p_tile(panel, nb, yj, ys, b0, sj, ld, add, 4); break;
-            case 3: k4p_tile(panel, nb, yj, ys, b0, sj, ld, add, 3); break;
-            case 2: k4p_tile(panel, nb, yj, ys, b0, sj, ld, add, 2); break;
-            case 1: k4p_tile(panel, nb, yj, ys, b0, sj, ld, add, 1); break;
+            case 7: kp_tile(panel, nb, yj, ys, b0, sj, ld, add, 7, G); break;
+            case 6: kp_tile(panel, nb, yj, ys, b0, sj, ld, add, 6, G); break;
+            case 5: kp_tile(panel, nb, yj, ys, b0, sj, ld, add, 5, G); break;
+            case 4: kp_tile(panel, nb, yj, ys, b0, sj, ld, add, 4, G); break;
+            case 3: kp_tile(panel, nb, yj, ys, b0, sj, ld, add, 3, G); break;
+            case 2: kp_tile(panel, nb, yj, ys, b0, sj, ld, add, 2, G); break;
+            case 1: kp_tile(panel, nb, yj, ys, b0, sj, ld, add, 1, G); break;
             default: break;
             }
         }
     }
-    k4_rows_dot(n, x, xs, nr16, nr, y, ys, ny, s, ld);
+    kp_rows_dot(n, x, xs, nr16, nr, y, ys, ny, s, ld, kind);
+}
+
+VNNI_FN __attribute__((noinline)) static void gemm_q4_K_q8_K_vnni(int64_t n, const void *restrict x, size_t xs,
+                                                                 int nr, const void *restrict y, size_t ys, int ny,
+                                                                 float *restrict s, size_t ld)
+{
+    kp_gemm(n, x, xs, nr, y, ys, ny, s, ld, 0);
+}
+
+VNNI_FN __attribute__((noinline)) static void gemm_q5_K_q8_K_vnni(int64_t n, const void *restrict x, size_t xs,
+                                                                 int nr, const void *restrict y, size_t ys, int ny,
+                                                                 float *restrict s, size_t ld)
+{
+    kp_gemm(n, x, xs, nr, y, ys, ny, s, ld, 1);
+}
+
+VNNI_FN __attribute__((noinline)) static void gemm_q6_K_q8_K_vnni(int64_t n, const void *restrict x, size_t xs,
+                                                                 int nr, const void *restrict y, size_t ys, int ny,
+                                                                 float *restrict s, size_t ld)
+{
+    kp_gemm(n, x, xs, nr, y, ys, ny, s, ld, 2);
 }
 
 /* ---- F16 x F16 ------------------------------------------------------------ */
@@ -886,7 +979,9 @@ void quant_avx512_fill(struct quant_kernels *k, const struct cpu_features *f)
     k->dot_variant[QT_Q4_K] = k->dot_variant[QT_Q5_K] = k->dot_variant[QT_Q6_K] = vnni ? "avx512-vnni" : "avx512";
     if (vnni) {
         k->gemm[QT_Q4_K] = gemm_q4_K_q8_K_vnni;
-        k->gemm_variant[QT_Q4_K] = "avx512-vnni";
+        k->gemm[QT_Q5_K] = gemm_q5_K_q8_K_vnni;
+        k->gemm[QT_Q6_K] = gemm_q6_K_q8_K_vnni;
+        k->gemm_variant[QT_Q4_K] = k->gemm_variant[QT_Q5_K] = k->gemm_variant[QT_Q6_K] = "avx512-vnni";
     }
     k->dot[QT_F16] = dot_f16_f16;
     k->gemm[QT_F16] = gemm_f16_f16;
