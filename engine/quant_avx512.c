@@ -313,12 +313,69 @@ struct kp_sb {
     float corr[16];      /* per row: what mp . bsums is multiplied by before it is subtracted */
 };
 
-/* 6-bit scale and min j of a Q4_K/Q5_K super-block's 12 scale bytes (the
- * layout quant_ref.c's k4_scale_min reads) */
-static inline void kp_scale_min(int j, const uint8_t *q, int *sc, int *m)
+/* The 16 rows' f16 at byte off of their blocks (xb + r * xs + off). */
+VNNI_INLINE __m512 kp_f16x16(const uint8_t *xb, size_t xs, size_t off)
 {
-    *sc = j < 4 ? q[j] & 63 : (q[j + 4] & 15) | (q[j - 4] >> 6) << 4;
-    *m = j < 4 ? q[j + 4] & 63 : (q[j + 4] >> 4) | (q[j] >> 6) << 4;
+    uint16_t h[16];
+    for (int r = 0; r < KP_ROWS; r++)
+        memcpy(&h[r], xb + (size_t)r * xs + off, 2);
+    __m256i v;
+    memcpy(&v, h, 32);
+    return _mm512_cvtph_ps(v);
+}
+
+/* Byte i of every dword lane of v, zero-extended. */
+VNNI_INLINE __m512i kp_byte(__m512i v, int i)
+{
+    return _mm512_and_si512(_mm512_srli_epi32(v, 8 * i), _mm512_set1_epi32(0xFF));
+}
+
+/* Q4_K / Q5_K scales of 16 rows, vectorized: the 12 scale bytes of each
+ * row (bytes 4..15, read as 4..19 and transposed so that lane r holds
+ * q[4k..4k+3] of row r in o[k]) decoded byte-parallel as k4_scale_min
+ * does one at a time. */
+VNNI_INLINE void kp_scales45(const uint8_t *xb, size_t xs, struct kp_sb *o)
+{
+    __m512i q[4];
+    q0p_transpose(xb + 4, xs, q);
+    const __m512i m6 = _mm512_set1_epi8(0x3F), m4 = _mm512_set1_epi8(0x0F), hi2 = _mm512_set1_epi8((char)0xC0);
+    const __m512i sc03 = _mm512_and_si512(q[0], m6), mn03 = _mm512_and_si512(q[1], m6);
+    /* j >= 4: low 4 bits from q[j + 4], top 2 from bits 6-7 of q[j - 4] (scale) or q[j] (min) */
+    const __m512i sc47 = _mm512_or_si512(_mm512_and_si512(q[2], m4),
+                                         _mm512_srli_epi16(_mm512_and_si512(q[0], hi2), 2));
+    const __m512i mn47 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(q[2], 4), m4),
+                                         _mm512_srli_epi16(_mm512_and_si512(q[1], hi2), 2));
+    const __m512 d = kp_f16x16(xb, xs, 0);
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++) {
+        const __m512i sc = kp_byte(j < 4 ? sc03 : sc47, j & 3), m = kp_byte(j < 4 ? mn03 : mn47, j & 3);
+        _mm512_store_ps(o->scf[j], _mm512_mul_ps(d, _mm512_cvtepi32_ps(sc)));
+        _mm512_store_si512(o->mp[j], _mm512_or_si512(m, _mm512_slli_epi32(m, 16))); /* bsums 2j, 2j + 1 */
+    }
+    _mm512_store_ps(o->corr, kp_f16x16(xb, xs, 2));
+}
+
+/* Q6_K scales of 16 rows: the 16 int8 scales (bytes 192..207) transposed
+ * as in kp_scales45, sign-extended. */
+VNNI_INLINE void kp_scales6(const uint8_t *xb, size_t xs, struct kp_sb *o)
+{
+    __m512i q[4];
+    q0p_transpose(xb + 192, xs, q);
+    const __m512 d = kp_f16x16(xb, xs, 208);
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; k++) {
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; i++) {
+            const __m512i sc = _mm512_srai_epi32(_mm512_slli_epi32(q[k], 24 - 8 * i), 24);
+            _mm512_store_ps(o->scf[4 * k + i], _mm512_mul_ps(d, _mm512_cvtepi32_ps(sc)));
+        }
+        /* int16 pairs (scale 4k, 4k+1) and (4k+2, 4k+3): bytes 0/2 and 1/3
+         * of each dword, sign-extended to words */
+        const __m512i even = _mm512_srai_epi16(_mm512_slli_epi16(q[k], 8), 8), odd = _mm512_srai_epi16(q[k], 8);
+        _mm512_store_si512(o->mp[2 * k], _mm512_mask_blend_epi16(0xAAAAAAAAu, even, _mm512_slli_epi32(odd, 16)));
+        _mm512_store_si512(o->mp[2 * k + 1], _mm512_mask_blend_epi16(0xAAAAAAAAu, _mm512_srli_epi32(even, 16), odd));
+    }
+    _mm512_store_ps(o->corr, _mm512_mul_ps(d, _mm512_set1_ps(32.0f))); /* the values are stored + 32 */
 }
 
 /* Q4_K / Q5_K: the 16 rows at x (xs apart), super-blocks [sb0, sb0 + nsb),
@@ -353,17 +410,7 @@ VNNI_INLINE void k45p_pack(const uint8_t *x, size_t xs, int five, int sb0, int n
                 _mm512_store_si512(o->w[8 * (2 * c + 1) + k], hi);
             }
         }
-        for (int r = 0; r < KP_ROWS; r++) {
-            const uint8_t *xr = xb + (size_t)r * xs;
-            const float d = ld_f16(xr);
-            for (int j = 0; j < 8; j++) {
-                int sc, m;
-                kp_scale_min(j, xr + 4, &sc, &m);
-                o->scf[j][r] = d * (float)sc;
-                o->mp[j][r] = m | m << 16; /* group j's bsums are 2j and 2j + 1 */
-            }
-            o->corr[r] = ld_f16(xr + 2);
-        }
+        kp_scales45(xb, xs, o);
     }
 }
 
@@ -399,16 +446,7 @@ VNNI_INLINE void q6p_pack(const uint8_t *x, size_t xs, int sb0, int nsb, struct 
                                    _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(B[k], 4), m4), h3));
             }
         }
-        for (int r = 0; r < KP_ROWS; r++) {
-            const uint8_t *xr = xb + (size_t)r * xs;
-            const float d = ld_f16(xr + 208);
-            const int8_t *sc = (const int8_t *)(xr + 192);
-            for (int g = 0; g < 16; g++)
-                o->scf[g][r] = d * (float)sc[g];
-            for (int t = 0; t < 8; t++)
-                o->mp[t][r] = (int32_t)(uint16_t)(int16_t)sc[2 * t] | (int32_t)((uint32_t)(uint16_t)(int16_t)sc[2 * t + 1] << 16);
-            o->corr[r] = 32.0f * d; /* the values are stored + 32 */
-        }
+        kp_scales6(xb, xs, o);
     }
 }
 
