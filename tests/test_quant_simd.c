@@ -639,7 +639,8 @@ START_TEST(test_gemm)
     if (!kernels_for(_i, &fast, &ref))
         return;
     /* n: 1, 3, 8, 9 and 64 blocks of 32 (the tails of the 8-block step);
-     * 9216 = 288 blocks crosses the prefill kernel's 256-block tables */
+     * 9216 = 288 blocks crosses the prefill kernels' 128-block tables and
+     * 64-block panels */
     static const int64_t ns[] = { 32, 96, 256, 288, 2048 };
     /* 16, 17, 24, 33, 40: the 16-row tile, then its 8-row and single-row tails */
     static const int nrs[] = { 1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 24, 33, 40 };
@@ -666,6 +667,8 @@ START_TEST(test_gemm)
         cases += check_gemm_case(&fast, &ref, k_types[ti], 9216, 9, 10, 1, 5, 0, &s);
         cases += check_gemm_case(&fast, &ref, k_types[ti], 9216, 8, 3, 0, 0, 1, &s);
         cases += check_gemm_case(&fast, &ref, k_types[ti], 9216, 32, 8, 2, 3, 2, &s);
+        /* 70 activation rows: past the Q4_0/Q8_0 tiles' 64-row chunks */
+        cases += check_gemm_case(&fast, &ref, k_types[ti], 2304, 17, 70, 1, 5, 0, &s);
     }
     struct cpu_features f;
     variant_features(_i, &f);
