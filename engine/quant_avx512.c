@@ -506,14 +506,7 @@ VNNI_INLINE void kp_tile(const struct kp_sb *p, int nsb, const uint8_t *y, size_
             acc[j] = _mm512_fmadd_ps(T, _mm512_set1_ps(ld_f32(yj)), acc[j]);
         }
     }
-#pragma GCC unroll 8
-    for (int j = 0; j < na; j++) {
-        float *o = s + (size_t)j * ld;
-        __m512 r = acc[j];
-        if (add)
-            r = _mm512_add_ps(r, _mm512_loadu_ps(o));
-        _mm512_storeu_ps(o, r);
-    }
+    lane_tile_store(acc, s, ld, add, na);
 }
 
 /* Rows [r0, r1) against every activation row with the row kernel of kind

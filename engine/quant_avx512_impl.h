@@ -97,6 +97,20 @@ VNNI_INLINE void q0p_transpose(const uint8_t *r, size_t xs, __m512i o[4])
     o[3] = _mm512_shuffle_i64x2(a23, b23, 0xEE);
 }
 
+/* The tiles' results: s[j * ld + 0..15] (+)= acc[j] for j < na (a
+ * compile-time constant after inlining). */
+V512_INLINE void lane_tile_store(const __m512 *acc, float *s, size_t ld, bool add, const int na)
+{
+#pragma GCC unroll 8
+    for (int j = 0; j < na; j++) {
+        float *o = s + (size_t)j * ld;
+        __m512 r = acc[j];
+        if (add)
+            r = _mm512_add_ps(r, _mm512_loadu_ps(o));
+        _mm512_storeu_ps(o, r);
+    }
+}
+
 /* quant_avx512_q0.c: the Q4_0 and Q8_0 slots (dot, gemm and their variant
  * names) for a CPU with AVX-512 VNNI, and VBMI + GFNI for Q4_0's decode
  * loop; nothing without VNNI (the AVX2 kernels stay). */

@@ -594,18 +594,6 @@ VNNI_INLINE void q0p_acts(const __m512i w[8], __m512 dx, const uint8_t *y, size_
     }
 }
 
-VNNI_INLINE void q0p_store(const __m512 *acc, float *s, size_t ld, bool add, const int na)
-{
-#pragma GCC unroll 8
-    for (int j = 0; j < na; j++) {
-        float *o = s + (size_t)j * ld;
-        __m512 r = acc[j];
-        if (add)
-            r = _mm512_add_ps(r, _mm512_loadu_ps(o));
-        _mm512_storeu_ps(o, r);
-    }
-}
-
 /* s[j * ld + r] (+)= rows r < 16 x activation rows j < na over blocks
  * [b0, b0 + nbk); rowoff: lane i = i * xs (the scales' gather). */
 VNNI_INLINE void q0p_tile(const uint8_t *x, size_t xs, int is_q4, const uint8_t *y, size_t ys, int b0, int nbk,
@@ -638,7 +626,7 @@ VNNI_INLINE void q0p_tile(const uint8_t *x, size_t xs, int is_q4, const uint8_t 
         const __m512 dx = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d32));
         q0p_acts(w, dx, y, ys, b0 + b, t + b, acc, na);
     }
-    q0p_store(acc, s, ld, add, na);
+    lane_tile_store(acc, s, ld, add, na);
 }
 
 /* ---- the same tile from a panel packed once per call -------------------
@@ -686,7 +674,7 @@ VNNI_INLINE void q0p_tile_panel(const struct q0p_blk *p, const uint8_t *y, size_
             w[k] = _mm512_load_si512(p[b].w[k]);
         q0p_acts(w, _mm512_load_ps(p[b].dx), y, ys, b0 + b, t + b, acc, na);
     }
-    q0p_store(acc, s, ld, add, na);
+    lane_tile_store(acc, s, ld, add, na);
 }
 
 /* Prefill (ny > 1) of Q4_0 or Q8_0 weights. Out of line, so that decode
