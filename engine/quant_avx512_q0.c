@@ -677,6 +677,50 @@ VNNI_INLINE void q0p_tile_panel(const struct q0p_blk *p, const uint8_t *y, size_
     lane_tile_store(acc, s, ld, add, na);
 }
 
+/* The three tiles of a row group: 16 rows from a packed panel, 16 rows
+ * transposed in registers, 8 rows in 128-bit lanes. */
+enum q0_tile_kind { Q0T_PANEL, Q0T_LANES, Q0T_ROWS8 };
+
+/* One tile of m activation rows (m a constant after inlining); blocks b0..
+ * b0 + nbk of x (or the panel's 0..nbk) and y; t: the table entries of
+ * block b0 of the tile's first row. */
+VNNI_INLINE void q0_tile_one(const enum q0_tile_kind kind, const struct q0p_blk *panel, const uint8_t *xr, size_t xs,
+                             int is_q4, const uint8_t *y, size_t ys, int b0, int nbk, const struct q0g_act *t, float *s,
+                             size_t ld, bool add, const int m)
+{
+    if (kind == Q0T_PANEL)
+        q0p_tile_panel(panel, y, ys, b0, nbk, t, s, ld, add, m);
+    else if (kind == Q0T_LANES)
+        q0p_tile(xr, xs, is_q4, y, ys, b0, nbk, t, s, ld, add, m);
+    else
+        q0g_tile(xr, xs, is_q4, y, ys, b0, nbk, t, s, ld, add, m);
+}
+
+/* All na activation rows (ya, ys) of one row group: full tiles of
+ * Q0G_TILE, then the remainder with its row count as a constant. */
+VNNI_INLINE void q0_tile_run(const enum q0_tile_kind kind, const struct q0p_blk *panel, const uint8_t *xr, size_t xs,
+                             int is_q4, const uint8_t *ya, size_t ys, int b0, int nbk, const struct q0g_act *tab,
+                             float *sa, size_t ld, bool add, int na)
+{
+    int j = 0;
+    for (; j + Q0G_TILE <= na; j += Q0G_TILE)
+        q0_tile_one(kind, panel, xr, xs, is_q4, ya + (size_t)j * ys, ys, b0, nbk, tab + (size_t)j * Q0G_K_CHUNK,
+                    sa + (size_t)j * ld, ld, add, Q0G_TILE);
+    const uint8_t *yj = ya + (size_t)j * ys;
+    const struct q0g_act *tj = tab + (size_t)j * Q0G_K_CHUNK;
+    float *sj = sa + (size_t)j * ld;
+    switch (na - j) {
+    case 7: q0_tile_one(kind, panel, xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, add, 7); break;
+    case 6: q0_tile_one(kind, panel, xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, add, 6); break;
+    case 5: q0_tile_one(kind, panel, xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, add, 5); break;
+    case 4: q0_tile_one(kind, panel, xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, add, 4); break;
+    case 3: q0_tile_one(kind, panel, xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, add, 3); break;
+    case 2: q0_tile_one(kind, panel, xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, add, 2); break;
+    case 1: q0_tile_one(kind, panel, xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, add, 1); break;
+    default: break;
+    }
+}
+
 /* Prefill (ny > 1) of Q4_0 or Q8_0 weights. Out of line, so that decode
  * does not pay for (or probe) the 64 KiB table on the stack. */
 VNNI_INLINE void q0_gemm_tiles(int64_t n, const uint8_t *x, size_t xs, int nr, const uint8_t *y, size_t ys, int ny,
@@ -700,66 +744,17 @@ VNNI_INLINE void q0_gemm_tiles(int64_t n, const uint8_t *x, size_t xs, int nr, c
                     const int np = nbk - p0 < Q0P_PANEL ? nbk - p0 : Q0P_PANEL;
                     const bool add = b0 + p0 > 0;
                     q0p_pack(xr, xs, is_q4, b0 + p0, np, panel);
-                    int j = 0;
-                    for (; j + Q0G_TILE <= na; j += Q0G_TILE)
-                        q0p_tile_panel(panel, ya + (size_t)j * ys, ys, b0 + p0, np, tab + (size_t)j * Q0G_K_CHUNK + p0,
-                                       sa + (size_t)j * ld + r, ld, add, Q0G_TILE);
-                    const uint8_t *yj = ya + (size_t)j * ys;
-                    const struct q0g_act *tj = tab + (size_t)j * Q0G_K_CHUNK + p0;
-                    float *sj = sa + (size_t)j * ld + r;
-                    switch (na - j) {
-                    case 7: q0p_tile_panel(panel, yj, ys, b0 + p0, np, tj, sj, ld, add, 7); break;
-                    case 6: q0p_tile_panel(panel, yj, ys, b0 + p0, np, tj, sj, ld, add, 6); break;
-                    case 5: q0p_tile_panel(panel, yj, ys, b0 + p0, np, tj, sj, ld, add, 5); break;
-                    case 4: q0p_tile_panel(panel, yj, ys, b0 + p0, np, tj, sj, ld, add, 4); break;
-                    case 3: q0p_tile_panel(panel, yj, ys, b0 + p0, np, tj, sj, ld, add, 3); break;
-                    case 2: q0p_tile_panel(panel, yj, ys, b0 + p0, np, tj, sj, ld, add, 2); break;
-                    case 1: q0p_tile_panel(panel, yj, ys, b0 + p0, np, tj, sj, ld, add, 1); break;
-                    default: break;
-                    }
+                    q0_tile_run(Q0T_PANEL, panel, xr, xs, is_q4, ya, ys, b0 + p0, np, tab + p0, sa + r, ld, add, na);
                 }
             }
             /* one tile per row group (batched decode): the in-register layout */
             for (int r = 0; na <= Q0G_TILE && r < nr16; r += Q0P_ROWS) {
-                const uint8_t *xr = x + (size_t)r * xs;
-                int j = 0;
-                for (; j + Q0G_TILE <= na; j += Q0G_TILE)
-                    q0p_tile(xr, xs, is_q4, ya + (size_t)j * ys, ys, b0, nbk, tab + (size_t)j * Q0G_K_CHUNK,
-                             sa + (size_t)j * ld + r, ld, b0 > 0, Q0G_TILE);
-                const uint8_t *yj = ya + (size_t)j * ys;
-                const struct q0g_act *tj = tab + (size_t)j * Q0G_K_CHUNK;
-                float *sj = sa + (size_t)j * ld + r;
-                switch (na - j) {
-                case 7: q0p_tile(xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, b0 > 0, 7); break;
-                case 6: q0p_tile(xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, b0 > 0, 6); break;
-                case 5: q0p_tile(xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, b0 > 0, 5); break;
-                case 4: q0p_tile(xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, b0 > 0, 4); break;
-                case 3: q0p_tile(xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, b0 > 0, 3); break;
-                case 2: q0p_tile(xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, b0 > 0, 2); break;
-                case 1: q0p_tile(xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, b0 > 0, 1); break;
-                default: break;
-                }
+                q0_tile_run(Q0T_LANES, NULL, x + (size_t)r * xs, xs, is_q4, ya, ys, b0, nbk, tab, sa + r, ld, b0 > 0,
+                            na);
             }
-            for (int r = nr16; r < nr8; r += Q0G_ROWS) {
-                const uint8_t *xr = x + (size_t)r * xs;
-                int j = 0;
-                for (; j + Q0G_TILE <= na; j += Q0G_TILE)
-                    q0g_tile(xr, xs, is_q4, ya + (size_t)j * ys, ys, b0, nbk, tab + (size_t)j * Q0G_K_CHUNK,
-                             sa + (size_t)j * ld + r, ld, b0 > 0, Q0G_TILE);
-                const uint8_t *yj = ya + (size_t)j * ys;
-                const struct q0g_act *tj = tab + (size_t)j * Q0G_K_CHUNK;
-                float *sj = sa + (size_t)j * ld + r;
-                switch (na - j) {
-                case 7: q0g_tile(xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, b0 > 0, 7); break;
-                case 6: q0g_tile(xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, b0 > 0, 6); break;
-                case 5: q0g_tile(xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, b0 > 0, 5); break;
-                case 4: q0g_tile(xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, b0 > 0, 4); break;
-                case 3: q0g_tile(xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, b0 > 0, 3); break;
-                case 2: q0g_tile(xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, b0 > 0, 2); break;
-                case 1: q0g_tile(xr, xs, is_q4, yj, ys, b0, nbk, tj, sj, ld, b0 > 0, 1); break;
-                default: break;
-                }
-            }
+            for (int r = nr16; r < nr8; r += Q0G_ROWS)
+                q0_tile_run(Q0T_ROWS8, NULL, x + (size_t)r * xs, xs, is_q4, ya, ys, b0, nbk, tab, sa + r, ld, b0 > 0,
+                            na);
         }
     }
     /* rows past the last group of 8: the tiled row kernel */
