@@ -3,6 +3,8 @@
 
 #include <cpuid.h>
 #include <stdint.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +14,25 @@ static uint64_t xgetbv0(void)
     uint32_t eax, edx;
     __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
     return ((uint64_t)edx << 32) | eax;
+}
+
+/* Linux's arch_prctl(2) request for a dynamically enabled state component
+ * (asm/prctl.h; spelled out so that old headers build), and AMX's tile data
+ * component. */
+#define CPU_ARCH_REQ_XCOMP_PERM 0x1023
+#define CPU_XFEATURE_XTILEDATA 18
+
+/* Ask Linux for the AMX tile data permission (once per process, shared by
+ * its threads; asking again is harmless). False where the kernel is too old
+ * (EINVAL), forbids it, or a thread's signal stack is too small for the
+ * larger signal frame. */
+static bool amx_permission(void)
+{
+#ifdef SYS_arch_prctl
+    return syscall(SYS_arch_prctl, CPU_ARCH_REQ_XCOMP_PERM, CPU_XFEATURE_XTILEDATA) == 0;
+#else
+    return false;
+#endif
 }
 
 void cpu_detect(struct cpu_features *f)
@@ -49,6 +70,12 @@ void cpu_detect(struct cpu_features *f)
             __cpuid_count(7, 1, a1, b1, c1, d1);
             f->avx512bf16 = a1 & (1u << 5);
             f->avxvnni = a1 & (1u << 4);
+            /* AMX-TILE (edx bit 24) and AMX-INT8 (25), the tile config and
+             * data saved by the OS (XCR0 bits 17, 18); the kernels that use
+             * tiles also use AVX-512, hence under os_avx512 */
+            const bool amx_hw = (d & (1u << 24)) && (d & (1u << 25));
+            const bool os_amx = (xcr0 & (3ull << 17)) == (3ull << 17);
+            f->amx_int8 = f->avx512f && amx_hw && os_amx && amx_permission();
         } else {
             unsigned a1, b1, c1, d1;
             __cpuid_count(7, 1, a1, b1, c1, d1);
@@ -92,6 +119,7 @@ static const struct {
     { "avx512_fp16", offsetof(struct cpu_features, avx512fp16) },
     { "avx512_vbmi", offsetof(struct cpu_features, avx512vbmi) },
     { "gfni", offsetof(struct cpu_features, gfni) },
+    { "amx_int8", offsetof(struct cpu_features, amx_int8) },
 };
 #define N_FEATURES (sizeof feature_tab / sizeof feature_tab[0])
 
@@ -143,6 +171,6 @@ int cpu_features_disable(struct cpu_features *f, const char *list, char *err, un
         f->avxvnni = f->avx512f = false;
     if (!f->avx512f)
         f->avx512bw = f->avx512vl = f->avx512dq = f->avx512vnni = f->avx512bf16 = f->avx512fp16 = f->avx512vbmi =
-            false;
+            f->amx_int8 = false;
     return 0;
 }

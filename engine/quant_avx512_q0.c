@@ -721,14 +721,211 @@ VNNI_INLINE void q0_tile_run(const enum q0_tile_kind kind, const struct q0p_blk 
     }
 }
 
+
+/* ---- the same panel through AMX tiles (Sapphire Rapids and later) ------
+ *
+ * With AMX-INT8, one tdpbsud multiplies a tile of 16 activation rows (A:
+ * 16 rows x 32 signed bytes, one block each, read in place from the Q8_0
+ * rows) by a block of the panel (B: its 8 operand rows of 64 bytes, which
+ * are already the layout a tile wants: 4 bytes of each of 16 weight rows
+ * per row) into 16 x 16 int32 sums: the vpdpbusd work of q0p_acts for 16
+ * activation rows in one instruction. The sums are the same exact
+ * integers (signed activations x the panel's unsigned operands), and the
+ * float step after each block is q0p_acts' own (cvt, fmsub with dy and c,
+ * fma with dx), so the results are those of the VNNI tile bit for bit.
+ * What is left on the vector ports is that float step: 3 uops per
+ * activation row and block instead of 11.
+ *
+ * A tile's sums reach the vector registers through memory (tilestored,
+ * then loads), and a tdpbsud takes long to finish: done one block at a
+ * time, the tile work and the float step ran one after the other (no
+ * faster than the VNNI tile). So two sets of tiles alternate (tmm0-2 and
+ * tmm3-5: sums, activations, panel block): block b + 1 is multiplied
+ * while block b's sums are scaled. The configuration is loaded once per
+ * call (q0x_config) and released at its end, so a thread holds no tile
+ * state between calls. A remainder of fewer than 16 activation rows is
+ * copied, zero-padded to 16, so every tile has the one shape. */
+#define Q0X_M 16 /* activation rows per tile (the most a tile holds) */
+
+struct q0x_cfg {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} __attribute__((aligned(64)));
+_Static_assert(sizeof(struct q0x_cfg) == 64, "ldtilecfg reads 64 bytes");
+
+typedef int32_t q0x_sums[Q0X_M][16];
+
+/* The tile instructions as inline assembly. The memory a tile load reads
+ * (m: a q0p_blk's operands, or one block of the padded activations) and
+ * a tile store writes are operands, so the compiler orders the pack's
+ * stores and the float step's loads around them. Activation rows read in
+ * place are written before the call and not during it. */
+#define Q0X_LOAD(t, base, stride, m) \
+    __asm__ volatile("tileloadd (%0,%1,1), %%tmm" #t ::"r"(base), "r"((long)(stride)), "m"(m))
+#define Q0X_STORE(t, sums) \
+    __asm__ volatile("tilestored %%tmm" #t ", (%1,%2,1)" : "=m"(*(sums)) : "r"(*(sums)), "r"(64L))
+#define Q0X_ZERO(t) __asm__ volatile("tilezero %%tmm" #t ::)
+#define Q0X_DPBSUD(c, a, b) __asm__ volatile("tdpbsud %%tmm" #b ", %%tmm" #a ", %%tmm" #c ::)
+
+/* Load the tile configuration: tmm0..2 and tmm3..5, each sums (16 x 16
+ * int32), activations (16 rows x 32 bytes) and panel block (8 rows x 64). */
+static inline void q0x_config(void)
+{
+    struct q0x_cfg c;
+    memset(&c, 0, sizeof c);
+    c.palette = 1;
+    for (int i = 0; i < 4; i++)
+        c.rows[i] = Q0X_M, c.colsb[i] = 64; /* sums */
+    for (int i = 4; i < 6; i++)
+        c.rows[i] = Q0X_M, c.colsb[i] = QK8_0; /* activations */
+    for (int i = 6; i < 8; i++)
+        c.rows[i] = QK8_0 / 4, c.colsb[i] = 64; /* panel blocks */
+    __asm__ volatile("ldtilecfg %0" ::"m"(c) : "memory");
+}
+
+static inline void q0x_release(void)
+{
+    __asm__ volatile("tilerelease" ::: "memory");
+}
+
+/* Where a tile's block b of activations lies: rows of the Q8_0 input
+ * (y, ys apart) or of the padded copy (pad: block b at pad + b * 512). */
+struct q0x_src {
+    const uint8_t *y, *pad;
+    size_t ys;
+};
+
+#define Q0X_ISSUE(C, A, B, src, blk, p)                                                                   \
+    do {                                                                                                  \
+        Q0X_ZERO(C);                                                                                      \
+        if ((src)->pad) {                                                                                 \
+            const uint8_t *a_ = (src)->pad + (size_t)(blk) * Q0X_M * QK8_0;                               \
+            Q0X_LOAD(A, a_, QK8_0, *(const uint8_t(*)[Q0X_M * QK8_0])a_);                                 \
+        } else {                                                                                          \
+            Q0X_LOAD(A, (src)->y + (size_t)(blk) * Q8_0_BYTES + 2, (src)->ys, (src)->y[0]);               \
+        }                                                                                                 \
+        Q0X_LOAD(B, (p)->w, 64, (p)->w);                                                                  \
+        Q0X_DPBSUD(C, A, B);                                                                              \
+    } while (0)
+
+/* acc[j] += the scaled sums of one block (panel block p, table entries t
+ * of row 0, Q0G_K_CHUNK apart). */
+V512_INLINE void q0x_scale(const q0x_sums *c, const struct q0p_blk *p, const struct q0g_act *t, __m512 *lo,
+                           __m512 *hi)
+{
+    const __m512 dx = _mm512_load_ps(p->dx);
+#pragma GCC unroll 16
+    for (int j = 0; j < Q0X_M; j++) {
+        const struct q0g_act a = t[(size_t)j * Q0G_K_CHUNK];
+        const __m512 f = _mm512_cvtepi32_ps(_mm512_load_si512((*c)[j]));
+        __m512 *acc = j < 8 ? &lo[j] : &hi[j - 8];
+        *acc = _mm512_fmadd_ps(_mm512_fmsub_ps(f, _mm512_set1_ps(a.dy), _mm512_set1_ps(a.c)), dx, *acc);
+    }
+}
+
+/* s[j * ld + r] (+)= panel rows r < 16 x activation rows j < na (<= 16)
+ * of src over the panel's nbk blocks, which are blocks b0.. of the
+ * activations (the padded copy's 0..) and of t (row 0's entries). */
+VNNI_INLINE void q0x_tile(const struct q0p_blk *p, const struct q0x_src *src, int b0, int nbk,
+                          const struct q0g_act *t, float *s, size_t ld, bool add, int na)
+{
+    __m512 lo[8], hi[8];
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++)
+        lo[j] = hi[j] = _mm512_setzero_ps();
+    q0x_sums sums[4] __attribute__((aligned(64)));
+    const int a0 = src->pad ? 0 : b0; /* the activations' block index of panel block 0 */
+    /* block b: sums in tmm(b % 4), its operands in tmm(4 + b % 2) and
+     * tmm(6 + b % 2); three blocks are in the tile unit while one is scaled */
+    Q0X_ISSUE(0, 4, 6, src, a0, &p[0]);
+    if (nbk > 1)
+        Q0X_ISSUE(1, 5, 7, src, a0 + 1, &p[1]);
+    if (nbk > 2)
+        Q0X_ISSUE(2, 4, 6, src, a0 + 2, &p[2]);
+    for (int b = 0; b < nbk; b += 4) {
+        if (b + 3 < nbk)
+            Q0X_ISSUE(3, 5, 7, src, a0 + b + 3, &p[b + 3]);
+        Q0X_STORE(0, &sums[0]);
+        q0x_scale(&sums[0], &p[b], t + b, lo, hi);
+        if (b + 1 >= nbk)
+            break;
+        if (b + 4 < nbk)
+            Q0X_ISSUE(0, 4, 6, src, a0 + b + 4, &p[b + 4]);
+        Q0X_STORE(1, &sums[1]);
+        q0x_scale(&sums[1], &p[b + 1], t + b + 1, lo, hi);
+        if (b + 2 >= nbk)
+            break;
+        if (b + 5 < nbk)
+            Q0X_ISSUE(1, 5, 7, src, a0 + b + 5, &p[b + 5]);
+        Q0X_STORE(2, &sums[2]);
+        q0x_scale(&sums[2], &p[b + 2], t + b + 2, lo, hi);
+        if (b + 3 >= nbk)
+            break;
+        if (b + 6 < nbk)
+            Q0X_ISSUE(2, 4, 6, src, a0 + b + 6, &p[b + 6]);
+        Q0X_STORE(3, &sums[3]);
+        q0x_scale(&sums[3], &p[b + 3], t + b + 3, lo, hi);
+    }
+    if (na == Q0X_M) {
+        lane_tile_store(lo, s, ld, add, 8);
+        lane_tile_store(hi, s + 8 * ld, ld, add, 8);
+        return;
+    }
+    float part[Q0X_M][16] __attribute__((aligned(64)));
+    lane_tile_store(lo, &part[0][0], 16, false, 8);
+    lane_tile_store(hi, &part[8][0], 16, false, 8);
+    for (int j = 0; j < na; j++)
+        for (int r = 0; r < 16; r++)
+            s[(size_t)j * ld + r] = add ? s[(size_t)j * ld + r] + part[j][r] : part[j][r];
+}
+
+/* All na activation rows of one panel: tiles of 16 rows read in place,
+ * then the remainder from its padded copy (pad). */
+VNNI_INLINE void q0x_run(const struct q0p_blk *p, const uint8_t *ya, size_t ys, const uint8_t *pad, int b0,
+                         int nbk, const struct q0g_act *tab, float *sa, size_t ld, bool add, int na)
+{
+    int j = 0;
+    for (; j + Q0X_M <= na; j += Q0X_M) {
+        const struct q0x_src src = { ya + (size_t)j * ys, NULL, ys };
+        q0x_tile(p, &src, b0, nbk, tab + (size_t)j * Q0G_K_CHUNK, sa + (size_t)j * ld, ld, add, Q0X_M);
+    }
+    if (j < na) {
+        const struct q0x_src src = { NULL, pad, 0 };
+        q0x_tile(p, &src, b0, nbk, tab + (size_t)j * Q0G_K_CHUNK, sa + (size_t)j * ld, ld, add, na - j);
+    }
+}
+
+/* The remainder rows [j0, na) of blocks [b0, b0 + nbk), copied to pad
+ * (block b: 16 rows of 32 quant bytes at pad + b * 512) with zero rows
+ * up to 16, and their table entries zeroed up to 16 rows (the float step
+ * scales all 16; zeros keep it from reading stale floats). */
+static void q0x_pad(const uint8_t *y, size_t ys, int j0, int na, int b0, int nbk, uint8_t *pad, struct q0g_act *t)
+{
+    for (int b = 0; b < nbk; b++)
+        for (int j = 0; j < Q0X_M; j++) {
+            uint8_t *d = pad + ((size_t)b * Q0X_M + (size_t)j) * QK8_0;
+            if (j0 + j < na)
+                memcpy(d, y + (size_t)(j0 + j) * ys + (size_t)(b0 + b) * Q8_0_BYTES + 2, QK8_0);
+            else
+                memset(d, 0, QK8_0);
+        }
+    for (int j = na; j < j0 + Q0X_M; j++)
+        for (int b = 0; b < nbk; b++)
+            t[(size_t)j * Q0G_K_CHUNK + b] = (struct q0g_act){ 0.0f, 0.0f };
+}
+
 /* Prefill (ny > 1) of Q4_0 or Q8_0 weights. Out of line, so that decode
  * does not pay for (or probe) the 64 KiB table on the stack. */
 VNNI_INLINE void q0_gemm_tiles(int64_t n, const uint8_t *x, size_t xs, int nr, const uint8_t *y, size_t ys, int ny,
-                               float *s, size_t ld, const int is_q4)
+                               float *s, size_t ld, const int is_q4, const int amx)
 {
     const int nb = (int)(n / 32);
+    if (amx)
+        q0x_config();
     struct q0g_act tab[Q0G_ACT_CHUNK * Q0G_K_CHUNK];
     struct q0p_blk panel[Q0P_PANEL] __attribute__((aligned(64)));
+    uint8_t pad[amx ? Q0G_K_CHUNK * Q0X_M * QK8_0 : 1] __attribute__((aligned(64))); /* 64 KiB with AMX */
     const int nr8 = nr & ~(Q0G_ROWS - 1);
     for (int j0 = 0; j0 < ny; j0 += Q0G_ACT_CHUNK) {
         const int na = ny - j0 < Q0G_ACT_CHUNK ? ny - j0 : Q0G_ACT_CHUNK;
@@ -738,7 +935,18 @@ VNNI_INLINE void q0_gemm_tiles(int64_t n, const uint8_t *x, size_t xs, int nr, c
             const int nbk = nb - b0 < Q0G_K_CHUNK ? nb - b0 : Q0G_K_CHUNK;
             q0g_tables(ya, ys, na, b0, nbk, is_q4 ? 8.0f : 128.0f, tab);
             const int nr16 = nr & ~(Q0P_ROWS - 1);
-            for (int r = 0; na > Q0G_TILE && r < nr16; r += Q0P_ROWS) {
+            if (amx && nr16 > 0 && na % Q0X_M)
+                q0x_pad(ya, ys, na & ~(Q0X_M - 1), na, b0, nbk, pad, tab);
+            for (int r = 0; amx && r < nr16; r += Q0P_ROWS) {
+                const uint8_t *xr = x + (size_t)r * xs;
+                for (int p0 = 0; p0 < nbk; p0 += Q0P_PANEL) {
+                    const int np = nbk - p0 < Q0P_PANEL ? nbk - p0 : Q0P_PANEL;
+                    q0p_pack(xr, xs, is_q4, b0 + p0, np, panel);
+                    q0x_run(panel, ya, ys, pad + (size_t)p0 * Q0X_M * QK8_0, b0 + p0, np, tab + p0, sa + r, ld,
+                            b0 + p0 > 0, na);
+                }
+            }
+            for (int r = 0; !amx && na > Q0G_TILE && r < nr16; r += Q0P_ROWS) {
                 const uint8_t *xr = x + (size_t)r * xs;
                 for (int p0 = 0; p0 < nbk; p0 += Q0P_PANEL) {
                     const int np = nbk - p0 < Q0P_PANEL ? nbk - p0 : Q0P_PANEL;
@@ -748,7 +956,7 @@ VNNI_INLINE void q0_gemm_tiles(int64_t n, const uint8_t *x, size_t xs, int nr, c
                 }
             }
             /* one tile per row group (batched decode): the in-register layout */
-            for (int r = 0; na <= Q0G_TILE && r < nr16; r += Q0P_ROWS) {
+            for (int r = 0; !amx && na <= Q0G_TILE && r < nr16; r += Q0P_ROWS) {
                 q0_tile_run(Q0T_LANES, NULL, x + (size_t)r * xs, xs, is_q4, ya, ys, b0, nbk, tab, sa + r, ld, b0 > 0,
                             na);
             }
@@ -757,6 +965,8 @@ VNNI_INLINE void q0_gemm_tiles(int64_t n, const uint8_t *x, size_t xs, int nr, c
                             na);
         }
     }
+    if (amx)
+        q0x_release(); /* back to the init state: no tile data in context switches */
     /* rows past the last group of 8: the tiled row kernel */
     float tmp[Q0_TILE];
     for (int r = nr8; r < nr; r++)
@@ -772,13 +982,25 @@ VNNI_INLINE void q0_gemm_tiles(int64_t n, const uint8_t *x, size_t xs, int nr, c
 VNNI_FN __attribute__((noinline)) static void q4_gemm_tiles(int64_t n, const uint8_t *x, size_t xs, int nr,
                                                             const uint8_t *y, size_t ys, int ny, float *s, size_t ld)
 {
-    q0_gemm_tiles(n, x, xs, nr, y, ys, ny, s, ld, 1);
+    q0_gemm_tiles(n, x, xs, nr, y, ys, ny, s, ld, 1, 0);
 }
 
 VNNI_FN __attribute__((noinline)) static void q8_gemm_tiles(int64_t n, const uint8_t *x, size_t xs, int nr,
                                                             const uint8_t *y, size_t ys, int ny, float *s, size_t ld)
 {
-    q0_gemm_tiles(n, x, xs, nr, y, ys, ny, s, ld, 0);
+    q0_gemm_tiles(n, x, xs, nr, y, ys, ny, s, ld, 0, 0);
+}
+
+VNNI_FN __attribute__((noinline)) static void q4_gemm_amx(int64_t n, const uint8_t *x, size_t xs, int nr,
+                                                          const uint8_t *y, size_t ys, int ny, float *s, size_t ld)
+{
+    q0_gemm_tiles(n, x, xs, nr, y, ys, ny, s, ld, 1, 1);
+}
+
+VNNI_FN __attribute__((noinline)) static void q8_gemm_amx(int64_t n, const uint8_t *x, size_t xs, int nr,
+                                                          const uint8_t *y, size_t ys, int ny, float *s, size_t ld)
+{
+    q0_gemm_tiles(n, x, xs, nr, y, ys, ny, s, ld, 0, 1);
 }
 
 /* Q4_0 (without VBMI/GFNI) and Q8_0: prefill through the tiles, decode on
@@ -821,6 +1043,30 @@ GFNI_FN static void gemm_q4_0_q8_0_vbmi(int64_t n, const void *restrict vx, size
         q4_rows4(nb, x + (size_t)r * xs, xs, y, s + r);
     for (; r < nr; r++)
         s[r] = q4_row1(nb, x + (size_t)r * xs, y);
+}
+
+/* With AMX: prefill through tiles; batched decode (fewer than 16 rows,
+ * where a padded tile and a panel per tile cost more than the VNNI tiles:
+ * 8 rows ran at 135 GFLOPS against 246) and decode as without. */
+#define Q0X_MIN_NY 16
+
+
+GFNI_FN static void gemm_q4_0_q8_0_amx(int64_t n, const void *restrict vx, size_t xs, int nr,
+                                       const void *restrict vy, size_t ys, int ny, float *restrict s, size_t ld)
+{
+    if (ny >= Q0X_MIN_NY)
+        q4_gemm_amx(n, vx, xs, nr, vy, ys, ny, s, ld);
+    else
+        gemm_q4_0_q8_0_vbmi(n, vx, xs, nr, vy, ys, ny, s, ld);
+}
+
+VNNI_FN static void gemm_q8_0_q8_0_amx(int64_t n, const void *restrict vx, size_t xs, int nr,
+                                       const void *restrict vy, size_t ys, int ny, float *restrict s, size_t ld)
+{
+    if (ny >= Q0X_MIN_NY)
+        q8_gemm_amx(n, vx, xs, nr, vy, ys, ny, s, ld);
+    else
+        q0_gemm(n, vx, xs, nr, vy, ys, ny, s, ld, 0);
 }
 
 VNNI_FN static void dot_q4_0_q8_0_vnni(int64_t n, const void *restrict x, const void *restrict y,
@@ -866,5 +1112,13 @@ void quant_avx512_q0_fill(struct quant_kernels *k, const struct cpu_features *f)
         k->dot[QT_Q4_0] = dot_q4_0_q8_0_vbmi;
         k->gemm[QT_Q4_0] = gemm_q4_0_q8_0_vbmi;
         k->dot_variant[QT_Q4_0] = k->gemm_variant[QT_Q4_0] = "avx512-vbmi-gfni";
+    }
+    if (f->amx_int8) {
+        k->gemm[QT_Q8_0] = gemm_q8_0_q8_0_amx;
+        k->gemm_variant[QT_Q8_0] = "avx512-vnni+amx";
+        if (f->avx512vbmi && f->gfni) { /* every AMX CPU so far; without, Q4_0 keeps the VNNI tiles */
+            k->gemm[QT_Q4_0] = gemm_q4_0_q8_0_amx;
+            k->gemm_variant[QT_Q4_0] = "avx512-vbmi-gfni+amx";
+        }
     }
 }

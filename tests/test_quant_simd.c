@@ -64,8 +64,8 @@ static void put_half(uint8_t *p, float f)
 }
 
 /* The kernel variants under test: each ISA level, and within AVX-512 the
- * variant without VNNI, with VNNI but without the VBMI/GFNI Q4_0 paths, and
- * with everything the CPU has. A variant is forced by turning CPU features
+ * variant without VNNI, with VNNI but without the VBMI/GFNI Q4_0 paths,
+ * with them but without AMX tiles, and with everything the CPU has. A variant is forced by turning CPU features
  * off (cpu_features_disable), so every variant the CPU can run is tested
  * on it, not only the fastest. */
 static const struct variant {
@@ -75,8 +75,9 @@ static const struct variant {
 } variants[] = {
     { QISA_AVX2, "", "avx2" },
     { QISA_AVX512, "avx512_vnni", "avx512 without VNNI" },
-    { QISA_AVX512, "avx512_vbmi,gfni", "avx512-vnni without VBMI/GFNI" },
-    { QISA_AVX512, "", "avx512-vbmi-gfni" },
+    { QISA_AVX512, "avx512_vbmi,gfni,amx_int8", "avx512-vnni without VBMI/GFNI" },
+    { QISA_AVX512, "amx_int8", "avx512-vbmi-gfni" },
+    { QISA_AVX512, "", "avx512-vbmi-gfni+amx" },
 };
 #define N_VARIANTS (int)(sizeof variants / sizeof variants[0])
 
@@ -98,8 +99,12 @@ static bool variant_features(int v, struct cpu_features *f)
         tu_skip("avx512-vnni", "%s kernels not tested: CPU lacks avx512_vnni", va->label);
         return false;
     }
-    if (v == 3 && !(f->avx512vbmi && f->gfni)) {
+    if (v >= 3 && !(f->avx512vbmi && f->gfni)) {
         tu_skip("avx512-vbmi-gfni", "%s kernels not tested: CPU lacks avx512_vbmi+gfni", va->label);
+        return false;
+    }
+    if (v == 4 && !f->amx_int8) {
+        tu_skip("amx", "%s kernels not tested: CPU (or kernel) lacks AMX-INT8 tiles", va->label);
         return false;
     }
     char err[256];
@@ -258,6 +263,7 @@ START_TEST(test_table)
         { "avx512", "avx2", "avx2", "avx512", "avx512", "avx512" },
         { "avx512", "avx512-vnni", "avx512-vnni", "avx512-vnni", "avx512-vnni", "avx512-vnni" },
         { "avx512", "avx512-vbmi-gfni", "avx512-vnni", "avx512-vnni", "avx512-vnni", "avx512-vnni" },
+        { "avx512", "avx512-vbmi-gfni", "avx512-vnni", "avx512-vnni", "avx512-vnni", "avx512-vnni" },
     };
     static const int gemm_types[5] = { QT_Q4_0, QT_Q8_0, QT_Q4_K, QT_Q5_K, QT_Q6_K };
     static const char *const want_gemm[N_VARIANTS][5] = {
@@ -266,6 +272,7 @@ START_TEST(test_table)
         { NULL, NULL, NULL, NULL, NULL },
         { "avx512-vnni", "avx512-vnni", "avx512-vnni", "avx512-vnni", "avx512-vnni" },
         { "avx512-vbmi-gfni", "avx512-vnni", "avx512-vnni", "avx512-vnni", "avx512-vnni" },
+        { "avx512-vbmi-gfni+amx", "avx512-vnni+amx", "avx512-vnni", "avx512-vnni", "avx512-vnni" },
     };
     for (int i = 0; i < N_TYPES; i++) {
         const int t = k_types[i];
@@ -669,6 +676,12 @@ START_TEST(test_gemm)
         cases += check_gemm_case(&fast, &ref, k_types[ti], 9216, 32, 8, 2, 3, 2, &s);
         /* 70 activation rows: past the Q4_0/Q8_0 tiles' 64-row chunks */
         cases += check_gemm_case(&fast, &ref, k_types[ti], 2304, 17, 70, 1, 5, 0, &s);
+        /* the AMX tiles' 16 activation rows: one full tile, a full tile and
+         * a 15-row remainder, and 64 rows over 288 blocks (4 tiles per
+         * panel, 5 panels, 3 tables) */
+        cases += check_gemm_case(&fast, &ref, k_types[ti], 2304, 32, 16, 0, 1, 1, &s);
+        cases += check_gemm_case(&fast, &ref, k_types[ti], 1024, 16, 31, 2, 0, 0, &s);
+        cases += check_gemm_case(&fast, &ref, k_types[ti], 9216, 16, 64, 1, 3, 2, &s);
     }
     struct cpu_features f;
     variant_features(_i, &f);
