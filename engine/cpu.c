@@ -70,12 +70,13 @@ void cpu_detect(struct cpu_features *f)
             __cpuid_count(7, 1, a1, b1, c1, d1);
             f->avx512bf16 = a1 & (1u << 5);
             f->avxvnni = a1 & (1u << 4);
-            /* AMX-TILE (edx bit 24) and AMX-INT8 (25), the tile config and
+            /* AMX-TILE (edx bit 24), AMX-INT8 (25), AMX-BF16 (22), the tile config and
              * data saved by the OS (XCR0 bits 17, 18); the kernels that use
              * tiles also use AVX-512, hence under os_avx512 */
-            const bool amx_hw = (d & (1u << 24)) && (d & (1u << 25));
-            const bool os_amx = (xcr0 & (3ull << 17)) == (3ull << 17);
-            f->amx_int8 = f->avx512f && amx_hw && os_amx && amx_permission();
+            const bool amx_tile = d & (1u << 24), os_amx = (xcr0 & (3ull << 17)) == (3ull << 17);
+            const bool amx_ok = f->avx512f && amx_tile && os_amx && amx_permission();
+            f->amx_int8 = amx_ok && (d & (1u << 25));
+            f->amx_bf16 = amx_ok && (d & (1u << 22));
         } else {
             unsigned a1, b1, c1, d1;
             __cpuid_count(7, 1, a1, b1, c1, d1);
@@ -120,6 +121,7 @@ static const struct {
     { "avx512_vbmi", offsetof(struct cpu_features, avx512vbmi) },
     { "gfni", offsetof(struct cpu_features, gfni) },
     { "amx_int8", offsetof(struct cpu_features, amx_int8) },
+    { "amx_bf16", offsetof(struct cpu_features, amx_bf16) },
 };
 #define N_FEATURES (sizeof feature_tab / sizeof feature_tab[0])
 
@@ -171,6 +173,6 @@ int cpu_features_disable(struct cpu_features *f, const char *list, char *err, un
         f->avxvnni = f->avx512f = false;
     if (!f->avx512f)
         f->avx512bw = f->avx512vl = f->avx512dq = f->avx512vnni = f->avx512bf16 = f->avx512fp16 = f->avx512vbmi =
-            f->amx_int8 = false;
+            f->amx_int8 = f->amx_bf16 = false;
     return 0;
 }

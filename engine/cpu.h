@@ -9,11 +9,11 @@ struct cpu_features {
     bool sse42, avx, avx2, fma, f16c;
     bool avx512f, avx512bw, avx512vl, avx512dq, avx512vnni, avx512bf16, avx512fp16, avx512vbmi;
     bool avxvnni, gfni;
-    /* AMX tiles with int8 dot products, usable: the CPU has them, the OS
+    /* AMX tiles with int8 (bf16) dot products, usable: the CPU has them, the OS
      * saves the tile state (XCR0 bits 17, 18), and Linux granted this
      * process the tile data (arch_prctl ARCH_REQ_XCOMP_PERM, which
      * cpu_detect asks for; without it the first tile instruction traps). */
-    bool amx_int8;
+    bool amx_int8, amx_bf16;
     char brand[49];   /* "Intel(R) Xeon(R) ..." or "" */
 };
 

@@ -724,8 +724,8 @@ V512_FN __attribute__((noinline)) static void f16_gemm_rows4(int64_t n, const ui
     }
 }
 
-V512_FN static void gemm_f16_f16(int64_t n, const void *restrict vx, size_t xs, int nr, const void *restrict vy,
-                                 size_t ys, int ny, float *restrict s, size_t ld)
+V512_FN void quant_avx512_gemm_f16(int64_t n, const void *restrict vx, size_t xs, int nr, const void *restrict vy,
+                                   size_t ys, int ny, float *restrict s, size_t ld)
 {
     const uint8_t *x = vx, *y = vy;
     if (ny == 1) { /* decode: streaming the weights is the cost; the dot kernel's 4 chains do it */
@@ -1015,11 +1015,12 @@ void quant_avx512_fill(struct quant_kernels *k, const struct cpu_features *f)
         k->gemm_variant[QT_Q4_K] = k->gemm_variant[QT_Q5_K] = k->gemm_variant[QT_Q6_K] = "avx512-vnni";
     }
     k->dot[QT_F16] = dot_f16_f16;
-    k->gemm[QT_F16] = gemm_f16_f16;
+    k->gemm[QT_F16] = quant_avx512_gemm_f16;
     k->dot_variant[QT_F16] = "avx512";
     k->gemm_variant[QT_F16] = "avx512";
     k->dot_isa[QT_Q4_K] = k->dot_isa[QT_Q5_K] = k->dot_isa[QT_Q6_K] = k->dot_isa[QT_F16] = QISA_AVX512;
     k->from_float[QT_Q8_0] = from_float_q8_0;
     k->from_float[QT_Q8_K] = from_float_q8_K;
     k->from_float[QT_F16] = from_float_f16;
+    quant_avx512_f16x_fill(k, f);
 }

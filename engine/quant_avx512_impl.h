@@ -111,6 +111,45 @@ V512_INLINE void lane_tile_store(const __m512 *acc, float *s, size_t ld, bool ad
     }
 }
 
+/* ---- AMX tiles (Sapphire Rapids and later) ------------------------------
+ * The tile instructions as inline assembly (the assembler knows them; no
+ * target attribute needed). The memory a tile load reads (m) and a store
+ * writes are operands, so the compiler orders the packing stores and the
+ * loads that read stored sums around them. A kernel loads its
+ * configuration once per call and releases it at the end, so a thread
+ * holds no tile state between calls (nor in its context switches). */
+struct amx_cfg {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} __attribute__((aligned(64)));
+_Static_assert(sizeof(struct amx_cfg) == 64, "ldtilecfg reads 64 bytes");
+
+static inline void amx_config(const struct amx_cfg *c)
+{
+    __asm__ volatile("ldtilecfg %0" ::"m"(*c) : "memory");
+}
+
+static inline void amx_release(void)
+{
+    __asm__ volatile("tilerelease" ::: "memory");
+}
+
+#define AMX_LOAD(t, base, stride, m) \
+    __asm__ volatile("tileloadd (%0,%1,1), %%tmm" #t ::"r"(base), "r"((long)(stride)), "m"(m))
+/* rows of 64 bytes at arr, a pointer to an array of the tile's size */
+#define AMX_STORE(t, arr) __asm__ volatile("tilestored %%tmm" #t ", (%1,%2,1)" : "=m"(*(arr)) : "r"(arr), "r"(64L))
+#define AMX_ZERO(t) __asm__ volatile("tilezero %%tmm" #t ::)
+
+/* quant_avx512.c's F16 gemm (the AMX one's fallback for short prompts and
+ * leftover rows). */
+void quant_avx512_gemm_f16(int64_t n, const void *restrict vx, size_t xs, int nr, const void *restrict vy, size_t ys,
+                           int ny, float *restrict s, size_t ld);
+
+/* quant_avx512_f16x.c: F16 prefill through AMX-BF16 tiles (the gemm slot
+ * of F16 where the CPU has them; call after F16's AVX-512 slots are set). */
+void quant_avx512_f16x_fill(struct quant_kernels *k, const struct cpu_features *f);
+
 /* quant_avx512_q0.c: the Q4_0 and Q8_0 slots (dot, gemm and their variant
  * names) for a CPU with AVX-512 VNNI, and VBMI + GFNI for Q4_0's decode
  * loop; nothing without VNNI (the AVX2 kernels stay). */

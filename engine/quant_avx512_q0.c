@@ -739,40 +739,22 @@ VNNI_INLINE void q0_tile_run(const enum q0_tile_kind kind, const struct q0p_blk 
  * A tile's sums reach the vector registers through memory (tilestored,
  * then loads), and a tdpbsud takes long to finish: done one block at a
  * time, the tile work and the float step ran one after the other (no
- * faster than the VNNI tile). So two sets of tiles alternate (tmm0-2 and
- * tmm3-5: sums, activations, panel block): block b + 1 is multiplied
- * while block b's sums are scaled. The configuration is loaded once per
- * call (q0x_config) and released at its end, so a thread holds no tile
- * state between calls. A remainder of fewer than 16 activation rows is
- * copied, zero-padded to 16, so every tile has the one shape. */
+ * faster than the VNNI tile). So four blocks' sums are in flight (tmm0..3,
+ * operands alternating in tmm4/6 and tmm5/7): block b + 3 is multiplied
+ * while block b's sums are scaled (2 in flight: 398 GFLOPS at 64 rows;
+ * 4: 440-472). A remainder of fewer than 16 activation rows is copied,
+ * zero-padded to 16, so every tile has the one shape. */
 #define Q0X_M 16 /* activation rows per tile (the most a tile holds) */
-
-struct q0x_cfg {
-    uint8_t palette, start_row, reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} __attribute__((aligned(64)));
-_Static_assert(sizeof(struct q0x_cfg) == 64, "ldtilecfg reads 64 bytes");
 
 typedef int32_t q0x_sums[Q0X_M][16];
 
-/* The tile instructions as inline assembly. The memory a tile load reads
- * (m: a q0p_blk's operands, or one block of the padded activations) and
- * a tile store writes are operands, so the compiler orders the pack's
- * stores and the float step's loads around them. Activation rows read in
- * place are written before the call and not during it. */
-#define Q0X_LOAD(t, base, stride, m) \
-    __asm__ volatile("tileloadd (%0,%1,1), %%tmm" #t ::"r"(base), "r"((long)(stride)), "m"(m))
-#define Q0X_STORE(t, sums) \
-    __asm__ volatile("tilestored %%tmm" #t ", (%1,%2,1)" : "=m"(*(sums)) : "r"(*(sums)), "r"(64L))
-#define Q0X_ZERO(t) __asm__ volatile("tilezero %%tmm" #t ::)
 #define Q0X_DPBSUD(c, a, b) __asm__ volatile("tdpbsud %%tmm" #b ", %%tmm" #a ", %%tmm" #c ::)
 
-/* Load the tile configuration: tmm0..2 and tmm3..5, each sums (16 x 16
- * int32), activations (16 rows x 32 bytes) and panel block (8 rows x 64). */
+/* Load the tile configuration: tmm0..3 sums (16 x 16 int32), tmm4, 5
+ * activations (16 rows x 32 bytes), tmm6, 7 panel blocks (8 rows x 64). */
 static inline void q0x_config(void)
 {
-    struct q0x_cfg c;
+    struct amx_cfg c;
     memset(&c, 0, sizeof c);
     c.palette = 1;
     for (int i = 0; i < 4; i++)
@@ -781,12 +763,7 @@ static inline void q0x_config(void)
         c.rows[i] = Q0X_M, c.colsb[i] = QK8_0; /* activations */
     for (int i = 6; i < 8; i++)
         c.rows[i] = QK8_0 / 4, c.colsb[i] = 64; /* panel blocks */
-    __asm__ volatile("ldtilecfg %0" ::"m"(c) : "memory");
-}
-
-static inline void q0x_release(void)
-{
-    __asm__ volatile("tilerelease" ::: "memory");
+    amx_config(&c);
 }
 
 /* Where a tile's block b of activations lies: rows of the Q8_0 input
@@ -798,14 +775,14 @@ struct q0x_src {
 
 #define Q0X_ISSUE(C, A, B, src, blk, p)                                                                   \
     do {                                                                                                  \
-        Q0X_ZERO(C);                                                                                      \
+        AMX_ZERO(C);                                                                                      \
         if ((src)->pad) {                                                                                 \
             const uint8_t *a_ = (src)->pad + (size_t)(blk) * Q0X_M * QK8_0;                               \
-            Q0X_LOAD(A, a_, QK8_0, *(const uint8_t(*)[Q0X_M * QK8_0])a_);                                 \
+            AMX_LOAD(A, a_, QK8_0, *(const uint8_t(*)[Q0X_M * QK8_0])a_);                                 \
         } else {                                                                                          \
-            Q0X_LOAD(A, (src)->y + (size_t)(blk) * Q8_0_BYTES + 2, (src)->ys, (src)->y[0]);               \
+            AMX_LOAD(A, (src)->y + (size_t)(blk) * Q8_0_BYTES + 2, (src)->ys, (src)->y[0]);               \
         }                                                                                                 \
-        Q0X_LOAD(B, (p)->w, 64, (p)->w);                                                                  \
+        AMX_LOAD(B, (p)->w, 64, (p)->w);                                                                  \
         Q0X_DPBSUD(C, A, B);                                                                              \
     } while (0)
 
@@ -846,25 +823,25 @@ VNNI_INLINE void q0x_tile(const struct q0p_blk *p, const struct q0x_src *src, in
     for (int b = 0; b < nbk; b += 4) {
         if (b + 3 < nbk)
             Q0X_ISSUE(3, 5, 7, src, a0 + b + 3, &p[b + 3]);
-        Q0X_STORE(0, &sums[0]);
+        AMX_STORE(0, &sums[0]);
         q0x_scale(&sums[0], &p[b], t + b, lo, hi);
         if (b + 1 >= nbk)
             break;
         if (b + 4 < nbk)
             Q0X_ISSUE(0, 4, 6, src, a0 + b + 4, &p[b + 4]);
-        Q0X_STORE(1, &sums[1]);
+        AMX_STORE(1, &sums[1]);
         q0x_scale(&sums[1], &p[b + 1], t + b + 1, lo, hi);
         if (b + 2 >= nbk)
             break;
         if (b + 5 < nbk)
             Q0X_ISSUE(1, 5, 7, src, a0 + b + 5, &p[b + 5]);
-        Q0X_STORE(2, &sums[2]);
+        AMX_STORE(2, &sums[2]);
         q0x_scale(&sums[2], &p[b + 2], t + b + 2, lo, hi);
         if (b + 3 >= nbk)
             break;
         if (b + 6 < nbk)
             Q0X_ISSUE(2, 4, 6, src, a0 + b + 6, &p[b + 6]);
-        Q0X_STORE(3, &sums[3]);
+        AMX_STORE(3, &sums[3]);
         q0x_scale(&sums[3], &p[b + 3], t + b + 3, lo, hi);
     }
     if (na == Q0X_M) {
@@ -966,7 +943,7 @@ VNNI_INLINE void q0_gemm_tiles(int64_t n, const uint8_t *x, size_t xs, int nr, c
         }
     }
     if (amx)
-        q0x_release(); /* back to the init state: no tile data in context switches */
+        amx_release(); /* back to the init state: no tile data in context switches */
     /* rows past the last group of 8: the tiled row kernel */
     float tmp[Q0_TILE];
     for (int r = nr8; r < nr; r++)

@@ -74,9 +74,9 @@ static const struct variant {
     const char *label;
 } variants[] = {
     { QISA_AVX2, "", "avx2" },
-    { QISA_AVX512, "avx512_vnni", "avx512 without VNNI" },
-    { QISA_AVX512, "avx512_vbmi,gfni,amx_int8", "avx512-vnni without VBMI/GFNI" },
-    { QISA_AVX512, "amx_int8", "avx512-vbmi-gfni" },
+    { QISA_AVX512, "avx512_vnni,amx_int8,amx_bf16", "avx512 without VNNI" },
+    { QISA_AVX512, "avx512_vbmi,gfni,amx_int8,amx_bf16", "avx512-vnni without VBMI/GFNI" },
+    { QISA_AVX512, "amx_int8,amx_bf16", "avx512-vbmi-gfni" },
     { QISA_AVX512, "", "avx512-vbmi-gfni+amx" },
 };
 #define N_VARIANTS (int)(sizeof variants / sizeof variants[0])
@@ -103,8 +103,8 @@ static bool variant_features(int v, struct cpu_features *f)
         tu_skip("avx512-vbmi-gfni", "%s kernels not tested: CPU lacks avx512_vbmi+gfni", va->label);
         return false;
     }
-    if (v == 4 && !f->amx_int8) {
-        tu_skip("amx", "%s kernels not tested: CPU (or kernel) lacks AMX-INT8 tiles", va->label);
+    if (v == 4 && !(f->amx_int8 && f->amx_bf16)) {
+        tu_skip("amx", "%s kernels not tested: CPU (or kernel) lacks AMX-INT8/BF16 tiles", va->label);
         return false;
     }
     char err[256];
@@ -265,14 +265,15 @@ START_TEST(test_table)
         { "avx512", "avx512-vbmi-gfni", "avx512-vnni", "avx512-vnni", "avx512-vnni", "avx512-vnni" },
         { "avx512", "avx512-vbmi-gfni", "avx512-vnni", "avx512-vnni", "avx512-vnni", "avx512-vnni" },
     };
-    static const int gemm_types[5] = { QT_Q4_0, QT_Q8_0, QT_Q4_K, QT_Q5_K, QT_Q6_K };
-    static const char *const want_gemm[N_VARIANTS][5] = {
-        /* Q4_0             Q8_0           Q4_K           Q5_K           Q6_K */
-        { NULL, NULL, NULL, NULL, NULL },
-        { NULL, NULL, NULL, NULL, NULL },
-        { "avx512-vnni", "avx512-vnni", "avx512-vnni", "avx512-vnni", "avx512-vnni" },
-        { "avx512-vbmi-gfni", "avx512-vnni", "avx512-vnni", "avx512-vnni", "avx512-vnni" },
-        { "avx512-vbmi-gfni+amx", "avx512-vnni+amx", "avx512-vnni", "avx512-vnni", "avx512-vnni" },
+    static const int gemm_types[6] = { QT_Q4_0, QT_Q8_0, QT_Q4_K, QT_Q5_K, QT_Q6_K, QT_F16 };
+    static const char *const want_gemm[N_VARIANTS][6] = {
+        /* Q4_0             Q8_0           Q4_K           Q5_K           Q6_K       F16 */
+        { NULL, NULL, NULL, NULL, NULL, NULL },
+        { NULL, NULL, NULL, NULL, NULL, "avx512" },
+        { "avx512-vnni", "avx512-vnni", "avx512-vnni", "avx512-vnni", "avx512-vnni", "avx512" },
+        { "avx512-vbmi-gfni", "avx512-vnni", "avx512-vnni", "avx512-vnni", "avx512-vnni", "avx512" },
+        { "avx512-vbmi-gfni+amx", "avx512-vnni+amx", "avx512-vnni", "avx512-vnni", "avx512-vnni",
+          "avx512+amx-bf16" },
     };
     for (int i = 0; i < N_TYPES; i++) {
         const int t = k_types[i];
@@ -287,7 +288,7 @@ START_TEST(test_table)
         ck_assert_msg(fast.dot_isa[t] == (enum quant_isa)want, "%s dot_isa %s, want %s", quant_type_name(t),
                       fast.dot_variant[t], quant_isa_name((enum quant_isa)want));
     }
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         const int t = gemm_types[i];
         const char *w = want_gemm[_i][i];
         ck_assert_msg(w ? fast.gemm_variant[t] && strcmp(fast.gemm_variant[t], w) == 0 : fast.gemm_variant[t] == NULL,
