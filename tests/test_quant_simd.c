@@ -568,6 +568,15 @@ static void gemm_weights(int kind, int t, uint8_t *x, int64_t n, uint64_t *s)
  * unit scales and extremes, whose sums are exact integers in float; within
  * the dot bound for random blocks), and the padding of the output rows
  * (ld = nr + 3) stays untouched. Returns 1 when the type has a gemm kernel. */
+/* Kernels whose gemm results must equal the tested ones bit for bit, for
+ * the types of same_bits_type (the AMX int8 tiles against the VNNI tiles
+ * whose panels and float step they share); NULL: no such check. */
+static const struct quant_kernels *same_bits;
+static bool same_bits_type(int t)
+{
+    return t == QT_Q4_0 || t == QT_Q8_0;
+}
+
 static int check_gemm_case(const struct quant_kernels *fast, const struct quant_kernels *ref, int t, int64_t n,
                            int nr, int ny, int xoff, int pad, int kind, uint64_t *s)
 {
@@ -599,6 +608,22 @@ static int check_gemm_case(const struct quant_kernels *fast, const struct quant_
     for (size_t k = 0; k < ld * (size_t)ny; k++)
         sf[k] = -12345.0f;
     fast->gemm[t](n, x, xs, nr, y, ys, ny, sf, ld);
+    /* the VNNI tiles sum a chunk of 8 or fewer activation rows over all
+     * blocks in registers, not per 64-block panel as the AMX tiles do: the
+     * bits agree where both use panels (or one panel holds every block) */
+    const bool panels_alike = ny % 64 == 0 || ny % 64 > 8 || n / 32 <= 64;
+    if (same_bits && same_bits_type(t) && same_bits->gemm[t] && panels_alike) {
+        float *s2 = malloc(ld * (size_t)ny * sizeof *s2);
+        ck_assert(s2);
+        for (size_t k = 0; k < ld * (size_t)ny; k++)
+            s2[k] = -12345.0f;
+        same_bits->gemm[t](n, x, xs, nr, y, ys, ny, s2, ld);
+        for (size_t k = 0; k < ld * (size_t)ny; k++)
+            ck_assert_msg(memcmp(&sf[k], &s2[k], sizeof *sf) == 0,
+                          "%s gemm %s vs %s n=%lld nr=%d ny=%d: output %zu %.9g != %.9g", quant_type_name(t),
+                          fast->gemm_variant[t], same_bits->gemm_variant[t], (long long)n, nr, ny, k, sf[k], s2[k]);
+        free(s2);
+    }
     for (int j = 0; j < ny; j++) {
         for (size_t k = (size_t)nr; k < ld; k++)
             ck_assert_msg(sf[(size_t)j * ld + k] == -12345.0f, "%s gemm wrote past row %d's %d outputs (n=%lld)",
@@ -656,6 +681,9 @@ START_TEST(test_gemm)
     static const int nys[] = { 1, 2, 5, 8, 9, 13, 33, 40 };
     uint64_t s = 0x94d049bb133111ebull ^ (uint64_t)isa ^ ((uint64_t)_i << 8);
     int cases = 0;
+    /* the AMX variant's Q4_0/Q8_0 tiles: the same bits as the VNNI ones */
+    struct quant_kernels lower, lower_ref;
+    same_bits = _i == 4 && kernels_for(3, &lower, &lower_ref) ? &lower : NULL;
     for (int ti = 0; ti < N_TYPES; ti++) {
         for (int a = 0; a < 5; a++)
             for (int b = 0; b < n_nrs; b++) {
@@ -688,6 +716,7 @@ START_TEST(test_gemm)
     variant_features(_i, &f);
     if (isa == QISA_AVX512 && f.avx512vnni)
         ck_assert_msg(fast.gemm[QT_Q4_0] && fast.gemm[QT_Q8_0], "Q4_0/Q8_0 lack gemm kernels on a VNNI CPU");
+    same_bits = NULL;
     if (!cases)
         printf("quant_simd: %s has no gemm kernels: nothing to test\n", variants[_i].label);
 }
