@@ -509,6 +509,93 @@ VNNI_INLINE void kp_tile(const struct kp_sb *p, int nsb, const uint8_t *y, size_
     lane_tile_store(acc, s, ld, add, na);
 }
 
+/* ---- the same panels through AMX-INT8 tiles -----------------------------
+ * As for Q4_0 (quant_avx512_q0.c): one tdpbsud multiplies a group of 16
+ * activation rows (A: 32 or 16 signed bytes per row, read in place from
+ * the Q8_K rows) by the panel's operand rows of that group (B: its 8 or 4
+ * dwords of 16 rows, already the tile layout) into 16 x 16 int32 sums, the
+ * work of 8 (4) vpdpbusd per activation row. The sums of a super-block's
+ * groups are stored (four sum tiles in flight), then scaled as kp_tile
+ * does: the same integers, the same float step per row and group, and the
+ * same bsums correction, so the results are kp_tile's bits. Only full tiles
+ * of 16 activation rows take this path; kp_tile does a remainder. */
+#define KX_M 16
+#define KX_DP(c, a, b) __asm__ volatile("tdpbsud %%tmm" #b ", %%tmm" #a ", %%tmm" #c ::)
+
+typedef int32_t kx_sums[KX_M][16];
+
+/* tmm0..3 sums, tmm4, 5 activations (16 rows x 4D bytes), tmm6, 7 panel
+ * groups (D rows of 64 bytes); D dwords per group (8, or 4 for Q6_K). */
+static inline void kx_config(int D)
+{
+    struct amx_cfg c;
+    memset(&c, 0, sizeof c);
+    c.palette = 1;
+    for (int i = 0; i < 4; i++)
+        c.rows[i] = KX_M, c.colsb[i] = 64;
+    for (int i = 4; i < 6; i++)
+        c.rows[i] = KX_M, c.colsb[i] = (uint16_t)(4 * D);
+    for (int i = 6; i < 8; i++)
+        c.rows[i] = (uint8_t)D, c.colsb[i] = 64;
+    amx_config(&c);
+}
+
+/* Group g of super-block o against the 16 activation rows at yb (ys
+ * apart) into sums tile C, stored to out. */
+#define KX_GROUP(C, A, B, g)                                                                 \
+    do {                                                                                     \
+        AMX_ZERO(C);                                                                         \
+        AMX_LOAD(A, yb + Q8K_QS + 4 * D * (g), ys, *yb);                                     \
+        AMX_LOAD(B, o->w[D * (g)], 64, o->w);                                                \
+        KX_DP(C, A, B);                                                                      \
+        AMX_STORE(C, &sums[g]);                                                              \
+    } while (0)
+
+/* s[j * ld + r] (+)= packed rows r < 16 x activation rows j < 16 over the
+ * panel's nsb super-blocks (from super-block sb0 of y); G groups. */
+VNNI_INLINE void kx_tile(const struct kp_sb *p, int nsb, const uint8_t *y, size_t ys, int sb0, float *s, size_t ld,
+                         bool add, const int G)
+{
+    const int D = 64 / G;
+    __m512 acc[KX_M];
+#pragma GCC unroll 16
+    for (int j = 0; j < KX_M; j++)
+        acc[j] = _mm512_setzero_ps();
+    kx_sums sums[16] __attribute__((aligned(64)));
+    for (int b = 0; b < nsb; b++) {
+        const struct kp_sb *o = p + b;
+        const uint8_t *yb = y + (size_t)(sb0 + b) * Q8_K_BYTES;
+        for (int g = 0; g < G; g += 4) {
+            KX_GROUP(0, 4, 6, g);
+            KX_GROUP(1, 5, 7, g + 1);
+            KX_GROUP(2, 4, 6, g + 2);
+            KX_GROUP(3, 5, 7, g + 3);
+        }
+        __m512i mp[8];
+#pragma GCC unroll 8
+        for (int t = 0; t < 8; t++)
+            mp[t] = _mm512_load_si512(o->mp[t]);
+        const __m512 corr = _mm512_load_ps(o->corr);
+#pragma GCC unroll 16
+        for (int j = 0; j < KX_M; j++) {
+            const uint8_t *yj = yb + (size_t)j * ys;
+            __m512 S = _mm512_setzero_ps();
+            for (int g = 0; g < G; g++)
+                S = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(sums[g][j])), _mm512_load_ps(o->scf[g]), S);
+            __m512i M = _mm512_setzero_si512();
+#pragma GCC unroll 8
+            for (int t = 0; t < 8; t++) {
+                int32_t bs;
+                memcpy(&bs, yj + Q8K_BSUMS + 4 * t, 4); /* bsums 2t, 2t + 1 */
+                M = _mm512_dpwssd_epi32(M, mp[t], _mm512_set1_epi32(bs));
+            }
+            const __m512 T = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(M), corr, S);
+            acc[j] = _mm512_fmadd_ps(T, _mm512_set1_ps(ld_f32(yj)), acc[j]);
+        }
+    }
+    lane_tile_store(acc, s, ld, add, KX_M);
+}
+
 /* Rows [r0, r1) against every activation row with the row kernel of kind
  * (0 Q4_K, 1 Q5_K, 2 Q6_K), into their columns. */
 VNNI_INLINE void kp_rows_dot(int64_t n, const uint8_t *x, size_t xs, int r0, int r1, const uint8_t *y, size_t ys,
@@ -525,7 +612,7 @@ VNNI_INLINE void kp_rows_dot(int64_t n, const uint8_t *x, size_t xs, int r0, int
 }
 
 VNNI_INLINE void kp_gemm(int64_t n, const uint8_t *x, size_t xs, int nr, const uint8_t *y, size_t ys, int ny,
-                         float *s, size_t ld, const int kind)
+                         float *s, size_t ld, const int kind, const int amx)
 {
     if (ny < KP_MIN_NY) {
         kp_rows_dot(n, x, xs, 0, nr, y, ys, ny, s, ld, kind);
@@ -533,6 +620,9 @@ VNNI_INLINE void kp_gemm(int64_t n, const uint8_t *x, size_t xs, int nr, const u
     }
     const int nsb = (int)(n / QK_K), nr16 = nr & ~(KP_ROWS - 1), G = kind == 2 ? 16 : 8;
     struct kp_sb panel[KP_SB_CHUNK] __attribute__((aligned(64)));
+    const int ny16 = amx ? ny & ~(KX_M - 1) : 0; /* rows the tiles take */
+    if (ny16)
+        kx_config(64 / G);
     for (int r = 0; r < nr16; r += KP_ROWS) {
         for (int b0 = 0; b0 < nsb; b0 += KP_SB_CHUNK) {
             const int nb = nsb - b0 < KP_SB_CHUNK ? nsb - b0 : KP_SB_CHUNK;
@@ -542,6 +632,8 @@ VNNI_INLINE void kp_gemm(int64_t n, const uint8_t *x, size_t xs, int nr, const u
                 k45p_pack(x + (size_t)r * xs, xs, kind, b0, nb, panel);
             const bool add = b0 > 0;
             int j = 0;
+            for (; j < ny16; j += KX_M)
+                kx_tile(panel, nb, y + (size_t)j * ys, ys, b0, s + (size_t)j * ld + r, ld, add, G);
             for (; j + 8 <= ny; j += 8)
                 kp_tile(panel, nb, y + (size_t)j * ys, ys, b0, s + (size_t)j * ld + r, ld, add, 8, G);
             const uint8_t *yj = y + (size_t)j * ys;
@@ -558,6 +650,8 @@ VNNI_INLINE void kp_gemm(int64_t n, const uint8_t *x, size_t xs, int nr, const u
             }
         }
     }
+    if (ny16)
+        amx_release();
     kp_rows_dot(n, x, xs, nr16, nr, y, ys, ny, s, ld, kind);
 }
 
@@ -565,21 +659,42 @@ VNNI_FN __attribute__((noinline)) static void gemm_q4_K_q8_K_vnni(int64_t n, con
                                                                  int nr, const void *restrict y, size_t ys, int ny,
                                                                  float *restrict s, size_t ld)
 {
-    kp_gemm(n, x, xs, nr, y, ys, ny, s, ld, 0);
+    kp_gemm(n, x, xs, nr, y, ys, ny, s, ld, 0, 0);
+}
+
+VNNI_FN __attribute__((noinline)) static void gemm_q4_K_q8_K_amx(int64_t n, const void *restrict x, size_t xs,
+                                                                int nr, const void *restrict y, size_t ys, int ny,
+                                                                float *restrict s, size_t ld)
+{
+    kp_gemm(n, x, xs, nr, y, ys, ny, s, ld, 0, 1);
 }
 
 VNNI_FN __attribute__((noinline)) static void gemm_q5_K_q8_K_vnni(int64_t n, const void *restrict x, size_t xs,
                                                                  int nr, const void *restrict y, size_t ys, int ny,
                                                                  float *restrict s, size_t ld)
 {
-    kp_gemm(n, x, xs, nr, y, ys, ny, s, ld, 1);
+    kp_gemm(n, x, xs, nr, y, ys, ny, s, ld, 1, 0);
+}
+
+VNNI_FN __attribute__((noinline)) static void gemm_q5_K_q8_K_amx(int64_t n, const void *restrict x, size_t xs,
+                                                                int nr, const void *restrict y, size_t ys, int ny,
+                                                                float *restrict s, size_t ld)
+{
+    kp_gemm(n, x, xs, nr, y, ys, ny, s, ld, 1, 1);
 }
 
 VNNI_FN __attribute__((noinline)) static void gemm_q6_K_q8_K_vnni(int64_t n, const void *restrict x, size_t xs,
                                                                  int nr, const void *restrict y, size_t ys, int ny,
                                                                  float *restrict s, size_t ld)
 {
-    kp_gemm(n, x, xs, nr, y, ys, ny, s, ld, 2);
+    kp_gemm(n, x, xs, nr, y, ys, ny, s, ld, 2, 0);
+}
+
+VNNI_FN __attribute__((noinline)) static void gemm_q6_K_q8_K_amx(int64_t n, const void *restrict x, size_t xs,
+                                                                int nr, const void *restrict y, size_t ys, int ny,
+                                                                float *restrict s, size_t ld)
+{
+    kp_gemm(n, x, xs, nr, y, ys, ny, s, ld, 2, 1);
 }
 
 /* ---- F16 x F16 ------------------------------------------------------------ */
@@ -1013,6 +1128,12 @@ void quant_avx512_fill(struct quant_kernels *k, const struct cpu_features *f)
         k->gemm[QT_Q5_K] = gemm_q5_K_q8_K_vnni;
         k->gemm[QT_Q6_K] = gemm_q6_K_q8_K_vnni;
         k->gemm_variant[QT_Q4_K] = k->gemm_variant[QT_Q5_K] = k->gemm_variant[QT_Q6_K] = "avx512-vnni";
+        if (f->amx_int8) {
+            k->gemm[QT_Q4_K] = gemm_q4_K_q8_K_amx;
+            k->gemm[QT_Q5_K] = gemm_q5_K_q8_K_amx;
+            k->gemm[QT_Q6_K] = gemm_q6_K_q8_K_amx;
+            k->gemm_variant[QT_Q4_K] = k->gemm_variant[QT_Q5_K] = k->gemm_variant[QT_Q6_K] = "avx512-vnni+amx";
+        }
     }
     k->dot[QT_F16] = dot_f16_f16;
     k->gemm[QT_F16] = quant_avx512_gemm_f16;

@@ -272,7 +272,7 @@ START_TEST(test_table)
         { NULL, NULL, NULL, NULL, NULL, "avx512" },
         { "avx512-vnni", "avx512-vnni", "avx512-vnni", "avx512-vnni", "avx512-vnni", "avx512" },
         { "avx512-vbmi-gfni", "avx512-vnni", "avx512-vnni", "avx512-vnni", "avx512-vnni", "avx512" },
-        { "avx512-vbmi-gfni+amx", "avx512-vnni+amx", "avx512-vnni", "avx512-vnni", "avx512-vnni",
+        { "avx512-vbmi-gfni+amx", "avx512-vnni+amx", "avx512-vnni+amx", "avx512-vnni+amx", "avx512-vnni+amx",
           "avx512+amx-bf16" },
     };
     for (int i = 0; i < N_TYPES; i++) {
@@ -574,7 +574,7 @@ static void gemm_weights(int kind, int t, uint8_t *x, int64_t n, uint64_t *s)
 static const struct quant_kernels *same_bits;
 static bool same_bits_type(int t)
 {
-    return t == QT_Q4_0 || t == QT_Q8_0;
+    return t == QT_Q4_0 || t == QT_Q8_0 || t == QT_Q4_K || t == QT_Q5_K || t == QT_Q6_K;
 }
 
 static int check_gemm_case(const struct quant_kernels *fast, const struct quant_kernels *ref, int t, int64_t n,
