@@ -450,6 +450,31 @@ VNNI_INLINE void q6p_pack(const uint8_t *x, size_t xs, int sb0, int nsb, struct 
     }
 }
 
+/* A super-block's bsums correction terms (mp, returned corr) from its
+ * packed form. */
+VNNI_INLINE __m512 kp_corr(const struct kp_sb *o, __m512i mp[8])
+{
+#pragma GCC unroll 8
+    for (int t = 0; t < 8; t++)
+        mp[t] = _mm512_load_si512(o->mp[t]);
+    return _mm512_load_ps(o->corr);
+}
+
+/* acc + d_y * (S - corr * (mp . bsums)) for activation row yj: the end of
+ * a super-block, once its group sums are scaled into S. */
+VNNI_INLINE __m512 kp_finish(const __m512i mp[8], __m512 corr, const uint8_t *yj, __m512 S, __m512 acc)
+{
+    __m512i M = _mm512_setzero_si512();
+#pragma GCC unroll 8
+    for (int t = 0; t < 8; t++) {
+        int32_t bs;
+        memcpy(&bs, yj + Q8K_BSUMS + 4 * t, 4); /* bsums 2t, 2t + 1 */
+        M = _mm512_dpwssd_epi32(M, mp[t], _mm512_set1_epi32(bs));
+    }
+    const __m512 T = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(M), corr, S);
+    return _mm512_fmadd_ps(T, _mm512_set1_ps(ld_f32(yj)), acc);
+}
+
 /* s[j * ld + r] (+)= packed rows r < 16 x activation rows j < na over the
  * panel's nsb super-blocks, which start at super-block sb0 of y; G groups
  * (8 of 32 values, or 16 of 16) per super-block. */
@@ -488,23 +513,10 @@ VNNI_INLINE void kp_tile(const struct kp_sb *p, int nsb, const uint8_t *y, size_
             }
         }
         __m512i mp[8];
+        const __m512 corr = kp_corr(o, mp);
 #pragma GCC unroll 8
-        for (int t = 0; t < 8; t++)
-            mp[t] = _mm512_load_si512(o->mp[t]);
-        const __m512 corr = _mm512_load_ps(o->corr);
-#pragma GCC unroll 8
-        for (int j = 0; j < na; j++) {
-            const uint8_t *yj = yb + (size_t)j * ys;
-            __m512i M = _mm512_setzero_si512();
-#pragma GCC unroll 8
-            for (int t = 0; t < 8; t++) {
-                int32_t bs;
-                memcpy(&bs, yj + Q8K_BSUMS + 4 * t, 4); /* bsums 2t, 2t + 1 */
-                M = _mm512_dpwssd_epi32(M, mp[t], _mm512_set1_epi32(bs));
-            }
-            const __m512 T = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(M), corr, S[j]);
-            acc[j] = _mm512_fmadd_ps(T, _mm512_set1_ps(ld_f32(yj)), acc[j]);
-        }
+        for (int j = 0; j < na; j++)
+            acc[j] = kp_finish(mp, corr, yb + (size_t)j * ys, S[j], acc[j]);
     }
     lane_tile_store(acc, s, ld, add, na);
 }
@@ -572,25 +584,13 @@ VNNI_INLINE void kx_tile(const struct kp_sb *p, int nsb, const uint8_t *y, size_
             KX_GROUP(3, 5, 7, g + 3);
         }
         __m512i mp[8];
-#pragma GCC unroll 8
-        for (int t = 0; t < 8; t++)
-            mp[t] = _mm512_load_si512(o->mp[t]);
-        const __m512 corr = _mm512_load_ps(o->corr);
+        const __m512 corr = kp_corr(o, mp);
 #pragma GCC unroll 16
         for (int j = 0; j < KX_M; j++) {
-            const uint8_t *yj = yb + (size_t)j * ys;
             __m512 S = _mm512_setzero_ps();
             for (int g = 0; g < G; g++)
                 S = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(sums[g][j])), _mm512_load_ps(o->scf[g]), S);
-            __m512i M = _mm512_setzero_si512();
-#pragma GCC unroll 8
-            for (int t = 0; t < 8; t++) {
-                int32_t bs;
-                memcpy(&bs, yj + Q8K_BSUMS + 4 * t, 4); /* bsums 2t, 2t + 1 */
-                M = _mm512_dpwssd_epi32(M, mp[t], _mm512_set1_epi32(bs));
-            }
-            const __m512 T = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(M), corr, S);
-            acc[j] = _mm512_fmadd_ps(T, _mm512_set1_ps(ld_f32(yj)), acc[j]);
+            acc[j] = kp_finish(mp, corr, yb + (size_t)j * ys, S, acc[j]);
         }
     }
     lane_tile_store(acc, s, ld, add, KX_M);
