@@ -532,7 +532,6 @@ VNNI_INLINE void kp_tile(const struct kp_sb *p, int nsb, const uint8_t *y, size_
  * same bsums correction, so the results are kp_tile's bits. Only full tiles
  * of 16 activation rows take this path; kp_tile does a remainder. */
 #define KX_M 16
-#define KX_DP(c, a, b) __asm__ volatile("tdpbsud %%tmm" #b ", %%tmm" #a ", %%tmm" #c ::)
 
 typedef int32_t kx_sums[KX_M][16];
 
@@ -559,7 +558,7 @@ static inline void kx_config(int D)
         AMX_ZERO(C);                                                                         \
         AMX_LOAD(A, yb + Q8K_QS + 4 * D * (g), ys, *yb);                                     \
         AMX_LOAD(B, o->w[D * (g)], 64, o->w);                                                \
-        KX_DP(C, A, B);                                                                      \
+        AMX_DPBSUD(C, A, B);                                                                      \
         AMX_STORE(C, &sums[g]);                                                              \
     } while (0)
 

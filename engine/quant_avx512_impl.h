@@ -140,6 +140,8 @@ static inline void amx_release(void)
 /* rows of 64 bytes at arr, a pointer to an array of the tile's size */
 #define AMX_STORE(t, arr) __asm__ volatile("tilestored %%tmm" #t ", (%1,%2,1)" : "=m"(*(arr)) : "r"(arr), "r"(64L))
 #define AMX_ZERO(t) __asm__ volatile("tilezero %%tmm" #t ::)
+/* sums tile c += signed bytes of a x unsigned bytes of b (tdpbsud) */
+#define AMX_DPBSUD(c, a, b) __asm__ volatile("tdpbsud %%tmm" #b ", %%tmm" #a ", %%tmm" #c ::)
 
 /* quant_avx512.c's F16 gemm (the AMX one's fallback for short prompts and
  * leftover rows). */

@@ -721,7 +721,6 @@ VNNI_INLINE void q0_tile_run(const enum q0_tile_kind kind, const struct q0p_blk 
     }
 }
 
-
 /* ---- the same panel through AMX tiles (Sapphire Rapids and later) ------
  *
  * With AMX-INT8, one tdpbsud multiplies a tile of 16 activation rows (A:
@@ -748,8 +747,6 @@ VNNI_INLINE void q0_tile_run(const enum q0_tile_kind kind, const struct q0p_blk 
 #define Q0X_M 16 /* activation rows per tile (the most a tile holds) */
 
 typedef int32_t q0x_sums[Q0X_M][16];
-
-#define Q0X_DPBSUD(c, a, b) __asm__ volatile("tdpbsud %%tmm" #b ", %%tmm" #a ", %%tmm" #c ::)
 
 /* Load the tile configuration: tmm0..3 sums (16 x 16 int32), tmm4, 5
  * activations (16 rows x 32 bytes), tmm6, 7 panel blocks (8 rows x 64). */
@@ -784,7 +781,7 @@ struct q0x_src {
             AMX_LOAD(A, (src)->y + (size_t)(blk) * Q8_0_BYTES + 2, (src)->ys, (src)->y[0]);               \
         }                                                                                                 \
         AMX_LOAD(B, (p)->w, 64, (p)->w);                                                                  \
-        Q0X_DPBSUD(C, A, B);                                                                              \
+        AMX_DPBSUD(C, A, B);                                                                              \
     } while (0)
 
 /* acc[j] += the scaled sums of one block (panel block p, table entries t
