@@ -818,30 +818,26 @@ VNNI_INLINE void q0x_tile(const struct q0p_blk *p, const struct q0x_src *src, in
         Q0X_ISSUE(1, 5, 7, src, a0 + 1, &p[1]);
     if (nbk > 2)
         Q0X_ISSUE(2, 4, 6, src, a0 + 2, &p[2]);
-    for (int b = 0; b < nbk; b += 4) {
-        if (b + 3 < nbk)
-            Q0X_ISSUE(3, 5, 7, src, a0 + b + 3, &p[b + 3]);
-        AMX_STORE(0, &sums[0]);
-        q0x_scale(&sums[0], &p[b], t + b, lo, hi);
-        if (b + 1 >= nbk)
-            break;
-        if (b + 4 < nbk)
-            Q0X_ISSUE(0, 4, 6, src, a0 + b + 4, &p[b + 4]);
-        AMX_STORE(1, &sums[1]);
-        q0x_scale(&sums[1], &p[b + 1], t + b + 1, lo, hi);
-        if (b + 2 >= nbk)
-            break;
-        if (b + 5 < nbk)
-            Q0X_ISSUE(1, 5, 7, src, a0 + b + 5, &p[b + 5]);
-        AMX_STORE(2, &sums[2]);
-        q0x_scale(&sums[2], &p[b + 2], t + b + 2, lo, hi);
-        if (b + 3 >= nbk)
-            break;
-        if (b + 6 < nbk)
-            Q0X_ISSUE(2, 4, 6, src, a0 + b + 6, &p[b + 6]);
-        AMX_STORE(3, &sums[3]);
-        q0x_scale(&sums[3], &p[b + 3], t + b + 3, lo, hi);
+    /* stage k of a round of 4: issue block b + k + 3 into tiles (C, A, B),
+     * then store and scale block b + k from sums tile S (a plain block, not
+     * do-while: its break leaves the loop) */
+#define Q0X_STAGE(k, C, A, B, S)                                               \
+    {                                                                          \
+        const int bk = b + (k);                                                \
+        if (bk >= nbk)                                                         \
+            break;                                                             \
+        if (bk + 3 < nbk)                                                      \
+            Q0X_ISSUE(C, A, B, src, a0 + bk + 3, &p[bk + 3]);                  \
+        AMX_STORE(S, &sums[S]);                                                \
+        q0x_scale(&sums[S], &p[bk], t + bk, lo, hi);                           \
     }
+    for (int b = 0; b < nbk; b += 4) {
+        Q0X_STAGE(0, 3, 5, 7, 0)
+        Q0X_STAGE(1, 0, 4, 6, 1)
+        Q0X_STAGE(2, 1, 5, 7, 2)
+        Q0X_STAGE(3, 2, 4, 6, 3)
+    }
+#undef Q0X_STAGE
     if (na == Q0X_M) {
         lane_tile_store(lo, s, ld, add, 8);
         lane_tile_store(hi, s + 8 * ld, ld, add, 8);
