@@ -382,6 +382,8 @@ static int run(int argc, char **argv)
                 rc = cli_error(CLI_EFAIL, "%s", err);
                 break;
             }
+            /* the warm-up touched every weight: their page size is known */
+            infer_set_small_pages(ctx, filebuf_small_pages(&s.file));
             for (int k = 0; k < reps; k++) {
                 if (prepare_weights(&s, r, evict, err, sizeof err) != 0) {
                     rc = cli_error(CLI_EFAIL, "%s: %s", so.model_path, err);

@@ -319,6 +319,8 @@ int infer_pos(const struct infer *c) { return c->pos; }
 int infer_n_ctx(const struct infer *c) { return c->n_ctx; }
 void infer_reset(struct infer *c) { c->pos = 0; }
 const struct quant_kernels *infer_kernels(const struct infer *c) { return &c->k; }
+
+void infer_set_small_pages(struct infer *c, bool on) { c->o.small_pages = on; }
 struct pool *infer_pool(const struct infer *c) { return c->pool; }
 
 uint64_t infer_decode_bytes(const struct infer *c)
@@ -473,9 +475,11 @@ static void matmul_rows(struct infer *c, struct qstate *st, int ith, int nth, co
     int64_t r0, r1, step;
     infer_matmul_rows(w->ne1, ith, nth, c->o.false_sharing, &r0, &r1, &step);
     if (step == 1 && c->k.gemm[w->type]) {
+        const quant_gemm_fn g = n == 1 && c->o.small_pages && c->k.gemm_4k[w->type] ? c->k.gemm_4k[w->type]
+                                                                                     : c->k.gemm[w->type];
         if (r1 > r0)
-            c->k.gemm[w->type](w->ne0, wd + (size_t)r0 * w->row_bytes, w->row_bytes, (int)(r1 - r0), a, stride, n,
-                               &out[r0], (size_t)ld);
+            g(w->ne0, wd + (size_t)r0 * w->row_bytes, w->row_bytes, (int)(r1 - r0), a, stride, n, &out[r0],
+              (size_t)ld);
         return;
     }
     if (n == 1) {

@@ -49,6 +49,8 @@ struct infer_opts {
     enum infer_kv_type kv_type; /* F16 like llama.cpp's default, or F32 */
     int kv_pad;                 /* extra elements per KV row (layout knob) */
     bool false_sharing;         /* interleave matmul rows across threads so their outputs share lines */
+    bool small_pages;           /* the weights sit mostly in 4 KiB pages (a file mapping): decode takes
+                                 * the kernels made for them (quant_kernels.gemm_4k) where a type has one */
     int n_seq;                  /* KV cache slots, one sequence each (infer_eval_batch); 0 = 1 */
     size_t act_chunk_bytes;     /* activation bytes a dot-kernel matmul passes over per sweep of its
                                  * weight rows (rounded to 8 rows); 0 = 128 KiB. Tests set it small
@@ -106,6 +108,11 @@ int infer_n_ctx(const struct infer *c);
 
 /* Forget the KV cache (start a new sequence). */
 void infer_reset(struct infer *c);
+
+/* Say whether the weights sit mostly in 4 KiB pages (infer_opts.small_pages)
+ * now: a mapping's page size is known only once its pages are touched, so
+ * front ends measure it after a warm-up pass. Not during a pass. */
+void infer_set_small_pages(struct infer *c, bool on);
 
 /* The kernel table in use, and the pool (for worker tids). */
 const struct quant_kernels *infer_kernels(const struct infer *c);

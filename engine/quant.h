@@ -227,6 +227,12 @@ struct quant_kernels {
     enum quant_isa isa;                /* the best ISA asked for and available */
     quant_dot_fn dot[QT_COUNT];
     quant_gemm_fn gemm[QT_COUNT];      /* NULL where the type has none */
+    /* Decode (ny == 1) when the weights sit in 4 KiB pages (a file
+     * mapping): walking several rows at once overlaps the page walks that
+     * stall one row's stream, but runs slower from 2 MiB pages, where
+     * gemm's row kernel is faster. NULL: gemm serves both. Any ny is
+     * accepted (ny != 1 goes to the type's plain kernels). */
+    quant_gemm_fn gemm_4k[QT_COUNT];
     quant_from_float_fn from_float[QT_COUNT];
     quant_to_float_fn to_float[QT_COUNT];
     enum quant_isa dot_isa[QT_COUNT];  /* which ISA level each dot runs */

@@ -66,6 +66,12 @@ START_TEST(test_each_placement_holds_the_file)
         }
         if (k == FILEBUF_READ)
             ck_assert_uint_eq((uintptr_t)b.bytes % 64, 0);
+        /* small pages: a heap copy always; a THP copy, or a mapping whose
+         * folios the memcmp above mapped, where under half got 2 MiB */
+        if (k == FILEBUF_READ)
+            ck_assert_msg(filebuf_small_pages(&b), "a heap copy is not in small pages");
+        else
+            ck_assert_int_eq(filebuf_small_pages(&b), filebuf_huge_bytes(&b) < (int64_t)FILE_BYTES / 2);
         filebuf_free(&b);
         ck_assert_ptr_null(b.bytes);
         filebuf_free(&b); /* twice is harmless */

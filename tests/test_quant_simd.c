@@ -624,6 +624,18 @@ static int check_gemm_case(const struct quant_kernels *fast, const struct quant_
                           fast->gemm_variant[t], same_bits->gemm_variant[t], (long long)n, nr, ny, k, sf[k], s2[k]);
         free(s2);
     }
+    /* the decode kernel for weights in 4 KiB pages: the same checks, as a
+     * table whose gemm slot is that kernel */
+    if (ny == 1 && fast->gemm_4k[t]) {
+        struct quant_kernels k4 = *fast;
+        k4.gemm[t] = fast->gemm_4k[t];
+        k4.gemm_4k[t] = NULL;
+        k4.gemm_variant[t] = "4k";
+        const struct quant_kernels *sb = same_bits;
+        same_bits = NULL;
+        check_gemm_case(&k4, ref, t, n, nr, ny, xoff, pad, kind, s);
+        same_bits = sb;
+    }
     for (int j = 0; j < ny; j++) {
         for (size_t k = (size_t)nr; k < ld; k++)
             ck_assert_msg(sf[(size_t)j * ld + k] == -12345.0f, "%s gemm wrote past row %d's %d outputs (n=%lld)",
@@ -711,7 +723,14 @@ START_TEST(test_gemm)
         cases += check_gemm_case(&fast, &ref, k_types[ti], 2304, 32, 16, 0, 1, 1, &s);
         cases += check_gemm_case(&fast, &ref, k_types[ti], 1024, 16, 31, 2, 0, 0, &s);
         cases += check_gemm_case(&fast, &ref, k_types[ti], 9216, 16, 64, 1, 3, 2, &s);
+        /* decode past the 4-row groups of the 4 KiB kernel, and F16 rows
+         * of no whole 32 values (its plain row kernel takes them) */
+        cases += check_gemm_case(&fast, &ref, k_types[ti], 4096, 11, 1, 1, 5, 0, &s);
+        if (k_types[ti] == QT_F16)
+            cases += check_gemm_case(&fast, &ref, QT_F16, 1000, 9, 1, 2, 3, 2, &s);
     }
+    if (isa == QISA_AVX512)
+        ck_assert_msg(fast.gemm_4k[QT_F16] != NULL, "%s: no F16 decode kernel for 4 KiB pages", variants[_i].label);
     struct cpu_features f;
     variant_features(_i, &f);
     if (isa == QISA_AVX512 && f.avx512vnni)

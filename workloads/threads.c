@@ -139,6 +139,7 @@ static int threads_run(void *state, struct workload_sink *out, char *err, size_t
     }
     if (wlutil_prefill(c, n_vocab, 0, 1, err, err_len) != 0)
         goto done;
+    infer_set_small_pages(c, filebuf_small_pages(&s->s.file)); /* the warm-up touched every weight */
     infer_reset(c);
     struct pool *pool = infer_pool(c);
     int tids[POOL_MAX_THREADS];

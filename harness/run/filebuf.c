@@ -191,6 +191,12 @@ int64_t filebuf_huge_bytes(const struct filebuf *b)
     return kb * 1024 < (int64_t)b->size ? kb * 1024 : (int64_t)b->size;
 }
 
+bool filebuf_small_pages(const struct filebuf *b)
+{
+    const int64_t huge = filebuf_huge_bytes(b);
+    return huge >= 0 && (uint64_t)huge < b->size / 2;
+}
+
 bool filebuf_thp_usable(void)
 {
     char w[32];

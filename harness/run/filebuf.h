@@ -66,6 +66,13 @@ enum filebuf_kind filebuf_fast_kind(uint64_t size, uint64_t avail, bool thp);
  * that cannot be read. */
 int64_t filebuf_huge_bytes(const struct filebuf *b);
 
+/* True when under half of b's bytes are in 2 MiB pages now, the engine's
+ * infer_opts.small_pages. A mapping's pages are mapped as they are
+ * touched, and untouched ones count as small: ask after a warm-up pass.
+ * False when /proc/self/smaps cannot say (the kernels for large pages are
+ * the default). */
+bool filebuf_small_pages(const struct filebuf *b);
+
 /* ---- residency: know where the weights are before timing them ----------
  * The kernel reclaims page cache on its own (a file read 30 minutes earlier
  * was 99% evicted with 15 GB free on these VMs), and a run that faults its

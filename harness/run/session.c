@@ -64,6 +64,10 @@ int session_open(struct session *s, const struct session_opts *o, bool with_ctx,
         snprintf(err, err_len, "%s: %s", path, e);
         goto fail;
     }
+    /* a copy's pages are known now; a mapping's are not yet touched and
+     * count as small, as the page cache's folios mostly are after read(2) */
+    if (s->ctx)
+        infer_set_small_pages(s->ctx, filebuf_small_pages(&s->file));
     return 0;
 fail:
     session_close(s);
