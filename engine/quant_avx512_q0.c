@@ -335,7 +335,13 @@ GFNI_FN __attribute__((noinline)) static float q4_row1(int nb, const uint8_t *x,
  * on the weight side, the correction shared by the rows) was 19% faster
  * with the weights in L2 but 7-9% slower on 1.1B decode (12.3 vs 13.4
  * tok/s, 1 thread), whose 2 KiB Q8_0 rows made it 4 streams over 8.7 KiB
- * instead of one; Q8_0 decode is bound by memory, not by its kernel. */
+ * instead of one; Q8_0 decode is bound by memory, not by its kernel.
+ * Nor for weights in 4 KiB pages (the gemm_4k slot, where F16 gained 11%
+ * from four rows): a 4-row kernel with the offset on the weight side (one
+ * activation correction for the four rows) ran 1.1B Q8_0 tg32 from a file
+ * mapping at 9.5-10.0 / 17.7-18.5 tok/s (1 / 2 threads) against the row
+ * kernel's 10.4-10.5 / 19.5-20.0, with prefetch distances of 256 to 1024
+ * bytes or none. */
 #define Q4R4_ROWS 4
 #define Q4R4_NEAR 512
 
