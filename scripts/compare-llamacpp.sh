@@ -86,6 +86,16 @@ for ((round = 1; round <= ROUNDS; round++)); do
         done
     done
 done
+# Where llama.cpp put each file's weights: with an extra buffer type (AMX
+# on CPUs that have it, repacked layouts elsewhere) its default "mmap" run
+# copies the matching tensors into anonymous memory, and only the rest is
+# read from the mapping; that decides which ggperf placement is like for
+# like. One short verbose run per file, after the timed rounds.
+for m in "$@"; do
+    b=$(basename "$m" .gguf)
+    say "llama-bench -v: buffers of $b"
+    "$LB" -m "$m" -p 0 -n 1 -t 1 -r 1 -v -o json > /dev/null 2> "$OUT/raw/llama-$b-buffers.log" || true
+done
 say ""
 [ -t 2 ] && printf '\n' >&2
 
@@ -130,4 +140,24 @@ for m in models:
             row += f" {statistics.median(g):.1f} | **{r:.2f}×** [{lo:.2f}, {hi:.2f}] |"
         print(row)
 print(f"\nSamples per cell: both sides' repetitions pooled over the rounds; residency before each side in residency.tsv.")
+import re
+print("\nWhere llama.cpp put the weights (its load log, `llama-bench -v`):\n")
+for m in models:
+    b = os.path.basename(m)[:-5] if m.endswith('.gguf') else os.path.basename(m)
+    try:
+        log = open(f"{out}/raw/llama-{b}-buffers.log", errors="replace").read()
+    except OSError:
+        log = ""
+    bufs = re.findall(r"(\S+) model buffer size =\s*([0-9.]+) MiB", log)
+    if not bufs:
+        print(f"- {b}: not in its log (no verbose load lines)")
+        continue
+    copied = [(n, float(v)) for n, v in bufs if n not in ("CPU_Mapped", "CPU")]
+    desc = ", ".join(f"{n} {float(v):.0f} MiB" for n, v in bufs)
+    if copied:
+        print(f"- {b}: {desc}. The {', '.join(n for n, _ in copied)} buffer is a copy in anonymous memory "
+              f"(repacked at load): for those tensors llama.cpp's default is a copy, like ggperf's "
+              f"`--weights hugepage`/`read`, not a mapping.")
+    else:
+        print(f"- {b}: {desc}: read in place from the mapping, like ggperf's `--weights map`.")
 PY
