@@ -57,41 +57,6 @@ V512_INLINE void f16x_split(const uint8_t *p, __m512i *hi, __m512i *lo)
     *lo = _mm512_permutex2var_epi16(_mm512_castps_si512(l0), idx, _mm512_castps_si512(l1));
 }
 
-/* 16 x 16 transpose of 32-bit elements: r[i] lane j -> r[j] lane i. */
-V512_INLINE void f16x_transpose(__m512 r[16])
-{
-    __m512 t[16];
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    /* r[4i + j], 128-bit lane L: rows 4i..4i+3 of column 4L + j */
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; i++) {
-        const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 2]);
-        const __m512d c = _mm512_castps_pd(t[4 * i + 1]), d = _mm512_castps_pd(t[4 * i + 3]);
-        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
-        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
-        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
-        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
-    }
-    __m512 o[16];
-#pragma GCC unroll 4
-    for (int j = 0; j < 4; j++) {
-        const __m512 a = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x88), b = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xDD);
-        const __m512 c = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x88);
-        const __m512 d = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xDD);
-        o[j] = _mm512_shuffle_f32x4(a, c, 0x88);
-        o[8 + j] = _mm512_shuffle_f32x4(a, c, 0xDD);
-        o[4 + j] = _mm512_shuffle_f32x4(b, d, 0x88);
-        o[12 + j] = _mm512_shuffle_f32x4(b, d, 0xDD);
-    }
-#pragma GCC unroll 16
-    for (int i = 0; i < 16; i++)
-        r[i] = o[i];
-}
-
 /* Activation tiles of rows [0, na) (na <= F16X_ACT, the rest zero) for
  * k in [k0, k0 + kc): hi[t][s] / lo[t][s] is tile t (rows 16t..) at step
  * s: row d = the bf16 pairs (k0 + 32s + 2d, +1) of the tile's 16 rows. */
@@ -110,8 +75,8 @@ V512_FN static void f16x_acts(const uint8_t *y, size_t ys, int na, int k0, int k
                 h[m] = _mm512_castsi512_ps(a);
                 l[m] = _mm512_castsi512_ps(b);
             }
-            f16x_transpose(h);
-            f16x_transpose(l);
+            transpose16_ps(h);
+            transpose16_ps(l);
 #pragma GCC unroll 16
             for (int d = 0; d < 16; d++) {
                 _mm512_store_ps(hi[t][st][d], h[d]);
@@ -141,7 +106,7 @@ V512_FN static void f16x_out(const float (*sums)[16], float *s, size_t ld, bool 
 #pragma GCC unroll 16
     for (int i = 0; i < 16; i++)
         r[i] = _mm512_load_ps(sums[i]);
-    f16x_transpose(r);
+    transpose16_ps(r);
     for (int m = 0; m < rows; m++) {
         float *o = s + (size_t)m * ld;
         const __m512 v = add ? _mm512_add_ps(r[m], _mm512_loadu_ps(o)) : r[m];

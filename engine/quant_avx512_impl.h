@@ -142,6 +142,43 @@ static inline void amx_release(void)
 #define AMX_ZERO(t) __asm__ volatile("tilezero %%tmm" #t ::)
 /* sums tile c += signed bytes of a x unsigned bytes of b (tdpbsud) */
 #define AMX_DPBSUD(c, a, b) __asm__ volatile("tdpbsud %%tmm" #b ", %%tmm" #a ", %%tmm" #c ::)
+/* sums tile c += signed bytes of a x signed bytes of b (tdpbssd) */
+#define AMX_DPBSSD(c, a, b) __asm__ volatile("tdpbssd %%tmm" #b ", %%tmm" #a ", %%tmm" #c ::)
+
+/* 16 x 16 transpose of 32-bit elements: r[i] lane j -> r[j] lane i. */
+V512_INLINE void transpose16_ps(__m512 r[16])
+{
+    __m512 t[16];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    /* r[4i + j], 128-bit lane L: rows 4i..4i+3 of column 4L + j */
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) {
+        const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 2]);
+        const __m512d c = _mm512_castps_pd(t[4 * i + 1]), d = _mm512_castps_pd(t[4 * i + 3]);
+        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
+        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
+    }
+    __m512 o[16];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) {
+        const __m512 a = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x88), b = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xDD);
+        const __m512 c = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x88);
+        const __m512 d = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xDD);
+        o[j] = _mm512_shuffle_f32x4(a, c, 0x88);
+        o[8 + j] = _mm512_shuffle_f32x4(a, c, 0xDD);
+        o[4 + j] = _mm512_shuffle_f32x4(b, d, 0x88);
+        o[12 + j] = _mm512_shuffle_f32x4(b, d, 0xDD);
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++)
+        r[i] = o[i];
+}
 
 /* quant_avx512.c's F16 gemm (the AMX one's fallback for short prompts and
  * leftover rows). */

@@ -25,6 +25,9 @@
  *   decode, the gemm slot): 512-bit tiles of 16 weight rows x 8 activation
  *   rows, one 32-bit lane per weight row (q0p_tile), with 8-row tiles whose
  *   128-bit lanes are weight rows (q0g_tile) for the 8-row remainder.
+ * - With AMX-INT8 and 16 or more activation rows: Q4_0 through the same
+ *   panels as AMX tile B (q0x_tile); Q8_0 with its weights read in place
+ *   as tile A and the activations packed as B (q8w_gemm).
  */
 #include <float.h>
 #include <math.h>
@@ -956,6 +959,160 @@ VNNI_INLINE void q0_gemm_tiles(int64_t n, const uint8_t *x, size_t xs, int nr, c
         }
 }
 
+/* ---- Q8_0 through AMX with the weights in place (q8w_) -------------------
+ *
+ * Q8_0 weights are signed bytes already, so they can be tile A as they
+ * lie (16 weight rows x one block's 32 bytes, the rows xs apart) and the
+ * activations are packed once per call into tile B's layout (8 rows of 64
+ * bytes: the 4 bytes at 4k..4k+3 of each of 16 activation rows), shared by
+ * every weight row of the thread. tdpbssd multiplies signed by signed, so
+ * no offset and no correction term is needed, and no weight panel is
+ * built: the panel packing cost Q8_0 a quarter of its time at 64 rows
+ * (340 GFLOPS at 64 rows, 205 at 16, one thread, 2048 x 2048). The sums
+ * come out weight rows by activation rows, so each 16 x 16 tile of
+ * results is transposed once at the end of a chunk of blocks.
+ * Float step per block: acc[i] += float(sums[i]) * (dy[0..15] * dx[i]),
+ * the scale product of llama.cpp's Q8_0 dot (sumi * (dx * dy)).
+ * One thread, 64 rows: 390-410 GFLOPS against the panel tiles' 310-370
+ * (2048 x 2048, 2048 x 5632; 5632 x 2048 even at 400); 1.1B Q8_0 pp64
+ * +7% at 2 threads from huge pages, +6-13% from the mapping, pp512 even. */
+/* Blocks per chunk: the activations of a chunk are packed once (4 groups
+ * x 64 blocks x 576 B = 144 KiB of stack) and each row group reads its 16
+ * rows' chunk in one visit: a whole 2048-wide row. 32 blocks (a row read
+ * in two visits, the first tile's A in L1) ran 1.1B Q8_0 pp64 5-12% slower;
+ * prefetching the first tile's rows 8 or 16 blocks ahead did not help. */
+#ifndef Q8W_KC
+#define Q8W_KC 64
+#endif
+#define Q8W_G (Q0G_ACT_CHUNK / Q0X_M)
+
+struct q8w_blk {
+    uint8_t b[8][64]; /* tile B: row k, bytes 4c..4c+3 = activation row c's bytes 4k..4k+3 */
+    float dy[16];     /* the 16 activation rows' scales (0 for padding rows) */
+};
+
+/* Blocks [b0, b0 + nbk) of activation rows [0, na), na <= Q0G_ACT_CHUNK,
+ * into groups of 16 rows (the last zero-padded): p[g * Q8W_KC + b]. */
+VNNI_FN static void q8w_pack_acts(const uint8_t *y, size_t ys, int na, int b0, int nbk, struct q8w_blk *p)
+{
+    const int ng = (na + Q0X_M - 1) / Q0X_M;
+    for (int g = 0; g < ng; g++)
+        for (int b = 0; b < nbk; b++) {
+            struct q8w_blk *o = &p[g * Q8W_KC + b];
+            for (int c = 0; c < Q0X_M; c++) {
+                const int j = g * Q0X_M + c;
+                if (j >= na) {
+                    for (int k = 0; k < 8; k++)
+                        memset(&o->b[k][4 * c], 0, 4);
+                    o->dy[c] = 0.0f;
+                    continue;
+                }
+                const uint8_t *yb = y + (size_t)j * ys + (size_t)(b0 + b) * Q8_0_BYTES;
+                for (int k = 0; k < 8; k++)
+                    memcpy(&o->b[k][4 * c], yb + 2 + 4 * k, 4);
+                o->dy[c] = ld_f16(yb);
+            }
+        }
+}
+
+#define Q8W_ISSUE(C, A, B, x, xs, blk, pb)                                 \
+    do {                                                                   \
+        AMX_ZERO(C);                                                       \
+        AMX_LOAD(A, (x) + (size_t)(blk) * Q8_0_BYTES + 2, (xs), (x)[0]);   \
+        AMX_LOAD(B, (pb)->b, 64, (pb)->b);                                 \
+        AMX_DPBSSD(C, A, B);                                               \
+    } while (0)
+
+/* acc[i] += float(sums[i]) * dy * dx[i] for one block. */
+V512_INLINE void q8w_scale(const q0x_sums *c, const struct q8w_blk *pb, const float *dx, __m512 *acc)
+{
+    const __m512 dy = _mm512_load_ps(pb->dy);
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++)
+        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512((*c)[i])),
+                                 _mm512_mul_ps(dy, _mm512_set1_ps(dx[i])), acc[i]);
+}
+
+/* s[c * ld + i] (+)= weight rows i < 16 (x, xs apart; blocks b0..) x
+ * activation rows c < nc of one packed group pb, over nbk blocks; dx[b][i]
+ * the weight scales. */
+VNNI_INLINE void q8w_tile(const uint8_t *x, size_t xs, int b0, int nbk, const struct q8w_blk *pb,
+                          const float (*dx)[16], float *s, size_t ld, bool add, int nc)
+{
+    __m512 acc[16];
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++)
+        acc[i] = _mm512_setzero_ps();
+    q0x_sums sums[4] __attribute__((aligned(64)));
+    const uint8_t *xb = x + (size_t)b0 * Q8_0_BYTES;
+    /* as q0x_tile: three blocks in the tile unit while one is scaled */
+    Q8W_ISSUE(0, 4, 6, xb, xs, 0, &pb[0]);
+    if (nbk > 1)
+        Q8W_ISSUE(1, 5, 7, xb, xs, 1, &pb[1]);
+    if (nbk > 2)
+        Q8W_ISSUE(2, 4, 6, xb, xs, 2, &pb[2]);
+    /* stage k: issue block bk + 3, store block bk's sums (tile S), scale
+     * block bk - 1's, stored a stage earlier (P): loads right behind a
+     * tile store wait for it */
+#define Q8W_STAGE(k, C, A, B, S, P)                             \
+    {                                                           \
+        const int bk = b + (k);                                 \
+        if (bk >= nbk)                                          \
+            break;                                              \
+        if (bk + 3 < nbk)                                       \
+            Q8W_ISSUE(C, A, B, xb, xs, bk + 3, &pb[bk + 3]);    \
+        AMX_STORE(S, &sums[S]);                                 \
+        if (bk > 0)                                             \
+            q8w_scale(&sums[P], &pb[bk - 1], dx[bk - 1], acc);  \
+    }
+    for (int b = 0; b < nbk; b += 4) {
+        Q8W_STAGE(0, 3, 5, 7, 0, 3)
+        Q8W_STAGE(1, 0, 4, 6, 1, 0)
+        Q8W_STAGE(2, 1, 5, 7, 2, 1)
+        Q8W_STAGE(3, 2, 4, 6, 3, 2)
+    }
+#undef Q8W_STAGE
+    q8w_scale(&sums[(nbk - 1) & 3], &pb[nbk - 1], dx[nbk - 1], acc);
+    transpose16_ps(acc); /* acc[c] lane i: activation row c, weight row i */
+    for (int c = 0; c < nc; c++) {
+        float *o = s + (size_t)c * ld;
+        _mm512_storeu_ps(o, add ? _mm512_add_ps(acc[c], _mm512_loadu_ps(o)) : acc[c]);
+    }
+}
+
+/* Rows [0, nr16) of a Q8_0 prefill (nr16 a multiple of 16, ny >= 1). */
+VNNI_FN __attribute__((noinline)) static void q8w_gemm(int64_t n, const uint8_t *x, size_t xs, int nr16,
+                                                       const uint8_t *y, size_t ys, int ny, float *s, size_t ld)
+{
+    const int nb = (int)(n / 32);
+    q0x_config();
+    struct q8w_blk pk[Q8W_G * Q8W_KC] __attribute__((aligned(64)));
+    float dx[Q8W_KC][16] __attribute__((aligned(64)));
+    const __m512i rowoff = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                              _mm512_set1_epi32((int)xs));
+    for (int j0 = 0; j0 < ny; j0 += Q0G_ACT_CHUNK) {
+        const int na = ny - j0 < Q0G_ACT_CHUNK ? ny - j0 : Q0G_ACT_CHUNK;
+        const int ng = (na + Q0X_M - 1) / Q0X_M;
+        for (int b0 = 0; b0 < nb; b0 += Q8W_KC) {
+            const int nbk = nb - b0 < Q8W_KC ? nb - b0 : Q8W_KC;
+            q8w_pack_acts(y + (size_t)j0 * ys, ys, na, b0, nbk, pk);
+            for (int r = 0; r < nr16; r += 16) {
+                const uint8_t *xr = x + (size_t)r * xs;
+                for (int b = 0; b < nbk; b++) {
+                    const __m512i d32 = _mm512_i32gather_epi32(rowoff, (const void *)(xr + (size_t)(b0 + b) * Q8_0_BYTES), 1);
+                    _mm512_store_ps(dx[b], _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d32)));
+                }
+                for (int g = 0; g < ng; g++) {
+                    const int nc = na - g * Q0X_M < Q0X_M ? na - g * Q0X_M : Q0X_M;
+                    q8w_tile(xr, xs, b0, nbk, &pk[g * Q8W_KC], (const float(*)[16])dx,
+                             s + (size_t)(j0 + g * Q0X_M) * ld + r, ld, b0 > 0, nc);
+                }
+            }
+        }
+    }
+    amx_release();
+}
+
 VNNI_FN __attribute__((noinline)) static void q4_gemm_tiles(int64_t n, const uint8_t *x, size_t xs, int nr,
                                                             const uint8_t *y, size_t ys, int ny, float *s, size_t ld)
 {
@@ -1040,10 +1197,15 @@ GFNI_FN static void gemm_q4_0_q8_0_amx(int64_t n, const void *restrict vx, size_
 VNNI_FN static void gemm_q8_0_q8_0_amx(int64_t n, const void *restrict vx, size_t xs, int nr,
                                        const void *restrict vy, size_t ys, int ny, float *restrict s, size_t ld)
 {
-    if (ny >= Q0X_MIN_NY)
-        q8_gemm_amx(n, vx, xs, nr, vy, ys, ny, s, ld);
-    else
+    if (ny < Q0X_MIN_NY) {
         q0_gemm(n, vx, xs, nr, vy, ys, ny, s, ld, 0);
+        return;
+    }
+    const int nr16 = nr & ~15;
+    if (nr16)
+        q8w_gemm(n, vx, xs, nr16, vy, ys, ny, s, ld);
+    if (nr > nr16) /* the last rows: the VNNI tiles (q0_gemm_tiles without whole 16-row groups) */
+        q8_gemm_amx(n, (const uint8_t *)vx + (size_t)nr16 * xs, xs, nr - nr16, vy, ys, ny, s + nr16, ld);
 }
 
 VNNI_FN static void dot_q4_0_q8_0_vnni(int64_t n, const void *restrict x, const void *restrict y,

@@ -570,11 +570,13 @@ static void gemm_weights(int kind, int t, uint8_t *x, int64_t n, uint64_t *s)
  * (ld = nr + 3) stays untouched. Returns 1 when the type has a gemm kernel. */
 /* Kernels whose gemm results must equal the tested ones bit for bit, for
  * the types of same_bits_type (the AMX int8 tiles against the VNNI tiles
- * whose panels and float step they share); NULL: no such check. */
+ * whose panels and float step they share; not Q8_0, whose AMX kernel
+ * reads the weights in place and scales in its own order); NULL: no such
+ * check. */
 static const struct quant_kernels *same_bits;
 static bool same_bits_type(int t)
 {
-    return t == QT_Q4_0 || t == QT_Q8_0 || t == QT_Q4_K || t == QT_Q5_K || t == QT_Q6_K;
+    return t == QT_Q4_0 || t == QT_Q4_K || t == QT_Q5_K || t == QT_Q6_K;
 }
 
 static int check_gemm_case(const struct quant_kernels *fast, const struct quant_kernels *ref, int t, int64_t n,
