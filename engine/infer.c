@@ -722,8 +722,11 @@ static void forward_worker(void *arg, int ith, int nth)
         int64_t hb, he;
         opmark(c, ith, REGION_OP_SWIGLU, l);
         pool_split((int64_t)n * hp->n_ff, ith, nth, ROW_GRAIN, &hb, &he);
-        for (int64_t i = hb; i < he; i++)
-            c->gate[i] = silu(c->gate[i]) * c->up[i];
+        if (c->k.swiglu && he > hb)
+            c->k.swiglu(c->gate + hb, c->up + hb, he - hb);
+        else
+            for (int64_t i = hb; i < he; i++)
+                c->gate[i] = silu(c->gate[i]) * c->up[i];
         barrier(c, ith);
 
         qstate_reset(&st);

@@ -161,6 +161,10 @@ typedef void (*quant_f16_round_fn)(const float *x, float scale, float *y, int n)
  * s[j] = exp(s[j] * scale - m) for j < n (n >= 1; within 2 ulp of expf,
  * 0 below -87.3 where expf is subnormal); returns their sum. */
 typedef double (*quant_attn_exp_fn)(float *s, int n, float scale);
+/* The FFN's gate: g[i] = silu(g[i]) * u[i] for i < n, silu(x) = x / (1 +
+ * exp(-x)) with exp within 2 ulp of expf (0 below -87.3), the division
+ * exact to rounding. */
+typedef void (*quant_swiglu_fn)(float *restrict g, const float *restrict u, int64_t n);
 
 /* A deterministic random stream for making data (xoshiro256** seeded
  * through splitmix64; quant_random.c). The bytes depend only on the seed. */
@@ -246,6 +250,7 @@ struct quant_kernels {
     quant_attn_pv_fn attn_pv_f16;
     quant_f16_round_fn f16_round;      /* NULL with the reference kernels, like the two above */
     quant_attn_exp_fn attn_exp;        /* NULL: expf in the engine's loop */
+    quant_swiglu_fn swiglu;            /* NULL: the engine's loop over expf */
     const char *attn_variant;          /* "ref" (the scalar loops), "avx2", "avx512" */
 };
 

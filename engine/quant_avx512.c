@@ -1172,9 +1172,28 @@ V512_FN static double attn_exp(float *s, int n, float scale)
     return _mm512_reduce_add_pd(_mm512_add_pd(sum0, sum1));
 }
 
+/* silu(g) * u with one exp of a non-positive argument: e = exp(-|x|);
+ * silu(x) = x / (1 + e) for x >= 0 and x * e / (1 + e) below (the same
+ * value, without exp overflowing for large negative x). The scalar loop
+ * took 6% of a 1.1B prefill (libm expf per value). */
+V512_FN static void swiglu(float *restrict g, const float *restrict u, int64_t n)
+{
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = mask_from((int)(n - i < 16 ? n - i : 16));
+        const __m512 x = _mm512_maskz_loadu_ps(m, g + i);
+        const __m512 e = exp_neg16(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(x)));
+        const __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
+        const __m512 num = _mm512_mask_mul_ps(x, neg, x, e);
+        const __m512 y = _mm512_mul_ps(_mm512_div_ps(num, _mm512_add_ps(one, e)), _mm512_maskz_loadu_ps(m, u + i));
+        _mm512_mask_storeu_ps(g + i, m, y);
+    }
+}
+
 void quant_avx512_fill(struct quant_kernels *k, const struct cpu_features *f)
 {
     k->attn_exp = attn_exp;
+    k->swiglu = swiglu;
     k->attn_kq_f16 = attn_kq_f16;
     k->attn_pv_f16 = attn_pv_f16;
     k->f16_round = f16_round;

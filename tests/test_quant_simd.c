@@ -981,6 +981,46 @@ START_TEST(test_attn)
                           want_sum);
         }
     }
+    /* the FFN gate: silu(g) * u within 4 ulp of the double-precision
+     * value (2 of them exp's), tiny where exp is below float's range,
+     * NaN for NaN, nothing written past n */
+    ck_assert(ref.swiglu == NULL);
+    ck_assert((fast.swiglu != NULL) == (variants[_i].isa == QISA_AVX512)); /* AVX2 keeps the engine's loop */
+    if (fast.swiglu) {
+        static const float special[] = { 0.0f, -0.0f, 1e-30f, -1e-30f, 1.0f, -1.0f, 87.0f, -87.0f, 88.0f, -88.0f,
+                                         100.0f, -100.0f, 1e30f, -1e30f, 3.4e38f, -3.4e38f };
+        const int ns_[] = { 1, 15, 16, 17, 100, 257 };
+        float g[258], u[258], g0[258];
+        uint64_t es = 11;
+        for (size_t k = 0; k < sizeof ns_ / sizeof ns_[0]; k++) {
+            const int len = ns_[k];
+            for (int i = 0; i < len; i++) {
+                g[i] = i < (int)(sizeof special / sizeof special[0]) && k == 5 ? special[i] : 24.0f * rng_unif(&es);
+                u[i] = 2.0f * rng_unif(&es);
+            }
+            if (k == 4)
+                g[7] = NAN;
+            g[len] = 42.0f;
+            memcpy(g0, g, sizeof g);
+            fast.swiglu(g, u, len);
+            ck_assert(g[len] == 42.0f);
+            for (int i = 0; i < len; i++) {
+                const double x = g0[i], want = x / (1.0 + exp(-x)) * (double)u[i];
+                if (isnan(x)) {
+                    ck_assert_msg(isnan(g[i]), "%s swiglu(NaN) = %.9g", variants[_i].label, (double)g[i]);
+                    continue;
+                }
+                if (fabs(want) > FLT_MAX) { /* the product overflows float */
+                    ck_assert_msg(isinf(g[i]) && (g[i] > 0) == (want > 0), "%s swiglu(%.9g, %.9g) = %.9g, want inf",
+                                  variants[_i].label, x, (double)u[i], (double)g[i]);
+                    continue;
+                }
+                ck_assert_msg(fabs((double)g[i] - want) <= 4 * 1.1920929e-7 * fabs(want) + 1e-35,
+                              "%s swiglu(%.9g, %.9g) = %.9g, want %.9g", variants[_i].label, x, (double)u[i],
+                              (double)g[i], want);
+            }
+        }
+    }
     static const int hds[] = { 1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 48, 63, 64, 65, 80, 96, 112, 128, 130 };
     static const int ns[] = { 0, 1, 3, 4, 5, 7, 8, 9, 33 };
     uint64_t sd = 0x5eed0000u + (uint64_t)_i;
