@@ -333,7 +333,7 @@ uint64_t infer_decode_bytes(const struct infer *c)
 
 /* ---- ops. Each runs on all threads; the caller places barriers. ---- */
 
-static void rmsnorm_row(const float *x, const float *w, float *y, int n, float eps)
+static void rmsnorm_scalar(const float *x, const float *w, float *y, int n, float eps)
 {
     double sum = 0.0;
     for (int i = 0; i < n; i++)
@@ -342,6 +342,11 @@ static void rmsnorm_row(const float *x, const float *w, float *y, int n, float e
     const float scale = 1.0f / sqrtf(mean + eps);
     for (int i = 0; i < n; i++)
         y[i] = (x[i] * scale) * w[i];
+}
+
+static void rmsnorm_row(const struct infer *c, const float *x, const float *w, float *y, int n, float eps)
+{
+    (c->k.rmsnorm ? c->k.rmsnorm : rmsnorm_scalar)(x, w, y, n, eps);
 }
 
 /* Per-thread operation marker (region.h); one branch when no one listens. */
@@ -675,7 +680,7 @@ static void forward_worker(void *arg, int ith, int nth)
 
         opmark(c, ith, REGION_OP_ATTN_NORM, l);
         for (int64_t t = b; t < e; t++)
-            rmsnorm_row(c->x + (size_t)t * ne, L->attn_norm, c->xb + (size_t)t * ne, ne, hp->rms_eps);
+            rmsnorm_row(c, c->x + (size_t)t * ne, L->attn_norm, c->xb + (size_t)t * ne, ne, hp->rms_eps);
         barrier(c, ith);
 
         qstate_reset(&st);
@@ -707,7 +712,7 @@ static void forward_worker(void *arg, int ith, int nth)
             const float *d = c->tmp + (size_t)t * ne;
             for (int i = 0; i < ne; i++)
                 x[i] += d[i];
-            rmsnorm_row(x, L->ffn_norm, c->xb + (size_t)t * ne, ne, hp->rms_eps);
+            rmsnorm_row(c, x, L->ffn_norm, c->xb + (size_t)t * ne, ne, hp->rms_eps);
         }
         barrier(c, ith);
 
@@ -754,7 +759,7 @@ static void forward_worker(void *arg, int ith, int nth)
     split_rows(rows, ith, nth, &ob, &oe);
     for (int64_t t = ob; t < oe; t++) {
         int src = p->out_rows ? p->out_rows[t] : first + (int)t;
-        rmsnorm_row(c->x + (size_t)src * ne, m->output_norm, c->xb + (size_t)t * ne, ne, hp->rms_eps);
+        rmsnorm_row(c, c->x + (size_t)src * ne, m->output_norm, c->xb + (size_t)t * ne, ne, hp->rms_eps);
     }
     barrier(c, ith);
     qstate_reset(&st);

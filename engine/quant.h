@@ -165,6 +165,9 @@ typedef double (*quant_attn_exp_fn)(float *s, int n, float scale);
  * exp(-x)) with exp within 2 ulp of expf (0 below -87.3), the division
  * exact to rounding. */
 typedef void (*quant_swiglu_fn)(float *restrict g, const float *restrict u, int64_t n);
+/* RMS norm of one row: y[i] = (x[i] * s) * w[i], s = 1 / sqrtf(mean + eps)
+ * with mean the float of the double sum of x[i]^2 over n (any order) / n. */
+typedef void (*quant_rmsnorm_fn)(const float *x, const float *w, float *y, int n, float eps);
 
 /* A deterministic random stream for making data (xoshiro256** seeded
  * through splitmix64; quant_random.c). The bytes depend only on the seed. */
@@ -251,6 +254,7 @@ struct quant_kernels {
     quant_f16_round_fn f16_round;      /* NULL with the reference kernels, like the two above */
     quant_attn_exp_fn attn_exp;        /* NULL: expf in the engine's loop */
     quant_swiglu_fn swiglu;            /* NULL: the engine's loop over expf */
+    quant_rmsnorm_fn rmsnorm;          /* NULL: the engine's scalar loop */
     const char *attn_variant;          /* "ref" (the scalar loops), "avx2", "avx512" */
 };
 

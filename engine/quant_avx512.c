@@ -1190,10 +1190,41 @@ V512_FN static void swiglu(float *restrict g, const float *restrict u, int64_t n
     }
 }
 
+/* The sum of squares in double (products of floats are exact there) over
+ * 4 x 8 lanes instead of one chain of dependent adds: the scalar loop took
+ * 2.6% of a 1.1B prefill. */
+V512_FN static void rmsnorm(const float *x, const float *w, float *y, int n, float eps)
+{
+    __m512d s0 = _mm512_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+    int i = 0;
+    for (; i + 32 <= n; i += 32) {
+        const __m512d a = _mm512_cvtps_pd(_mm256_loadu_ps(x + i)), b = _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 8));
+        const __m512d c = _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 16)), d = _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 24));
+        s0 = _mm512_fmadd_pd(a, a, s0);
+        s1 = _mm512_fmadd_pd(b, b, s1);
+        s2 = _mm512_fmadd_pd(c, c, s2);
+        s3 = _mm512_fmadd_pd(d, d, s3);
+    }
+    for (; i < n; i += 8) {
+        const __mmask8 m = (__mmask8)(n - i >= 8 ? 0xff : (1u << (n - i)) - 1);
+        const __m512d a = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, x + i));
+        s0 = _mm512_fmadd_pd(a, a, s0);
+    }
+    const double sum = _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(s0, s1), _mm512_add_pd(s2, s3)));
+    const float mean = (float)(sum / n);
+    const __m512 sc = _mm512_set1_ps(1.0f / sqrtf(mean + eps));
+    for (i = 0; i < n; i += 16) {
+        const __mmask16 m = mask_from(n - i);
+        const __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), sc), _mm512_maskz_loadu_ps(m, w + i));
+        _mm512_mask_storeu_ps(y + i, m, v);
+    }
+}
+
 void quant_avx512_fill(struct quant_kernels *k, const struct cpu_features *f)
 {
     k->attn_exp = attn_exp;
     k->swiglu = swiglu;
+    k->rmsnorm = rmsnorm;
     k->attn_kq_f16 = attn_kq_f16;
     k->attn_pv_f16 = attn_pv_f16;
     k->f16_round = f16_round;

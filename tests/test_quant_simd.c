@@ -1021,6 +1021,35 @@ START_TEST(test_attn)
             }
         }
     }
+    /* RMS norm: the engine's scalar loop's result within 2 ulp (the double
+     * sum in another order may round the float mean differently), nothing
+     * written past n */
+    ck_assert(ref.rmsnorm == NULL);
+    ck_assert((fast.rmsnorm != NULL) == (variants[_i].isa == QISA_AVX512));
+    if (fast.rmsnorm) {
+        const int ns_[] = { 1, 7, 8, 9, 31, 32, 33, 100, 768, 2048, 2049 };
+        static float x[2050], w[2050], y[2050];
+        uint64_t es = 13;
+        for (size_t k = 0; k < sizeof ns_ / sizeof ns_[0]; k++) {
+            const int len = ns_[k];
+            for (int i = 0; i < len; i++) {
+                x[i] = (k % 3 == 0 ? 1e-3f : k % 3 == 1 ? 1.0f : 1e3f) * rng_unif(&es);
+                w[i] = 1.0f + rng_unif(&es);
+            }
+            y[len] = 42.0f;
+            fast.rmsnorm(x, w, y, len, 1e-5f);
+            ck_assert(y[len] == 42.0f);
+            double sum = 0;
+            for (int i = 0; i < len; i++)
+                sum += (double)x[i] * x[i];
+            const float sc = 1.0f / sqrtf((float)(sum / len) + 1e-5f);
+            for (int i = 0; i < len; i++) {
+                const float want = (x[i] * sc) * w[i];
+                ck_assert_msg(fabsf(y[i] - want) <= 2.5f * 1.1920929e-7f * fabsf(want), "%s rmsnorm n=%d [%d] %.9g want %.9g",
+                              variants[_i].label, len, i, (double)y[i], (double)want);
+            }
+        }
+    }
     static const int hds[] = { 1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 48, 63, 64, 65, 80, 96, 112, 128, 130 };
     static const int ns[] = { 0, 1, 3, 4, 5, 7, 8, 9, 33 };
     uint64_t sd = 0x5eed0000u + (uint64_t)_i;
