@@ -319,9 +319,8 @@ int infer_pos(const struct infer *c) { return c->pos; }
 int infer_n_ctx(const struct infer *c) { return c->n_ctx; }
 void infer_reset(struct infer *c) { c->pos = 0; }
 const struct quant_kernels *infer_kernels(const struct infer *c) { return &c->k; }
-
-void infer_set_small_pages(struct infer *c, bool on) { c->o.small_pages = on; }
 struct pool *infer_pool(const struct infer *c) { return c->pool; }
+void infer_set_small_pages(struct infer *c, bool on) { c->o.small_pages = on; }
 
 uint64_t infer_decode_bytes(const struct infer *c)
 {

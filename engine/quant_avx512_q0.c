@@ -1131,12 +1131,6 @@ VNNI_FN __attribute__((noinline)) static void q4_gemm_amx(int64_t n, const uint8
     q0_gemm_tiles(n, x, xs, nr, y, ys, ny, s, ld, 1, 1);
 }
 
-VNNI_FN __attribute__((noinline)) static void q8_gemm_amx(int64_t n, const uint8_t *x, size_t xs, int nr,
-                                                          const uint8_t *y, size_t ys, int ny, float *s, size_t ld)
-{
-    q0_gemm_tiles(n, x, xs, nr, y, ys, ny, s, ld, 0, 1);
-}
-
 /* Q4_0 (without VBMI/GFNI) and Q8_0: prefill through the tiles, decode on
  * the row kernel (see the note at q4_rows4 on why Q8_0 has no multi-row
  * decode kernel). */
@@ -1204,8 +1198,8 @@ VNNI_FN static void gemm_q8_0_q8_0_amx(int64_t n, const void *restrict vx, size_
     const int nr16 = nr & ~15;
     if (nr16)
         q8w_gemm(n, vx, xs, nr16, vy, ys, ny, s, ld);
-    if (nr > nr16) /* the last rows: the VNNI tiles (q0_gemm_tiles without whole 16-row groups) */
-        q8_gemm_amx(n, (const uint8_t *)vx + (size_t)nr16 * xs, xs, nr - nr16, vy, ys, ny, s + nr16, ld);
+    if (nr > nr16) /* the last rows: the VNNI tiles (no whole 16-row group, so no tile work) */
+        q8_gemm_tiles(n, (const uint8_t *)vx + (size_t)nr16 * xs, xs, nr - nr16, vy, ys, ny, s + nr16, ld);
 }
 
 VNNI_FN static void dot_q4_0_q8_0_vnni(int64_t n, const void *restrict x, const void *restrict y,
