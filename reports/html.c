@@ -56,7 +56,8 @@ static const char style[] =
     "figcaption{font-size:.88em;color:#444}.warn{color:#9a3412}\n";
 
 /* Records what a headless browser cannot otherwise tell us: did every image
- * decode, and did anything fail. */
+ * decode, are the plots and inline SVG drawings (the profile's flame graph)
+ * laid out with a size, and did anything fail. */
 static const char check_script[] =
     "(function(){var errs=[];\n"
     "function note(s){errs.push(String(s).slice(0,200));}\n"
@@ -70,12 +71,15 @@ static const char check_script[] =
     "function vis(e){var r=e.getBoundingClientRect(),s=getComputedStyle(e);"
     "return r.width>40&&r.height>10&&s.display!=='none'&&s.visibility!=='hidden'&&parseFloat(s.opacity)>0;}\n"
     "var pv=0;for(var i=0;i<im.length;i++)if(vis(im[i]))pv++;\n"
+    "var sv=document.querySelectorAll('svg'),svv=0,sr=0;for(var i=0;i<sv.length;i++)if(vis(sv[i])){svv++;"
+    "var rs=sv[i].querySelectorAll('rect');for(var j=0;j<rs.length;j++)if(rs[j].getBoundingClientRect().width>0)sr++;}\n"
     "var cl=document.querySelectorAll('#conclusions li'),cv=0;for(var i=0;i<cl.length;i++)if(vis(cl[i]))cv++;\n"
     "function top(q){var e=document.querySelector(q);return e?e.getBoundingClientRect().top+window.scrollY:-1;}\n"
     "var tc=top('#conclusions'),tp=top('#plots'),tt=top('#tables');"
     "var order=tc>=0&&tt>tc&&(tp<0||(tp>tc&&tt>tp));\n"
     "var b=document.body;b.setAttribute('data-images-total',String(im.length));"
-    "b.setAttribute('data-plots-visible',String(pv));b.setAttribute('data-conclusions',String(cl.length));"
+    "b.setAttribute('data-plots-visible',String(pv));b.setAttribute('data-svgs-visible',String(svv));"
+    "b.setAttribute('data-svg-rects',String(sr));b.setAttribute('data-conclusions',String(cl.length));"
     "b.setAttribute('data-conclusions-visible',String(cv));b.setAttribute('data-order-ok',order?'1':'0');"
     "b.setAttribute('data-images-ok',String(ok));b.setAttribute('data-errors',errs.join(' | '));"
     "b.setAttribute('data-check','done');});})();\n";

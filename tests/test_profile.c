@@ -306,8 +306,9 @@ START_TEST(test_report_dir)
     ck_assert_msg(prof_report_write_dir(dir, p, p, err, sizeof err) == 0, "%s", err);
     char path[1200];
     size_t len;
-    snprintf(path, sizeof path, "%s/report.html", dir);
-    char *html = tu_read_file(path, &len);
+    char path_html[1200];
+    snprintf(path_html, sizeof path_html, "%s/report.html", dir);
+    char *html = tu_read_file(path_html, &len);
     ck_assert_ptr_nonnull(html);
     ck_assert_ptr_nonnull(strstr(html, "id=\"conclusions\""));
     ck_assert_ptr_nonnull(strstr(html, "<svg"));           /* the flame graph, inline */
@@ -322,6 +323,19 @@ START_TEST(test_report_dir)
     char *png = tu_read_file(path, &len);
     if (png)
         ck_assert_ptr_nonnull(strstr(html, "data:image/png;base64,"));
+    /* In a browser: the roofline image decodes, the flame graph is drawn
+     * with its frames, and nothing on the page failed. */
+    char body[2048];
+    if (tu_chromium_body(path_html, body, sizeof body)) {
+        ck_assert_msg(strstr(body, "data-check=\"done\""), "the page's check did not run: %s", body);
+        ck_assert_int_eq(tu_body_attr_int(body, "data-images-total"), png ? 1 : 0);
+        ck_assert_int_eq(tu_body_attr_int(body, "data-images-ok"), png ? 1 : 0);
+        ck_assert_int_eq(tu_body_attr_int(body, "data-plots-visible"), png ? 1 : 0);
+        ck_assert_int_ge(tu_body_attr_int(body, "data-svgs-visible"), 1);
+        /* step, 2 layers, their ops and threads: far more than 10 frames */
+        ck_assert_int_gt(tu_body_attr_int(body, "data-svg-rects"), 10);
+        ck_assert_msg(strstr(body, "data-errors=\"\""), "errors on the page: %s", body);
+    }
     free(png);
     free(gp);
     free(html);

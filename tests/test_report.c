@@ -355,39 +355,6 @@ static bool has_stem(char stems[][96], int n, const char *want)
     return false;
 }
 
-/* chromium --dump-dom of a page: the <body ...> tag's attributes. Returns
- * false (with the reason printed) when chromium is not installed. */
-static bool chromium_body(const char *html_path, char *body, size_t len)
-{
-    const char *bin = access("/usr/bin/chromium", X_OK) == 0 ? "/usr/bin/chromium" : NULL;
-    if (!bin) {
-        tu_skip("chromium", "chromium not installed (scripts/install-deps.sh installs it): HTML check skipped");
-        return false;
-    }
-    char abs[1024], cmd[4096];
-    ck_assert_ptr_nonnull(realpath(html_path, abs));
-    const char *profile = tu_tmpdir();
-    snprintf(cmd, sizeof cmd,
-             "timeout 60 %s --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
-             "--disable-background-networking --disable-component-update --disable-sync --disable-dev-shm-usage "
-             "--user-data-dir=%s --dump-dom 'file://%s' 2>/dev/null | grep -o '<body[^>]*>'",
-             bin, profile, abs);
-    int rc = tu_run(cmd, body, len, NULL, 0);
-    ck_assert_msg(rc == 0, "chromium --dump-dom failed (exit %d)", rc);
-    char rm[1200];
-    snprintf(rm, sizeof rm, "rm -rf '%s'", profile);
-    tu_run(rm, NULL, 0, NULL, 0);
-    return true;
-}
-
-static int body_attr_int(const char *body, const char *attr)
-{
-    char key[64];
-    snprintf(key, sizeof key, "%s=\"", attr);
-    const char *p = strstr(body, key);
-    return p ? atoi(p + strlen(key)) : -1;
-}
-
 START_TEST(test_full_report)
 {
     const char *dir = tu_tmpdir();
@@ -461,17 +428,17 @@ START_TEST(test_full_report)
     ck_assert_ptr_null(strstr(html, "src=\"file"));
     free(html);
     char body[1024];
-    if (chromium_body(html_path, body, sizeof body)) {
+    if (tu_chromium_body(html_path, body, sizeof body)) {
         ck_assert_msg(strstr(body, "data-check=\"done\""), "the page's check did not run: %s", body);
-        ck_assert_int_eq(body_attr_int(body, "data-images-total"), n);
-        ck_assert_int_eq(body_attr_int(body, "data-images-ok"), n);
+        ck_assert_int_eq(tu_body_attr_int(body, "data-images-total"), n);
+        ck_assert_int_eq(tu_body_attr_int(body, "data-images-ok"), n);
         ck_assert_msg(strstr(body, "data-errors=\"\""), "errors on the page: %s", body);
         /* every plot and every conclusion laid out with a size, conclusions
          * before plots before tables */
-        ck_assert_int_eq(body_attr_int(body, "data-plots-visible"), n);
-        ck_assert_int_eq(body_attr_int(body, "data-conclusions"), 3);
-        ck_assert_int_eq(body_attr_int(body, "data-conclusions-visible"), 3);
-        ck_assert_int_eq(body_attr_int(body, "data-order-ok"), 1);
+        ck_assert_int_eq(tu_body_attr_int(body, "data-plots-visible"), n);
+        ck_assert_int_eq(tu_body_attr_int(body, "data-conclusions"), 3);
+        ck_assert_int_eq(tu_body_attr_int(body, "data-conclusions-visible"), 3);
+        ck_assert_int_eq(tu_body_attr_int(body, "data-order-ok"), 1);
     }
 }
 END_TEST
@@ -563,10 +530,10 @@ START_TEST(test_html_check_detects_failures)
     html_end(f);
     fclose(f);
     char body[2048];
-    if (!chromium_body(path, body, sizeof body))
+    if (!tu_chromium_body(path, body, sizeof body))
         return;
-    ck_assert_int_eq(body_attr_int(body, "data-images-total"), 2);
-    ck_assert_int_eq(body_attr_int(body, "data-images-ok"), 0);
+    ck_assert_int_eq(tu_body_attr_int(body, "data-images-total"), 2);
+    ck_assert_int_eq(tu_body_attr_int(body, "data-images-ok"), 0);
     ck_assert_msg(strstr(body, "undefined_function_of_the_test"), "script error not recorded: %s", body);
     ck_assert_msg(strstr(body, "CSP") || strstr(body, "remote"), "blocked remote image not recorded: %s", body);
 }

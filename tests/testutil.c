@@ -355,3 +355,34 @@ bool tu_skip_explained(const char *category, char *why, size_t why_len)
     snprintf(why, why_len, "'%s' is not a known skip category (tests/testutil.h lists them)", category);
     return false;
 }
+
+bool tu_chromium_body(const char *html_path, char *body, size_t len)
+{
+    const char *bin = "/usr/bin/chromium";
+    if (access(bin, X_OK) != 0) {
+        tu_skip("chromium", "chromium not installed (scripts/install-deps.sh installs it): HTML check skipped");
+        return false;
+    }
+    char abs[PATH_MAX], cmd[4096 + PATH_MAX];
+    ck_assert_ptr_nonnull(realpath(html_path, abs));
+    const char *profile = tu_tmpdir();
+    snprintf(cmd, sizeof cmd,
+             "timeout 60 %s --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+             "--disable-background-networking --disable-component-update --disable-sync --disable-dev-shm-usage "
+             "--user-data-dir=%s --dump-dom 'file://%s' 2>/dev/null | grep -o '<body[^>]*>'",
+             bin, profile, abs);
+    int rc = tu_run(cmd, body, len, NULL, 0);
+    ck_assert_msg(rc == 0, "chromium --dump-dom failed (exit %d)", rc);
+    char rm[1200];
+    snprintf(rm, sizeof rm, "rm -rf '%s'", profile);
+    tu_run(rm, NULL, 0, NULL, 0);
+    return true;
+}
+
+int tu_body_attr_int(const char *body, const char *attr)
+{
+    char key[64];
+    snprintf(key, sizeof key, "%s=\"", attr);
+    const char *p = strstr(body, key);
+    return p ? atoi(p + strlen(key)) : -1;
+}

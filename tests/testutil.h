@@ -28,6 +28,16 @@ const char *tu_ggperf_bin(void);
  * (0..255), or 128+signal when killed by a signal, or -1 on failure. */
 int tu_run(const char *cmd, char *out, size_t out_len, char *err, size_t err_len);
 
+/* Load the HTML page html_path in headless Chromium (--dump-dom) and put the
+ * attributes of its <body> tag, which the page's own check script
+ * (reports/html.c) fills in after load, into body. Returns false, with a
+ * counted skip, when /usr/bin/chromium is not installed; fails the test when
+ * Chromium does not run. */
+bool tu_chromium_body(const char *html_path, char *body, size_t len);
+
+/* The integer value of attribute attr="N" in a tag's text; -1 when absent. */
+int tu_body_attr_int(const char *body, const char *attr);
+
 /* Read a whole file into a malloc'ed buffer; *len gets its size. NULL on error. */
 void *tu_read_file(const char *path, size_t *len);
 
