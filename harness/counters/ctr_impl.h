@@ -1,7 +1,7 @@
 /* ctr_impl — what the counter files (ctr.c, ctr_backends.c, ctr_hw.c,
- * ctr_sw.c, ctr_sched.c) share: the backend interface, the set, its perf
- * groups, its metric definitions and the snapshot layout. Not for use
- * outside harness/counters/ctr*.c.
+ * ctr_sw.c, ctr_sched.c, backend_util.c, sched_tracefs.c) share: the
+ * backend interface, the set, its perf groups, its metric definitions and
+ * the snapshot layout. Not for use outside harness/counters/.
  *
  * A snapshot is a flat array of u64 words; every perf group owns a slice
  * that one read() fills in the kernel's own layout:
