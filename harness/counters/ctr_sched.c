@@ -93,7 +93,7 @@ static void tp_attr(struct perf_event_attr *a, int id)
 bool ctr_sched_available(char *why, size_t why_len)
 {
     int ids[TP_N], offs[TP_N], prev_off;
-    if (tp_lookup(ids, offs, &prev_off, why, why_len) != 0)
+    if (sched_tp_lookup(ids, offs, &prev_off, why, why_len) != 0)
         return false;
     struct perf_event_attr a;
     tp_attr(&a, ids[TP_SWITCH]);
@@ -325,11 +325,11 @@ static int tp_open(struct ctr_set *s, struct ctr_sched **out, char *why, size_t 
     struct ctr_sched *c = calloc(1, sizeof *c);
     if (!c)
         return CTR_ENOMEM;
-    int rc = tp_lookup(c->ids, c->offs, &c->prev_off, why, why_len);
+    int rc = sched_tp_lookup(c->ids, c->offs, &c->prev_off, why, why_len);
     if (rc)
         goto fail;
     int *cpus = NULL;
-    c->ncpu = online_cpus(&cpus);
+    c->ncpu = sched_online_cpus(&cpus);
     if (c->ncpu < 0) {
         rc = CTR_ENOMEM;
         goto fail;
@@ -394,7 +394,7 @@ static int tp_open(struct ctr_set *s, struct ctr_sched **out, char *why, size_t 
                 char what[96];
                 int e = errno;
                 char hint[96];
-                snprintf(what, sizeof what, "perf_event_open(sched:%s, all tasks, cpu %d)", tp_names[t], cpu_ids[k]);
+                snprintf(what, sizeof what, "perf_event_open(sched:%s, all tasks, cpu %d)", sched_tp_names[t], cpu_ids[k]);
                 ctr_perf_hint(hint, sizeof hint, e, false, -1);
                 ctr_reason(why, why_len, what, e, hint);
                 errno = e;
@@ -418,7 +418,7 @@ static int tp_open(struct ctr_set *s, struct ctr_sched **out, char *why, size_t 
                 c->rings[k] = m;
             } else if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, c->fds[k * TP_N + TP_SWITCH]) != 0) {
                 char what[96];
-                snprintf(what, sizeof what, "PERF_EVENT_IOC_SET_OUTPUT(sched:%s, cpu %d)", tp_names[t], cpu_ids[k]);
+                snprintf(what, sizeof what, "PERF_EVENT_IOC_SET_OUTPUT(sched:%s, cpu %d)", sched_tp_names[t], cpu_ids[k]);
                 ctr_reason(why, why_len, what, errno, "");
                 rc = CTR_EUNSUPPORTED;
                 goto fail;

@@ -16,7 +16,7 @@
 #include "harness/counters/ctr_sched_impl.h"
 #include "harness/machine/sysfs.h"
 
-const char *const tp_names[TP_N] = { "sched_switch", "sched_wakeup", "sched_wakeup_new" };
+const char *const sched_tp_names[TP_N] = { "sched_switch", "sched_wakeup", "sched_wakeup_new" };
 static const char *const tp_fields[TP_N] = { "next_pid", "pid", "pid" };
 
 /* ---- tracefs ----------------------------------------------------------- */
@@ -106,7 +106,7 @@ static int read_small(const char *path, char *buf, size_t len)
 }
 
 /* ids and field offsets of the three tracepoints. */
-int tp_lookup(int ids[TP_N], int offs[TP_N], int *prev_off, char *why, size_t why_len)
+int sched_tp_lookup(int ids[TP_N], int offs[TP_N], int *prev_off, char *why, size_t why_len)
 {
     char dir[64];
     int rc = ctr_tracefs_dir(dir, sizeof dir, why, why_len);
@@ -114,7 +114,7 @@ int tp_lookup(int ids[TP_N], int offs[TP_N], int *prev_off, char *why, size_t wh
         return rc;
     for (int i = 0; i < TP_N; i++) {
         char path[160], text[8192];
-        snprintf(path, sizeof path, "%s/events/sched/%s/id", dir, tp_names[i]);
+        snprintf(path, sizeof path, "%s/events/sched/%s/id", dir, sched_tp_names[i]);
         int n = read_small(path, text, sizeof text);
         if (n <= 0) {
             ctr_reason(why, why_len, path, n < 0 ? -n : EIO, "");
@@ -128,7 +128,7 @@ int tp_lookup(int ids[TP_N], int offs[TP_N], int *prev_off, char *why, size_t wh
             return CTR_ECORRUPT;
         }
         ids[i] = (int)id;
-        snprintf(path, sizeof path, "%s/events/sched/%s/format", dir, tp_names[i]);
+        snprintf(path, sizeof path, "%s/events/sched/%s/format", dir, sched_tp_names[i]);
         n = read_small(path, text, sizeof text);
         int size = 0;
         if (n <= 0 || ctr_tp_field(text, tp_fields[i], &offs[i], &size) != 0 || size != 4) {
@@ -144,7 +144,7 @@ int tp_lookup(int ids[TP_N], int offs[TP_N], int *prev_off, char *why, size_t wh
 }
 
 /* Online CPUs from /sys/devices/system/cpu/online ("0-3,6"). */
-int online_cpus(int **out)
+int sched_online_cpus(int **out)
 {
     char text[1024];
     char online[PATH_MAX];

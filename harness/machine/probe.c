@@ -18,7 +18,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-void metric_init(struct metric *m, const char *name, const char *unit, enum metric_source src)
+void probe_metric_init(struct metric *m, const char *name, const char *unit, enum metric_source src)
 {
     memset(m, 0, sizeof *m);
     snprintf(m->name, sizeof m->name, "%s", name);
@@ -27,7 +27,7 @@ void metric_init(struct metric *m, const char *name, const char *unit, enum metr
     m->running_fraction = 1.0;
 }
 
-void metric_fail(struct metric *m, enum metric_status st, const char *fmt, ...)
+void probe_metric_fail(struct metric *m, enum metric_status st, const char *fmt, ...)
 {
     va_list ap;
     m->status = st;
@@ -97,7 +97,7 @@ static void probe_ctxsw(struct probe_info *p, long rounds)
         struct probe_pingpong *pp;
         char err[128];
         if (probe_pingpong_new(&pp, modes[i], p->ctxsw_cpu, err, sizeof err) != 0) {
-            metric_fail(m[i], METRIC_UNSUPPORTED, "%s", err);
+            probe_metric_fail(m[i], METRIC_UNSUPPORTED, "%s", err);
             continue;
         }
         uint64_t warm, best = 0, dt;
@@ -124,11 +124,11 @@ int probe_collect(struct probe_info *p, unsigned flags)
     probe_events(p);
     cpuinfo_caches_get(&p->caches);
 
-    metric_init(&p->peak_copy_gbps, "peak_copy_gbps", "GB/s", METRIC_SRC_DERIVED);
-    metric_init(&p->peak_triad_gbps, "peak_triad_gbps", "GB/s", METRIC_SRC_DERIVED);
+    probe_metric_init(&p->peak_copy_gbps, "peak_copy_gbps", "GB/s", METRIC_SRC_DERIVED);
+    probe_metric_init(&p->peak_triad_gbps, "peak_triad_gbps", "GB/s", METRIC_SRC_DERIVED);
     if (flags & PROBE_NO_BANDWIDTH) {
-        metric_fail(&p->peak_copy_gbps, METRIC_NOT_COUNTED, "skipped (--no-bandwidth)");
-        metric_fail(&p->peak_triad_gbps, METRIC_NOT_COUNTED, "skipped (--no-bandwidth)");
+        probe_metric_fail(&p->peak_copy_gbps, METRIC_NOT_COUNTED, "skipped (--no-bandwidth)");
+        probe_metric_fail(&p->peak_triad_gbps, METRIC_NOT_COUNTED, "skipped (--no-bandwidth)");
     } else {
         struct probe_bw_opts o = { 0 };
         if (flags & PROBE_QUICK) {
@@ -143,8 +143,8 @@ int probe_collect(struct probe_info *p, unsigned flags)
         char err[160];
         int n = probe_bandwidth(&o, p->bw, err, sizeof err);
         if (n < 0) {
-            metric_fail(&p->peak_copy_gbps, METRIC_UNSUPPORTED, "%s", err);
-            metric_fail(&p->peak_triad_gbps, METRIC_UNSUPPORTED, "%s", err);
+            probe_metric_fail(&p->peak_copy_gbps, METRIC_UNSUPPORTED, "%s", err);
+            probe_metric_fail(&p->peak_triad_gbps, METRIC_UNSUPPORTED, "%s", err);
         } else {
             p->n_bw = n;
             for (int i = 0; i < n; i++) {
@@ -156,11 +156,11 @@ int probe_collect(struct probe_info *p, unsigned flags)
         }
     }
 
-    metric_init(&p->ctxsw_futex_ns, "ctxsw_futex_ns", "ns", METRIC_SRC_DERIVED);
-    metric_init(&p->ctxsw_pipe_ns, "ctxsw_pipe_ns", "ns", METRIC_SRC_DERIVED);
+    probe_metric_init(&p->ctxsw_futex_ns, "ctxsw_futex_ns", "ns", METRIC_SRC_DERIVED);
+    probe_metric_init(&p->ctxsw_pipe_ns, "ctxsw_pipe_ns", "ns", METRIC_SRC_DERIVED);
     if (flags & PROBE_NO_CTXSW) {
-        metric_fail(&p->ctxsw_futex_ns, METRIC_NOT_COUNTED, "skipped (--no-ctxsw)");
-        metric_fail(&p->ctxsw_pipe_ns, METRIC_NOT_COUNTED, "skipped (--no-ctxsw)");
+        probe_metric_fail(&p->ctxsw_futex_ns, METRIC_NOT_COUNTED, "skipped (--no-ctxsw)");
+        probe_metric_fail(&p->ctxsw_pipe_ns, METRIC_NOT_COUNTED, "skipped (--no-ctxsw)");
         p->ctxsw_cpu = -1;
     } else {
         probe_ctxsw(p, (flags & PROBE_QUICK) ? 2000 : 50000);

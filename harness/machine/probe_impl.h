@@ -7,10 +7,10 @@
 #include "results/metric.h"
 
 /* m zeroed, then named, with its unit and source; running fraction 1. */
-void metric_init(struct metric *m, const char *name, const char *unit, enum metric_source src);
+void probe_metric_init(struct metric *m, const char *name, const char *unit, enum metric_source src);
 
 /* m not had: status st, value 0, the reason from fmt. */
-void metric_fail(struct metric *m, enum metric_status st, const char *fmt, ...)
+void probe_metric_fail(struct metric *m, enum metric_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 #endif

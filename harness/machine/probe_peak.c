@@ -211,8 +211,8 @@ int probe_bandwidth(const struct probe_bw_opts *opts, struct probe_bw_row *rows,
     for (int i = 0; rc == 0 && i < o.n_threads; i++) {
         struct probe_bw_row *r = &rows[i];
         r->threads = o.threads[i];
-        metric_init(&r->copy_gbps, "copy_gbps", "GB/s", METRIC_SRC_DERIVED);
-        metric_init(&r->triad_gbps, "triad_gbps", "GB/s", METRIC_SRC_DERIVED);
+        probe_metric_init(&r->copy_gbps, "copy_gbps", "GB/s", METRIC_SRC_DERIVED);
+        probe_metric_init(&r->triad_gbps, "triad_gbps", "GB/s", METRIC_SRC_DERIVED);
         sh.reps = o.reps;
         sh.best_ns[0] = sh.best_ns[1] = 0;
         rc = run_threads(&sh, o.threads[i], bw_thread, err, err_len);
@@ -222,9 +222,9 @@ int probe_bandwidth(const struct probe_bw_opts *opts, struct probe_bw_row *rows,
         r->copy_gbps.value = sh.best_ns[0] ? 16.0 * (double)sh.n / (double)sh.best_ns[0] : 0;
         r->triad_gbps.value = sh.best_ns[1] ? 24.0 * (double)sh.n / (double)sh.best_ns[1] : 0;
         if (!sh.best_ns[0])
-            metric_fail(&r->copy_gbps, METRIC_NOT_COUNTED, "no timed repetition");
+            probe_metric_fail(&r->copy_gbps, METRIC_NOT_COUNTED, "no timed repetition");
         if (!sh.best_ns[1])
-            metric_fail(&r->triad_gbps, METRIC_NOT_COUNTED, "no timed repetition");
+            probe_metric_fail(&r->triad_gbps, METRIC_NOT_COUNTED, "no timed repetition");
     }
     for (int i = 0; i < 3; i++)
         munmap(arr[i], bytes);
@@ -374,9 +374,9 @@ int probe_peak_compute(int threads, struct probe_peak *rows, int max, char *err,
         snprintf(r->name, sizeof r->name, "%s", k->name);
         snprintf(r->insn, sizeof r->insn, "%s", k->insn);
         r->threads = threads;
-        metric_init(&r->gflops, k->name, "GFLOP/s", METRIC_SRC_DERIVED);
+        probe_metric_init(&r->gflops, k->name, "GFLOP/s", METRIC_SRC_DERIVED);
         if (!k->have()) {
-            metric_fail(&r->gflops, METRIC_UNSUPPORTED, "this CPU (or valgrind's view of it) lacks %s", k->insn);
+            probe_metric_fail(&r->gflops, METRIC_UNSUPPORTED, "this CPU (or valgrind's view of it) lacks %s", k->insn);
             continue;
         }
         /* Size one run to ~20 ms on one thread, then keep the best of 5. */
@@ -473,7 +473,7 @@ static void *read_thread(void *arg)
 
 int probe_read_bandwidth(uint64_t bytes, int threads, int reps, struct metric *gbps, char *err, size_t err_len)
 {
-    metric_init(gbps, "read_gbps", "GB/s", METRIC_SRC_DERIVED);
+    probe_metric_init(gbps, "read_gbps", "GB/s", METRIC_SRC_DERIVED);
     if (threads < 1 || threads > 256 || bytes < 4096) {
         err_set(err, err_len, "read bandwidth: bad arguments (threads %d, %" PRIu64 " bytes)", threads, bytes);
         return CTR_EINVAL;
@@ -484,7 +484,7 @@ int probe_read_bandwidth(uint64_t bytes, int threads, int reps, struct metric *g
     uint64_t *a = mmap(NULL, n * 8, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (a == MAP_FAILED) {
         err_set(err, err_len, "read bandwidth: cannot map %" PRIu64 " bytes: %s", bytes, strerror(errno));
-        metric_fail(gbps, METRIC_UNSUPPORTED, "cannot map the array");
+        probe_metric_fail(gbps, METRIC_UNSUPPORTED, "cannot map the array");
         return CTR_ENOMEM;
     }
     (void)madvise(a, n * 8, MADV_HUGEPAGE);
