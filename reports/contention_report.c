@@ -8,6 +8,7 @@
 
 #include "reports/contention_report.h"
 #include "reports/plot.h"
+#include "results/effect.h"
 #include "results/results.h"
 
 #define CR_LEVEL 0.95
@@ -180,41 +181,26 @@ struct cr_cmp {
     double detectable;                  /* smallest detectable ratio - 1 (relative), INFINITY: none */
 };
 
+/* a against b through the one effect statistic every report uses
+ * (results/effect.h: Hodges-Lehmann on logs with the exact-coverage
+ * interval and the Mann-Whitney p): ratio = a / b. Not ok unless every
+ * value is positive, so that the shift reads as a ratio. */
 static struct cr_cmp cr_compare(const struct results_macc *a, const struct results_macc *b)
 {
     struct cr_cmp c = { 0 };
     if (!a || !b || a->n < 2 || b->n < 2)
         return c;
-    double *la = malloc(a->n * sizeof *la), *lb = malloc(b->n * sizeof *lb);
-    if (!la || !lb) {
-        free(la);
-        free(lb);
+    struct effect e;
+    if (effect_compare(b->v, b->n, a->v, a->n, CR_LEVEL, 0.05, &e) != EFFECT_OK || !e.ratio)
         return c;
-    }
-    bool pos = true;
-    for (size_t i = 0; i < a->n; i++) {
-        pos = pos && a->v[i] > 0;
-        la[i] = log(a->v[i]);
-    }
-    for (size_t j = 0; j < b->n; j++) {
-        pos = pos && b->v[j] > 0;
-        lb[j] = log(b->v[j]);
-    }
-    struct stats_mwu u;
-    struct stats_shift sh;
-    if (pos && stats_mann_whitney(la, a->n, lb, b->n, STATS_MWU_AUTO, &u) == STATS_OK &&
-        stats_hodges_lehmann(la, a->n, lb, b->n, CR_LEVEL, &sh) == STATS_OK) {
-        c.ok = true;
-        c.n1 = a->n;
-        c.n2 = b->n;
-        c.p = u.p;
-        c.ratio = exp(sh.estimate);
-        c.ratio_lo = exp(sh.ci_lo);
-        c.ratio_hi = exp(sh.ci_hi);
-        c.detectable = 0;   /* filled by the caller's alpha */
-    }
-    free(la);
-    free(lb);
+    c.ok = true;
+    c.n1 = a->n;
+    c.n2 = b->n;
+    c.p = e.p;
+    c.ratio = e.est;
+    c.ratio_lo = e.lo;
+    c.ratio_hi = e.hi;
+    c.detectable = 0;   /* filled by the caller's alpha */
     return c;
 }
 

@@ -311,44 +311,6 @@ static int cmp_dbl(const void *pa, const void *pb)
     return (a > b) - (a < b);
 }
 
-int stats_hodges_lehmann(const double *a, size_t n1, const double *b, size_t n2, double level,
-                         struct stats_shift *out)
-{
-    memset(out, 0, sizeof *out);
-    if (n1 == 0 || n2 == 0)
-        return STATS_EEMPTY;
-    if (!(level > 0 && level < 1))
-        return STATS_EVALUE;
-    for (size_t i = 0; i < n1; i++)
-        if (!isfinite(a[i]))
-            return STATS_EVALUE;
-    for (size_t j = 0; j < n2; j++)
-        if (!isfinite(b[j]))
-            return STATS_EVALUE;
-    size_t m = n1 * n2;
-    double *d = malloc(m * sizeof *d);
-    if (!d)
-        return STATS_ENOMEM;
-    for (size_t i = 0; i < n1; i++)
-        for (size_t j = 0; j < n2; j++)
-            d[i * n2 + j] = a[i] - b[j];
-    qsort(d, m, sizeof *d, cmp_dbl);
-    double z = stats_norm_quantile((1 + level) / 2);
-    double k = floor((double)m / 2 - z * sqrt((double)m * (double)(n1 + n2 + 1) / 12));
-    size_t lo = k < 1 ? 1 : (size_t)k;
-    if (lo > (m + 1) / 2)
-        lo = (m + 1) / 2;
-    out->estimate = stats_median_sorted(d, m);
-    out->lo_rank = lo;
-    out->hi_rank = m + 1 - lo;
-    out->ci_lo = d[lo - 1];
-    out->ci_hi = d[m - lo];
-    out->level = level;
-    out->n_diffs = m;
-    free(d);
-    return STATS_OK;
-}
-
 /* sample standard deviation estimated robustly: 1.4826 x MAD */
 static double robust_sd(const double *x, size_t n)
 {

@@ -96,36 +96,14 @@ int stats_mann_whitney(const double *a, size_t n1, const double *b, size_t n2,
  * is C(n1 + n2, n1)), or NULL when out of memory. */
 double *stats_mwu_null_counts(size_t n1, size_t n2);
 
-/* ---- comparing two samples: how big is the difference, and how big a
- * difference could these samples have shown? (stats_ prefix: used by the
+/* ---- planning: how big a difference could two samples have shown? (the
+ * effect itself is results/effect.h; stats_ prefix: used by the
  * contention study's conclusions, generic) */
 
 /* Inverse of the standard normal CDF: z with P(Z <= z) = p, for p in
  * (0, 1) (NaN outside). Acklam's rational approximation refined by one
  * Halley step with erfc: about 1e-15 relative error. */
 double stats_norm_quantile(double p);
-
-/* The Hodges-Lehmann shift between two samples: the median of the n1 n2
- * differences a_i - b_j (how much larger a tends to be than b), with the
- * confidence interval that inverts the Mann-Whitney test: the differences
- * of 1-based ranks lo_rank and n1 n2 + 1 - lo_rank in sorted order, lo_rank
- * = floor(n1 n2 / 2 - z sqrt(n1 n2 (n1 + n2 + 1) / 12)) with z the normal
- * quantile of (1 + level) / 2 (the large-sample rank; at least 1, where the
- * interval is then the whole range of differences and covers less than
- * level). */
-struct stats_shift {
-    double estimate;
-    double ci_lo, ci_hi;
-    double level;
-    size_t lo_rank, hi_rank;
-    size_t n_diffs;               /* n1 n2 */
-};
-
-/* Fill *out for a[0..n1) against b[0..n2). Inputs are not modified (the
- * differences are malloc'ed). Returns STATS_OK, STATS_EEMPTY, STATS_EVALUE
- * (a non-finite sample or level outside (0, 1)), STATS_ENOMEM. */
-int stats_hodges_lehmann(const double *a, size_t n1, const double *b, size_t n2, double level,
-                         struct stats_shift *out);
 
 /* The smallest shift between the populations of a and b that a two-sided
  * Mann-Whitney test at level alpha would detect with probability power,

@@ -232,37 +232,6 @@ START_TEST(test_norm_quantile)
 }
 END_TEST
 
-START_TEST(test_hodges_lehmann)
-{
-    struct stats_shift s;
-    double a[] = { 1, 2, 3 }, b[] = { 0 };
-    ck_assert_int_eq(stats_hodges_lehmann(a, 3, b, 1, 0.95, &s), STATS_OK);
-    ck_assert_double_eq(s.estimate, 2);   /* median of the differences 1, 2, 3 */
-    ck_assert_uint_eq(s.n_diffs, 3);
-    /* n1 = n2 = 10 at 95%: the differences of ranks 24 and 77 (the U test's
-     * critical value for these sizes is 23) */
-    double x[10], y[10];
-    for (int i = 0; i < 10; i++) {
-        x[i] = 10 + i * 1.5;
-        y[i] = i * 1.5 + (i % 3) * 0.1;
-    }
-    ck_assert_int_eq(stats_hodges_lehmann(x, 10, y, 10, 0.95, &s), STATS_OK);
-    ck_assert_uint_eq(s.lo_rank, 24);
-    ck_assert_uint_eq(s.hi_rank, 77);
-    ck_assert(s.ci_lo <= s.estimate && s.estimate <= s.ci_hi);
-    ck_assert(s.ci_lo < 10 && s.ci_hi > 9.8);
-    ck_assert_double_eq_tol(s.estimate, 9.9, 0.11);
-    /* a pure shift: estimate exact */
-    for (int i = 0; i < 10; i++)
-        x[i] = y[i] + 7;
-    ck_assert_int_eq(stats_hodges_lehmann(x, 10, y, 10, 0.95, &s), STATS_OK);
-    ck_assert_double_eq(s.estimate, 7);
-    ck_assert_int_eq(stats_hodges_lehmann(x, 0, y, 10, 0.95, &s), STATS_EEMPTY);
-    ck_assert_int_eq(stats_hodges_lehmann(x, 10, y, 10, 1.5, &s), STATS_EVALUE);
-    double bad[] = { NAN };
-    ck_assert_int_eq(stats_hodges_lehmann(bad, 1, y, 10, 0.95, &s), STATS_EVALUE);
-}
-END_TEST
 
 START_TEST(test_min_detectable_shift)
 {
@@ -517,7 +486,6 @@ Suite *contention_suite(void)
     tcase_add_loop_test(tc, test_coherence_event_encodings, 0, n_pmu_events());
     tcase_add_test(tc, test_coherence_event_lookup);
     tcase_add_test(tc, test_norm_quantile);
-    tcase_add_test(tc, test_hodges_lehmann);
     tcase_add_test(tc, test_min_detectable_shift);
     tcase_add_test(tc, test_report_verdicts);
     tcase_add_test(tc, test_report_too_few);
