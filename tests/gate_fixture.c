@@ -12,14 +12,14 @@
 
 /* ---- writing results files ------------------------------------------------ */
 
-double uniform(unsigned *state)
+double gfix_uniform(unsigned *state)
 {
     *state = *state * 1103515245u + 12345u;
     return ((*state >> 8) & 0xffff) / 32767.5 - 1.0;
 }
 
 /* A JSON results document at path with the given metrics per repetition. */
-void write_doc(const char *path, const struct fspec *f, const struct mspec *ms, int n_ms)
+void gfix_write_doc(const char *path, const struct fspec *f, const struct mspec *ms, int n_ms)
 {
     static const char *const dflt[] = { "s", "m" };
     const char *const *vals = f->values ? f->values : dflt;
@@ -50,7 +50,7 @@ void write_doc(const char *path, const struct fspec *f, const struct mspec *ms, 
         for (int r = 0; r < f->reps; r++) {
             json_t *metrics = json_array();
             for (int m = 0; m < n_ms; m++) {
-                double x = ms[m].base * (1 + rank) * (1 + ms[m].noise * uniform(&st));
+                double x = ms[m].base * (1 + rank) * (1 + ms[m].noise * gfix_uniform(&st));
                 bool scaled = (!f->scale_only || strcmp(f->scale_only, v) == 0) &&
                               (!f->scale_metric || strcmp(f->scale_metric, ms[m].name) == 0);
                 if (scaled)
@@ -80,19 +80,19 @@ void write_doc(const char *path, const struct fspec *f, const struct mspec *ms, 
     json_decref(doc);
 }
 
-const struct mspec timing[1] = { { "decode_ns", "ns", "time", 1e6, 0.01, "lower", "sample", true, 0 } };
+const struct mspec gfix_timing[1] = { { "decode_ns", "ns", "time", 1e6, 0.01, "lower", "sample", true, 0 } };
 
-char out_buf[1 << 20], err_buf[8192];
+char gfix_out[1 << 20], gfix_err[8192];
 
 /* Run ggperf gate with args; returns the exit status. */
-int gate_cli(const char *args)
+int gfix_gate_cli(const char *args)
 {
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "%s gate %s", tu_ggperf_bin(), args);
-    return tu_run(cmd, out_buf, sizeof out_buf, err_buf, sizeof err_buf);
+    return tu_run(cmd, gfix_out, sizeof gfix_out, gfix_err, sizeof gfix_err);
 }
 
-struct gate_report *compare(const char *base, const char *cur, const struct gate_opts *o)
+struct gate_report *gfix_compare(const char *base, const char *cur, const struct gate_opts *o)
 {
     struct gate_opts d;
     gate_opts_default(&d);
@@ -103,7 +103,7 @@ struct gate_report *compare(const char *base, const char *cur, const struct gate
     return r;
 }
 
-const struct gate_row *find_row(const struct gate_report *r, const char *config, const char *metric)
+const struct gate_row *gfix_find_row(const struct gate_report *r, const char *config, const char *metric)
 {
     for (size_t i = 0; i < r->n_rows; i++)
         if (strcmp(r->rows[i].config, config) == 0 && strcmp(r->rows[i].metric, metric) == 0)
@@ -112,7 +112,7 @@ const struct gate_row *find_row(const struct gate_report *r, const char *config,
     return NULL;
 }
 
-void paths(const char *dir, char *base, char *cur, size_t len)
+void gfix_paths(const char *dir, char *base, char *cur, size_t len)
 {
     snprintf(base, len, "%s/base.json", dir);
     snprintf(cur, len, "%s/cur.json", dir);

@@ -1,8 +1,8 @@
 /* gate_fixture — results files and helpers for the gate suites
- * (test_gate.c, test_gate_stats.c, test_gate_history.c): write_doc writes a
+ * (test_gate.c, test_gate_stats.c, test_gate_history.c): gfix_write_doc writes a
  * JSON results document with declared metric semantics, seeded noise and
- * planted slowdowns; gate_cli runs `ggperf gate` and keeps its output in
- * out_buf / err_buf; compare and find_row drive the library directly.
+ * planted slowdowns; gfix_gate_cli runs `ggperf gate` and keeps its output in
+ * gfix_out / gfix_err; gfix_compare and gfix_find_row drive the library directly.
  * Separate so that each suite can write the same files. Failures abort
  * the calling test (Check asserts). */
 #ifndef GGPERF_TESTS_GATE_FIXTURE_H
@@ -39,27 +39,27 @@ struct fspec {
 };
 
 /* A uniform value in [-1, 1] from a linear congruential state. */
-double uniform(unsigned *state);
+double gfix_uniform(unsigned *state);
 
 /* A JSON results document at path with the given metrics per repetition. */
-void write_doc(const char *path, const struct fspec *f, const struct mspec *ms, int n_ms);
+void gfix_write_doc(const char *path, const struct fspec *f, const struct mspec *ms, int n_ms);
 
 /* One declared, gated sample metric: decode_ns, 1 ms, 1% noise, lower is better. */
-extern const struct mspec timing[1];
+extern const struct mspec gfix_timing[1];
 
 /* The stdout and stderr of the last gate_cli / tu_run that used them. */
-extern char out_buf[1 << 20], err_buf[8192];
+extern char gfix_out[1 << 20], gfix_err[8192];
 
 /* Run ggperf gate with args; returns the exit status. */
-int gate_cli(const char *args);
+int gfix_gate_cli(const char *args);
 
 /* gate_compare_files(base, cur) with o (NULL: the defaults); asserts success. */
-struct gate_report *compare(const char *base, const char *cur, const struct gate_opts *o);
+struct gate_report *gfix_compare(const char *base, const char *cur, const struct gate_opts *o);
 
 /* The row of config and metric in r; asserts there is one. */
-const struct gate_row *find_row(const struct gate_report *r, const char *config, const char *metric);
+const struct gate_row *gfix_find_row(const struct gate_report *r, const char *config, const char *metric);
 
 /* dir/base.json and dir/cur.json into base and cur (len bytes each). */
-void paths(const char *dir, char *base, char *cur, size_t len);
+void gfix_paths(const char *dir, char *base, char *cur, size_t len);
 
 #endif

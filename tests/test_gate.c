@@ -23,40 +23,40 @@
 START_TEST(test_identical_pass)
 {
     char base[256], cur[256], args[700];
-    paths(tu_tmpdir(), base, cur, sizeof base);
+    gfix_paths(tu_tmpdir(), base, cur, sizeof base);
     struct fspec f = { .reps = 20, .scale = 1 };
-    write_doc(base, &f, timing, 1);
+    gfix_write_doc(base, &f, gfix_timing, 1);
     snprintf(args, sizeof args, "--baseline %s --current %s", base, base);
-    ck_assert_int_eq(gate_cli(args), 0);
-    ck_assert_ptr_nonnull(strstr(out_buf, "PASS"));
-    ck_assert_ptr_nonnull(strstr(out_buf, "0 regressed"));
+    ck_assert_int_eq(gfix_gate_cli(args), 0);
+    ck_assert_ptr_nonnull(strstr(gfix_out, "PASS"));
+    ck_assert_ptr_nonnull(strstr(gfix_out, "0 regressed"));
     /* the same figures re-drawn with other noise: still a pass */
     f.seed = 99;
-    write_doc(cur, &f, timing, 1);
+    gfix_write_doc(cur, &f, gfix_timing, 1);
     snprintf(args, sizeof args, "--baseline %s --current %s", base, cur);
-    ck_assert_msg(gate_cli(args) == 0, "%s", out_buf);
+    ck_assert_msg(gfix_gate_cli(args) == 0, "%s", gfix_out);
 }
 END_TEST
 
 START_TEST(test_slowdown_fails)
 {
     char base[256], cur[256], args[700];
-    paths(tu_tmpdir(), base, cur, sizeof base);
+    gfix_paths(tu_tmpdir(), base, cur, sizeof base);
     struct fspec f = { .reps = 20, .scale = 1 };
-    write_doc(base, &f, timing, 1);
+    gfix_write_doc(base, &f, gfix_timing, 1);
     f.scale = 1.10;
     f.seed = 7;
-    write_doc(cur, &f, timing, 1);
+    gfix_write_doc(cur, &f, gfix_timing, 1);
     snprintf(args, sizeof args, "--baseline %s --current %s", base, cur);
-    ck_assert_int_eq(gate_cli(args), 1);
-    ck_assert_ptr_nonnull(strstr(out_buf, "regressed"));
-    ck_assert_ptr_nonnull(strstr(out_buf, "decode_ns"));
-    ck_assert_ptr_nonnull(strstr(out_buf, "statistical (U test, Holm)"));
-    ck_assert_ptr_nonnull(strstr(err_buf, "FAIL"));
+    ck_assert_int_eq(gfix_gate_cli(args), 1);
+    ck_assert_ptr_nonnull(strstr(gfix_out, "regressed"));
+    ck_assert_ptr_nonnull(strstr(gfix_out, "decode_ns"));
+    ck_assert_ptr_nonnull(strstr(gfix_out, "statistical (U test, Holm)"));
+    ck_assert_ptr_nonnull(strstr(gfix_err, "FAIL"));
 
-    struct gate_report *r = compare(base, cur, NULL);
+    struct gate_report *r = gfix_compare(base, cur, NULL);
     ck_assert_uint_eq(r->counts[GATE_REGRESSED], 2);
-    const struct gate_row *row = find_row(r, "size=s", "decode_ns");
+    const struct gate_row *row = gfix_find_row(r, "size=s", "decode_ns");
     ck_assert_int_eq(row->verdict, GATE_REGRESSED);
     ck_assert_int_eq(row->kind, GATE_KIND_TIMING);
     ck_assert(row->p < 0.01);
@@ -72,62 +72,62 @@ START_TEST(test_slowdown_fails)
 
     /* a threshold above the change: significant but small, so unchanged */
     snprintf(args, sizeof args, "--baseline %s --current %s --threshold 15%%", base, cur);
-    ck_assert_int_eq(gate_cli(args), 0);
+    ck_assert_int_eq(gfix_gate_cli(args), 0);
     /* the same 10% faster is an improvement, not a failure */
     snprintf(args, sizeof args, "--baseline %s --current %s", cur, base);
-    ck_assert_int_eq(gate_cli(args), 0);
-    ck_assert_ptr_nonnull(strstr(out_buf, "improved"));
+    ck_assert_int_eq(gfix_gate_cli(args), 0);
+    ck_assert_ptr_nonnull(strstr(gfix_out, "improved"));
 }
 END_TEST
 
 START_TEST(test_throughput_direction)
 {
     char base[256], cur[256], args[700];
-    paths(tu_tmpdir(), base, cur, sizeof base);
+    gfix_paths(tu_tmpdir(), base, cur, sizeof base);
     static const struct mspec tput[] = { { "decode_tps", "tok/s", "derived", 50, 0.01, "higher", "sample", true, 0 } };
     struct fspec f = { .reps = 12, .scale = 1 };
-    write_doc(base, &f, tput, 1);
+    gfix_write_doc(base, &f, tput, 1);
     f.scale = 0.9;
     f.seed = 3;
-    write_doc(cur, &f, tput, 1);
+    gfix_write_doc(cur, &f, tput, 1);
     snprintf(args, sizeof args, "--baseline %s --current %s", base, cur);
-    ck_assert_int_eq(gate_cli(args), 1); /* 10% fewer tokens per second */
+    ck_assert_int_eq(gfix_gate_cli(args), 1); /* 10% fewer tokens per second */
     snprintf(args, sizeof args, "--baseline %s --current %s", cur, base);
-    ck_assert_int_eq(gate_cli(args), 0); /* 11% more: improved */
-    ck_assert_ptr_nonnull(strstr(out_buf, "improved"));
+    ck_assert_int_eq(gfix_gate_cli(args), 0); /* 11% more: improved */
+    ck_assert_ptr_nonnull(strstr(gfix_out, "improved"));
     /* the override list turns the direction round */
     snprintf(args, sizeof args, "--baseline %s --current %s --lower-is-better=decode_tps", cur, base);
-    ck_assert_int_eq(gate_cli(args), 1);
+    ck_assert_int_eq(gfix_gate_cli(args), 1);
 }
 END_TEST
 
 START_TEST(test_too_few_reps_undecided)
 {
     char base[256], cur[256], args[700];
-    paths(tu_tmpdir(), base, cur, sizeof base);
+    gfix_paths(tu_tmpdir(), base, cur, sizeof base);
     struct fspec f = { .reps = 3, .scale = 1 };
-    write_doc(base, &f, timing, 1);
+    gfix_write_doc(base, &f, gfix_timing, 1);
     f.scale = 1.5; /* even a 50% slowdown cannot be shown with 3 vs 3 at alpha 0.01 */
-    write_doc(cur, &f, timing, 1);
+    gfix_write_doc(cur, &f, gfix_timing, 1);
     snprintf(args, sizeof args, "--baseline %s --current %s", base, cur);
-    ck_assert_int_eq(gate_cli(args), 0); /* undecided passes by default: no crying wolf */
-    ck_assert_ptr_nonnull(strstr(out_buf, "undecided"));
-    ck_assert_ptr_nonnull(strstr(out_buf, "too few repetitions"));
-    ck_assert_ptr_null(strstr(out_buf, "❌ regressed"));
+    ck_assert_int_eq(gfix_gate_cli(args), 0); /* undecided passes by default: no crying wolf */
+    ck_assert_ptr_nonnull(strstr(gfix_out, "undecided"));
+    ck_assert_ptr_nonnull(strstr(gfix_out, "too few repetitions"));
+    ck_assert_ptr_null(strstr(gfix_out, "❌ regressed"));
     snprintf(args, sizeof args, "--baseline %s --current %s --undecided=fail", base, cur);
-    ck_assert_int_eq(gate_cli(args), 1);
+    ck_assert_int_eq(gfix_gate_cli(args), 1);
     snprintf(args, sizeof args, "--baseline %s --current %s --inconclusive fail", base, base);
-    ck_assert_int_eq(gate_cli(args), 1); /* identical, but still too few to say */
+    ck_assert_int_eq(gfix_gate_cli(args), 1); /* identical, but still too few to say */
 
-    struct gate_report *r = compare(base, cur, NULL);
-    const struct gate_row *row = find_row(r, "size=m", "decode_ns");
+    struct gate_report *r = gfix_compare(base, cur, NULL);
+    const struct gate_row *row = gfix_find_row(r, "size=m", "decode_ns");
     ck_assert_int_eq(row->verdict, GATE_UNDECIDED);
     ck_assert(fabs(row->min_p - 0.1) < 1e-12);
     gate_report_free(r);
     /* alpha 0.45 makes 3 vs 3 enough: Holm over the two configurations gives 0.2 */
     snprintf(args, sizeof args, "--baseline %s --current %s --alpha 0.45", base, cur);
-    ck_assert_int_eq(gate_cli(args), 1);
-    ck_assert_ptr_nonnull(strstr(out_buf, "❌ regressed"));
+    ck_assert_int_eq(gfix_gate_cli(args), 1);
+    ck_assert_ptr_nonnull(strstr(gfix_out, "❌ regressed"));
 }
 END_TEST
 
@@ -136,14 +136,14 @@ END_TEST
 START_TEST(test_noisy_undecided)
 {
     char base[256], cur[256];
-    paths(tu_tmpdir(), base, cur, sizeof base);
+    gfix_paths(tu_tmpdir(), base, cur, sizeof base);
     static const struct mspec noisy[] = { { "decode_ns", "ns", "time", 1e6, 0.15, "lower", "sample", true, 0 } };
     struct fspec f = { .reps = 8, .scale = 1 };
-    write_doc(base, &f, noisy, 1);
+    gfix_write_doc(base, &f, noisy, 1);
     f.seed = 11;
-    write_doc(cur, &f, noisy, 1);
-    struct gate_report *r = compare(base, cur, NULL);
-    const struct gate_row *row = find_row(r, "size=s", "decode_ns");
+    gfix_write_doc(cur, &f, noisy, 1);
+    struct gate_report *r = gfix_compare(base, cur, NULL);
+    const struct gate_row *row = gfix_find_row(r, "size=s", "decode_ns");
     ck_assert_int_eq(row->verdict, GATE_UNDECIDED);
     ck_assert(row->mde > 0.03);
     ck_assert_ptr_nonnull(strstr(row->note, "detect"));
@@ -155,62 +155,62 @@ END_TEST
 START_TEST(test_deterministic)
 {
     char base[256], cur[256], args[700];
-    paths(tu_tmpdir(), base, cur, sizeof base);
+    gfix_paths(tu_tmpdir(), base, cur, sizeof base);
     static const struct mspec sim[] = { { "instructions", "count", "sim", 1e9, 0, "lower", "count", true, 0 },
                                         { "alloc_count", "count", "sw", 1000, 0, "lower", "count", true, 0 } };
     struct fspec f = { .reps = 1, .scale = 1 };
-    write_doc(base, &f, sim, 2);
+    gfix_write_doc(base, &f, sim, 2);
     f.scale = 1.02;
     f.scale_metric = "instructions";
-    write_doc(cur, &f, sim, 2);
+    gfix_write_doc(cur, &f, sim, 2);
     snprintf(args, sizeof args, "--baseline %s --current %s", base, cur);
-    ck_assert_int_eq(gate_cli(args), 1);
-    ck_assert_ptr_nonnull(strstr(out_buf, "instructions"));
-    ck_assert_ptr_nonnull(strstr(out_buf, "deterministic"));
-    struct gate_report *r = compare(base, cur, NULL);
-    const struct gate_row *row = find_row(r, "size=s", "instructions");
+    ck_assert_int_eq(gfix_gate_cli(args), 1);
+    ck_assert_ptr_nonnull(strstr(gfix_out, "instructions"));
+    ck_assert_ptr_nonnull(strstr(gfix_out, "deterministic"));
+    struct gate_report *r = gfix_compare(base, cur, NULL);
+    const struct gate_row *row = gfix_find_row(r, "size=s", "instructions");
     ck_assert_int_eq(row->verdict, GATE_REGRESSED);
     ck_assert_int_eq(row->kind, GATE_KIND_DETERMINISTIC);
     ck_assert(isnan(row->p));
-    ck_assert_int_eq(find_row(r, "size=s", "alloc_count")->kind, GATE_KIND_DETERMINISTIC);
-    ck_assert_int_eq(find_row(r, "size=s", "alloc_count")->verdict, GATE_UNCHANGED);
+    ck_assert_int_eq(gfix_find_row(r, "size=s", "alloc_count")->kind, GATE_KIND_DETERMINISTIC);
+    ck_assert_int_eq(gfix_find_row(r, "size=s", "alloc_count")->verdict, GATE_UNCHANGED);
     gate_report_free(r);
 
     f.scale = 1.005;
-    write_doc(cur, &f, sim, 2);
-    ck_assert_int_eq(gate_cli(args), 0);
+    gfix_write_doc(cur, &f, sim, 2);
+    ck_assert_int_eq(gfix_gate_cli(args), 0);
     f.scale = 0.98;
-    write_doc(cur, &f, sim, 2);
-    ck_assert_int_eq(gate_cli(args), 0);
-    ck_assert_ptr_nonnull(strstr(out_buf, "improved"));
+    gfix_write_doc(cur, &f, sim, 2);
+    ck_assert_int_eq(gfix_gate_cli(args), 0);
+    ck_assert_ptr_nonnull(strstr(gfix_out, "improved"));
     /* alloc counts up 2% fail as well */
     f.scale = 1.02;
     f.scale_metric = "alloc_count";
-    write_doc(cur, &f, sim, 2);
-    ck_assert_int_eq(gate_cli(args), 1);
-    ck_assert_ptr_nonnull(strstr(out_buf, "alloc_count"));
+    gfix_write_doc(cur, &f, sim, 2);
+    ck_assert_int_eq(gfix_gate_cli(args), 1);
+    ck_assert_ptr_nonnull(strstr(gfix_out, "alloc_count"));
     /* --det-threshold 3% lets a 2% change pass, and so does a threshold for that metric alone */
     snprintf(args, sizeof args, "--baseline %s --current %s --det-threshold 3", base, cur);
-    ck_assert_int_eq(gate_cli(args), 0);
+    ck_assert_int_eq(gfix_gate_cli(args), 0);
     snprintf(args, sizeof args, "--baseline %s --current %s --metric-threshold alloc_count=3%%,x=1", base, cur);
-    ck_assert_int_eq(gate_cli(args), 0);
-    ck_assert_ptr_nonnull(strstr(out_buf, "deterministic, 3%"));
+    ck_assert_int_eq(gfix_gate_cli(args), 0);
+    ck_assert_ptr_nonnull(strstr(gfix_out, "deterministic, 3%"));
     snprintf(args, sizeof args, "--baseline %s --current %s --metric-threshold instructions=3%%", base, cur);
-    ck_assert_int_eq(gate_cli(args), 1);
+    ck_assert_int_eq(gfix_gate_cli(args), 1);
     snprintf(args, sizeof args, "--baseline %s --current %s --metric-threshold alloc_count", base, cur);
-    ck_assert_int_eq(gate_cli(args), 2);
+    ck_assert_int_eq(gfix_gate_cli(args), 2);
     /* a tolerance declared with the metric (simulated misses move with layout) */
     static const struct mspec miss[] = { { "d1_misses", "count", "sim", 1e6, 0, "lower", "count", true, 0.05 } };
     struct fspec g = { .reps = 1, .scale = 1 };
-    write_doc(base, &g, miss, 1);
+    gfix_write_doc(base, &g, miss, 1);
     g.scale = 1.03;
-    write_doc(cur, &g, miss, 1);
+    gfix_write_doc(cur, &g, miss, 1);
     snprintf(args, sizeof args, "--baseline %s --current %s", base, cur);
-    ck_assert_int_eq(gate_cli(args), 0);
-    ck_assert_ptr_nonnull(strstr(out_buf, "deterministic, 5%"));
+    ck_assert_int_eq(gfix_gate_cli(args), 0);
+    ck_assert_ptr_nonnull(strstr(gfix_out, "deterministic, 5%"));
     g.scale = 1.06;
-    write_doc(cur, &g, miss, 1);
-    ck_assert_int_eq(gate_cli(args), 1);
+    gfix_write_doc(cur, &g, miss, 1);
+    ck_assert_int_eq(gfix_gate_cli(args), 1);
 }
 END_TEST
 
@@ -221,7 +221,7 @@ END_TEST
 START_TEST(test_env_and_fraction_never_gated)
 {
     char base[256], cur[256], args[700];
-    paths(tu_tmpdir(), base, cur, sizeof base);
+    gfix_paths(tu_tmpdir(), base, cur, sizeof base);
     static const struct mspec ms[] = {
         { "tokens_per_s", "tok/s", "time", 100, 0.005, "higher", "sample", true, 0 },
         { "peak_triad_gbps", "GB/s", "derived", 20, 0, "higher", "env", false, 0 },
@@ -229,40 +229,40 @@ START_TEST(test_env_and_fraction_never_gated)
         { "context_switches", "count", "sw", 100, 0.005, "lower", "sample", false, 0 },
     };
     struct fspec f = { .reps = 20, .scale = 1 };
-    write_doc(base, &f, ms, 4);
+    gfix_write_doc(base, &f, ms, 4);
     f.seed = 5;
     f.scale = 0.956;
     f.scale_metric = "peak_triad_gbps";
-    write_doc(cur, &f, ms, 4);
-    struct gate_report *r = compare(base, cur, NULL);
-    const struct gate_row *peak = find_row(r, "size=s", "peak_triad_gbps");
+    gfix_write_doc(cur, &f, ms, 4);
+    struct gate_report *r = gfix_compare(base, cur, NULL);
+    const struct gate_row *peak = gfix_find_row(r, "size=s", "peak_triad_gbps");
     ck_assert_int_eq(peak->verdict, GATE_NOT_GATED);
     ck_assert_ptr_nonnull(strstr(peak->note, "environment"));
     ck_assert(fabs(peak->change + 0.044) < 1e-6); /* shown, with its change */
-    ck_assert_int_eq(find_row(r, "size=s", "context_switches")->verdict, GATE_NOT_GATED); /* not primary */
-    ck_assert_ptr_nonnull(strstr(find_row(r, "size=s", "context_switches")->note, "primary"));
+    ck_assert_int_eq(gfix_find_row(r, "size=s", "context_switches")->verdict, GATE_NOT_GATED); /* not primary */
+    ck_assert_ptr_nonnull(strstr(gfix_find_row(r, "size=s", "context_switches")->note, "primary"));
     ck_assert_uint_eq(r->n_family, 2); /* tokens_per_s in the two configurations */
     ck_assert_int_eq(gate_failed(r), 0);
     gate_report_free(r);
     /* a fraction that rises 8% */
     f.scale = 1.08;
     f.scale_metric = "bw_fraction_of_peak";
-    write_doc(cur, &f, ms, 4);
+    gfix_write_doc(cur, &f, ms, 4);
     snprintf(args, sizeof args, "--baseline %s --current %s --all-metrics", base, cur);
-    ck_assert_int_eq(gate_cli(args), 0);
-    ck_assert_ptr_nonnull(strstr(out_buf, "neither higher nor lower is better"));
+    ck_assert_int_eq(gfix_gate_cli(args), 0);
+    ck_assert_ptr_nonnull(strstr(gfix_out, "neither higher nor lower is better"));
     snprintf(args, sizeof args, "--baseline %s --current %s --metrics bw_fraction_of_peak,peak_triad_gbps", base, cur);
-    ck_assert_int_eq(gate_cli(args), 0);
+    ck_assert_int_eq(gfix_gate_cli(args), 0);
     /* a non-primary sample metric is gated on request */
     f.scale = 1.3;
     f.scale_metric = "context_switches";
-    write_doc(cur, &f, ms, 4);
+    gfix_write_doc(cur, &f, ms, 4);
     snprintf(args, sizeof args, "--baseline %s --current %s", base, cur);
-    ck_assert_int_eq(gate_cli(args), 0);
+    ck_assert_int_eq(gfix_gate_cli(args), 0);
     snprintf(args, sizeof args, "--baseline %s --current %s --all-metrics", base, cur);
-    ck_assert_int_eq(gate_cli(args), 1);
+    ck_assert_int_eq(gfix_gate_cli(args), 1);
     snprintf(args, sizeof args, "--baseline %s --current %s --metrics context_switches", base, cur);
-    ck_assert_int_eq(gate_cli(args), 1);
+    ck_assert_int_eq(gfix_gate_cli(args), 1);
 }
 END_TEST
 
@@ -271,29 +271,29 @@ END_TEST
 START_TEST(test_undeclared_old_file)
 {
     char base[256], cur[256], args[700];
-    paths(tu_tmpdir(), base, cur, sizeof base);
+    gfix_paths(tu_tmpdir(), base, cur, sizeof base);
     static const struct mspec old[] = { { "decode_ns", "ns", "time", 1e6, 0.01, NULL, NULL, false, 0 },
                                         { "peak_triad_gbps", "GB/s", "derived", 20, 0, NULL, NULL, false, 0 } };
     struct fspec f = { .reps = 20, .scale = 1 };
-    write_doc(base, &f, old, 2);
+    gfix_write_doc(base, &f, old, 2);
     f.scale = 1.2;
     f.seed = 9;
-    write_doc(cur, &f, old, 2);
+    gfix_write_doc(cur, &f, old, 2);
     snprintf(args, sizeof args, "--baseline %s --current %s", base, cur);
-    ck_assert_int_eq(gate_cli(args), 0);
-    ck_assert_ptr_nonnull(strstr(out_buf, "no declared metric semantics"));
-    ck_assert_ptr_nonnull(strstr(out_buf, "not gated: no declared semantics"));
+    ck_assert_int_eq(gfix_gate_cli(args), 0);
+    ck_assert_ptr_nonnull(strstr(gfix_out, "no declared metric semantics"));
+    ck_assert_ptr_nonnull(strstr(gfix_out, "not gated: no declared semantics"));
     snprintf(args, sizeof args, "--baseline %s --current %s --metrics decode_ns --lower-is-better decode_ns", base, cur);
-    ck_assert_int_eq(gate_cli(args), 1);
+    ck_assert_int_eq(gfix_gate_cli(args), 1);
     /* forced deterministic: compared without statistics */
     struct gate_opts o;
     gate_opts_default(&o);
     static const char *const det[] = { "decode_ns", NULL };
     o.deterministic = o.lower_better = o.metrics = det;
-    struct gate_report *r = compare(base, cur, &o);
-    ck_assert_int_eq(find_row(r, "size=s", "decode_ns")->kind, GATE_KIND_DETERMINISTIC);
-    ck_assert_int_eq(find_row(r, "size=s", "decode_ns")->verdict, GATE_REGRESSED);
-    ck_assert_int_eq(find_row(r, "size=s", "peak_triad_gbps")->verdict, GATE_NOT_GATED);
+    struct gate_report *r = gfix_compare(base, cur, &o);
+    ck_assert_int_eq(gfix_find_row(r, "size=s", "decode_ns")->kind, GATE_KIND_DETERMINISTIC);
+    ck_assert_int_eq(gfix_find_row(r, "size=s", "decode_ns")->verdict, GATE_REGRESSED);
+    ck_assert_int_eq(gfix_find_row(r, "size=s", "peak_triad_gbps")->verdict, GATE_NOT_GATED);
     gate_report_free(r);
 }
 END_TEST
@@ -302,15 +302,15 @@ START_TEST(test_unusable_input)
 {
     const char *dir = tu_tmpdir();
     char base[256], cur[256], other[300], args[1000];
-    paths(dir, base, cur, sizeof base);
+    gfix_paths(dir, base, cur, sizeof base);
     struct fspec f = { .reps = 5, .scale = 1 };
-    write_doc(base, &f, timing, 1);
+    gfix_write_doc(base, &f, gfix_timing, 1);
     static const char *const vals[] = { "x", "y" };
     struct fspec g = { .reps = 5, .scale = 1, .values = vals, .n_values = 2 };
-    write_doc(cur, &g, timing, 1);
+    gfix_write_doc(cur, &g, gfix_timing, 1);
     snprintf(args, sizeof args, "--baseline %s --current %s", base, cur);
-    ck_assert_int_eq(gate_cli(args), 2);
-    ck_assert_ptr_nonnull(strstr(err_buf, "no configurations in common"));
+    ck_assert_int_eq(gfix_gate_cli(args), 2);
+    ck_assert_ptr_nonnull(strstr(gfix_err, "no configurations in common"));
     struct gate_opts o;
     gate_opts_default(&o);
     struct gate_report *r = NULL;
@@ -320,63 +320,63 @@ START_TEST(test_unusable_input)
 
     snprintf(other, sizeof other, "%s/other.json", dir);
     struct fspec w = { .reps = 5, .scale = 1, .workload = "load" };
-    write_doc(other, &w, timing, 1);
+    gfix_write_doc(other, &w, gfix_timing, 1);
     snprintf(args, sizeof args, "--baseline %s --current %s", base, other);
-    ck_assert_int_eq(gate_cli(args), 2);
-    ck_assert_ptr_nonnull(strstr(err_buf, "different workloads"));
-    ck_assert_ptr_nonnull(strstr(err_buf, "'load'"));
+    ck_assert_int_eq(gfix_gate_cli(args), 2);
+    ck_assert_ptr_nonnull(strstr(gfix_err, "different workloads"));
+    ck_assert_ptr_nonnull(strstr(gfix_err, "'load'"));
 
     snprintf(args, sizeof args, "--baseline %s --current %s/missing.json", base, dir);
-    ck_assert_int_eq(gate_cli(args), 2);
-    ck_assert_ptr_nonnull(strstr(err_buf, "missing.json"));
+    ck_assert_int_eq(gfix_gate_cli(args), 2);
+    ck_assert_ptr_nonnull(strstr(gfix_err, "missing.json"));
     snprintf(other, sizeof other, "%s/junk.json", dir);
     ck_assert_int_eq(tu_write_file(other, "{\"hello\": 1}\n", 13), 0);
     snprintf(args, sizeof args, "--baseline %s --current %s", base, other);
-    ck_assert_int_eq(gate_cli(args), 2);
-    ck_assert_ptr_nonnull(strstr(err_buf, "not a ggperf results file"));
+    ck_assert_int_eq(gfix_gate_cli(args), 2);
+    ck_assert_ptr_nonnull(strstr(gfix_err, "not a ggperf results file"));
     /* -o json says why too */
     snprintf(args, sizeof args, "--baseline %s --current %s -o json", base, cur);
-    ck_assert_int_eq(gate_cli(args), 2);
+    ck_assert_int_eq(gfix_gate_cli(args), 2);
     json_error_t je;
-    json_t *j = json_loads(out_buf, 0, &je);
+    json_t *j = json_loads(gfix_out, 0, &je);
     ck_assert_ptr_nonnull(j);
     ck_assert_str_eq(json_string_value(json_object_get(j, "result")), "error");
     json_decref(j);
     /* usage errors */
-    ck_assert_int_eq(gate_cli("--current x.json"), 2);
+    ck_assert_int_eq(gfix_gate_cli("--current x.json"), 2);
     snprintf(args, sizeof args, "--baseline %s --current %s --alpha 2", base, base);
-    ck_assert_int_eq(gate_cli(args), 2);
+    ck_assert_int_eq(gfix_gate_cli(args), 2);
     snprintf(args, sizeof args, "--baseline %s --current %s --undecided=maybe", base, base);
-    ck_assert_int_eq(gate_cli(args), 2);
-    ck_assert_int_eq(gate_cli("--help"), 0);
-    ck_assert_ptr_nonnull(strstr(out_buf, "usage: ggperf gate"));
+    ck_assert_int_eq(gfix_gate_cli(args), 2);
+    ck_assert_int_eq(gfix_gate_cli("--help"), 0);
+    ck_assert_ptr_nonnull(strstr(gfix_out, "usage: ggperf gate"));
 }
 END_TEST
 
 START_TEST(test_different_cpu)
 {
     char base[256], cur[256], args[700];
-    paths(tu_tmpdir(), base, cur, sizeof base);
+    gfix_paths(tu_tmpdir(), base, cur, sizeof base);
     static const struct mspec both[] = { { "decode_ns", "ns", "time", 1e6, 0.01, "lower", "sample", true, 0 },
                                          { "instructions", "count", "sim", 1e9, 0, "lower", "count", true, 0 } };
     struct fspec f = { .reps = 20, .scale = 1 };
-    write_doc(base, &f, both, 2);
+    gfix_write_doc(base, &f, both, 2);
     f.cpu = "Other CPU 2000";
     f.scale = 1.2;
     f.scale_metric = "decode_ns";
-    write_doc(cur, &f, both, 2);
+    gfix_write_doc(cur, &f, both, 2);
     snprintf(args, sizeof args, "--baseline %s --current %s", base, cur);
-    ck_assert_int_eq(gate_cli(args), 0);
-    ck_assert_ptr_nonnull(strstr(out_buf, "CPU model differs"));
-    ck_assert_ptr_nonnull(strstr(out_buf, "not gated: different CPU"));
-    struct gate_report *r = compare(base, cur, NULL);
+    ck_assert_int_eq(gfix_gate_cli(args), 0);
+    ck_assert_ptr_nonnull(strstr(gfix_out, "CPU model differs"));
+    ck_assert_ptr_nonnull(strstr(gfix_out, "not gated: different CPU"));
+    struct gate_report *r = gfix_compare(base, cur, NULL);
     ck_assert(r->cpu_differs);
-    ck_assert_int_eq(find_row(r, "size=s", "decode_ns")->verdict, GATE_NOT_GATED);
-    ck_assert_int_eq(find_row(r, "size=s", "instructions")->verdict, GATE_UNCHANGED); /* still gated */
+    ck_assert_int_eq(gfix_find_row(r, "size=s", "decode_ns")->verdict, GATE_NOT_GATED);
+    ck_assert_int_eq(gfix_find_row(r, "size=s", "instructions")->verdict, GATE_UNCHANGED); /* still gated */
     gate_report_free(r);
     snprintf(args, sizeof args, "--baseline %s --current %s --gate-across-cpus", base, cur);
-    ck_assert_int_eq(gate_cli(args), 1);
-    ck_assert_ptr_nonnull(strstr(out_buf, "❌ regressed"));
+    ck_assert_int_eq(gfix_gate_cli(args), 1);
+    ck_assert_ptr_nonnull(strstr(gfix_out, "❌ regressed"));
 }
 END_TEST
 
@@ -386,29 +386,29 @@ END_TEST
 START_TEST(test_same_cpu_named_two_ways)
 {
     char base[256], cur[256];
-    paths(tu_tmpdir(), base, cur, sizeof base);
+    gfix_paths(tu_tmpdir(), base, cur, sizeof base);
     struct fspec f = { .reps = 20, .scale = 1, .cpu = "Test CPU 1000   " };
-    write_doc(base, &f, timing, 1);
+    gfix_write_doc(base, &f, gfix_timing, 1);
     f.cpu = "Test CPU 1000";
     f.cpu_name = "Test CPU 1000";
     f.scale = 1.2;
-    write_doc(cur, &f, timing, 1);
-    struct gate_report *r = compare(base, cur, NULL);
+    gfix_write_doc(cur, &f, gfix_timing, 1);
+    struct gate_report *r = gfix_compare(base, cur, NULL);
     ck_assert(!r->cpu_differs);
-    ck_assert_int_eq(find_row(r, "size=s", "decode_ns")->verdict, GATE_REGRESSED); /* gated: same CPU */
+    ck_assert_int_eq(gfix_find_row(r, "size=s", "decode_ns")->verdict, GATE_REGRESSED); /* gated: same CPU */
     gate_report_free(r);
     /* cpu.name decides when both files have it */
     f.cpu = "model name A";
     f.cpu_name = "Same Name";
-    write_doc(base, &f, timing, 1);
+    gfix_write_doc(base, &f, gfix_timing, 1);
     f.cpu = "model name B";
-    write_doc(cur, &f, timing, 1);
-    r = compare(base, cur, NULL);
+    gfix_write_doc(cur, &f, gfix_timing, 1);
+    r = gfix_compare(base, cur, NULL);
     ck_assert(!r->cpu_differs);
     gate_report_free(r);
     f.cpu_name = "Another Name";
-    write_doc(cur, &f, timing, 1);
-    r = compare(base, cur, NULL);
+    gfix_write_doc(cur, &f, gfix_timing, 1);
+    r = gfix_compare(base, cur, NULL);
     ck_assert(r->cpu_differs);
     gate_report_free(r);
 }
@@ -417,45 +417,45 @@ END_TEST
 START_TEST(test_failed_config_inconclusive)
 {
     char base[256], cur[256], args[700];
-    paths(tu_tmpdir(), base, cur, sizeof base);
+    gfix_paths(tu_tmpdir(), base, cur, sizeof base);
     struct fspec f = { .reps = 10, .scale = 1 };
-    write_doc(base, &f, timing, 1);
+    gfix_write_doc(base, &f, gfix_timing, 1);
     f.fail_config = "m";
-    write_doc(cur, &f, timing, 1);
+    gfix_write_doc(cur, &f, gfix_timing, 1);
     snprintf(args, sizeof args, "--baseline %s --current %s", base, cur);
-    ck_assert_int_eq(gate_cli(args), 1); /* a configuration that no longer runs is no pass */
-    ck_assert_ptr_nonnull(strstr(out_buf, "no successful repetition"));
-    ck_assert_ptr_nonnull(strstr(out_buf, "boom: model exploded"));
+    ck_assert_int_eq(gfix_gate_cli(args), 1); /* a configuration that no longer runs is no pass */
+    ck_assert_ptr_nonnull(strstr(gfix_out, "no successful repetition"));
+    ck_assert_ptr_nonnull(strstr(gfix_out, "boom: model exploded"));
     /* failed in the baseline only: not gated */
     snprintf(args, sizeof args, "--baseline %s --current %s", cur, base);
-    ck_assert_int_eq(gate_cli(args), 0);
-    ck_assert_ptr_nonnull(strstr(out_buf, "not gated"));
+    ck_assert_int_eq(gfix_gate_cli(args), 0);
+    ck_assert_ptr_nonnull(strstr(gfix_out, "not gated"));
 }
 END_TEST
 
 START_TEST(test_configs_matched_by_axes)
 {
     char base[256], cur[256];
-    paths(tu_tmpdir(), base, cur, sizeof base);
+    gfix_paths(tu_tmpdir(), base, cur, sizeof base);
     static const char *const vals[] = { "a", "b", "c" };
     struct fspec f = { .reps = 10, .scale = 1, .values = vals, .n_values = 3 };
-    write_doc(base, &f, timing, 1);
+    gfix_write_doc(base, &f, gfix_timing, 1);
     /* the current file numbers its configurations the other way round and
      * only b got slower */
     f.reverse_configs = true;
     f.scale = 1.3;
     f.scale_only = "b";
     f.seed = 5;
-    write_doc(cur, &f, timing, 1);
-    struct gate_report *r = compare(base, cur, NULL);
+    gfix_write_doc(cur, &f, gfix_timing, 1);
+    struct gate_report *r = gfix_compare(base, cur, NULL);
     ck_assert_uint_eq(r->n_configs_common, 3);
     ck_assert_uint_eq(r->counts[GATE_REGRESSED], 1);
     ck_assert_str_eq(r->rows[0].config, "size=b");
     ck_assert_int_eq(r->rows[0].verdict, GATE_REGRESSED);
-    ck_assert_int_eq(find_row(r, "size=a", "decode_ns")->verdict, GATE_UNCHANGED);
-    ck_assert_int_eq(find_row(r, "size=c", "decode_ns")->verdict, GATE_UNCHANGED);
+    ck_assert_int_eq(gfix_find_row(r, "size=a", "decode_ns")->verdict, GATE_UNCHANGED);
+    ck_assert_int_eq(gfix_find_row(r, "size=c", "decode_ns")->verdict, GATE_UNCHANGED);
     /* and the medians are those of the same axis values */
-    const struct gate_row *c = find_row(r, "size=c", "decode_ns");
+    const struct gate_row *c = gfix_find_row(r, "size=c", "decode_ns");
     ck_assert(fabs(c->cur_median / c->base_median - 1) < 0.02);
     gate_report_free(r);
 }
@@ -464,15 +464,15 @@ END_TEST
 START_TEST(test_json_report)
 {
     char base[256], cur[256], args[700];
-    paths(tu_tmpdir(), base, cur, sizeof base);
+    gfix_paths(tu_tmpdir(), base, cur, sizeof base);
     struct fspec f = { .reps = 20, .scale = 1 };
-    write_doc(base, &f, timing, 1);
+    gfix_write_doc(base, &f, gfix_timing, 1);
     f.scale = 1.1;
-    write_doc(cur, &f, timing, 1);
+    gfix_write_doc(cur, &f, gfix_timing, 1);
     snprintf(args, sizeof args, "--baseline %s --current %s -o json", base, cur);
-    ck_assert_int_eq(gate_cli(args), 1);
+    ck_assert_int_eq(gfix_gate_cli(args), 1);
     json_error_t je;
-    json_t *j = json_loads(out_buf, 0, &je);
+    json_t *j = json_loads(gfix_out, 0, &je);
     ck_assert_msg(j != NULL, "%s", je.text);
     ck_assert_str_eq(json_string_value(json_object_get(j, "result")), "fail");
     ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "counts"), "regressed")), 2);
@@ -489,7 +489,7 @@ END_TEST
 START_TEST(test_md_row_cap)
 {
     char base[256], cur[256], args[700];
-    paths(tu_tmpdir(), base, cur, sizeof base);
+    gfix_paths(tu_tmpdir(), base, cur, sizeof base);
     static char names[GATE_MD_MAX_ROWS + 50][8];
     const char *vals[GATE_MD_MAX_ROWS + 50];
     for (int i = 0; i < GATE_MD_MAX_ROWS + 50; i++) {
@@ -497,15 +497,15 @@ START_TEST(test_md_row_cap)
         vals[i] = names[i];
     }
     struct fspec f = { .reps = 2, .scale = 1, .values = vals, .n_values = GATE_MD_MAX_ROWS + 50 };
-    write_doc(base, &f, timing, 1);
+    gfix_write_doc(base, &f, gfix_timing, 1);
     snprintf(args, sizeof args, "--baseline %s --current %s", base, base);
-    ck_assert_int_eq(gate_cli(args), 0);
-    ck_assert_ptr_nonnull(strstr(out_buf, "150 undecided"));
-    ck_assert_ptr_nonnull(strstr(out_buf, "and 50 more rows"));
-    ck_assert_ptr_null(strstr(out_buf, "size=v149 "));
+    ck_assert_int_eq(gfix_gate_cli(args), 0);
+    ck_assert_ptr_nonnull(strstr(gfix_out, "150 undecided"));
+    ck_assert_ptr_nonnull(strstr(gfix_out, "and 50 more rows"));
+    ck_assert_ptr_null(strstr(gfix_out, "size=v149 "));
     snprintf(args, sizeof args, "--baseline %s --current %s -o json", base, base);
-    ck_assert_int_eq(gate_cli(args), 0);
-    json_t *j = json_loads(out_buf, 0, NULL);
+    ck_assert_int_eq(gfix_gate_cli(args), 0);
+    json_t *j = json_loads(gfix_out, 0, NULL);
     ck_assert_ptr_nonnull(j);
     ck_assert_uint_eq(json_array_size(json_object_get(j, "comparisons")), GATE_MD_MAX_ROWS + 50);
     json_decref(j);
@@ -516,34 +516,34 @@ START_TEST(test_stored_baseline)
 {
     const char *dir = tu_tmpdir();
     char base[256], cur[256], args[1200], cmd[1200];
-    paths(dir, base, cur, sizeof base);
+    gfix_paths(dir, base, cur, sizeof base);
     struct fspec f = { .reps = 20, .scale = 1 };
-    write_doc(base, &f, timing, 1);
+    gfix_write_doc(base, &f, gfix_timing, 1);
     f.scale = 1.1;
-    write_doc(cur, &f, timing, 1);
+    gfix_write_doc(cur, &f, gfix_timing, 1);
     snprintf(cmd, sizeof cmd, "cd %s && %s baseline save main base.json --store %s/s.sqlite", dir, tu_ggperf_bin(), dir);
-    ck_assert_int_eq(tu_run(cmd, out_buf, sizeof out_buf, err_buf, sizeof err_buf), 0);
+    ck_assert_int_eq(tu_run(cmd, gfix_out, sizeof gfix_out, gfix_err, sizeof gfix_err), 0);
     /* "main" is not a file in the working directory: looked up in the store */
     snprintf(cmd, sizeof cmd, "cd %s && %s gate --baseline main --current cur.json --store %s/s.sqlite", dir,
              tu_ggperf_bin(), dir);
-    ck_assert_int_eq(tu_run(cmd, out_buf, sizeof out_buf, err_buf, sizeof err_buf), 1);
-    ck_assert_ptr_nonnull(strstr(out_buf, "stored baseline"));
-    ck_assert_ptr_nonnull(strstr(out_buf, "decode_ns"));
+    ck_assert_int_eq(tu_run(cmd, gfix_out, sizeof gfix_out, gfix_err, sizeof gfix_err), 1);
+    ck_assert_ptr_nonnull(strstr(gfix_out, "stored baseline"));
+    ck_assert_ptr_nonnull(strstr(gfix_out, "decode_ns"));
     /* a directory by that name is no results file: the store is asked */
     snprintf(cmd, sizeof cmd, "cd %s && mkdir main && %s gate --baseline main --current cur.json --store %s/s.sqlite",
              dir, tu_ggperf_bin(), dir);
-    ck_assert_int_eq(tu_run(cmd, out_buf, sizeof out_buf, err_buf, sizeof err_buf), 1);
-    ck_assert_ptr_nonnull(strstr(out_buf, "stored baseline"));
+    ck_assert_int_eq(tu_run(cmd, gfix_out, sizeof gfix_out, gfix_err, sizeof gfix_err), 1);
+    ck_assert_ptr_nonnull(strstr(gfix_out, "stored baseline"));
     /* $GGPERF_STORE is the default store */
     snprintf(cmd, sizeof cmd, "cd %s && GGPERF_STORE=%s/s.sqlite %s gate --baseline main --current base.json", dir,
              dir, tu_ggperf_bin());
-    ck_assert_int_eq(tu_run(cmd, out_buf, sizeof out_buf, err_buf, sizeof err_buf), 0);
+    ck_assert_int_eq(tu_run(cmd, gfix_out, sizeof gfix_out, gfix_err, sizeof gfix_err), 0);
     snprintf(args, sizeof args, "--baseline nosuch --current %s --store %s/s.sqlite", cur, dir);
-    ck_assert_int_eq(gate_cli(args), 2);
-    ck_assert_ptr_nonnull(strstr(err_buf, "neither a results file nor a baseline"));
+    ck_assert_int_eq(gfix_gate_cli(args), 2);
+    ck_assert_ptr_nonnull(strstr(gfix_err, "neither a results file nor a baseline"));
     snprintf(args, sizeof args, "--baseline nosuch --current %s --store %s/absent.sqlite", cur, dir);
-    ck_assert_int_eq(gate_cli(args), 2);
-    ck_assert_ptr_nonnull(strstr(err_buf, "no store at"));
+    ck_assert_int_eq(gfix_gate_cli(args), 2);
+    ck_assert_ptr_nonnull(strstr(gfix_err, "no store at"));
 }
 END_TEST
 
@@ -577,7 +577,7 @@ static int measure(const char *bin, const char *out)
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "CI_GATE_MODELS=Q8_0 CI_GATE_MODES=decode ./ci/gate.sh --ggperf %s --measure %s", bin,
              out);
-    return tu_run(cmd, out_buf, sizeof out_buf, err_buf, sizeof err_buf);
+    return tu_run(cmd, gfix_out, sizeof gfix_out, gfix_err, sizeof gfix_err);
 }
 
 START_TEST(test_real_runs_pass)
@@ -589,15 +589,15 @@ START_TEST(test_real_runs_pass)
         return;
     }
     char base[256], cur[256], args[700];
-    paths(tu_tmpdir(), base, cur, sizeof base);
-    ck_assert_msg(measure(tu_ggperf_bin(), base) == 0, "measure: %s", err_buf);
-    ck_assert_msg(measure(tu_ggperf_bin(), cur) == 0, "measure: %s", err_buf);
+    gfix_paths(tu_tmpdir(), base, cur, sizeof base);
+    ck_assert_msg(measure(tu_ggperf_bin(), base) == 0, "measure: %s", gfix_err);
+    ck_assert_msg(measure(tu_ggperf_bin(), cur) == 0, "measure: %s", gfix_err);
     snprintf(args, sizeof args, "--baseline %s --current %s", base, cur);
-    ck_assert_msg(gate_cli(args) == 0, "%s", out_buf);
-    struct gate_report *r = compare(base, cur, NULL);
+    ck_assert_msg(gfix_gate_cli(args) == 0, "%s", gfix_out);
+    struct gate_report *r = gfix_compare(base, cur, NULL);
     ck_assert_uint_eq(r->n_configs_common, 1);
     ck_assert_uint_eq(r->n_rows, 5);
-    const struct gate_row *ir = find_row(r, "model=Q8_0, mode=decode", "instructions");
+    const struct gate_row *ir = gfix_find_row(r, "model=Q8_0, mode=decode", "instructions");
     ck_assert_int_eq(ir->kind, GATE_KIND_DETERMINISTIC);
     ck_assert(ir->base_median > 1e6);
     ck_assert(ir->base_median == ir->cur_median); /* simulated counts: the same build counts the same */
@@ -610,9 +610,9 @@ START_TEST(test_real_runs_pass)
         tu_skip("slow-build", "slow-build check: GGPERF_SLOW_BIN unset or not executable (make gate-selftest runs it)");
         return;
     }
-    ck_assert_msg(measure(slow, cur) == 0, "measure slow: %s", err_buf);
-    ck_assert_int_eq(gate_cli(args), 1);
-    ck_assert_ptr_nonnull(strstr(out_buf, "instructions"));
+    ck_assert_msg(measure(slow, cur) == 0, "measure slow: %s", gfix_err);
+    ck_assert_int_eq(gfix_gate_cli(args), 1);
+    ck_assert_ptr_nonnull(strstr(gfix_out, "instructions"));
 }
 END_TEST
 

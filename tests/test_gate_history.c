@@ -26,9 +26,9 @@ START_TEST(test_history_change_points)
     double x[30], flat[40];
     unsigned st = 3;
     for (int i = 0; i < 30; i++)
-        x[i] = 100 * (i >= 18 ? 1.10 : 1.0) * (1 + 0.01 * uniform(&st));
+        x[i] = 100 * (i >= 18 ? 1.10 : 1.0) * (1 + 0.01 * gfix_uniform(&st));
     for (int i = 0; i < 40; i++)
-        flat[i] = 100 * (1 + 0.10 * uniform(&st));
+        flat[i] = 100 * (1 + 0.10 * gfix_uniform(&st));
     struct history_cp_opts o;
     history_cp_default(&o);
     size_t cps[8], again[8];
@@ -54,35 +54,35 @@ START_TEST(test_history_cli)
 {
     const char *dir = tu_tmpdir();
     char base[256], cur[256], cmd[2000], store[300];
-    paths(dir, base, cur, sizeof base);
+    gfix_paths(dir, base, cur, sizeof base);
     snprintf(store, sizeof store, "%s/h.sqlite", dir);
     struct fspec f = { .reps = 10, .scale = 1, .commit = "base0" };
-    write_doc(base, &f, timing, 1);
+    gfix_write_doc(base, &f, gfix_timing, 1);
     static char commits[12][16];
     for (int i = 0; i < 12; i++) {
         snprintf(commits[i], sizeof commits[i], "c%02d", i);
         struct fspec g = { .reps = 10, .scale = i >= 6 ? 1.15 : 1.0, .seed = 100 + (unsigned)i, .commit = commits[i] };
-        write_doc(cur, &g, timing, 1);
+        gfix_write_doc(cur, &g, gfix_timing, 1);
         snprintf(cmd, sizeof cmd, "%s gate --baseline %s --current %s --history --branch main --store %s",
                  tu_ggperf_bin(), base, cur, store);
-        int rc = tu_run(cmd, out_buf, sizeof out_buf, err_buf, sizeof err_buf);
-        ck_assert_msg(rc == (i >= 6 ? 1 : 0), "run %d: %d %s", i, rc, err_buf);
+        int rc = tu_run(cmd, gfix_out, sizeof gfix_out, gfix_err, sizeof gfix_err);
+        ck_assert_msg(rc == (i >= 6 ? 1 : 0), "run %d: %d %s", i, rc, gfix_err);
     }
     snprintf(cmd, sizeof cmd, "%s history --store %s --metric decode_ns --config size=s --plot %s/h.png", tu_ggperf_bin(),
              store, dir);
-    ck_assert_msg(tu_run(cmd, out_buf, sizeof out_buf, err_buf, sizeof err_buf) == 0, "%s", err_buf);
-    ck_assert_ptr_nonnull(strstr(out_buf, "change point at run 6, commit c06"));
-    ck_assert_ptr_nonnull(strstr(out_buf, "1 change point"));
+    ck_assert_msg(tu_run(cmd, gfix_out, sizeof gfix_out, gfix_err, sizeof gfix_err) == 0, "%s", gfix_err);
+    ck_assert_ptr_nonnull(strstr(gfix_out, "change point at run 6, commit c06"));
+    ck_assert_ptr_nonnull(strstr(gfix_out, "1 change point"));
     char png[300];
     snprintf(png, sizeof png, "%s/h.png", dir);
     if (tu_run("command -v gnuplot", NULL, 0, NULL, 0) == 0)
-        ck_assert_msg(access(png, R_OK) == 0, "no plot: %s", err_buf);
+        ck_assert_msg(access(png, R_OK) == 0, "no plot: %s", gfix_err);
     else
         printf("gate: history plot check skipped: gnuplot is not installed\n");
     /* JSON has the same */
     snprintf(cmd, sizeof cmd, "%s history --store %s --metric decode_ns -o json", tu_ggperf_bin(), store);
-    ck_assert_int_eq(tu_run(cmd, out_buf, sizeof out_buf, err_buf, sizeof err_buf), 0);
-    json_t *j = json_loads(out_buf, 0, NULL);
+    ck_assert_int_eq(tu_run(cmd, gfix_out, sizeof gfix_out, gfix_err, sizeof gfix_err), 0);
+    json_t *j = json_loads(gfix_out, 0, NULL);
     ck_assert_ptr_nonnull(j);
     json_t *series = json_object_get(j, "series");
     ck_assert_int_eq(json_array_size(series), 2);
@@ -92,13 +92,13 @@ START_TEST(test_history_cli)
     json_decref(j);
     /* import: results files from other runners join the store */
     snprintf(cmd, sizeof cmd, "%s history import --store %s --branch other %s", tu_ggperf_bin(), store, base);
-    ck_assert_msg(tu_run(cmd, out_buf, sizeof out_buf, err_buf, sizeof err_buf) == 0, "%s", err_buf);
-    ck_assert_ptr_nonnull(strstr(err_buf, "2 points"));
+    ck_assert_msg(tu_run(cmd, gfix_out, sizeof gfix_out, gfix_err, sizeof gfix_err) == 0, "%s", gfix_err);
+    ck_assert_ptr_nonnull(strstr(gfix_err, "2 points"));
     /* --threshold auto: a band from the stored runs after the step */
     snprintf(cmd, sizeof cmd, "%s gate --baseline %s --current %s --threshold auto --store %s", tu_ggperf_bin(), base,
              cur, store);
-    tu_run(cmd, out_buf, sizeof out_buf, err_buf, sizeof err_buf);
-    ck_assert_msg(strstr(err_buf, "--threshold auto: decode_ns") || strstr(err_buf, "no history"), "%s", err_buf);
+    tu_run(cmd, gfix_out, sizeof gfix_out, gfix_err, sizeof gfix_err);
+    ck_assert_msg(strstr(gfix_err, "--threshold auto: decode_ns") || strstr(gfix_err, "no history"), "%s", gfix_err);
 }
 END_TEST
 
@@ -123,31 +123,31 @@ START_TEST(test_bisect_finds_planted_commit)
              "for i in 1 2 3 4 5 6; do if [ $i = 4 ]; then echo 1100 > cost.txt; else echo $i >> notes.txt; fi; "
              "git add . && git commit -qm \"change $i\"; done",
              dir, cwd);
-    ck_assert_msg(tu_run(cmd, out_buf, sizeof out_buf, err_buf, sizeof err_buf) == 0, "%s", err_buf);
+    ck_assert_msg(tu_run(cmd, gfix_out, sizeof gfix_out, gfix_err, sizeof gfix_err) == 0, "%s", gfix_err);
     snprintf(cmd, sizeof cmd,
              "cd %s && %s bisect --repo %s/repo --good HEAD~6 --bad HEAD --dir %s/work "
              "--build-cmd 'mkdir -p build && cp fake.sh build/ggperf' --bin-path build/ggperf -- fake --sim on",
              dir, tu_ggperf_bin(), dir, dir);
-    ck_assert_msg(tu_run(cmd, out_buf, sizeof out_buf, err_buf, sizeof err_buf) == 0, "%s%s", out_buf, err_buf);
-    ck_assert_msg(strstr(out_buf, "first bad commit: ") && strstr(out_buf, " change 4\n"), "%s", out_buf);
-    ck_assert_ptr_nonnull(strstr(out_buf, "sim_instructions +10.00%"));
-    ck_assert_ptr_nonnull(strstr(out_buf, "regressed (confirmed)"));
+    ck_assert_msg(tu_run(cmd, gfix_out, sizeof gfix_out, gfix_err, sizeof gfix_err) == 0, "%s%s", gfix_out, gfix_err);
+    ck_assert_msg(strstr(gfix_out, "first bad commit: ") && strstr(gfix_out, " change 4\n"), "%s", gfix_out);
+    ck_assert_ptr_nonnull(strstr(gfix_out, "sim_instructions +10.00%"));
+    ck_assert_ptr_nonnull(strstr(gfix_out, "regressed (confirmed)"));
     /* binary search: GOOD, BAD and about log2(6) more, not every commit */
     int builds = 0;
-    for (const char *p = err_buf; (p = strstr(p, "bisect: building")); p++)
+    for (const char *p = gfix_err; (p = strstr(p, "bisect: building")); p++)
         builds++;
     ck_assert_msg(builds <= 5, "%d builds", builds);
     /* the worktrees are gone */
     snprintf(cmd, sizeof cmd, "git -C %s/repo worktree list | wc -l", dir);
-    ck_assert_int_eq(tu_run(cmd, out_buf, sizeof out_buf, NULL, 0), 0);
-    ck_assert_int_eq(atoi(out_buf), 1);
+    ck_assert_int_eq(tu_run(cmd, gfix_out, sizeof gfix_out, NULL, 0), 0);
+    ck_assert_int_eq(atoi(gfix_out), 1);
     /* a range without a regression */
     snprintf(cmd, sizeof cmd,
              "cd %s && %s bisect --repo %s/repo --good HEAD~6 --bad HEAD~3 --dir %s/work2 "
              "--build-cmd 'mkdir -p build && cp fake.sh build/ggperf' -- fake",
              dir, tu_ggperf_bin(), dir, dir);
-    ck_assert_int_eq(tu_run(cmd, out_buf, sizeof out_buf, err_buf, sizeof err_buf), 1);
-    ck_assert_ptr_nonnull(strstr(err_buf, "does not regress"));
+    ck_assert_int_eq(tu_run(cmd, gfix_out, sizeof gfix_out, gfix_err, sizeof gfix_err), 1);
+    ck_assert_ptr_nonnull(strstr(gfix_err, "does not regress"));
 }
 END_TEST
 

@@ -74,8 +74,8 @@ START_TEST(test_familywise_null)
             row->gated = true;
             row->higher_better = m % 2;
             for (int i = 0; i < N; i++) { /* a skewed null: 100 + exponential-ish noise */
-                b[i] = 100 + 5 * -log((uniform(&st) + 1.0001) / 2.0002);
-                c[i] = 100 + 5 * -log((uniform(&st) + 1.0001) / 2.0002);
+                b[i] = 100 + 5 * -log((gfix_uniform(&st) + 1.0001) / 2.0002);
+                c[i] = 100 + 5 * -log((gfix_uniform(&st) + 1.0001) / 2.0002);
             }
             ck_assert_int_eq(gate_row_measure(row, b, N, c, N, alpha), GATE_OK);
             prow[m] = *row; /* the same samples as pairs (ggperf ab) */
@@ -122,8 +122,8 @@ START_TEST(test_familywise_power)
         row->gated = true;
         row->threshold = r.opts.threshold;
         for (int i = 0; i < N; i++) {
-            b[i] = 1e6 * (1 + 0.01 * uniform(&st));
-            c[i] = 1e6 * (1 + 0.01 * uniform(&st)) * (m == 17 ? 1.05 : 1);
+            b[i] = 1e6 * (1 + 0.01 * gfix_uniform(&st));
+            c[i] = 1e6 * (1 + 0.01 * gfix_uniform(&st)) * (m == 17 ? 1.05 : 1);
         }
         ck_assert_int_eq(gate_row_measure(row, b, N, c, N, r.opts.alpha), GATE_OK);
     }
@@ -152,9 +152,9 @@ START_TEST(test_paired_cancels_drift)
     unsigned st = 21;
     for (int k = 0; k < N; k++) {
         double drift = 1 + 0.2 * sin(k * 0.7);
-        a[k] = 100 * drift * (1 + 0.005 * uniform(&st));
-        b[k] = 100 * drift * 0.95 * (1 + 0.005 * uniform(&st));  /* tokens/s 5% lower */
-        b0[k] = 100 * drift * (1 + 0.005 * uniform(&st));
+        a[k] = 100 * drift * (1 + 0.005 * gfix_uniform(&st));
+        b[k] = 100 * drift * 0.95 * (1 + 0.005 * gfix_uniform(&st));  /* tokens/s 5% lower */
+        b0[k] = 100 * drift * (1 + 0.005 * gfix_uniform(&st));
     }
     struct gate_row rows[2];
     struct gate_report r;
