@@ -2,7 +2,7 @@
 #
 # Layout (see README.md): engine/ is a static library that needs only libc,
 # libm and pthreads; harness/, workloads/ and reports/ link into the one
-# `ggperf` binary; tests/ is one Check runner with one suite per module.
+# `ggperf` binary; tests/ is one Check runner with suites per module.
 #
 # Knobs:
 #   DEBUG=1            -O0 build

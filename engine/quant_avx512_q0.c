@@ -741,7 +741,7 @@ VNNI_INLINE void q0_tile_run(const enum q0_tile_kind kind, const struct q0p_blk 
  * integers (signed activations x the panel's unsigned operands), and the
  * float step after each block is q0p_acts' own (cvt, fmsub with dy and c,
  * fma with dx), so the results are those of the VNNI panel tiles bit for
- * bit (tests/test_quant_simd.c checks it).
+ * bit (tests/test_quant_simd_gemm.c checks it).
  * What is left on the vector ports is that float step: 3 uops per
  * activation row and block instead of 11.
  *

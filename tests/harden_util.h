@@ -30,14 +30,6 @@
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static inline int count_lines(const char *s)
-{
-    int n = 0;
-    for (; *s; s++)
-        n += *s == '\n';
-    return n;
-}
-
 /* Files in dir whose name starts with prefix. */
 static inline int count_prefixed(const char *dir, const char *prefix)
 {

@@ -363,14 +363,6 @@ END_TEST
 
 /* --- ggperf info ------------------------------------------------------- */
 
-static int count_lines(const char *s)
-{
-    int n = 0;
-    for (; *s; s++)
-        n += *s == '\n';
-    return n;
-}
-
 START_TEST(test_info_golden)
 {
     char cmd[2048], path[1024];
@@ -417,7 +409,7 @@ START_TEST(test_info_errors)
 
     snprintf(cmd, sizeof cmd, "%s info %s", tu_ggperf_bin(), path);
     ck_assert_int_eq(tu_run(cmd, out, sizeof out, err, sizeof err), 1);
-    ck_assert_int_eq(count_lines(err), 1);
+    ck_assert_int_eq(tu_count_lines(err), 1);
     char want[600];
     snprintf(want, sizeof want, "ggperf: %s: ", path);
     ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "stderr: %s", err);
@@ -426,20 +418,20 @@ START_TEST(test_info_errors)
 
     snprintf(cmd, sizeof cmd, "%s info %s/missing.gguf", tu_ggperf_bin(), dir);
     ck_assert_int_eq(tu_run(cmd, out, sizeof out, err, sizeof err), 1);
-    ck_assert_int_eq(count_lines(err), 1);
+    ck_assert_int_eq(tu_count_lines(err), 1);
     ck_assert_ptr_nonnull(strstr(err, "missing.gguf"));
     ck_assert_ptr_nonnull(strstr(err, "No such file"));
 
     snprintf(cmd, sizeof cmd, "%s info %s", tu_ggperf_bin(), dir); /* a directory */
     ck_assert_int_eq(tu_run(cmd, out, sizeof out, err, sizeof err), 1);
-    ck_assert_int_eq(count_lines(err), 1);
+    ck_assert_int_eq(tu_count_lines(err), 1);
     ck_assert_ptr_nonnull(strstr(err, "directory"));
 
     snprintf(path, sizeof path, "%s/empty.gguf", dir);
     ck_assert_int_eq(tu_write_file(path, "", 0), 0);
     snprintf(cmd, sizeof cmd, "%s info %s", tu_ggperf_bin(), path);
     ck_assert_int_eq(tu_run(cmd, out, sizeof out, err, sizeof err), 1);
-    ck_assert_int_eq(count_lines(err), 1);
+    ck_assert_int_eq(tu_count_lines(err), 1);
     ck_assert_ptr_nonnull(strstr(err, "empty"));
     unlink(path);
     rmdir(dir);

@@ -95,7 +95,7 @@ START_TEST(test_sigbus_guard_session)
     ck_assert_msg(strstr(text, model) && strstr(text, "changed while mapped") && strstr(text, "SIGBUS") &&
                       strstr(text, "now has 4096 bytes") && strstr(text, "truncated"),
                   "%s", text);
-    ck_assert_int_eq(count_lines(text), 1);
+    ck_assert_int_eq(tu_count_lines(text), 1);
     ck_assert(strncmp(text, "ggperf: ", 8) == 0);
     free(text);
 }
@@ -367,7 +367,7 @@ START_TEST(test_run_sigbus_points_at_resume)
     for (int i = 0; i < 2000; i++) {
         size_t n;
         char *text = tu_read_file(stream, &n);
-        int lines = text ? count_lines(text) : 0;
+        int lines = text ? tu_count_lines(text) : 0;
         free(text);
         if (lines >= 2)
             break;
@@ -384,7 +384,7 @@ START_TEST(test_run_sigbus_points_at_resume)
     free(text);
     text = tu_read_file(stream, &n);
     ck_assert(text && n > 0 && text[n - 1] == '\n');
-    int before = count_lines(text) - 1;
+    int before = tu_count_lines(text) - 1;
     free(text);
     ck_assert_int_ge(before, 1);
     ck_assert_int_lt(before, 6);

@@ -165,7 +165,7 @@ START_TEST(test_full_disk_stream_then_resume)
     ck_assert_ptr_nonnull(text);
     ck_assert_uint_gt(n, header);
     ck_assert_msg(text[n - 1] == '\n', "a partial line was left");
-    ck_assert_int_eq(count_lines(text), 4); /* header + 3 samples */
+    ck_assert_int_eq(tu_count_lines(text), 4); /* header + 3 samples */
     free(text);
 
     struct runner_opts o;
@@ -240,7 +240,7 @@ START_TEST(test_full_disk_synth_and_logits)
     spawn(logits, NULL, p);
     ck_assert_msg(p->status == 1, "logits to /dev/full: exit %d: %s", p->status, p->err);
     ck_assert_msg(strstr(p->err, "/dev/full") && strstr(p->err, "No space left"), "%s", p->err);
-    ck_assert_int_eq(count_lines(p->err), 1);
+    ck_assert_int_eq(tu_count_lines(p->err), 1);
     free(p);
 }
 END_TEST

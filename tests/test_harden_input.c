@@ -135,7 +135,7 @@ START_TEST(test_hostile_claims_refused_small)
         for (int c = 0; c < 2; c++) {
             spawn(cmds[c], &lim, p);
             ck_assert_msg(p->status == 1, "%s %s: exit %d: %s", cmds[c][1], hostile_names[k], p->status, p->err);
-            ck_assert_msg(count_lines(p->err) == 1 && strstr(p->err, path), "%s %s: %s", cmds[c][1],
+            ck_assert_msg(tu_count_lines(p->err) == 1 && strstr(p->err, path), "%s %s: %s", cmds[c][1],
                           hostile_names[k], p->err);
             if (!SANITIZED)
                 ck_assert_msg(p->maxrss_kb < 64 * 1024, "%s %s: max RSS %ld kB", cmds[c][1], hostile_names[k],

@@ -386,3 +386,11 @@ int tu_body_attr_int(const char *body, const char *attr)
     const char *p = strstr(body, key);
     return p ? atoi(p + strlen(key)) : -1;
 }
+
+int tu_count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}

@@ -38,6 +38,9 @@ bool tu_chromium_body(const char *html_path, char *body, size_t len);
 /* The integer value of attribute attr="N" in a tag's text; -1 when absent. */
 int tu_body_attr_int(const char *body, const char *attr);
 
+/* Newlines in s: an error message is one line. */
+int tu_count_lines(const char *s);
+
 /* Read a whole file into a malloc'ed buffer; *len gets its size. NULL on error. */
 void *tu_read_file(const char *path, size_t *len);
 
