@@ -1,7 +1,9 @@
-/* runner — the sweep runner (see runner.h). */
+/* runner — the sweep runner (see runner.h): the sweep itself, its context
+ * and the stream it writes (header, resume, samples, end). The plan and the
+ * round order are in runner_plan.c, one repetition (in process or in a
+ * child) in runner_rep.c. */
 #include "harness/run/runner.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
@@ -9,9 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "base/bitset.h"
 #include "base/err.h"
@@ -19,269 +18,16 @@
 #include "harness/machine/clock.h"
 #include "harness/machine/env.h"
 #include "harness/machine/probe.h"
+#include "harness/run/runner_impl.h"
 #include "harness/run/trust.h"
 #include "results/results.h"
 #include "results/stats.h"
-#include "modelgen/synth.h"
-
-/* ---- plan ------------------------------------------------------------- */
-
-void runner_plan_free(struct runner_plan *p)
-{
-    if (!p)
-        return;
-    for (int i = 0; i < WORKLOAD_MAX_AXES; i++)
-        for (int v = 0; v < p->n_values[i] && v < RUNNER_MAX_VALUES; v++)
-            free(p->values[i][v]);
-    memset(p, 0, sizeof *p);
-}
-
-/* Allowed values of an axis for messages: "read|mmap" or "1..64". */
-static void axis_allowed(const struct workload_axis *a, char *buf, size_t len)
-{
-    if (a->kind == WORKLOAD_AXIS_INT) {
-        snprintf(buf, len, "%" PRId64 "..%" PRId64, a->lo, a->hi);
-        return;
-    }
-    size_t used = 0;
-    buf[0] = '\0';
-    for (int i = 0; a->choices && a->choices[i]; i++) {
-        int w = snprintf(buf + used, len - used, "%s%s", i ? "|" : "", a->choices[i]);
-        if (w < 0 || (size_t)w >= len - used)
-            break;
-        used += (size_t)w;
-    }
-}
-
-static int parse_value(const struct workload_axis *a, const char *text, int64_t *num, char *err, size_t err_len)
-{
-    char allowed[512];
-    if (a->kind == WORKLOAD_AXIS_INT) {
-        char *end;
-        errno = 0;
-        long long v = strtoll(text, &end, 10);
-        if (!*text || *end || errno == ERANGE || v < a->lo || v > a->hi) {
-            axis_allowed(a, allowed, sizeof allowed);
-            return err_fail(err, err_len, RUNNER_EINVAL, "--%s: '%s' is not an integer in %s", a->name, text, allowed);
-        }
-        *num = v;
-        return 0;
-    }
-    for (int i = 0; a->choices && a->choices[i]; i++)
-        if (strcmp(a->choices[i], text) == 0) {
-            *num = i;
-            return 0;
-        }
-    axis_allowed(a, allowed, sizeof allowed);
-    return err_fail(err, err_len, RUNNER_EINVAL, "--%s: '%s' is not one of %s", a->name, text, allowed);
-}
-
-int runner_plan_init(struct runner_plan *p, const struct workload *wl, const char *const *lists, char *err,
-                     size_t err_len)
-{
-    memset(p, 0, sizeof *p);
-    p->wl = wl;
-    if (wl->n_axes < 0 || wl->n_axes > WORKLOAD_MAX_AXES)
-        return err_fail(err, err_len, RUNNER_EINVAL, "%s: %d axes (at most %d)", wl->name, wl->n_axes,
-                    WORKLOAD_MAX_AXES);
-    p->n_axes = wl->n_axes;
-    long n_configs = 1;
-    for (int i = 0; i < wl->n_axes; i++) {
-        const struct workload_axis *a = &wl->axes[i];
-        const char *list = lists && lists[i] ? lists[i] : a->defaults;
-        if (!list || !*list) {
-            runner_plan_free(p);
-            return err_fail(err, err_len, RUNNER_EINVAL, "--%s: empty list", a->name);
-        }
-        const char *s = list;
-        for (;;) {
-            size_t n = strcspn(s, ",");
-            if (n == 0) {
-                runner_plan_free(p);
-                return err_fail(err, err_len, RUNNER_EINVAL, "--%s: empty value in '%s'", a->name, list);
-            }
-            if (p->n_values[i] == RUNNER_MAX_VALUES) {
-                runner_plan_free(p);
-                return err_fail(err, err_len, RUNNER_EINVAL, "--%s: more than %d values", a->name, RUNNER_MAX_VALUES);
-            }
-            char *v = strndup(s, n);
-            if (!v) {
-                runner_plan_free(p);
-                return err_fail(err, err_len, RUNNER_ENOMEM, "out of memory");
-            }
-            int k = p->n_values[i]++;
-            p->values[i][k] = v;
-            int rc = parse_value(a, v, &p->nums[i][k], err, err_len);
-            if (rc != 0) {
-                runner_plan_free(p);
-                return rc;
-            }
-            for (int j = 0; j < k; j++)
-                if (p->nums[i][j] == p->nums[i][k]) {
-                    err_fail(err, err_len, RUNNER_EINVAL, "--%s: '%s' is listed twice", a->name, v);
-                    runner_plan_free(p);
-                    return RUNNER_EINVAL;
-                }
-            if (!s[n])
-                break;
-            s += n + 1;
-        }
-        n_configs *= p->n_values[i];
-        if (n_configs > RUNNER_MAX_CONFIGS) {
-            runner_plan_free(p);
-            return err_fail(err, err_len, RUNNER_EINVAL, "the sweep has more than %d configurations", RUNNER_MAX_CONFIGS);
-        }
-    }
-    p->n_configs = (int)n_configs;
-    return 0;
-}
-
-void runner_plan_config(const struct runner_plan *p, int id, struct workload_config *cfg)
-{
-    int digits[WORKLOAD_MAX_AXES];
-    results_config_digits(p->n_axes, p->n_values, id, digits);
-    cfg->n_axes = p->n_axes;
-    for (int i = 0; i < p->n_axes; i++) {
-        cfg->text[i] = p->values[i][digits[i]];
-        cfg->num[i] = p->nums[i][digits[i]];
-    }
-}
-
-void runner_plan_label(const struct runner_plan *p, int id, char *buf, size_t len)
-{
-    int digits[WORKLOAD_MAX_AXES];
-    results_config_digits(p->n_axes, p->n_values, id, digits);
-    size_t used = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < p->n_axes; i++) {
-        int w = snprintf(buf + used, len - used, "%s%s=%s", i ? " " : "", p->wl->axes[i].name,
-                         p->values[i][digits[i]]);
-        if (w < 0 || (size_t)w >= len - used)
-            break;
-        used += (size_t)w;
-    }
-}
-
-/* ---- order ------------------------------------------------------------ */
-
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-void runner_round_order(int n, uint64_t seed, uint64_t round, int *order)
-{
-    uint64_t s = seed ^ (round * 0xD1B54A32D192ED03ull + 0x2545F4914F6CDD1Dull);
-    for (int i = 0; i < n; i++)
-        order[i] = i;
-    for (int i = n - 1; i > 0; i--) {
-        /* multiply-shift maps 64 random bits to [0, i] without modulo bias worth noting */
-        int j = (int)(((unsigned __int128)splitmix64(&s) * (unsigned)(i + 1)) >> 64);
-        int t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-    }
-}
-
-/* ---- synthesized models -------------------------------------------------- */
-
-bool runner_synth_path(const char *cache_dir, const char *shape, const char *type, char *path, size_t len)
-{
-    snprintf(path, len, "%s/synth-%s-%s.gguf", cache_dir, shape, type);
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-int runner_synth_model(const char *cache_dir, const char *shape, const char *type, char *path, size_t len,
-                       char *err, size_t err_len)
-{
-    if (runner_synth_path(cache_dir, shape, type, path, len))
-        return 0; /* synth_write renames into place only when complete */
-    struct synth_spec spec;
-    if (synth_shape_find(shape, &spec) != 0)
-        return err_fail(err, err_len, RUNNER_EMODEL, "no synth shape '%s'", shape);
-    int ft = synth_ftype_from_name(type, false);
-    if (ft < 0)
-        return err_fail(err, err_len, RUNNER_EMODEL, "no synth type '%s' (allowed: %s)", type, synth_type_names());
-    spec.ftype = ft;
-    char serr[256];
-    if (synth_write(&spec, path, 0, NULL, NULL, serr, sizeof serr) != 0) {
-        if (runner_synth_path(cache_dir, shape, type, path, len)) /* another process won the race */
-            return 0;
-        return err_fail(err, err_len, RUNNER_EMODEL, "synthesizing %s: %s", path, serr);
-    }
-    return 0;
-}
 
 /* ---- the sweep ----------------------------------------------------------- */
-
-#define UNIT_POOL 64
-#define UNIT_LEN 24
-
-/* What an isolated child sends back. */
-struct wire_head {
-    int32_t rc;
-    int32_t n;
-    uint64_t t0, t1;
-    char err[512];
-};
-
-struct wire_metric {
-    char name[METRIC_NAME_MAX];
-    char unit[UNIT_LEN];
-    int32_t source, status;
-    double value, running_fraction;
-    char reason[METRIC_REASON_MAX];
-    struct metric_sem sem;
-};
-
-struct ctx {
-    const struct runner_opts *o;
-    int shard_k, shard_n;           /* this sweep's slice (0, 0: all) */
-    struct runner_plan plan;
-    json_t *header;
-    struct results_stream *stream;
-    void **states;
-    bool *ready;              /* [config]: set up, teardown due */
-    char **setup_err;         /* [config]: why setup failed, or NULL */
-    struct bitset *done;      /* [config]: reps done */
-    double *run_ns_sum;       /* [config] */
-    struct trust *trust;      /* the primary figures so far, when the plan repeats until trusted; else NULL */
-    int *order;
-    /* distinct units seen from isolated children, interned: struct metric
-     * holds a pointer to a static string, which a pipe cannot carry */
-    char units[UNIT_POOL][UNIT_LEN];
-    int n_units;
-    uint64_t t_start, prev_run_end;
-    double *overheads;        /* this invocation's overheads, for the median: bounded below */
-    struct workload_sink sink;            /* the repetition being measured */
-    struct workload_sink child_sink;      /* an isolated child's own */
-    struct wire_metric wire[WORKLOAD_MAX_METRICS];
-    size_t n_over, cap_over;
-};
 
 /* Overheads kept for the summary's median: a reservoir bounded in size so
  * memory does not grow with the sweep. */
 #define OVERHEAD_KEEP 4096
-
-static const char *intern_unit(struct ctx *c, const char *u)
-{
-    static const char *const known[] = { "ns", "count", "bytes", "fraction", "GB/s", "GFLOP/s", "tok/s", "bool",
-                                         "ratio", "%", "B/token", "" };
-    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-        if (strcmp(known[i], u) == 0)
-            return known[i];
-    for (int i = 0; i < c->n_units; i++)
-        if (strcmp(c->units[i], u) == 0)
-            return c->units[i];
-    if (c->n_units == UNIT_POOL)
-        return "?";
-    snprintf(c->units[c->n_units], UNIT_LEN, "%s", u);
-    return c->units[c->n_units++];
-}
 
 static bool is_done(const struct ctx *c, int cfg, int rep)
 {
@@ -291,144 +37,6 @@ static bool is_done(const struct ctx *c, int cfg, int rep)
 static int mark_done(struct ctx *c, int cfg, int rep)
 {
     return bitset_set(&c->done[cfg], (size_t)rep);
-}
-
-static int write_full(int fd, const void *p, size_t n)
-{
-    const char *b = p;
-    while (n) {
-        ssize_t w = write(fd, b, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        b += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static size_t read_full(int fd, void *p, size_t n)
-{
-    char *b = p;
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, b + got, n - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    return got;
-}
-
-/* One repetition in a fresh child. Returns the run's rc (negative: failed,
- * message in err); t0/t1 bracket run() on the shared monotonic clock. */
-static int run_isolated(struct ctx *c, void *state, struct workload_sink *sink, uint64_t *t0, uint64_t *t1,
-                        char *err, size_t err_len)
-{
-    int fds[2];
-    if (pipe(fds) != 0)
-        return err_fail(err, err_len, -1, "runner: pipe: %s", strerror(errno));
-    fflush(NULL); /* nothing buffered may be written twice */
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        return err_fail(err, err_len, -1, "runner: fork: %s", strerror(errno));
-    }
-    if (pid == 0) {
-        close(fds[0]);
-        /* a crash must reach the runner as the signal it was, whatever
-         * handler the caller (ggperf run) has for itself */
-        signal(SIGBUS, SIG_DFL);
-        signal(SIGSEGV, SIG_DFL);
-        /* the child owns a copy of the context: its buffers are free to use */
-        struct workload_sink *csink = &c->child_sink;
-        struct wire_metric *wm = c->wire;
-        struct wire_head h;
-        memset(&h, 0, sizeof h);
-        csink->n = 0;
-        h.t0 = clock_ns();
-        h.rc = c->o->wl->run(state, csink, h.err, sizeof h.err);
-        h.t1 = clock_ns();
-        h.n = csink->n;
-        memset(wm, 0, sizeof c->wire);
-        for (int i = 0; i < csink->n; i++) {
-            const struct metric *m = &csink->m[i];
-            memcpy(wm[i].name, m->name, sizeof wm[i].name);
-            snprintf(wm[i].unit, sizeof wm[i].unit, "%s", m->unit ? m->unit : "");
-            wm[i].source = (int32_t)m->source;
-            wm[i].status = (int32_t)m->status;
-            wm[i].value = m->value;
-            wm[i].running_fraction = m->running_fraction;
-            memcpy(wm[i].reason, m->reason, sizeof wm[i].reason);
-            wm[i].sem = m->sem;
-        }
-        int bad = write_full(fds[1], &h, sizeof h) || write_full(fds[1], wm, (size_t)h.n * sizeof wm[0]);
-        _exit(bad ? 3 : 0);
-    }
-    close(fds[1]);
-    struct wire_head h;
-    struct wire_metric *wm = c->wire;
-    size_t got = read_full(fds[0], &h, sizeof h);
-    bool whole = got == sizeof h && h.n >= 0 && h.n <= WORKLOAD_MAX_METRICS &&
-                 read_full(fds[0], wm, (size_t)h.n * sizeof wm[0]) == (size_t)h.n * sizeof wm[0];
-    close(fds[0]);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS)
-        return err_fail(err, err_len, -1,
-                    "repetition process killed by signal %d (SIGBUS, %s): a mapped file (the model?) was "
-                    "truncated or rewritten by another process, or could not be read",
-                    SIGBUS, strsignal(SIGBUS));
-    if (WIFSIGNALED(status))
-        return err_fail(err, err_len, -1, "repetition process killed by signal %d (%s)", WTERMSIG(status),
-                    strsignal(WTERMSIG(status)));
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !whole)
-        return err_fail(err, err_len, -1, "repetition process exited with status %d without a complete result",
-                    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    *t0 = h.t0;
-    *t1 = h.t1;
-    sink->n = 0;
-    for (int i = 0; i < h.n; i++) {
-        struct metric *m = &sink->m[sink->n++];
-        memset(m, 0, sizeof *m);
-        memcpy(m->name, wm[i].name, sizeof m->name);
-        m->name[sizeof m->name - 1] = '\0';
-        wm[i].unit[UNIT_LEN - 1] = '\0';
-        m->unit = intern_unit(c, wm[i].unit);
-        m->source = (enum metric_source)wm[i].source;
-        m->status = (enum metric_status)wm[i].status;
-        m->value = wm[i].value;
-        m->running_fraction = wm[i].running_fraction;
-        memcpy(m->reason, wm[i].reason, sizeof m->reason);
-        m->reason[sizeof m->reason - 1] = '\0';
-        m->sem = wm[i].sem;
-    }
-    if (h.rc != 0) {
-        h.err[sizeof h.err - 1] = '\0';
-        return err_fail(err, err_len, h.rc < 0 ? h.rc : -1, "%s", h.err[0] ? h.err : "failed (no message)");
-    }
-    return 0;
-}
-
-/* Runs one repetition of configuration cfg into sink. */
-static int run_one(struct ctx *c, int cfg, struct workload_sink *sink, uint64_t *t0, uint64_t *t1, char *err,
-                   size_t err_len)
-{
-    sink->n = 0;
-    err[0] = '\0';
-    if (c->o->wl->flags & WORKLOAD_ISOLATE)
-        return run_isolated(c, c->states[cfg], sink, t0, t1, err, err_len);
-    *t0 = clock_ns();
-    int rc = c->o->wl->run(c->states[cfg], sink, err, err_len);
-    *t1 = clock_ns();
-    if (rc != 0 && !err[0])
-        snprintf(err, err_len, "failed (no message)");
-    return rc;
 }
 
 /* The runner's own figures: the repetition's wall time is a sample like
@@ -882,7 +490,7 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
                 o->progress(o->progress_user, &p);
             }
             uint64_t t0, t1;
-            run_one(&c, i, sink, &t0, &t1, rerr, sizeof rerr);
+            runner_run_one(&c, i, sink, &t0, &t1, rerr, sizeof rerr);
         }
     }
 
@@ -926,7 +534,7 @@ int runner_run(const struct runner_opts *o, struct runner_summary *sum, char *er
                 continue;
             }
             uint64_t t0 = 0, t1 = 0;
-            int rr = run_one(&c, i, sink, &t0, &t1, rerr, sizeof rerr);
+            int rr = runner_run_one(&c, i, sink, &t0, &t1, rerr, sizeof rerr);
             bool ok = rr == 0;
             if (t0 == 0) { /* the child never reported: the whole slot was the runner's and the child's */
                 t0 = c.prev_run_end;
