@@ -298,7 +298,7 @@ static int cr_distinct(const struct cr_file *f, bool threads, int *out, int max)
 
 /* A column's cell: the median with its source, or n/a (the reason goes
  * to the notes, once per distinct reason). */
-static void cr_cell_counted(const struct results_macc *m, char *buf, size_t len, char notes[][200], int *n_notes,
+static void cr_cell_counted(const struct results_macc *m, char *buf, size_t len, char notes[][256], int *n_notes,
                             const char *label)
 {
     if (m && m->n > 0) {
@@ -308,13 +308,13 @@ static void cr_cell_counted(const struct results_macc *m, char *buf, size_t len,
     snprintf(buf, len, "n/a");
     if (!m || *n_notes >= 4)
         return;
-    char note[200];
-    snprintf(note, sizeof note, "%s: source %s, %s (%.120s)", label, m->source[0] ? m->source : "hw",
+    char note[256];
+    snprintf(note, sizeof note, "%s: source %s, %s (%s)", label, m->source[0] ? m->source : "hw",
              m->status[0] ? m->status : "unsupported", m->reason[0] ? m->reason : "no reason recorded");
     for (int i = 0; i < *n_notes; i++)
         if (strcmp(notes[i], note) == 0)
             return;
-    snprintf(notes[(*n_notes)++], 200, "%s", note);
+    snprintf(notes[(*n_notes)++], 256, "%s", note);
 }
 
 static void cr_calibration(const struct cr_file *cal, FILE *f, double alpha, double min_effect, int *n_concl)
@@ -507,7 +507,7 @@ int contention_report_write(const struct contention_report_opts *o, FILE *f, str
     int ng = cr_groups(&st, groups, 64);
     int th[64], al[65];
     int nt = cr_distinct(&st, true, th, 64), na = cr_distinct(&st, false, al, 65);
-    char notes[4][200];
+    char notes[4][256];
     int n_notes = 0;
     double worst_share = -1;
     char worst_cfg[96] = "";
