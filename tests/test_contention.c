@@ -125,6 +125,41 @@ static const struct metric *find(const struct workload_sink *s, const char *name
     return NULL;
 }
 
+/* A repetition whose passes were disturbed runs more, up to the cap; one
+ * with enough undisturbed passes stops at the planned count. */
+START_TEST(test_passes_more)
+{
+    uint64_t start[16] = { 0 }, work[16] = { 0 }, cpu[16] = { 0 };
+    start[0] = start[8] = 1000;
+    work[0] = work[8] = 1000;
+    struct contention_passes p = { .cpus = 2 };
+    cpu[0] = cpu[8] = 1000;   /* side by side */
+    for (int i = 0; i < 4; i++) {
+        ck_assert(contention_passes_more(&p, 4));
+        contention_passes_add(&p, 1000, start, work, cpu, 2);
+    }
+    ck_assert(!contention_passes_more(&p, 4));
+    struct contention_passes q = { .cpus = 2 };
+    cpu[8] = 300;             /* the worker waited for a CPU: disturbed */
+    int n = 0;
+    while (contention_passes_more(&q, 4) && n < 1000) {
+        /* from pass 6 on, the host gives the vCPU back */
+        cpu[8] = q.n >= 6 ? 1000 : 300;
+        contention_passes_add(&q, 1000, start, work, cpu, 2);
+        n++;
+    }
+    ck_assert_int_eq(q.n, 8);   /* 4 planned + 4 more until 2 (= 4 / 2) were undisturbed */
+    struct contention_passes r = { .cpus = 2 };
+    cpu[8] = 300;             /* never undisturbed: stops at the cap */
+    n = 0;
+    while (contention_passes_more(&r, 4) && n < 1000) {
+        contention_passes_add(&r, 1000, start, work, cpu, 2);
+        n++;
+    }
+    ck_assert_int_eq(r.n, CONTENTION_MAX_PASSES);
+}
+END_TEST
+
 START_TEST(test_passes_undisturbed)
 {
     struct contention_passes p = { .cpus = 2 };
@@ -483,6 +518,7 @@ Suite *contention_suite(void)
     tcase_add_test(tc, test_shared_lines_hand_count);
     tcase_add_test(tc, test_split_covers_every_row_once);
     tcase_add_test(tc, test_passes_undisturbed);
+    tcase_add_test(tc, test_passes_more);
     tcase_add_loop_test(tc, test_coherence_event_encodings, 0, n_pmu_events());
     tcase_add_test(tc, test_coherence_event_lookup);
     tcase_add_test(tc, test_norm_quantile);

@@ -24,7 +24,8 @@
  *
  * Each repetition works on fresh copies of the weights and buffers (see
  * ct_map). Figures per repetition (32 passes after one untimed pass that
- * wakes the pool), per 1024 rows from contention_passes_emit: ns_per_1024_rows
+ * wakes the pool, more while fewer than 16 were undisturbed: see
+ * contention_passes_more), per 1024 rows from contention_passes_emit: ns_per_1024_rows
  * (median pass / sweeps) and its minimum, ns_per_1024_rows_undisturbed
  * (median over the passes in which every thread was on a CPU for 95% of
  * its work: on a busy machine threads that take turns on a CPU cannot
@@ -101,6 +102,7 @@ struct ct_state {
     int64_t shared_lines, lines_written;
     struct pool *pool;
     bool sim_collect;            /* running under valgrind: bracket every thread's rows */
+    int passes;                  /* timed passes of the last repetition (ct_work's count) */
     struct wlutil_ctr hw;
     struct wlutil_ctr coh;       /* the coherence event alone */
     char coh_name[128], coh_why[METRIC_REASON_MAX];
@@ -419,11 +421,14 @@ static int ct_run(void *state, struct workload_sink *out, char *err, size_t err_
     pool_run(s->pool, ct_pass, s);   /* warms the pool: the passes below find its threads spinning */
     wlutil_ctr_begin(&s->hw);
     wlutil_ctr_begin(&s->coh);
-    for (int p = 0; p < CT_PASSES; p++) {
+    /* under valgrind (the sim child) threads take turns by design: no
+     * pass is undisturbed, and extra ones would only cost time */
+    while (s->sim_collect ? ps.n < CT_PASSES : contention_passes_more(&ps, CT_PASSES)) {
         uint64_t t0 = clock_ns();
         pool_run(s->pool, ct_pass, s);
         contention_passes_add(&ps, (double)(clock_ns() - t0), s->t_work + 1, s->t_work, s->t_cpu, s->threads);
     }
+    s->passes = ps.n;
     wlutil_ctr_end(&s->coh);
     wlutil_ctr_end(&s->hw);
     double sum = 0;
@@ -442,7 +447,7 @@ static int ct_run(void *state, struct workload_sink *out, char *err, size_t err_
     workload_emit(out, "weight_gbps", "GB/s", METRIC_SRC_DERIVED, (double)(s->row_bytes * 1024) / ns1024);
     workload_emit(out, "result_checksum", "value", METRIC_SRC_DERIVED, sum);
     workload_emit(out, "weight_misalign_bytes", "bytes", METRIC_SRC_DERIVED, (double)((uintptr_t)s->w % CT_LINE));
-    double units = CT_PASSES * per;
+    double units = ps.n * per;
     /* the simulated counts are of the child's run under valgrind: one sweep
      * per pass, and the waking pass bracketed too */
     const struct metric *hl1 = wlutil_ctr_find(&s->hw, "l1d_load_misses");
@@ -473,7 +478,7 @@ static int ct_run(void *state, struct workload_sink *out, char *err, size_t err_
 static void ct_work(const void *state, double *bytes, double *flops)
 {
     const struct ct_state *s = state;
-    double rows = (double)CT_PASSES * s->sweeps * CT_ROWS;
+    double rows = (double)(s->passes ? s->passes : CT_PASSES) * s->sweeps * CT_ROWS;
     *bytes = rows * (double)s->row_bytes;
     *flops = s->dot ? 2.0 * rows * CT_COLS : 0;
 }
@@ -486,6 +491,7 @@ static const struct metric_decl contention_metrics[] = {
     { "cpu_ns_per_1024_rows", METRIC_SEM(LOWER, SAMPLE, false) },
     { "weight_gbps", METRIC_SEM(HIGHER, SAMPLE, false) },
     { "dispatch_share*", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "passes", METRIC_SEM(NEITHER, INFO, false) },
     { "undisturbed_passes", METRIC_SEM(NEITHER, INFO, false) },
     { "on_cpu_fraction", METRIC_SEM(NEITHER, INFO, false) },
     { "shared_line*", METRIC_SEM(NEITHER, COUNT, false) },

@@ -10,7 +10,8 @@
  * One pass is one dispatch of a warm, spinning pool (one per repetition)
  * in which each thread, after a start barrier, does
  * CC_INCS_PLAIN or CC_INCS_ATOMIC increments. Figures per repetition (24
- * passes after one untimed pass), from contention_passes_emit:
+ * passes after one untimed pass, more while fewer than 12 were
+ * undisturbed: see contention_passes_more), from contention_passes_emit:
  * ns_per_increment (median pass / increments per thread: the time for
  * every thread to make one increment), ns_per_increment_undisturbed (the
  * work's span over the passes in which the threads ran side by side: on a
@@ -146,7 +147,7 @@ static int cc_run(void *state, struct workload_sink *out, char *err, size_t err_
     for (int t = 0; t < s->threads; t++)
         s->counters[s->padded ? t * 8 : t] = 0;
     pool_run(s->pool, cc_pass, s);   /* wakes the workers */
-    for (int p = 0; p < CC_PASSES; p++) {
+    while (contention_passes_more(&ps, CC_PASSES)) {
         uint64_t t0 = clock_ns();
         pool_run(s->pool, cc_pass, s);
         contention_passes_add(&ps, (double)(clock_ns() - t0), s->t_work + 1, s->t_work, s->t_cpu, s->threads);
@@ -161,7 +162,7 @@ static int cc_run(void *state, struct workload_sink *out, char *err, size_t err_
         if (strcmp(out->m[i].name, "cpu_ns_per_increment") == 0)
             out->m[i].value /= s->threads;
     workload_emit(out, "counter_check", "fraction", METRIC_SRC_DERIVED,
-                  sum / ((double)(CC_PASSES + 1) * s->incs * s->threads));
+                  sum / ((double)(ps.n + 1) * s->incs * s->threads));
     pool_free(s->pool);
     s->pool = NULL;
     return 0;
@@ -175,6 +176,7 @@ static const struct metric_decl calib_metrics[] = {
     { "ns_per_increment_min", METRIC_SEM(LOWER, SAMPLE, false) },
     { "cpu_ns_per_increment", METRIC_SEM(LOWER, SAMPLE, false) },
     { "dispatch_share*", METRIC_SEM(LOWER, SAMPLE, false) },
+    { "passes", METRIC_SEM(NEITHER, INFO, false) },
     { "undisturbed_passes", METRIC_SEM(NEITHER, INFO, false) },
     { "on_cpu_fraction", METRIC_SEM(NEITHER, INFO, false) },
     { "counter_check", METRIC_SEM(NEITHER, INFO, false) },

@@ -138,6 +138,18 @@ void contention_passes_add(struct contention_passes *p, double wall_ns, const ui
     p->n++;
 }
 
+bool contention_passes_more(const struct contention_passes *p, int planned)
+{
+    if (p->n < planned)
+        return true;
+    if (p->n >= CONTENTION_MAX_PASSES)
+        return false;
+    int und = 0;
+    for (int i = 0; i < p->n; i++)
+        und += p->undisturbed[i];
+    return und < planned / 2;
+}
+
 static int cmp_dbl(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -198,6 +210,7 @@ void contention_passes_emit(const struct contention_passes *p, struct workload_s
             snprintf(m->reason, sizeof m->reason, "no undisturbed pass: the machine is busy");
         }
     }
+    workload_emit(out, "passes", "count", METRIC_SRC_TIME, n);
     workload_emit(out, "undisturbed_passes", "count", METRIC_SRC_TIME, nu);
     workload_emit(out, "on_cpu_fraction", "fraction", METRIC_SRC_TIME, on);
     memcpy(t, p->share, sizeof t[0] * (size_t)n);

@@ -99,7 +99,10 @@ const struct contention_pmu_event *contention_split_pmu_event(const char *pmu);
 
 #include "harness/run/workload.h"
 
-#define CONTENTION_MAX_PASSES 32
+/* A repetition runs its planned passes, then more while fewer than half of
+ * them were undisturbed (a host that took a vCPU away for a moment), up to
+ * this many in all: a short disturbance costs passes, not the repetition. */
+#define CONTENTION_MAX_PASSES 128
 #define CONTENTION_ON_CPU_MIN 0.9    /* each thread on a CPU for this much of its work time */
 #define CONTENTION_SKEW_MAX 0.1      /* threads started within this share of the work's span of each other */
 
@@ -133,12 +136,17 @@ void contention_passes_add(struct contention_passes *p, double wall_ns, const ui
 /* The CPUs this process may run on (sched_getaffinity; at least 1). */
 int contention_cpus(void);
 
+/* Whether to run another pass: fewer than planned so far, or fewer than
+ * planned / 2 undisturbed ones and room for more (CONTENTION_MAX_PASSES). */
+bool contention_passes_more(const struct contention_passes *p, int planned);
+
 /* Emit, per unit (divide by units): NAME (median wall), NAME_min,
  * cpu_NAME (median summed CPU time), NAME_undisturbed (median span of the
  * undisturbed passes, from the first thread's start to the last one's end:
  * the work itself, without waking and joining, which a busy machine
  * stretches; not counted with the reason when there were none),
- * and, per pass: undisturbed_passes, on_cpu_fraction (median of the
+ * and, per repetition: passes (timed), undisturbed_passes;
+ * per pass: on_cpu_fraction (median of the
  * smallest thread's CPU / work time; with more threads than CPUs, the CPU
  * time's share of the CPUs), dispatch_share (median) and dispatch_share_undisturbed
  * (median over the undisturbed passes: the pool's own cost). */
