@@ -1,3 +1,5 @@
+/* trust — which configurations still need repetitions under --until-trusted:
+ * their primary samples' noise flags, from stats_summarize (see trust.h). */
 #include "harness/run/trust.h"
 #include <stdio.h>
 #include <stdlib.h>
