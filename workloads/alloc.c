@@ -135,13 +135,8 @@ static int alloc_run(void *state, struct workload_sink *out, char *err, size_t e
         snprintf(err, err_len, "alloc: out of memory");
         goto done;
     }
-    if (infer_new(&c, m, &o, e, sizeof e) != INFER_OK) {
-        snprintf(err, err_len, "infer_new: %s", e);
+    if (wlutil_infer_warm(&c, m, &o, &s->s.file, err, err_len) != 0)
         goto done;
-    }
-    if (wlutil_prefill(c, n_vocab, 0, 1, err, err_len) != 0)
-        goto done;
-    infer_reset(c);
     double arena_alloc_ns = 0;
     if (s->strategy == ST_ARENA) {
         uint64_t a0 = clock_ns();

@@ -326,15 +326,9 @@ static int decode_run(void *state, struct workload_sink *out, char *err, size_t 
         snprintf(err, err_len, "decode: out of memory");
         goto done;
     }
-    if (infer_new(&c, m, &o, e, sizeof e) != INFER_OK) {
-        snprintf(err, err_len, "infer_new: %s", e);
-        goto done;
-    }
     int n_vocab = m->hp.n_vocab;
-    if (wlutil_prefill(c, n_vocab, 0, 1, err, err_len) != 0)
+    if (wlutil_infer_warm(&c, m, &o, &s->s.file, err, err_len) != 0)
         goto done;
-    infer_set_small_pages(c, filebuf_small_pages(&s->s.file)); /* the warm-up touched every weight */
-    infer_reset(c);
     if (wlutil_prefill(c, n_vocab, 1, s->pos, err, err_len) != 0)
         goto done;
 

@@ -142,13 +142,8 @@ static int kvcache_run(void *state, struct workload_sink *out, char *err, size_t
         snprintf(err, err_len, "kvcache: out of memory");
         goto done;
     }
-    if (infer_new(&c, m, &o, e, sizeof e) != INFER_OK) {
-        snprintf(err, err_len, "infer_new: %s", e);
+    if (wlutil_infer_warm(&c, m, &o, &s->s.file, err, err_len) != 0)
         goto done;
-    }
-    if (wlutil_prefill(c, n_vocab, 0, 1, err, err_len) != 0)
-        goto done;
-    infer_reset(c);
     if (wlutil_prefill(c, n_vocab, 1, s->pos, err, err_len) != 0)
         goto done;
     int tids[POOL_MAX_THREADS];

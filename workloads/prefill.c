@@ -101,13 +101,8 @@ static int prefill_run(void *state, struct workload_sink *out, char *err, size_t
     }
     for (int i = 0; i < s->prompt; i++)
         toks[i] = wlutil_token(1 + i, n_vocab);
-    if (infer_new(&c, m, &o, e, sizeof e) != INFER_OK) {
-        snprintf(err, err_len, "infer_new: %s", e);
+    if (wlutil_infer_warm(&c, m, &o, &s->s.file, err, err_len) != 0)
         goto done;
-    }
-    if (wlutil_prefill(c, n_vocab, 0, 1, err, err_len) != 0)
-        goto done;
-    infer_reset(c);
     int tids[POOL_MAX_THREADS];
     int nt = wlutil_pool_tids(infer_pool(c), tids, POOL_MAX_THREADS);
     wlutil_ctr_open(&sw, CTR_SW, tids, nt, false);

@@ -133,14 +133,8 @@ static int threads_run(void *state, struct workload_sink *out, char *err, size_t
         snprintf(err, err_len, "threads: out of memory");
         goto done;
     }
-    if (infer_new(&c, m, &o, e, sizeof e) != INFER_OK) {
-        snprintf(err, err_len, "infer_new: %s", e);
+    if (wlutil_infer_warm(&c, m, &o, &s->s.file, err, err_len) != 0)
         goto done;
-    }
-    if (wlutil_prefill(c, n_vocab, 0, 1, err, err_len) != 0)
-        goto done;
-    infer_set_small_pages(c, filebuf_small_pages(&s->s.file)); /* the warm-up touched every weight */
-    infer_reset(c);
     struct pool *pool = infer_pool(c);
     int tids[POOL_MAX_THREADS];
     int nt = wlutil_pool_tids(pool, tids, POOL_MAX_THREADS);

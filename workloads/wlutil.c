@@ -113,6 +113,22 @@ int wlutil_prefill(struct infer *c, int n_vocab, int64_t first, int n, char *err
     return 0;
 }
 
+int wlutil_infer_warm(struct infer **c, const struct model *m, const struct infer_opts *o,
+                      const struct filebuf *file, char *err, size_t err_len)
+{
+    char e[256];
+    *c = NULL;
+    if (infer_new(c, m, o, e, sizeof e) != INFER_OK) {
+        snprintf(err, err_len, "infer_new: %s", e);
+        return -1;
+    }
+    if (wlutil_prefill(*c, m->hp.n_vocab, 0, 1, err, err_len) != 0)
+        return -1;
+    infer_set_small_pages(*c, filebuf_small_pages(file));
+    infer_reset(*c);
+    return 0;
+}
+
 int wlutil_pool_tids(const struct pool *p, int *tids, int max)
 {
     int n = pool_threads(p);

@@ -56,6 +56,17 @@ int32_t wlutil_token(int64_t i, int n_vocab);
  * (chunks of n_batch): the untimed way to reach a context position. */
 int wlutil_prefill(struct infer *c, int n_vocab, int64_t first, int n, char *err, size_t err_len);
 
+struct filebuf;
+
+/* A repetition's context, created and warmed the one way every engine
+ * workload uses: infer_new with o, one untimed token (it touches every
+ * weight, so the placement's page sizes are known: the 4 KiB-page decode
+ * kernels are chosen from /proc/self/smaps when file's weights sit in small
+ * pages, see infer_set_small_pages), then the cache back at position 0.
+ * Returns 0, or -1 with err set; *c is NULL or the context to infer_free. */
+int wlutil_infer_warm(struct infer **c, const struct model *m, const struct infer_opts *o,
+                      const struct filebuf *file, char *err, size_t err_len);
+
 /* The pool's thread ids (thread 0 = the caller) into tids[0..max); returns the count. */
 int wlutil_pool_tids(const struct pool *p, int *tids, int max);
 
