@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "results/results.h"
 #include "tests/testutil.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -29,6 +30,25 @@
 #endif
 
 /* ---- helpers ------------------------------------------------------------- */
+
+/* The samples in a results stream, after checking that it reads back
+ * complete (a header, samples, and the end marker). */
+static inline int harden_stream_samples(const char *stream)
+{
+    struct results_reader *r;
+    char err[512];
+    ck_assert_msg(results_reader_open(&r, stream, err, sizeof err) == 0, "%s", err);
+    json_t *s;
+    int got = 0;
+    while (results_reader_next(r, &s, err, sizeof err) == 1) {
+        got++;
+        json_decref(s);
+    }
+    ck_assert_uint_eq(results_reader_duplicates(r), 0);
+    ck_assert(results_reader_complete(r));
+    results_reader_close(r);
+    return got;
+}
 
 /* Files in dir whose name starts with prefix. */
 static inline int count_prefixed(const char *dir, const char *prefix)

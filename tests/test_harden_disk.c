@@ -179,18 +179,7 @@ START_TEST(test_full_disk_stream_then_resume)
     ck_assert(sum.complete);
     ck_assert_int_eq(sum.reps_skipped, 3);
     ck_assert_int_eq(sum.reps_run, 5);
-    struct results_reader *r;
-    ck_assert_msg(results_reader_open(&r, stream, err, sizeof err) == 0, "%s", err);
-    json_t *s;
-    int got = 0;
-    while (results_reader_next(r, &s, err, sizeof err) == 1) {
-        got++;
-        json_decref(s);
-    }
-    ck_assert_int_eq(got, 8);
-    ck_assert_uint_eq(results_reader_duplicates(r), 0);
-    ck_assert(results_reader_complete(r));
-    results_reader_close(r);
+    ck_assert_int_eq(harden_stream_samples(stream), 8);
 }
 END_TEST
 
