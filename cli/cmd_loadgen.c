@@ -14,14 +14,17 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: ggperf loadgen --url http://127.0.0.1:PORT [--clients C] [--requests N] [--rate R]\n"
-               "                      [--prompt P] [--gen G] [--vocab V] [--seed S] [--json]\n\n"
+               "                      [--prompt P] [--gen G] [--vocab V] [--seed S] [--timeout S] [--json]\n\n"
                "Send N requests (default 64) to URL's /v1/completions: closed loop with C\n"
                "concurrent clients (default 8), or with --rate R, open loop: Poisson arrivals\n"
                "at R requests/s, at most C in flight, latencies from the intended send time.\n"
                "Prompts are P random token ids below V (default 32 of 32000; V must not exceed\n"
                "the model's vocabulary), G tokens generated (default 64) with ignore_eos.\n"
+               "A request whose response sends nothing for --timeout S seconds (default %d)\n"
+               "fails and says so: give deep queues (many clients, few slots) more.\n"
                "Only 127.0.0.1 / localhost: this is a bench tool, not a load tester for others.\n"
-               "Prints a summary, or one JSON object with --json.\n");
+               "Prints a summary, or one JSON object with --json.\n",
+            LOADGEN_TIMEOUT_S);
 }
 
 static double pct(double *v, int n, double p)
@@ -75,6 +78,9 @@ static int run(int argc, char **argv)
                 return CLI_EUSAGE;
         } else if (!strcmp(f, "--vocab")) {
             if (cli_parse_int(f, v, 4, 1 << 24, &o.n_vocab))
+                return CLI_EUSAGE;
+        } else if (!strcmp(f, "--timeout")) {
+            if (cli_parse_int(f, v, 1, 86400, &o.timeout_s))
                 return CLI_EUSAGE;
         } else if (!strcmp(f, "--seed")) {
             if (cli_parse_u64(f, v, 0, UINT64_MAX, &u))

@@ -200,6 +200,7 @@ struct conn {
     size_t pos, len;
     char line[65536];          /* SSE line being assembled */
     size_t line_len;
+    bool timed_out;            /* the last recv hit the receive timeout */
 };
 
 static int conn_open(struct conn *c, const struct loadgen_opts *o, char *err, size_t len)
@@ -210,7 +211,7 @@ static int conn_open(struct conn *c, const struct loadgen_opts *o, char *err, si
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (c->fd < 0)
         return err_fail(err, len, -1, "socket: %s", strerror(errno));
-    struct timeval tv = { o->timeout_s > 0 ? o->timeout_s : 120, 0 };
+    struct timeval tv = { o->timeout_s > 0 ? o->timeout_s : LOADGEN_TIMEOUT_S, 0 };
     setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     int one = 1;
@@ -221,7 +222,8 @@ static int conn_open(struct conn *c, const struct loadgen_opts *o, char *err, si
         c->fd = -1;
         return err_fail(err, len, -1, "connect %s:%d: %s", o->host ? o->host : "127.0.0.1", o->port, strerror(e));
     }
-    c->pos = c->len = 0;
+    c->pos = c->len = c->line_len = 0;
+    c->timed_out = false;
     return 0;
 }
 
@@ -237,8 +239,10 @@ static int conn_fill(struct conn *c)
     if (c->pos < c->len)
         return 0;
     ssize_t n = recv(c->fd, c->buf, sizeof c->buf, 0);
-    if (n <= 0)
+    if (n <= 0) {
+        c->timed_out = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
         return -1;
+    }
     c->pos = 0;
     c->len = (size_t)n;
     return 0;
@@ -311,7 +315,11 @@ retry:
     }
     char line[1024];
     if (conn_line(c, line, sizeof line) < 0) {
-        snprintf(b->err, sizeof b->err, "no response (connection closed or timed out)");
+        if (c->timed_out)
+            snprintf(b->err, sizeof b->err, "no response in %d s (the client's receive timeout, --timeout)",
+                     o->timeout_s > 0 ? o->timeout_s : LOADGEN_TIMEOUT_S);
+        else
+            snprintf(b->err, sizeof b->err, "no response (connection closed)");
         conn_close(c);
         if (reused) {
             reused = false;
@@ -387,7 +395,11 @@ retry:
     b->ok = true;
     return 0;
 broken:
-    snprintf(b->err, sizeof b->err, "response cut short (HTTP %d)", status);
+    if (c->timed_out)
+        snprintf(b->err, sizeof b->err, "no data for %d s (the client's receive timeout, --timeout) after HTTP %d",
+                 o->timeout_s > 0 ? o->timeout_s : LOADGEN_TIMEOUT_S, status);
+    else
+        snprintf(b->err, sizeof b->err, "response cut short (HTTP %d)", status);
     conn_close(c);
     return -1;
 }

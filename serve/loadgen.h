@@ -29,6 +29,10 @@
 #include "engine/batch.h"
 #include "serve/server.h"
 
+/* The HTTP route's default socket timeout: a response with no data for
+ * this long counts as failed, and says so. */
+#define LOADGEN_TIMEOUT_S 120
+
 enum loadgen_mode { LOADGEN_CLOSED = 0, LOADGEN_OPEN = 1 };
 enum loadgen_route { LOADGEN_INPROC = 0, LOADGEN_HTTP = 1 };
 
@@ -45,7 +49,7 @@ struct loadgen_opts {
     int port;
     struct batch *batch;       /* INPROC: a batcher being stepped by another thread */
     enum serve_alloc alloc;    /* INPROC: how each token's record is stored (the allocation axis) */
-    int timeout_s;             /* HTTP: per-request socket timeout; 0 = 120 */
+    int timeout_s;             /* HTTP: socket send/receive timeout; 0 = LOADGEN_TIMEOUT_S */
 };
 
 struct loadgen_result {

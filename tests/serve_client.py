@@ -409,6 +409,45 @@ def case_metrics():
         s.stop()
 
 
+def stalling_server(send_headers, hold):
+    """A one-connection HTTP server that reads a request and then stalls,
+    after the 200 headers of a chunked stream or before any byte."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+
+    def serve():
+        c, _ = ls.accept()
+        c.recv(65536)
+        if send_headers:
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+        time.sleep(hold)
+        c.close()
+        ls.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    return ls.getsockname()[1], t
+
+
+def case_loadgen_timeout():
+    """ggperf loadgen's client timeout: a response that stalls fails after
+    --timeout seconds, and the error names the timeout (not "cut short")."""
+    for send_headers, want in ((True, "no data for 1 s"), (False, "no response in 1 s")):
+        port, t = stalling_server(send_headers, 6 * SLOW)
+        t0 = time.time()
+        p = subprocess.run([BIN, "loadgen", "--url", "http://127.0.0.1:%d" % port, "--requests", "1", "--clients", "1",
+                            "--prompt", "2", "--gen", "2", "--timeout", "1"], capture_output=True, text=True,
+                           timeout=30 * SLOW)
+        took = time.time() - t0
+        out = p.stdout + p.stderr
+        check(p.returncode == 1, "loadgen exit %d (want 1: no request succeeded): %s" % (p.returncode, out))
+        check(want in out and "--timeout" in out, "error does not name the timeout: %s" % out)
+        check("failed 1" in out, "the stalled request is not counted as failed: %s" % out)
+        check(0.9 <= took < 5 * SLOW, "loadgen took %.1f s for a 1 s timeout" % took)
+        t.join(10 * SLOW)
+
+
 CASES = {n[5:]: f for n, f in sorted(globals().items()) if n.startswith("case_")}
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
  * iteration): health, completions and streaming, every bad-input answer
  * (400, 413, 404, 405), a full queue (503 + Retry-After), a client hanging
  * up mid-stream (its slot is freed), a stalled request timing out, SIGTERM
- * draining in-flight requests, and /metrics. Every case ends with SIGTERM
+ * draining in-flight requests, /metrics, and loadgen's client timeout
+ * against a stalling server. Every server case ends with SIGTERM
  * and requires exit status 0, so under make tsan a race report (exit 66)
  * fails it. Also the request parser's own refusals, in process. */
 #include <check.h>
@@ -17,7 +18,7 @@
 
 static const char *const cases[] = { "health_curl", "completion", "stream", "bad_input", "queue_full",
                                      "disconnect", "slow_request_timeout", "queued_outlives_timeout", "drain",
-                                     "metrics" };
+                                     "metrics", "loadgen_timeout" };
 #define N_CASES (int)(sizeof cases / sizeof cases[0])
 
 START_TEST(test_serve_case)
